@@ -1,0 +1,70 @@
+/**
+ * The blob store contract: content-addressed, durable storage of media bytes. Implemented on
+ * the local disk (embedded default) and on any S3-compatible server; `test/blobs/conformance.ts`
+ * runs the same suite against both.
+ *
+ * `put` hashes and counts the bytes as they stream through (memory does not grow with size) and
+ * makes the blob visible only once it is complete, verified and durable: a failed or aborted put
+ * leaves nothing behind under a final key. The same bytes are stored once.
+ */
+import type { Readable } from 'node:stream'
+
+export interface PutOptions {
+  /** Abort with `too_large` once more bytes than this have arrived. */
+  maxBytes?: number
+  /** Lowercase hex; a mismatch fails the put with `integrity` and stores nothing. */
+  expectedSha256?: string
+  /** A mismatch fails the put with `integrity` and stores nothing. */
+  expectedSize?: number
+  /** Stored alongside where the backend supports it (S3 Content-Type). */
+  contentType?: string
+  signal?: AbortSignal
+}
+
+export interface PutResult {
+  key: string
+  /** Lowercase hex. */
+  sha256: string
+  size: number
+  /** True when a blob with these bytes was already there (nothing new written). */
+  existed: boolean
+}
+
+export interface BlobStat {
+  key: string
+  size: number
+}
+
+/** Inclusive byte range, as in HTTP `Range: bytes=start-end`. */
+export interface ByteRange {
+  start: number
+  end: number
+}
+
+export interface BlobStoreCapabilities {
+  /** `presignGet` is available: clients can be redirected to the store itself. */
+  presign: boolean
+}
+
+export interface BlobStore {
+  /** `disk` or `s3`. */
+  readonly kind: string
+  readonly capabilities: BlobStoreCapabilities
+  /** Prepares the store (directories, bucket check) and removes leftovers of interrupted puts. */
+  init(): Promise<void>
+  put(body: Readable, options?: PutOptions): Promise<PutResult>
+  stat(key: string): Promise<BlobStat | undefined>
+  /** Throws `not_found` when absent. The stream ends after `range.end` when a range is given. */
+  read(key: string, range?: ByteRange): Promise<Readable>
+  /** Idempotent: deleting an absent key is not an error. */
+  delete(key: string): Promise<void>
+  list(): AsyncIterable<BlobStat>
+  /** Only when `capabilities.presign`. */
+  presignGet?(key: string, options: { expiresInSeconds: number; contentType?: string; contentDisposition?: string }): Promise<string>
+  close(): Promise<void>
+}
+
+/** The key a blob with this sha256 has in every store: fan-out keeps directories small. */
+export function blobKeyFor(sha256Hex: string): string {
+  return `sha256/${sha256Hex.slice(0, 2)}/${sha256Hex.slice(2, 4)}/${sha256Hex}`
+}
