@@ -1,0 +1,32 @@
+/** `mediagate serve`: the gateway (intake, capture worker, API), or sandbox mode without Meta. */
+import { Command } from 'commander'
+import { createGateway } from '../../gateway.js'
+import { startSandbox } from '../../sandbox/start-sandbox.js'
+import { addConfigOptions, configFromCommand } from '../config-flags.js'
+
+export function serveCommand(): Command {
+  const command = new Command('serve').description('run the gateway: webhook intake, capture worker and API (sandbox mode when META_APP_SECRET is unset)')
+  addConfigOptions(command)
+  command.action(async () => {
+    let config = configFromCommand(command)
+    const sandbox = config.sandbox ? await startSandbox(config) : undefined
+    if (sandbox) config = sandbox.config
+    const gateway = await createGateway(config)
+    await gateway.start()
+    if (sandbox) {
+      process.stderr.write(sandbox.banner(gateway.url!))
+    }
+    let closing = false
+    const shutdown = async (signal: string) => {
+      if (closing) return
+      closing = true
+      gateway.logger.info({ signal }, 'shutting down')
+      await gateway.close()
+      await sandbox?.emulator.close()
+      process.exit(0)
+    }
+    process.on('SIGINT', () => void shutdown('SIGINT'))
+    process.on('SIGTERM', () => void shutdown('SIGTERM'))
+  })
+  return command
+}

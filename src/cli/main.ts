@@ -1,0 +1,30 @@
+#!/usr/bin/env node
+/**
+ * The `mediagate` command. Each subcommand lives in its own file under commands/. Errors end the
+ * process with a one-line message (and code 1); configuration mistakes list every wrong value.
+ */
+import { Command } from 'commander'
+import { isMediagateError } from '../errors.js'
+import { VERSION } from '../version.js'
+import { emulatorCommand } from './commands/emulator.js'
+import { fetchCommand } from './commands/fetch.js'
+import { lsCommand } from './commands/ls.js'
+import { migrateCommand } from './commands/migrate.js'
+import { replayCommand } from './commands/replay.js'
+import { retryCommand } from './commands/retry.js'
+import { serveCommand } from './commands/serve.js'
+
+const program = new Command('mediagate')
+  .description('Self-hosted media gateway for WhatsApp, Messenger and Instagram webhooks')
+  .version(VERSION)
+  .showHelpAfterError()
+
+for (const command of [serveCommand(), emulatorCommand(), fetchCommand(), replayCommand(), lsCommand(), retryCommand(), migrateCommand()]) {
+  program.addCommand(command)
+}
+
+program.parseAsync(process.argv).catch((err: unknown) => {
+  const message = isMediagateError(err) ? `${err.code}: ${err.message}` : err instanceof Error ? err.message : String(err)
+  process.stderr.write(`mediagate: ${message}\n`)
+  process.exit(1)
+})

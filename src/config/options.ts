@@ -1,0 +1,102 @@
+/**
+ * Every configuration option, in one place: its environment variable, default, parser and
+ * documentation. The loader, the CLI help text and the README table are all derived from this
+ * list (test/config.test.ts checks that the README documents each option).
+ */
+import path from 'node:path'
+import {
+  parseBoolean,
+  parseChoice,
+  parseGraphVersion,
+  parseHostList,
+  parseHttpUrl,
+  parseInteger,
+  parseList,
+} from './parsers.js'
+
+export const ROLES = ['all', 'api', 'worker'] as const
+export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const
+
+/** Meta's media hosts: WhatsApp's lookaside, Messenger/Instagram CDNs. Suffixes match subdomains. */
+export const META_MEDIA_HOSTS = ['fbcdn.net', 'fbsbx.com', 'cdninstagram.com', 'whatsapp.net', 'facebook.com'] as const
+
+export interface Config {
+  host: string
+  port: number
+  dataDir: string
+  databaseUrl: string
+  storageUrl: string
+  appSecrets: readonly string[]
+  verifyToken: string | undefined
+  accessToken: string | undefined
+  graphUrl: string
+  graphVersion: string
+  apiKey: string | undefined
+  allowedHosts: readonly string[]
+  maxBytes: number
+  concurrency: number
+  maxAttempts: number
+  leaseSeconds: number
+  role: (typeof ROLES)[number]
+  logLevel: (typeof LOG_LEVELS)[number]
+  /** Set by the sandbox, not by users: the emulator's base URL when sandbox mode is on. */
+  sandbox: boolean
+}
+
+export interface OptionSpec {
+  key: keyof Config
+  env: string
+  /** The default as documented; `undefined` means none. */
+  defaultText: string
+  describe: string
+  /** Secrets are never printed (help, doctor, logs). */
+  secret?: boolean
+  /** Turns the raw string into the value; throws ConfigValueError on a wrong value. */
+  parse: (raw: string) => unknown
+  /** The default, possibly derived from options parsed before it. */
+  fallback: (partial: Partial<Config>) => unknown
+}
+
+export const OPTIONS: readonly OptionSpec[] = [
+  { key: 'host', env: 'MEDIAGATE_HOST', defaultText: '127.0.0.1', describe: 'address to listen on', parse: (r) => r.trim(), fallback: () => '127.0.0.1' },
+  { key: 'port', env: 'MEDIAGATE_PORT', defaultText: '8080', describe: 'port to listen on (0 picks a free one)', parse: (r) => parseInteger(r, 0, 65535), fallback: () => 8080 },
+  { key: 'dataDir', env: 'MEDIAGATE_DATA_DIR', defaultText: './data', describe: 'directory for the SQLite file and the blobs', parse: (r) => path.resolve(r.trim()), fallback: () => path.resolve('data') },
+  {
+    key: 'databaseUrl',
+    env: 'MEDIAGATE_DATABASE_URL',
+    defaultText: 'sqlite:<data dir>/mediagate.db',
+    describe: 'catalog: `sqlite:<path>` or `postgres://user:pass@host/db`',
+    secret: true,
+    parse: (r) => r.trim(),
+    fallback: (c) => `sqlite:${path.join(c.dataDir ?? path.resolve('data'), 'mediagate.db')}`,
+  },
+  {
+    key: 'storageUrl',
+    env: 'MEDIAGATE_STORAGE_URL',
+    defaultText: 'file:<data dir>/blobs',
+    describe: 'blob store: `file:<directory>` or `s3://bucket/prefix`',
+    parse: (r) => r.trim(),
+    fallback: (c) => `file:${path.join(c.dataDir ?? path.resolve('data'), 'blobs')}`,
+  },
+  { key: 'appSecrets', env: 'META_APP_SECRET', defaultText: '—', describe: "Meta app secret(s), comma-separated (several during rotation); checks X-Hub-Signature-256. Without it, `serve` runs in sandbox mode", secret: true, parse: parseList, fallback: () => [] },
+  { key: 'verifyToken', env: 'META_VERIFY_TOKEN', defaultText: '—', describe: "token Meta's webhook handshake (hub.verify_token) must match", secret: true, parse: (r) => r, fallback: () => undefined },
+  { key: 'accessToken', env: 'WHATSAPP_ACCESS_TOKEN', defaultText: '—', describe: 'Bearer token for the Graph API (WhatsApp media lookups and downloads)', secret: true, parse: (r) => r.trim(), fallback: () => undefined },
+  { key: 'graphUrl', env: 'META_GRAPH_URL', defaultText: 'https://graph.facebook.com', describe: 'Graph API base URL', parse: parseHttpUrl, fallback: () => 'https://graph.facebook.com' },
+  { key: 'graphVersion', env: 'META_GRAPH_VERSION', defaultText: 'v26.0', describe: 'Graph API version', parse: parseGraphVersion, fallback: () => 'v26.0' },
+  { key: 'apiKey', env: 'MEDIAGATE_API_KEY', defaultText: '— (generated and printed in sandbox mode)', describe: 'Bearer key for the /v1 API', secret: true, parse: (r) => r.trim(), fallback: () => undefined },
+  {
+    key: 'allowedHosts',
+    env: 'MEDIAGATE_ALLOWED_HOSTS',
+    defaultText: META_MEDIA_HOSTS.join(','),
+    describe: 'hosts media may be downloaded from (suffixes match subdomains); an explicit entry such as 127.0.0.1 also admits that private address and plain http',
+    parse: parseHostList,
+    fallback: () => [...META_MEDIA_HOSTS],
+  },
+  { key: 'maxBytes', env: 'MEDIAGATE_MAX_BYTES', defaultText: '104857600', describe: 'largest media accepted, in bytes', parse: (r) => parseInteger(r, 1, 2 ** 40), fallback: () => 104_857_600 },
+  { key: 'concurrency', env: 'MEDIAGATE_CONCURRENCY', defaultText: '16', describe: 'downloads at once per worker process', parse: (r) => parseInteger(r, 1, 1024), fallback: () => 16 },
+  { key: 'maxAttempts', env: 'MEDIAGATE_MAX_ATTEMPTS', defaultText: '8', describe: 'attempts before a transient failure becomes `failed`', parse: (r) => parseInteger(r, 1, 100), fallback: () => 8 },
+  { key: 'leaseSeconds', env: 'MEDIAGATE_LEASE_SECONDS', defaultText: '60', describe: 'how long a claimed job is reserved before another worker may take it over (renewed while a download runs)', parse: (r) => parseInteger(r, 5, 3600), fallback: () => 60 },
+  { key: 'role', env: 'MEDIAGATE_ROLE', defaultText: 'all', describe: '`all`, `api` (intake and serving only) or `worker` (capture only)', parse: (r) => parseChoice(r, ROLES), fallback: () => 'all' },
+  { key: 'logLevel', env: 'MEDIAGATE_LOG_LEVEL', defaultText: 'info', describe: `log level: ${LOG_LEVELS.join(', ')}`, parse: (r) => parseChoice(r, LOG_LEVELS), fallback: () => 'info' },
+  { key: 'sandbox', env: 'MEDIAGATE_SANDBOX', defaultText: 'auto', describe: 'sandbox mode (built-in Meta emulator): `auto` (when META_APP_SECRET is unset), 1 or 0', parse: (r) => (r.trim().toLowerCase() === 'auto' ? undefined : parseBoolean(r)), fallback: (c) => (c.appSecrets?.length ?? 0) === 0 },
+]

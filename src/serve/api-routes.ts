@@ -1,0 +1,46 @@
+/** The /v1 API: list, get, content and retry of media records. JSON in snake_case. */
+import type { FastifyInstance } from 'fastify'
+import type { BlobStore } from '../blobs/blob-store.js'
+import type { Catalog } from '../catalog/catalog.js'
+import { MediagateError } from '../errors.js'
+import { createApiKeyCheck } from './api-auth.js'
+import { loadMedia, sendContent } from './content-route.js'
+import { parseListQuery } from './list-query.js'
+import { presentMedia } from './present-media.js'
+
+export interface ApiRoutesOptions {
+  catalog: Catalog
+  blobs: BlobStore
+  apiKey: string | undefined
+  /** Wakes the capture worker after a retry was requested. */
+  onRequeued?: () => void
+}
+
+export async function apiRoutes(app: FastifyInstance, options: ApiRoutesOptions): Promise<void> {
+  const { catalog, blobs } = options
+  const checkKey = createApiKeyCheck(options.apiKey)
+  app.addHook('onRequest', async (request) => checkKey(request))
+
+  app.get('/v1/media', async (request) => {
+    const q = parseListQuery(request.query as Record<string, unknown>)
+    const page = await catalog.list(q.filter, { limit: q.limit, ...(q.cursor ? { cursor: q.cursor } : {}) })
+    return { data: page.data.map(presentMedia), next_cursor: page.nextCursor }
+  })
+
+  app.get<{ Params: { id: string } }>('/v1/media/:id', async (request) => presentMedia(await loadMedia(catalog, request.params.id)))
+
+  app.get<{ Params: { id: string } }>('/v1/media/:id/content', async (request, reply) => {
+    const media = await loadMedia(catalog, request.params.id)
+    return sendContent({ catalog, blobs }, media, request, reply)
+  })
+
+  app.post<{ Params: { id: string } }>('/v1/media/:id/retry', async (request, reply) => {
+    const media = await loadMedia(catalog, request.params.id)
+    if (media.status !== 'failed') {
+      throw new MediagateError('conflict', `media ${media.id} is ${media.status}; only failed media can be retried`)
+    }
+    await catalog.requeue({ ids: [media.id] })
+    options.onRequeued?.()
+    return reply.code(202).send(presentMedia(await loadMedia(catalog, media.id)))
+  })
+}

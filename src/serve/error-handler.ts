@@ -1,0 +1,39 @@
+/**
+ * One error shape for every route: `{"error": {"code", "message"}}` with the code's HTTP status.
+ * Unexpected errors are logged with their stack and answered with a generic message, so nothing
+ * internal (paths, SQL, connection strings) reaches a client.
+ */
+import type { FastifyError, FastifyInstance } from 'fastify'
+import { type ErrorCode, isMediagateError, MediagateError } from '../errors.js'
+
+const FASTIFY_CODES: Record<string, ErrorCode> = {
+  FST_ERR_CTP_BODY_TOO_LARGE: 'payload_too_large',
+  FST_ERR_CTP_INVALID_MEDIA_TYPE: 'bad_request',
+  FST_ERR_CTP_EMPTY_JSON_BODY: 'bad_request',
+  FST_ERR_CTP_INVALID_CONTENT_LENGTH: 'bad_request',
+  FST_ERR_VALIDATION: 'bad_request',
+}
+
+export function toHttpError(err: unknown): MediagateError {
+  if (isMediagateError(err)) return err
+  const fe = err as Partial<FastifyError>
+  if (fe.validation) return new MediagateError('bad_request', fe.message ?? 'invalid request', { cause: err })
+  const mapped = fe.code ? FASTIFY_CODES[fe.code] : undefined
+  if (mapped) return new MediagateError(mapped, fe.message ?? mapped, { cause: err })
+  if (typeof fe.statusCode === 'number' && fe.statusCode >= 400 && fe.statusCode < 500) {
+    return new MediagateError('bad_request', fe.message ?? 'invalid request', { cause: err, status: fe.statusCode })
+  }
+  if (err instanceof SyntaxError) return new MediagateError('bad_request', 'the body is not valid JSON', { cause: err })
+  return new MediagateError('internal', 'internal error', { cause: err })
+}
+
+export function installErrorHandler(app: FastifyInstance): void {
+  app.setErrorHandler((err, request, reply) => {
+    const e = toHttpError(err)
+    if (e.status >= 500) request.log.error({ err }, `request failed: ${e.code}`)
+    else request.log.info({ code: e.code }, `request refused: ${e.message}`)
+    if (e.retryAfterMs !== undefined) void reply.header('retry-after', Math.ceil(e.retryAfterMs / 1000))
+    return reply.code(e.status).send({ error: { code: e.code, message: e.message } })
+  })
+  app.setNotFoundHandler((_request, reply) => reply.code(404).send({ error: { code: 'not_found', message: 'no such route' } }))
+}

@@ -1,0 +1,78 @@
+/**
+ * The public JSON shape of a media record (snake_case). Source URLs are reduced to their host:
+ * a Meta CDN URL is a bearer credential of sorts, and nobody needs it once the bytes are ours.
+ */
+import type { MediaRecord } from '../media/record.js'
+
+export interface MediaJson {
+  id: string
+  platform: string
+  account_id: string
+  message_id: string
+  attachment_index: number
+  sender_id: string | null
+  direction: string
+  kind: string
+  source_type: string
+  status: string
+  mime_type: string | null
+  size: number | null
+  sha256: string | null
+  filename: string | null
+  caption: string | null
+  voice: boolean | null
+  animated: boolean | null
+  declared: { mime_type: string | null; sha256: string | null; size: number | null }
+  sniffed_mime_type: string | null
+  source: { media_id: string | null; host: string | null; expires_at: string | null }
+  error: { code: string; message: string; vendor_code: string | number | null } | null
+  attempts: number
+  next_attempt_at: string | null
+  sent_at: string | null
+  received_at: string
+  stored_at: string | null
+  updated_at: string
+}
+
+const iso = (d: Date | null): string | null => (d ? d.toISOString() : null)
+
+export function presentMedia(m: MediaRecord): MediaJson {
+  return {
+    id: m.id,
+    platform: m.platform,
+    account_id: m.accountId,
+    message_id: m.messageId,
+    attachment_index: m.attachmentIndex,
+    sender_id: m.senderId,
+    direction: m.direction,
+    kind: m.kind,
+    source_type: m.sourceType,
+    status: m.status,
+    mime_type: m.mimeType ?? m.declaredMime,
+    size: m.size,
+    sha256: m.sha256,
+    filename: m.filename,
+    caption: m.caption,
+    voice: m.voice,
+    animated: m.animated,
+    declared: { mime_type: m.declaredMime, sha256: m.declaredSha256, size: m.declaredSize },
+    sniffed_mime_type: m.sniffedMime,
+    source: { media_id: m.sourceMediaId, host: hostOf(m.sourceUrl), expires_at: iso(m.sourceExpiresAt) },
+    error: m.error ? { code: m.error.code, message: m.error.message, vendor_code: m.error.vendorCode ?? null } : null,
+    attempts: m.attempts,
+    next_attempt_at: m.status === 'pending' ? iso(m.nextAttemptAt) : null,
+    sent_at: iso(m.sentAt),
+    received_at: m.receivedAt.toISOString(),
+    stored_at: iso(m.storedAt),
+    updated_at: m.updatedAt.toISOString(),
+  }
+}
+
+function hostOf(url: string | null): string | null {
+  if (!url) return null
+  try {
+    return new URL(url).host
+  } catch {
+    return null
+  }
+}
