@@ -1,0 +1,61 @@
+/** What the emulator's routes share: settings (defaults applied once), state and counters. */
+import { MediagateError } from '../errors.js'
+import type { FaultBook } from './faults.js'
+import type { MediaStore } from './media-store.js'
+import type { StatsRecorder } from './stats.js'
+import type { EmulatorOptions, FileSizeType } from './types.js'
+import type { UrlSigner } from './url-signer.js'
+
+export interface EmulatorSettings {
+  host: string
+  port: number
+  accessToken: string
+  appSecret: string
+  graphVersion: string
+  urlTtlMs: number
+  cdnTtlMs: number
+  mediaIdTtlMs: number
+  latencyMs: number
+  webhookTarget: string | undefined
+  fileSizeType: FileSizeType
+  now: () => number
+}
+
+export interface EmulatorContext {
+  readonly settings: Readonly<EmulatorSettings>
+  readonly store: MediaStore
+  readonly faults: FaultBook
+  readonly stats: StatsRecorder
+  readonly signer: UrlSigner
+}
+
+const MINUTE = 60_000
+
+export function resolveSettings(o: EmulatorOptions): Readonly<EmulatorSettings> {
+  const invalid = (why: string) => new MediagateError('invalid_config', `emulator: ${why}`)
+  if (!o.accessToken) throw invalid('accessToken is required')
+  if (!o.appSecret) throw invalid('appSecret is required')
+  const graphVersion = o.graphVersion ?? 'v26.0'
+  if (!/^v\d+\.\d+$/.test(graphVersion)) throw invalid(`graphVersion must look like v26.0, got ${graphVersion}`)
+  const settings: EmulatorSettings = {
+    host: o.host ?? '127.0.0.1',
+    port: o.port ?? 0,
+    accessToken: o.accessToken,
+    appSecret: o.appSecret,
+    graphVersion,
+    urlTtlMs: o.urlTtlMs ?? 5 * MINUTE,
+    cdnTtlMs: o.cdnTtlMs ?? 60 * MINUTE,
+    mediaIdTtlMs: o.mediaIdTtlMs ?? 7 * 24 * 60 * MINUTE,
+    latencyMs: o.latencyMs ?? 0,
+    webhookTarget: o.webhookTarget,
+    fileSizeType: o.fileSizeType ?? 'number',
+    now: o.now ?? Date.now,
+  }
+  for (const key of ['port', 'urlTtlMs', 'cdnTtlMs', 'mediaIdTtlMs', 'latencyMs'] as const) {
+    if (!Number.isFinite(settings[key]) || settings[key] < 0) throw invalid(`${key} must be a non-negative number, got ${settings[key]}`)
+  }
+  if (settings.webhookTarget !== undefined && !/^https?:\/\//.test(settings.webhookTarget)) {
+    throw invalid('webhookTarget must be an http(s) URL')
+  }
+  return Object.freeze(settings)
+}

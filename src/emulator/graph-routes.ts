@@ -1,0 +1,101 @@
+/**
+ * The Graph API surface mediagate uses: `GET /{ver}/{media-id}` (WhatsApp media lookup),
+ * `DELETE /{ver}/{media-id}` and `GET /{ver}/me` (token check). Any `/vNN.N/` prefix works.
+ */
+import { createHash } from 'node:crypto'
+import type { IncomingMessage, ServerResponse } from 'node:http'
+import type { EmulatorContext } from './context.js'
+import { type GraphErrorResponse, graphError, graphErrorForStatus, unsupportedGetRequest } from './graph-errors.js'
+import { bearerToken, sameSecret, sendJson, waitUnlessClosed } from './http-util.js'
+import type { StoredMedia } from './media-store.js'
+
+/** `/v26.0/123` → `['123']`; undefined when the path has no version prefix. */
+export function graphSegments(pathname: string): string[] | undefined {
+  const match = /^\/v\d+\.\d+((?:\/[^/]*)*)$/.exec(pathname)
+  if (!match) return undefined
+  try {
+    return match[1]!.split('/').filter((s) => s !== '').map(decodeURIComponent)
+  } catch {
+    return [match[1]!]
+  }
+}
+
+function sendGraphError(res: ServerResponse, e: GraphErrorResponse, retryAfterSeconds?: number): void {
+  sendJson(res, e.status, e.body, {
+    'www-authenticate': e.status === 401 ? 'OAuth "Facebook Platform" "invalid_token"' : undefined,
+    'retry-after': retryAfterSeconds === undefined ? undefined : String(retryAfterSeconds),
+  })
+}
+
+/** Graph accepts the token as a Bearer header or an `access_token` query parameter. */
+function authorize(ctx: EmulatorContext, req: IncomingMessage, url: URL, res: ServerResponse): boolean {
+  const token = bearerToken(req) ?? url.searchParams.get('access_token') ?? undefined
+  if (token === undefined) {
+    sendGraphError(res, graphError(190, { message: 'An active access token must be used to query information about the current user.' }))
+    return false
+  }
+  if (!sameSecret(token, ctx.settings.accessToken)) {
+    sendGraphError(res, graphError(190, { message: 'Invalid OAuth access token - Cannot parse access token' }))
+    return false
+  }
+  return true
+}
+
+export async function graphRoute(ctx: EmulatorContext, req: IncomingMessage, res: ServerResponse, url: URL, segments: string[]): Promise<void> {
+  if (!authorize(ctx, req, url, res)) return
+  const [id, ...rest] = segments
+  if (id === undefined || rest.length > 0) {
+    return sendGraphError(res, graphError(2500, { message: `Unknown path components: /${segments.join('/')}` }))
+  }
+  if (id === 'me' && req.method === 'GET') return sendJson(res, 200, { id: appIdFor(ctx.settings.accessToken), name: 'Emulated app' })
+  if (req.method === 'GET') return lookup(ctx, res, url, id)
+  if (req.method === 'DELETE') {
+    const media = usableMedia(ctx, id, url)
+    if (!media) return sendGraphError(res, unsupportedGetRequest(id))
+    ctx.store.delete(id)
+    return sendJson(res, 200, { success: true })
+  }
+  sendGraphError(res, graphError(100, { message: `Unsupported ${req.method?.toLowerCase() ?? ''} request.` }))
+}
+
+/** A stable, numeric app id per token, so `doctor` output is reproducible within a run. */
+function appIdFor(token: string): string {
+  return `10${BigInt(`0x${createHash('sha256').update(token).digest('hex').slice(0, 12)}`).toString().padStart(14, '0').slice(0, 14)}`
+}
+
+/** The media a lookup may see: WhatsApp, not deleted, id not expired, phone number matching. */
+function usableMedia(ctx: EmulatorContext, id: string, url: URL): StoredMedia | undefined {
+  const media = ctx.store.get(id)
+  if (!media || media.platform !== 'whatsapp' || media.deleted) return undefined
+  if (ctx.settings.now() - media.createdAt >= ctx.settings.mediaIdTtlMs) return undefined
+  const phone = url.searchParams.get('phone_number_id')
+  if (phone && media.phoneNumberId && phone !== media.phoneNumberId) return undefined
+  return media
+}
+
+async function lookup(ctx: EmulatorContext, res: ServerResponse, url: URL, id: string): Promise<void> {
+  ctx.stats.lookup(id)
+  const fault = ctx.faults.decide(id, 'lookup')
+  if (fault?.delayMs) await waitUnlessClosed(res, fault.delayMs)
+  if (fault?.graphErrorCode !== undefined) {
+    return sendGraphError(res, graphError(fault.graphErrorCode, { status: fault.lookupStatus }), fault.retryAfterSeconds)
+  }
+  if (fault?.lookupStatus !== undefined) return sendGraphError(res, graphErrorForStatus(fault.lookupStatus), fault.retryAfterSeconds)
+
+  const media = usableMedia(ctx, id, url)
+  if (!media) return sendGraphError(res, unsupportedGetRequest(id))
+  const size = media.size + (fault?.wrongSize ? 1 : 0)
+  let sha256 = media.sha256
+  if (fault?.wrongHash) {
+    const wrong = createHash('sha256').update(`not ${media.sha256Hex}`).digest()
+    sha256 = wrong.toString(media.sha256Encoding)
+  }
+  sendJson(res, 200, {
+    messaging_product: 'whatsapp',
+    url: ctx.signer.whatsapp(media.id, ctx.settings.now() + ctx.settings.urlTtlMs),
+    mime_type: media.mimeType,
+    sha256,
+    file_size: media.fileSizeType === 'string' ? String(size) : size,
+    id: media.id,
+  })
+}
