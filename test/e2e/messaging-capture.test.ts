@@ -1,0 +1,108 @@
+/**
+ * Messenger and Instagram end to end: the CDN URL in the webhook is downloaded at once, without
+ * a token, and stored; an expired URL is a visible `failed` with nothing stored.
+ */
+import { createHash, randomBytes } from 'node:crypto'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { instagramMessage, messengerMessage, stickerTwins } from '../../src/emulator/webhook-payloads.js'
+import { type Harness, startHarness } from '../helpers/harness.js'
+
+let h: Harness
+beforeAll(async () => {
+  h = await startHarness()
+})
+afterAll(async () => h?.close())
+
+const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex')
+const midOf = (p: { entry: { messaging?: { message?: Record<string, unknown> }[] }[] }) => p.entry[0]!.messaging![0]!.message!.mid as string
+
+describe.each(['messenger', 'instagram'] as const)('%s capture', (platform) => {
+  const build = platform === 'messenger' ? messengerMessage : instagramMessage
+  const cases: [string, string, string][] =
+    platform === 'messenger'
+      ? [
+          ['image', 'image/jpeg', 'image'],
+          ['video', 'video/mp4', 'video'],
+          ['audio', 'audio/mpeg', 'audio'],
+          ['file', 'application/pdf', 'document'],
+          ['sticker', 'image/png', 'sticker'],
+          ['reel', 'video/mp4', 'video'],
+        ]
+      : [
+          ['image', 'image/jpeg', 'image'],
+          ['video', 'video/mp4', 'video'],
+          ['audio', 'audio/mp4', 'audio'],
+          ['file', 'application/pdf', 'document'],
+          ['story_mention', 'image/jpeg', 'story'],
+          ['ig_reel', 'video/mp4', 'video'],
+          ['share', 'image/jpeg', 'share'],
+        ]
+
+  it.each(cases)('captures a %s attachment as %s, byte-identical', async (type, mime, kind) => {
+    const bytes = randomBytes(20_000)
+    const media = h.emulator.addCdnMedia({ platform, bytes, mimeType: mime, ...(type === 'file' ? { filename: 'report.pdf' } : {}) })
+    const payload = build({ attachments: [{ type, url: media.url! }] })
+    const res = await h.postWebhook(payload)
+    expect(res.status).toBe(200)
+    const [m] = await h.mediaOf(midOf(payload))
+    const [record] = await h.settled([m!.id])
+    expect(record).toMatchObject({ platform, kind, source_type: type, status: 'stored', sha256: sha(bytes), size: bytes.length, direction: 'inbound' })
+    expect(record!.source.host).toBe(new URL(media.url!).host)
+    const content = await h.api(`/v1/media/${record!.id}/content`)
+    expect(Buffer.compare(Buffer.from(await content.arrayBuffer()), bytes)).toBe(0)
+  })
+
+  it('records every attachment of a message and every event of a batch', async () => {
+    const a = h.emulator.addCdnMedia({ platform, bytes: randomBytes(1000), mimeType: 'image/jpeg' })
+    const b = h.emulator.addCdnMedia({ platform, bytes: randomBytes(1000), mimeType: 'image/jpeg' })
+    const payload = build({ attachments: [{ type: 'image', url: a.url! }, { type: 'image', url: b.url! }] })
+    await h.postWebhook(payload)
+    const records = await h.mediaOf(midOf(payload))
+    expect(records.map((r) => r.attachment_index).sort()).toEqual([0, 1])
+    const settled = await h.settled(records.map((r) => r.id))
+    expect(settled.every((r) => r.status === 'stored')).toBe(true)
+  })
+
+  it('fails visibly with source_expired when the URL has already expired, storing nothing', async () => {
+    const media = h.emulator.addCdnMedia({ platform, bytes: randomBytes(1000), mimeType: 'image/jpeg' })
+    h.emulator.setFaults(media.id, { expired: true })
+    const before = h.emulator.stats()
+    const payload = build({ attachments: [{ type: 'image', url: media.url! }] })
+    await h.postWebhook(payload)
+    const [m] = await h.mediaOf(midOf(payload))
+    const [record] = await h.settled([m!.id])
+    expect(record!.status).toBe('failed')
+    expect(record!.error).toMatchObject({ code: 'source_expired' })
+    expect(record!.sha256).toBeNull()
+    expect(h.emulator.stats().downloadsCompleted).toBe(before.downloadsCompleted)
+    const content = await h.api(`/v1/media/${record!.id}/content`)
+    expect(content.status).toBe(409)
+    expect(await content.json()).toMatchObject({ status: 'failed' })
+  })
+})
+
+describe('messenger specifics', () => {
+  it('stores the legacy-image and new-sticker twins of one sticker once', async () => {
+    const media = h.emulator.addCdnMedia({ platform: 'messenger', bytes: randomBytes(800), mimeType: 'image/png' })
+    const payload = messengerMessage({ attachments: stickerTwins(media.url!) })
+    await h.postWebhook(payload)
+    const records = await h.mediaOf(midOf(payload))
+    expect(records).toHaveLength(1)
+    expect(records[0]!.kind).toBe('sticker')
+  })
+
+  it("records the page's own echoes as outbound", async () => {
+    const media = h.emulator.addCdnMedia({ platform: 'messenger', bytes: randomBytes(800), mimeType: 'image/jpeg' })
+    const payload = messengerMessage({ isEcho: true, attachments: [{ type: 'image', url: media.url! }] })
+    await h.postWebhook(payload)
+    const [record] = await h.mediaOf(midOf(payload))
+    expect(record!.direction).toBe('outbound')
+  })
+
+  it('records nothing for attachments without media', async () => {
+    const payload = messengerMessage({ attachments: [{ type: 'fallback', title: 'Attachment Unavailable', payload: { title: 'Attachment Unavailable' } }, { type: 'location', payload: { coordinates: { lat: 1, long: 2 } } }] })
+    const res = await h.postWebhook(payload)
+    expect(res.status).toBe(200)
+    expect(await h.mediaOf(midOf(payload))).toEqual([])
+  })
+})
