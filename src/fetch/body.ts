@@ -1,0 +1,38 @@
+/**
+ * Size limits on response bodies. An announced Content-Length over the limit is refused before
+ * a byte is read, and the connection is discarded rather than drained.
+ */
+import { MediagateError } from '../errors.js'
+import type { FetchResponse } from './fetcher.js'
+
+/** Throws `too_large` (and destroys the body) when the response announces more than `maxBytes`. */
+export function assertWithinLimit(response: FetchResponse, maxBytes: number): void {
+  if (response.contentLength !== undefined && response.contentLength > maxBytes) {
+    response.body.destroy()
+    throw new MediagateError('too_large', `the source announces ${response.contentLength} bytes, over the limit of ${maxBytes}`)
+  }
+}
+
+/**
+ * Reads the whole body into memory, for small responses (Graph JSON). Refuses early on
+ * Content-Length and again while counting, since chunked responses announce nothing.
+ */
+export async function readBody(response: FetchResponse, maxBytes: number): Promise<Buffer> {
+  assertWithinLimit(response, maxBytes)
+  const chunks: Buffer[] = []
+  let size = 0
+  for await (const chunk of response.body as AsyncIterable<Buffer>) {
+    size += chunk.length
+    if (size > maxBytes) {
+      response.body.destroy()
+      throw new MediagateError('too_large', `the body exceeds the limit of ${maxBytes} bytes`)
+    }
+    chunks.push(chunk)
+  }
+  return Buffer.concat(chunks, size)
+}
+
+/** Discards a response the caller will not read, releasing its connection. */
+export function discard(response: FetchResponse): void {
+  response.body.destroy()
+}

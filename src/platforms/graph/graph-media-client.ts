@@ -1,0 +1,130 @@
+/**
+ * The WhatsApp Cloud API media client: resolve a media id to a short-lived URL, download it with
+ * the access token, delete media, and check the token. Built on the guarded Fetcher, so the real
+ * Graph API and the emulator differ only by `graphUrl`.
+ */
+import { MediagateError } from '../../errors.js'
+import { assertWithinLimit, discard, readBody, redactUrl, type FetchMethod, type FetchResponse, type Fetcher } from '../../fetch/index.js'
+import { downloadError, graphError, parseGraphEnvelope } from './graph-errors.js'
+import { parseMediaInfo, type MediaInfo } from './media-info.js'
+
+export interface GraphMediaClientOptions {
+  /** Graph base URL, e.g. `https://graph.facebook.com` (or the emulator's URL). */
+  graphUrl: string
+  /** e.g. `v26.0`. */
+  version: string
+  accessToken: string
+  fetcher: Fetcher
+}
+
+/**
+ * Hosts that may receive the access token, besides the Graph host itself. Meta documents only
+ * lookaside.fbsbx.com for media; the other suffixes are where its CDN lives. The Fetcher still
+ * sends it only over https, or to an explicitly listed host (the emulator).
+ */
+const META_MEDIA_TOKEN_HOSTS = ['fbsbx.com', 'fbcdn.net', 'whatsapp.net'] as const
+const MAX_JSON_BYTES = 1024 * 1024
+const MAX_ERROR_BYTES = 64 * 1024
+const MEDIA_ID = /^[A-Za-z0-9_.-]{1,200}$/
+
+export class GraphMediaClient {
+  private readonly base: URL
+  private readonly version: string
+  private readonly accessToken: string
+  private readonly fetcher: Fetcher
+  private readonly tokenHosts: readonly string[]
+
+  constructor(o: GraphMediaClientOptions) {
+    try {
+      this.base = new URL(o.graphUrl)
+    } catch (err) {
+      throw new MediagateError('invalid_config', `META_GRAPH_URL is not a URL: ${redactUrl(o.graphUrl)}`, { cause: err })
+    }
+    if (!/^v\d+\.\d+$/.test(o.version)) throw new MediagateError('invalid_config', `Graph API version "${o.version}" is not like v26.0`)
+    if (!o.accessToken) throw new MediagateError('invalid_config', 'the WhatsApp access token is empty')
+    this.version = o.version
+    this.accessToken = o.accessToken
+    this.fetcher = o.fetcher
+    this.tokenHosts = [this.base.hostname, ...META_MEDIA_TOKEN_HOSTS]
+  }
+
+  /** `GET /{version}/{media-id}`: the download URL and what Meta declares about the media. */
+  async lookup(mediaId: string, o: { phoneNumberId?: string; signal?: AbortSignal } = {}): Promise<MediaInfo> {
+    const what = `lookup of media ${safeId(mediaId)}`
+    const query: Record<string, string> = o.phoneNumberId ? { phone_number_id: o.phoneNumberId } : {}
+    const json = await this.call('GET', checkedId(mediaId), query, what, o.signal)
+    return parseMediaInfo(json, mediaId, what)
+  }
+
+  /**
+   * Downloads a media URL with the token and User-Agent. Resolves only for 2xx; the caller
+   * reads (or destroys) the body. A refused URL is `source_expired` with `retryable: true`:
+   * look the id up again for a fresh URL.
+   */
+  async download(url: string, o: { signal?: AbortSignal; maxBytes?: number; range?: { start: number; end?: number } } = {}): Promise<FetchResponse> {
+    const res = await this.fetcher.get({
+      url,
+      bearerToken: this.accessToken,
+      tokenHosts: this.tokenHosts,
+      ...(o.signal ? { signal: o.signal } : {}),
+      ...(o.range ? { range: o.range } : {}),
+    })
+    if (res.status < 200 || res.status > 299) {
+      discard(res)
+      throw downloadError(res.status, res.headers['retry-after'], redactUrl(res.url))
+    }
+    if (o.maxBytes !== undefined) assertWithinLimit(res, o.maxBytes)
+    return res
+  }
+
+  /** `DELETE /{version}/{media-id}`. */
+  async deleteMedia(mediaId: string, o: { phoneNumberId?: string; signal?: AbortSignal } = {}): Promise<void> {
+    const what = `delete of media ${safeId(mediaId)}`
+    const query: Record<string, string> = o.phoneNumberId ? { phone_number_id: o.phoneNumberId } : {}
+    const json = (await this.call('DELETE', checkedId(mediaId), query, what, o.signal)) as { success?: unknown; deleted?: unknown } | null
+    if (json?.success === false || json?.deleted === false) throw new MediagateError('upstream', `${what}: Graph answered success: false`)
+  }
+
+  /** `GET /{version}/me`: proves the token works (`mediagate doctor`). */
+  async me(o: { signal?: AbortSignal } = {}): Promise<{ id: string; name?: string }> {
+    const json = (await this.call('GET', 'me', { fields: 'id,name' }, 'token check (GET /me)', o.signal)) as Record<string, unknown> | null
+    const id = json?.id
+    if (typeof id !== 'string' && typeof id !== 'number') throw new MediagateError('upstream', 'token check (GET /me): Graph answered without an id')
+    return { id: String(id), ...(typeof json?.name === 'string' ? { name: json.name } : {}) }
+  }
+
+  private async call(method: FetchMethod, node: string, query: Record<string, string>, what: string, signal: AbortSignal | undefined): Promise<unknown> {
+    const url = new URL(`${this.base.pathname.replace(/\/+$/, '')}/${this.version}/${encodeURIComponent(node)}`, this.base)
+    for (const [k, v] of Object.entries(query)) url.searchParams.set(k, v)
+    const res = await this.fetcher.get({
+      url: url.href,
+      method,
+      bearerToken: this.accessToken,
+      tokenHosts: this.tokenHosts,
+      headers: { accept: 'application/json' },
+      ...(signal ? { signal } : {}),
+    })
+    if (res.status < 200 || res.status > 299) {
+      const body = await readBody(res, MAX_ERROR_BYTES).catch(() => Buffer.alloc(0))
+      throw graphError({ status: res.status, envelope: parseGraphEnvelope(body), retryAfter: res.headers['retry-after'], what, accessToken: this.accessToken })
+    }
+    const body = await readBody(res, MAX_JSON_BYTES)
+    try {
+      return JSON.parse(body.toString('utf8')) as unknown
+    } catch (err) {
+      throw new MediagateError('upstream', `${what}: Graph answered HTTP ${res.status} with a body that is not JSON`, { cause: err })
+    }
+  }
+}
+
+function checkedId(mediaId: string): string {
+  if (!MEDIA_ID.test(mediaId) || mediaId === '.' || mediaId === '..') {
+    throw new MediagateError('source_rejected', `"${safeId(mediaId)}" is not a Graph media id`)
+  }
+  return mediaId
+}
+
+/** Ids end up in messages; keep them short and printable. */
+function safeId(mediaId: string): string {
+  return mediaId.replace(/[^\x20-\x7e]/g, '?').slice(0, 64)
+}
