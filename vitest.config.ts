@@ -8,5 +8,6 @@ export default defineConfig({
     // Two cores: more forks than that only adds contention for the suites that spawn processes.
     pool: 'forks',
     maxWorkers: 2,
+    setupFiles: ['test/helpers/loopback-only.ts'],
   },
 })
