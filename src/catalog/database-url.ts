@@ -1,0 +1,74 @@
+/**
+ * Which catalog a database URL names. PostgreSQL: `postgres://` or `postgresql://`, with our own
+ * optional query parameters `schema` and `pool_size` (removed before pg sees the URL). SQLite:
+ * `sqlite:<path>`, `sqlite:///abs/path`, `sqlite::memory:`, `file:<path>`, `file:///abs/path`
+ * or a plain path. Anything else is `invalid_config`; messages never show the password.
+ */
+import { fileURLToPath } from 'node:url'
+import { MediagateError } from '../errors.js'
+
+export type DatabaseTarget =
+  | { kind: 'sqlite'; path: string }
+  | { kind: 'postgres'; connectionString: string; schema?: string; poolSize?: number }
+
+const SCHEME = /^([a-z][a-z0-9+.-]*):/i
+const WINDOWS_DRIVE = /^[a-z]:[\\/]/i
+
+export function parseDatabaseUrl(databaseUrl: string): DatabaseTarget {
+  const raw = databaseUrl.trim()
+  if (raw === '') throw invalid('the database URL is empty')
+  const scheme = WINDOWS_DRIVE.test(raw) ? undefined : SCHEME.exec(raw)?.[1]?.toLowerCase()
+  if (scheme === undefined) return { kind: 'sqlite', path: raw }
+  if (scheme === 'postgres' || scheme === 'postgresql') return parsePostgres(raw)
+  if (scheme === 'sqlite') return { kind: 'sqlite', path: nonEmpty(raw.slice('sqlite:'.length).replace(/^\/\/(?=\/)/, '').replace(/^\/\//, ''), raw) }
+  if (scheme === 'file') return { kind: 'sqlite', path: nonEmpty(fileUrlPath(raw), raw) }
+  throw invalid(`unsupported database URL scheme "${scheme}:" (use sqlite:<path> or postgres://…)`)
+}
+
+/** The URL with its password replaced by `***`, for messages. */
+export function maskPassword(databaseUrl: string): string {
+  return databaseUrl.replace(/^([a-z][a-z0-9+.-]*:\/\/[^:/?#@]*:)[^@/?#]*@/i, '$1***@')
+}
+
+function parsePostgres(raw: string): DatabaseTarget {
+  let url: URL
+  try {
+    url = new URL(raw)
+  } catch (err) {
+    throw invalid(`the PostgreSQL URL ${maskPassword(raw)} is not a valid URL`, err)
+  }
+  if (!url.hostname && !url.searchParams.get('host')) throw invalid(`the PostgreSQL URL ${maskPassword(raw)} names no host`)
+  const schema = url.searchParams.get('schema') ?? undefined
+  const poolText = url.searchParams.get('pool_size') ?? undefined
+  url.searchParams.delete('schema')
+  url.searchParams.delete('pool_size')
+  let poolSize: number | undefined
+  if (poolText !== undefined) {
+    poolSize = Number(poolText)
+    if (!Number.isInteger(poolSize) || poolSize < 1 || poolSize > 1000) throw invalid(`pool_size must be a whole number from 1 to 1000, got "${poolText}"`)
+  }
+  return {
+    kind: 'postgres',
+    connectionString: url.toString(),
+    ...(schema !== undefined ? { schema } : {}),
+    ...(poolSize !== undefined ? { poolSize } : {}),
+  }
+}
+
+function fileUrlPath(raw: string): string {
+  if (!raw.startsWith('file://')) return raw.slice('file:'.length)
+  try {
+    return fileURLToPath(raw)
+  } catch (err) {
+    throw invalid(`${raw} is not a usable file URL`, err)
+  }
+}
+
+function nonEmpty(path: string, raw: string): string {
+  if (path === '') throw invalid(`${raw} names no file`)
+  return path
+}
+
+function invalid(message: string, cause?: unknown): MediagateError {
+  return new MediagateError('invalid_config', `MEDIAGATE_DATABASE_URL: ${message}`, cause === undefined ? {} : { cause })
+}

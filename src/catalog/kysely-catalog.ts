@@ -1,0 +1,116 @@
+/**
+ * The `Catalog` both engines share. An engine supplies how plans run (`run`), its claim query,
+ * what serializes migrations, and how its driver errors read; everything else is here.
+ */
+import type { CompiledQuery } from 'kysely'
+import type { Catalog, ClaimOptions, IncomingWebhook, ListOptions, MediaFilter, Page, RecordedWebhook, Settlement, StatusCount } from './catalog.js'
+import { MediagateError } from '../errors.js'
+import type { MediaRecord } from '../media/record.js'
+import {
+  countsPlan,
+  getQuery,
+  listPlan,
+  nextDueQuery,
+  renewLeasesPlan,
+  requeuePlan,
+  settlePlan,
+  webhookBodyQuery,
+} from './media-plans.js'
+import { type MigrationOutcome, migratePlan, schemaVersionPlan } from './migrate.js'
+import { LATEST_VERSION } from './migrations/index.js'
+import { type Plan, type PlanMode, single } from './plan.js'
+import { recordWebhooksPlan } from './record-plan.js'
+import { rowToMedia } from './row-mapping.js'
+import type { DialectName, SqlDialect } from './sql-dialect.js'
+
+export abstract class KyselyCatalog implements Catalog {
+  abstract readonly dialect: DialectName
+  protected abstract readonly sqlDialect: SqlDialect
+
+  /** Runs a plan; in `transaction` mode all of it commits or none of it does. */
+  protected abstract run<T>(plan: Plan<T>, mode: PlanMode): Promise<T>
+  /** Leases due jobs and returns their rows (after the update). */
+  protected abstract claimQuery(options: ClaimOptions, now: number): CompiledQuery
+  /** Statements run first in the migration transaction (locks, schema creation). */
+  protected abstract migrationPrologue(): CompiledQuery[]
+  /** One row when the migrations table exists, none otherwise. */
+  protected abstract migrationsTableQuery(): CompiledQuery
+  protected abstract toError(err: unknown): MediagateError
+  abstract ping(): Promise<void>
+  abstract close(): Promise<void>
+
+  migrate(): Promise<void> {
+    return this.migrateTo(LATEST_VERSION).then(() => undefined)
+  }
+
+  /** Moves the schema to `version`, up or down; `down` is for tests and hand rollbacks. */
+  migrateTo(version: number): Promise<MigrationOutcome> {
+    return this.guard(() => this.run(migratePlan(this.sqlDialect, this.migrationPrologue(), version), 'transaction'))
+  }
+
+  /** The applied schema version (0 before the first migration). */
+  schemaVersion(): Promise<number> {
+    return this.guard(() => this.run(schemaVersionPlan(this.sqlDialect, this.migrationsTableQuery()), 'autocommit'))
+  }
+
+  recordWebhooks(batch: IncomingWebhook[]): Promise<RecordedWebhook[]> {
+    if (batch.length === 0) return Promise.resolve([])
+    return this.guard(() => this.run(recordWebhooksPlan(this.sqlDialect, batch, Date.now()), 'transaction'))
+  }
+
+  async claim(options: ClaimOptions): Promise<MediaRecord[]> {
+    if (!Number.isInteger(options.limit) || options.limit < 0) throw new MediagateError('internal', `claim limit must be a whole number, got ${options.limit}`)
+    if (!(options.leaseMs > 0)) throw new MediagateError('internal', `claim leaseMs must be positive, got ${options.leaseMs}`)
+    if (options.limit === 0) return []
+    const now = (options.now ?? new Date()).getTime()
+    const rows = await this.guard(() => this.run(single(this.claimQuery(options, now)), 'transaction'))
+    // RETURNING has no order: restore "oldest due first" for the caller.
+    return rows.map(rowToMedia).sort((a, b) => (a.nextAttemptAt?.getTime() ?? 0) - (b.nextAttemptAt?.getTime() ?? 0) || (a.id < b.id ? -1 : 1))
+  }
+
+  renewLeases(ids: string[], owner: string, leaseMs: number): Promise<string[]> {
+    if (ids.length === 0) return Promise.resolve([])
+    return this.guard(() => this.run(renewLeasesPlan(this.sqlDialect, ids, owner, leaseMs, Date.now()), 'transaction'))
+  }
+
+  settle(id: string, owner: string, settlement: Settlement): Promise<boolean> {
+    return this.guard(() => this.run(settlePlan(this.sqlDialect, id, owner, settlement, Date.now()), 'autocommit'))
+  }
+
+  async nextDueAt(): Promise<Date | null> {
+    const rows = await this.guard(() => this.run(single(nextDueQuery(this.sqlDialect)), 'autocommit'))
+    const due = rows[0]?.due
+    return due === null || due === undefined ? null : new Date(Number(due))
+  }
+
+  async get(id: string): Promise<MediaRecord | undefined> {
+    const rows = await this.guard(() => this.run(single(getQuery(this.sqlDialect, id)), 'autocommit'))
+    return rows[0] ? rowToMedia(rows[0]) : undefined
+  }
+
+  list(filter: MediaFilter, options: ListOptions): Promise<Page<MediaRecord>> {
+    return this.guard(() => this.run(listPlan(this.sqlDialect, filter, options.limit, options.cursor), 'autocommit'))
+  }
+
+  requeue(filter: MediaFilter & { ids?: string[] }): Promise<number> {
+    return this.guard(() => this.run(requeuePlan(this.sqlDialect, filter, Date.now()), 'transaction'))
+  }
+
+  counts(): Promise<StatusCount[]> {
+    return this.guard(() => this.run(countsPlan(this.sqlDialect), 'autocommit'))
+  }
+
+  async getWebhookBody(webhookId: string): Promise<Buffer | undefined> {
+    const rows = await this.guard(() => this.run(single(webhookBodyQuery(this.sqlDialect, webhookId)), 'autocommit'))
+    const body = rows[0]?.body
+    return body === undefined ? undefined : Buffer.isBuffer(body) ? body : Buffer.from(body as Uint8Array)
+  }
+
+  protected async guard<T>(fn: () => Promise<T>): Promise<T> {
+    try {
+      return await fn()
+    } catch (err) {
+      throw this.toError(err)
+    }
+  }
+}

@@ -1,0 +1,44 @@
+/** The WHERE clause of `list` and `requeue`, and the opaque keyset cursor of `list`. */
+import type { Expression, ExpressionBuilder, SqlBool } from 'kysely'
+import { MediagateError } from '../errors.js'
+import { isMediaId } from '../media/ids.js'
+import type { MediaFilter } from './catalog.js'
+import type { Database } from './schema.js'
+
+/**
+ * Every set field narrows the result. `receivedAfter` is inclusive and `receivedBefore`
+ * exclusive, so consecutive windows neither overlap nor leave a gap. `ids: []` matches nothing.
+ */
+export function filterExpression(eb: ExpressionBuilder<Database, 'media'>, filter: MediaFilter & { ids?: string[] }): Expression<SqlBool> {
+  const conditions: Expression<SqlBool>[] = []
+  if (filter.ids !== undefined) {
+    if (filter.ids.length === 0) return eb.lit(false)
+    conditions.push(eb('id', 'in', filter.ids))
+  }
+  if (filter.platform !== undefined) conditions.push(eb('platform', '=', filter.platform))
+  if (filter.status !== undefined) conditions.push(eb('status', '=', filter.status))
+  if (filter.kind !== undefined) conditions.push(eb('kind', '=', filter.kind))
+  if (filter.accountId !== undefined) conditions.push(eb('account_id', '=', filter.accountId))
+  if (filter.messageId !== undefined) conditions.push(eb('message_id', '=', filter.messageId))
+  if (filter.errorCode !== undefined) conditions.push(eb('error_code', '=', filter.errorCode))
+  if (filter.receivedAfter !== undefined) conditions.push(eb('received_at', '>=', filter.receivedAfter.getTime()))
+  if (filter.receivedBefore !== undefined) conditions.push(eb('received_at', '<', filter.receivedBefore.getTime()))
+  return eb.and(conditions)
+}
+
+/** The cursor names the last id of a page; the next page starts strictly below it. */
+export function encodeCursor(lastId: string): string {
+  return Buffer.from(lastId, 'utf8').toString('base64url')
+}
+
+export function decodeCursor(cursor: string): string {
+  const id = /^[A-Za-z0-9_-]{1,64}$/.test(cursor) ? Buffer.from(cursor, 'base64url').toString('utf8') : ''
+  if (!isMediaId(id)) throw new MediagateError('bad_request', 'cursor is not one this server issued')
+  return id
+}
+
+export function checkLimit(limit: number): void {
+  if (!Number.isInteger(limit) || limit < 1 || limit > 1000) {
+    throw new MediagateError('bad_request', 'limit must be a whole number from 1 to 1000')
+  }
+}

@@ -1,0 +1,144 @@
+/**
+ * The catalog operations shared by both engines, as plans (see plan.ts). Only claiming differs
+ * enough between SQLite and PostgreSQL to live with each engine.
+ */
+import type { CompiledQuery } from 'kysely'
+import type { MediaFilter, Page, Settlement, StatusCount } from './catalog.js'
+import type { MediaRecord, MediaStatus, Platform } from '../media/record.js'
+import { checkLimit, decodeCursor, encodeCursor, filterExpression } from './media-filter.js'
+import type { Plan } from './plan.js'
+import { errorColumns, rowToMedia } from './row-mapping.js'
+import type { MediaTable } from './schema.js'
+import type { SqlDialect } from './sql-dialect.js'
+
+/** Ids per `IN (…)` list, far below either engine's limit on bound parameters. */
+const IDS_PER_STATEMENT = 500
+
+const NO_LEASE = { lease_owner: null, lease_expires_at: null } as const
+
+/** Applies an outcome only while `owner` holds the lease (expired but not yet taken counts). */
+export function* settlePlan(dialect: SqlDialect, id: string, owner: string, settlement: Settlement, now: number): Plan<boolean> {
+  const rows = yield dialect.qb
+    .updateTable('media')
+    .set({ ...settlementColumns(settlement, now), ...NO_LEASE, updated_at: now })
+    .where('id', '=', id)
+    .where('lease_owner', '=', owner)
+    .where('status', '=', 'pending')
+    .returning('id')
+    .compile()
+  return rows.length > 0
+}
+
+function settlementColumns(s: Settlement, now: number): Partial<MediaTable> {
+  switch (s.status) {
+    case 'stored':
+      return {
+        status: 'stored',
+        sha256: s.sha256,
+        size: s.size,
+        blob_key: s.blobKey,
+        sniffed_mime: s.sniffedMime,
+        mime_type: s.mimeType,
+        stored_at: s.storedAt?.getTime() ?? now,
+        next_attempt_at: null,
+        ...errorColumns(null),
+      }
+    case 'retry':
+      // The error stays visible while the record waits for its next attempt.
+      return { status: 'pending', next_attempt_at: s.nextAttemptAt.getTime(), ...errorColumns(s.error) }
+    case 'failed':
+      return { status: 'failed', next_attempt_at: null, ...errorColumns(s.error) }
+  }
+}
+
+export function* renewLeasesPlan(dialect: SqlDialect, ids: string[], owner: string, leaseMs: number, now: number): Plan<string[]> {
+  const renewed: string[] = []
+  for (let i = 0; i < ids.length; i += IDS_PER_STATEMENT) {
+    const rows = yield dialect.qb
+      .updateTable('media')
+      .set({ lease_expires_at: now + leaseMs })
+      .where('id', 'in', ids.slice(i, i + IDS_PER_STATEMENT))
+      .where('lease_owner', '=', owner)
+      .where('status', '=', 'pending')
+      .returning('id')
+      .compile()
+    for (const row of rows) renewed.push(String(row.id))
+  }
+  return renewed
+}
+
+/** A leased job is due again when its lease runs out, not at its (past) next_attempt_at. */
+export function nextDueQuery(dialect: SqlDialect): CompiledQuery {
+  return dialect.qb
+    .selectFrom('media')
+    .select((eb) =>
+      eb.fn
+        .min(
+          eb
+            .case()
+            .when(eb.and([eb('lease_expires_at', 'is not', null), eb('lease_expires_at', '>', eb.ref('next_attempt_at'))]))
+            .then(eb.ref('lease_expires_at'))
+            .else(eb.ref('next_attempt_at'))
+            .end(),
+        )
+        .as('due'),
+    )
+    .where('status', '=', 'pending')
+    .compile()
+}
+
+export function getQuery(dialect: SqlDialect, id: string): CompiledQuery {
+  return dialect.qb.selectFrom('media').selectAll().where('id', '=', id).compile()
+}
+
+export function* listPlan(dialect: SqlDialect, filter: MediaFilter, limit: number, cursor: string | undefined): Plan<Page<MediaRecord>> {
+  checkLimit(limit)
+  const after = cursor === undefined ? undefined : decodeCursor(cursor)
+  let query = dialect.qb
+    .selectFrom('media')
+    .selectAll()
+    .where((eb) => filterExpression(eb, filter))
+  if (after !== undefined) query = query.where('id', '<', after)
+  // One row more than asked tells whether another page exists without a count.
+  const rows = yield query.orderBy('id', 'desc').limit(limit + 1).compile()
+  const data = rows.slice(0, limit).map(rowToMedia)
+  const last = data.at(-1)
+  return { data, nextCursor: rows.length > limit && last ? encodeCursor(last.id) : null }
+}
+
+/** Failed → pending, due now, with a fresh attempt budget and no error. */
+export function* requeuePlan(dialect: SqlDialect, filter: MediaFilter & { ids?: string[] }, now: number): Plan<number> {
+  if (filter.status !== undefined && filter.status !== 'failed') return 0
+  const idChunks: (string[] | undefined)[] = [undefined]
+  if (filter.ids !== undefined) {
+    idChunks.length = 0
+    for (let i = 0; i < filter.ids.length; i += IDS_PER_STATEMENT) idChunks.push(filter.ids.slice(i, i + IDS_PER_STATEMENT))
+  }
+  let count = 0
+  for (const ids of idChunks) {
+    const rows = yield dialect.qb
+      .updateTable('media')
+      .set({ status: 'pending', attempts: 0, next_attempt_at: now, ...NO_LEASE, ...errorColumns(null), updated_at: now })
+      .where('status', '=', 'failed')
+      .where((eb) => filterExpression(eb, { ...filter, ...(ids ? { ids } : {}) }))
+      .returning('id')
+      .compile()
+    count += rows.length
+  }
+  return count
+}
+
+export function* countsPlan(dialect: SqlDialect): Plan<StatusCount[]> {
+  const rows = yield dialect.qb
+    .selectFrom('media')
+    .select((eb) => ['platform', 'status', eb.fn.countAll().as('count')])
+    .groupBy(['platform', 'status'])
+    .orderBy('platform')
+    .orderBy('status')
+    .compile()
+  return rows.map((row) => ({ platform: row.platform as Platform, status: row.status as MediaStatus, count: Number(row.count) }))
+}
+
+export function webhookBodyQuery(dialect: SqlDialect, webhookId: string): CompiledQuery {
+  return dialect.qb.selectFrom('webhooks').select('body').where('id', '=', webhookId).compile()
+}

@@ -1,0 +1,20 @@
+/**
+ * The catalog's migrations, in order. Each is code that compiles to DDL for either engine, so
+ * one list serves SQLite and PostgreSQL. Versions only grow; a released migration never changes
+ * (add a new one instead). `down` exists so the round trip can be tested and a bad release
+ * rolled back by hand.
+ */
+import type { CompiledQuery } from 'kysely'
+import type { SqlDialect } from '../sql-dialect.js'
+import { initial } from './0001_initial.js'
+
+export interface Migration {
+  version: number
+  name: string
+  up(dialect: SqlDialect): CompiledQuery[]
+  down(dialect: SqlDialect): CompiledQuery[]
+}
+
+export const MIGRATIONS: readonly Migration[] = [initial]
+
+export const LATEST_VERSION = MIGRATIONS.at(-1)?.version ?? 0

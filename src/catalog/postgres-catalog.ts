@@ -1,0 +1,138 @@
+/**
+ * The scale-out catalog: PostgreSQL through a pg connection pool. Several gateways share it;
+ * claims use `FOR UPDATE SKIP LOCKED`, and migrations hold an advisory lock so processes that
+ * start together migrate one after the other. A `schema` puts every table in that schema (via
+ * the connection's search_path), which is how tests get a fresh database each.
+ */
+import { createHash } from 'node:crypto'
+import { type CompiledQuery, sql } from 'kysely'
+import pg from 'pg'
+import { MediagateError } from '../errors.js'
+import type { Logger } from '../logging/logger.js'
+import type { ClaimOptions } from './catalog.js'
+import { toCatalogError } from './catalog-errors.js'
+import { postgresClaimQuery } from './claim-queries.js'
+import { KyselyCatalog } from './kysely-catalog.js'
+import { driveAsync, type Plan, type PlanMode, type Row } from './plan.js'
+import { sqlDialect } from './sql-dialect.js'
+
+export interface PostgresCatalogOptions {
+  /** `postgres://user:password@host:port/database`; the password never appears in errors. */
+  connectionString: string
+  /** Schema for all tables (created by `migrate` if missing); default: the server's search_path. */
+  schema?: string
+  /** Connections in the pool; default 10. */
+  poolSize?: number
+  /** How long to wait for a connection before failing with `catalog`; default 10 s. */
+  connectionTimeoutMs?: number
+  logger?: Logger
+}
+
+const SCHEMA_NAME = /^[a-z_][a-z0-9_]{0,62}$/
+const INT8_OID = 20
+
+/** bigint columns hold epoch milliseconds and sizes, and count(*) is a bigint: all fit a double. */
+const TYPES: pg.CustomTypesConfig = {
+  getTypeParser: ((oid: number, format?: 'text' | 'binary') =>
+    oid === INT8_OID && format !== 'binary' ? (value: string) => Number(value) : pg.types.getTypeParser(oid, format)) as pg.CustomTypesConfig['getTypeParser'],
+}
+
+export class PostgresCatalog extends KyselyCatalog {
+  readonly dialect = 'postgres' as const
+  protected readonly sqlDialect = sqlDialect('postgres')
+  readonly schema: string | undefined
+  private readonly pool: pg.Pool
+  private readonly secrets: string[]
+  private closed = false
+
+  /** Creates the pool; connections are made on first use, so a down server fails later as `catalog`. */
+  constructor(options: PostgresCatalogOptions) {
+    super()
+    const password = passwordOf(options.connectionString)
+    this.secrets = password ? [password] : []
+    if (options.schema !== undefined && !SCHEMA_NAME.test(options.schema)) {
+      throw new MediagateError('invalid_config', `PostgreSQL schema "${options.schema}" must match ${SCHEMA_NAME.source}`)
+    }
+    const poolSize = options.poolSize ?? 10
+    if (!Number.isInteger(poolSize) || poolSize < 1 || poolSize > 1000) {
+      throw new MediagateError('invalid_config', `PostgreSQL pool size must be a whole number from 1 to 1000, got ${poolSize}`)
+    }
+    this.schema = options.schema
+    this.pool = new pg.Pool({
+      connectionString: options.connectionString,
+      max: poolSize,
+      connectionTimeoutMillis: options.connectionTimeoutMs ?? 10_000,
+      idleTimeoutMillis: 30_000,
+      application_name: 'mediagate',
+      types: TYPES,
+      ...(options.schema ? { options: `-c search_path=${options.schema}` } : {}),
+    })
+    // An idle connection dropped by the server must not crash the process; the pool replaces it.
+    this.pool.on('error', (err) => options.logger?.warn({ err: this.toError(err) }, 'an idle PostgreSQL connection failed'))
+  }
+
+  async ping(): Promise<void> {
+    await this.guard(() => this.pool.query('select 1'))
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return
+    this.closed = true
+    await this.pool.end()
+  }
+
+  protected async run<T>(plan: Plan<T>, mode: PlanMode): Promise<T> {
+    if (mode === 'autocommit') return driveAsync(plan, (query) => execute(this.pool, query))
+    const client = await this.pool.connect()
+    let broken: Error | undefined
+    try {
+      await client.query('BEGIN')
+      const result = await driveAsync(plan, (query) => execute(client, query))
+      await client.query('COMMIT')
+      return result
+    } catch (err) {
+      await client.query('ROLLBACK').catch((rollbackErr: Error) => {
+        broken = rollbackErr
+      })
+      throw err
+    } finally {
+      // A connection that could not roll back is in an unknown state: destroy it.
+      client.release(broken)
+    }
+  }
+
+  protected claimQuery(options: ClaimOptions, now: number): CompiledQuery {
+    return postgresClaimQuery(this.sqlDialect, options, now)
+  }
+
+  protected migrationPrologue(): CompiledQuery[] {
+    const { qb } = this.sqlDialect
+    // Released at commit. Keyed by schema: migrating one schema never waits for another.
+    const key = createHash('sha256').update(`mediagate:migrate:${this.schema ?? ''}`).digest().readBigInt64BE(0)
+    const statements = [sql`select pg_advisory_xact_lock(${key.toString()}::bigint)`.compile(qb)]
+    if (this.schema) statements.push(sql`create schema if not exists ${sql.id(this.schema)}`.compile(qb))
+    return statements
+  }
+
+  protected migrationsTableQuery(): CompiledQuery {
+    return sql`select 1 as present where to_regclass('mediagate_migrations') is not null`.compile(this.sqlDialect.qb)
+  }
+
+  protected toError(err: unknown): MediagateError {
+    return toCatalogError(err, 'postgres', this.secrets)
+  }
+}
+
+async function execute(client: pg.Pool | pg.PoolClient, query: CompiledQuery): Promise<Row[]> {
+  const result = await client.query<Row>({ text: query.sql, values: query.parameters as unknown[] })
+  return result.rows
+}
+
+function passwordOf(connectionString: string): string | undefined {
+  try {
+    const password = new URL(connectionString).password
+    return password ? decodeURIComponent(password) : undefined
+  } catch {
+    return undefined
+  }
+}

@@ -1,0 +1,74 @@
+/**
+ * The catalog's tables as kysely sees them. Times are integer epoch milliseconds on both
+ * engines (`bigint`), so the same queries, parameters and row mapping serve SQLite and
+ * PostgreSQL and a JavaScript `Date` round-trips exactly. Booleans are `boolean` on PostgreSQL
+ * and 0/1 on SQLite (see `ValueCodec`).
+ */
+
+/** A column that is 0/1 on SQLite and a boolean on PostgreSQL. */
+export type DbBoolean = number | boolean
+
+export interface WebhooksTable {
+  id: string
+  /** Lowercase hex sha256 of `body`; UNIQUE, so a redelivered body is stored once. */
+  body_sha256: string
+  object: string
+  received_at: number
+  size: number
+  body: Buffer
+}
+
+export interface MediaTable {
+  id: string
+  platform: string
+  account_id: string
+  message_id: string
+  attachment_index: number
+  sender_id: string | null
+  direction: string
+  kind: string
+  source_type: string
+  source_media_id: string | null
+  source_url: string | null
+  source_expires_at: number | null
+  declared_mime: string | null
+  declared_sha256: string | null
+  declared_size: number | null
+  filename: string | null
+  caption: string | null
+  voice: DbBoolean | null
+  animated: DbBoolean | null
+  sent_at: number | null
+  status: string
+  webhook_id: string | null
+  sha256: string | null
+  size: number | null
+  sniffed_mime: string | null
+  mime_type: string | null
+  blob_key: string | null
+  attempts: number
+  next_attempt_at: number | null
+  lease_owner: string | null
+  lease_expires_at: number | null
+  error_code: string | null
+  error_message: string | null
+  /** Graph codes and HTTP statuses come back as numbers, anything else as text. */
+  error_vendor_code: string | null
+  received_at: number
+  stored_at: number | null
+  updated_at: number
+}
+
+export interface MigrationsTable {
+  version: number
+  name: string
+  applied_at: number
+}
+
+export interface Database {
+  webhooks: WebhooksTable
+  media: MediaTable
+  mediagate_migrations: MigrationsTable
+}
+
+export type MediaRow = MediaTable

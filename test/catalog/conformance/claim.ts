@@ -1,0 +1,117 @@
+/** Claiming: order, leases, exclusivity under concurrency, expiry, and when the next job is due. */
+import { describe, expect, it } from 'vitest'
+import type { MediaRecord } from '../../../src/media/record.js'
+import type { ConformanceContext, TestCatalog } from '../conformance.js'
+import { newMedia, seed, webhook } from '../fixtures.js'
+
+export function claimTests(ctx: ConformanceContext): void {
+  describe('claim', () => {
+    it('leases the oldest due jobs first, counting the attempt', async () => {
+      const catalog = ctx.catalog()
+      const ids = [...(await seed(catalog, 1)), ...(await seed(catalog, 1)), ...(await seed(catalog, 1))]
+      const now = new Date(Date.now() + 1000)
+      const claimed = await catalog.claim({ owner: 'worker-a', limit: 2, leaseMs: 30_000, now })
+      expect(claimed.map((m) => m.id)).toEqual(ids.slice(0, 2))
+      for (const m of claimed) {
+        expect(m).toMatchObject({ status: 'pending', attempts: 1, leaseOwner: 'worker-a', leaseExpiresAt: new Date(now.getTime() + 30_000) })
+        expect(await catalog.get(m.id)).toEqual(m)
+      }
+      const rest = await catalog.claim({ owner: 'worker-b', limit: 5, leaseMs: 30_000, now })
+      expect(rest.map((m) => m.id)).toEqual(ids.slice(2))
+      expect(await catalog.claim({ owner: 'worker-b', limit: 5, leaseMs: 30_000, now })).toEqual([])
+      expect(await catalog.claim({ owner: 'worker-b', limit: 0, leaseMs: 30_000, now })).toEqual([])
+    })
+
+    it('does not lease jobs before they are due', async () => {
+      const catalog = ctx.catalog()
+      await seed(catalog, 2)
+      expect(await catalog.claim({ owner: 'w', limit: 5, leaseMs: 1000, now: new Date(Date.now() - 60_000) })).toEqual([])
+    })
+
+    it('never gives one job to two of several concurrent claimers', async () => {
+      const catalog = ctx.catalog()
+      const batch = Array.from({ length: 10 }, () => webhook(Array.from({ length: 20 }, (_, i) => newMedia({ attachmentIndex: i }))))
+      const recorded = await catalog.recordWebhooks(batch)
+      const all = recorded.flatMap((r) => r.created.map((m) => m.id))
+      expect(all).toHaveLength(200)
+      const claimers = await Promise.all([0, 1, 2, 3].map(() => ctx.open()))
+      const now = new Date(Date.now() + 1000)
+      const drain = async (claimer: TestCatalog, owner: string): Promise<MediaRecord[]> => {
+        const got: MediaRecord[] = []
+        for (let round = 0; round < 200; round++) {
+          const batch = await claimer.claim({ owner, limit: 7, leaseMs: 60_000, now })
+          if (batch.length === 0) break
+          got.push(...batch)
+        }
+        return got
+      }
+      const results = await Promise.all(claimers.map((c, i) => drain(c, `worker-${i}`)))
+      const claimedIds = results.flat().map((m) => m.id)
+      expect(claimedIds).toHaveLength(200)
+      expect(new Set(claimedIds).size).toBe(200)
+      expect([...claimedIds].sort()).toEqual([...all].sort())
+      for (const [i, got] of results.entries()) {
+        for (const m of got) expect(m).toMatchObject({ attempts: 1, leaseOwner: `worker-${i}` })
+      }
+    })
+
+    it('an expired lease lets another owner claim; the old owner can then neither renew nor settle', async () => {
+      const catalog = ctx.catalog()
+      const [id] = await seed(catalog, 1)
+      const t0 = Date.now() + 1000
+      const [first] = await catalog.claim({ owner: 'a', limit: 1, leaseMs: 1000, now: new Date(t0) })
+      expect(first!.id).toBe(id)
+      expect(await catalog.claim({ owner: 'b', limit: 1, leaseMs: 1000, now: new Date(t0 + 999) })).toEqual([])
+      const [second] = await catalog.claim({ owner: 'b', limit: 1, leaseMs: 60_000, now: new Date(t0 + 1000) })
+      expect(second).toMatchObject({ id, attempts: 2, leaseOwner: 'b' })
+      expect(await catalog.renewLeases([id!], 'a', 60_000)).toEqual([])
+      expect(await catalog.settle(id!, 'a', { status: 'failed', error: { code: 'network', message: 'late' } })).toBe(false)
+      expect(await catalog.settle(id!, 'b', stored())).toBe(true)
+      expect(await catalog.get(id!)).toMatchObject({ status: 'stored', leaseOwner: null, leaseExpiresAt: null })
+    })
+
+    it('renewLeases extends only the leases the owner still holds', async () => {
+      const catalog = ctx.catalog()
+      const [x, y, z] = await seed(catalog, 3)
+      await catalog.claim({ owner: 'a', limit: 2, leaseMs: 1000 })
+      await catalog.claim({ owner: 'b', limit: 1, leaseMs: 1000 })
+      const before = Date.now()
+      const renewed = await catalog.renewLeases([x!, y!, z!, 'med_00000000000000000000000000'], 'a', 120_000)
+      expect([...renewed].sort()).toEqual([x!, y!].sort())
+      const lease = (await catalog.get(x!))!.leaseExpiresAt!.getTime()
+      expect(lease).toBeGreaterThanOrEqual(before + 120_000)
+      expect((await catalog.get(z!))!.leaseExpiresAt!.getTime()).toBeLessThan(before + 2000)
+      expect(await catalog.renewLeases([], 'a', 1000)).toEqual([])
+    })
+
+    it('nextDueAt follows due times and leases', async () => {
+      const catalog = ctx.catalog()
+      expect(await catalog.nextDueAt()).toBeNull()
+      const before = Date.now()
+      const [id] = await seed(catalog, 1)
+      const due = (await catalog.nextDueAt())!.getTime()
+      expect(due).toBeGreaterThanOrEqual(before)
+      expect(due).toBeLessThanOrEqual(Date.now())
+      const [claimed] = await catalog.claim({ owner: 'w', limit: 1, leaseMs: 60_000 })
+      expect(await catalog.nextDueAt()).toEqual(claimed!.leaseExpiresAt)
+      const retryAt = new Date(Date.now() + 90_000)
+      await catalog.settle(id!, 'w', { status: 'retry', error: { code: 'network', message: 'reset' }, nextAttemptAt: retryAt })
+      expect(await catalog.nextDueAt()).toEqual(retryAt)
+      await catalog.claim({ owner: 'w', limit: 1, leaseMs: 1000, now: retryAt })
+      await catalog.settle(id!, 'w', stored())
+      expect(await catalog.nextDueAt()).toBeNull()
+    })
+  })
+}
+
+export function stored(overrides: Partial<{ sha256: string; size: number; blobKey: string }> = {}) {
+  const sha256 = overrides.sha256 ?? 'a'.repeat(64)
+  return {
+    status: 'stored' as const,
+    sha256,
+    size: overrides.size ?? 1234,
+    blobKey: overrides.blobKey ?? `sha256/${sha256.slice(0, 2)}/${sha256.slice(2, 4)}/${sha256}`,
+    sniffedMime: 'image/jpeg',
+    mimeType: 'image/jpeg',
+  }
+}

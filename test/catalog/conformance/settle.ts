@@ -1,0 +1,79 @@
+/** settle: each outcome, and only for the lease owner. */
+import { describe, expect, it } from 'vitest'
+import type { ConformanceContext } from '../conformance.js'
+import { seed } from '../fixtures.js'
+import { stored } from './claim.js'
+
+export function settleTests(ctx: ConformanceContext): void {
+  describe('settle', () => {
+    it('retry: back to pending, due at nextAttemptAt, the error kept for visibility', async () => {
+      const catalog = ctx.catalog()
+      const [id] = await seed(catalog, 1)
+      await catalog.claim({ owner: 'w', limit: 1, leaseMs: 60_000 })
+      const nextAttemptAt = new Date(Date.now() + 60_000)
+      const error = { code: 'rate_limited', message: 'Graph 80007', vendorCode: 80007 }
+      expect(await catalog.settle(id!, 'w', { status: 'retry', error, nextAttemptAt })).toBe(true)
+      expect(await catalog.get(id!)).toMatchObject({ status: 'pending', error, nextAttemptAt, leaseOwner: null, leaseExpiresAt: null, attempts: 1 })
+      expect(await catalog.claim({ owner: 'w', limit: 1, leaseMs: 1000, now: new Date(nextAttemptAt.getTime() - 1) })).toEqual([])
+      const [again] = await catalog.claim({ owner: 'w2', limit: 1, leaseMs: 1000, now: nextAttemptAt })
+      expect(again).toMatchObject({ id, attempts: 2, error, leaseOwner: 'w2' })
+    })
+
+    it('stored: records what was found, clears error, lease and schedule', async () => {
+      const catalog = ctx.catalog()
+      const [a, b] = await seed(catalog, 2)
+      await catalog.claim({ owner: 'w', limit: 2, leaseMs: 60_000 })
+      await catalog.settle(a!, 'w', { status: 'retry', error: { code: 'network', message: 'reset' }, nextAttemptAt: new Date() })
+      await catalog.claim({ owner: 'w', limit: 1, leaseMs: 60_000, now: new Date(Date.now() + 10) })
+      const storedAt = new Date('2031-05-06T07:08:09.010Z')
+      const big = 5_000_000_000
+      expect(await catalog.settle(a!, 'w', { ...stored({ size: big }), sniffedMime: null, mimeType: 'image/jpeg', storedAt })).toBe(true)
+      expect(await catalog.get(a!)).toMatchObject({
+        status: 'stored',
+        sha256: 'a'.repeat(64),
+        size: big,
+        blobKey: `sha256/aa/aa/${'a'.repeat(64)}`,
+        sniffedMime: null,
+        mimeType: 'image/jpeg',
+        storedAt,
+        error: null,
+        nextAttemptAt: null,
+        leaseOwner: null,
+        leaseExpiresAt: null,
+        attempts: 2,
+      })
+      const before = Date.now()
+      expect(await catalog.settle(b!, 'w', stored({ sha256: 'b'.repeat(64) }))).toBe(true)
+      const settled = (await catalog.get(b!))!
+      expect(settled.storedAt!.getTime()).toBeGreaterThanOrEqual(before)
+      expect(settled.updatedAt.getTime()).toBeGreaterThanOrEqual(before)
+    })
+
+    it('failed: records the error and leaves the queue', async () => {
+      const catalog = ctx.catalog()
+      const [id] = await seed(catalog, 1)
+      await catalog.claim({ owner: 'w', limit: 1, leaseMs: 60_000 })
+      const error = { code: 'storage', message: 'bucket missing', vendorCode: 'NoSuchBucket' }
+      expect(await catalog.settle(id!, 'w', { status: 'failed', error })).toBe(true)
+      expect(await catalog.get(id!)).toMatchObject({ status: 'failed', error, nextAttemptAt: null, leaseOwner: null })
+      expect(await catalog.claim({ owner: 'w', limit: 1, leaseMs: 1000, now: new Date(Date.now() + 3_600_000) })).toEqual([])
+      expect(await catalog.nextDueAt()).toBeNull()
+    })
+
+    it('returns false, changing nothing, for a caller without the lease', async () => {
+      const catalog = ctx.catalog()
+      const [leased, free] = await seed(catalog, 2)
+      await catalog.claim({ owner: 'w', limit: 1, leaseMs: 60_000, now: new Date(Date.now() + 1) })
+      const before = (await catalog.get(leased!))!
+      expect(before.leaseOwner).toBe('w')
+      expect(await catalog.settle(free!, 'w', stored())).toBe(false)
+      expect(await catalog.settle(leased!, 'someone-else', stored())).toBe(false)
+      expect(await catalog.get(leased!)).toEqual(before)
+      expect(await catalog.settle(leased!, 'w', stored())).toBe(true)
+      // Settled: the lease is gone, so a second settlement is refused too.
+      expect(await catalog.settle(leased!, 'w', { status: 'failed', error: { code: 'internal', message: 'x' } })).toBe(false)
+      expect((await catalog.get(leased!))!.status).toBe('stored')
+      expect(await catalog.settle('med_00000000000000000000000000', 'w', stored())).toBe(false)
+    })
+  })
+}

@@ -1,0 +1,40 @@
+import { describe, expect, it } from 'vitest'
+import { maskPassword, parseDatabaseUrl } from '../../src/catalog/database-url.js'
+
+describe('parseDatabaseUrl', () => {
+  it('reads the SQLite forms', () => {
+    expect(parseDatabaseUrl('sqlite:/var/lib/mediagate/db.sqlite')).toEqual({ kind: 'sqlite', path: '/var/lib/mediagate/db.sqlite' })
+    expect(parseDatabaseUrl('sqlite:///var/lib/x.db')).toEqual({ kind: 'sqlite', path: '/var/lib/x.db' })
+    expect(parseDatabaseUrl('sqlite:data/x.db')).toEqual({ kind: 'sqlite', path: 'data/x.db' })
+    expect(parseDatabaseUrl('sqlite://data/x.db')).toEqual({ kind: 'sqlite', path: 'data/x.db' })
+    expect(parseDatabaseUrl('sqlite::memory:')).toEqual({ kind: 'sqlite', path: ':memory:' })
+    expect(parseDatabaseUrl('file:///tmp/a%20b.db')).toEqual({ kind: 'sqlite', path: '/tmp/a b.db' })
+    expect(parseDatabaseUrl('file:rel/x.db')).toEqual({ kind: 'sqlite', path: 'rel/x.db' })
+    expect(parseDatabaseUrl('  ./data/mediagate.db ')).toEqual({ kind: 'sqlite', path: './data/mediagate.db' })
+    expect(parseDatabaseUrl('/abs/with:colon.db')).toEqual({ kind: 'sqlite', path: '/abs/with:colon.db' })
+  })
+
+  it('reads PostgreSQL URLs and takes our own parameters out', () => {
+    expect(parseDatabaseUrl('postgres://u:p@db.internal:6543/media')).toEqual({ kind: 'postgres', connectionString: 'postgres://u:p@db.internal:6543/media' })
+    const parsed = parseDatabaseUrl('postgresql://u@127.0.0.1/test?schema=tenant_a&pool_size=25&sslmode=require')
+    expect(parsed).toEqual({ kind: 'postgres', connectionString: 'postgresql://u@127.0.0.1/test?sslmode=require', schema: 'tenant_a', poolSize: 25 })
+  })
+
+  it('refuses what it cannot use with invalid_config, never echoing the password', () => {
+    for (const bad of ['', '   ', 'mysql://u:hunter2@h/db', 'sqlite:', 'file:', 'postgres://u:hunter2@h/db?pool_size=0', 'postgres://u:hunter2@h/db?pool_size=many', 'postgres://u:hunter2@[::1/db']) {
+      let error: unknown
+      try {
+        parseDatabaseUrl(bad)
+      } catch (err) {
+        error = err
+      }
+      expect(error, bad).toMatchObject({ code: 'invalid_config' })
+      expect((error as Error).message).not.toContain('hunter2')
+    }
+  })
+
+  it('masks the password in messages', () => {
+    expect(maskPassword('postgres://user:s3cret@host:5432/db')).toBe('postgres://user:***@host:5432/db')
+    expect(maskPassword('postgres://user@host/db')).toBe('postgres://user@host/db')
+  })
+})
