@@ -78,6 +78,17 @@ export interface StatusCount {
   count: number
 }
 
+export interface CatalogSummary {
+  counts: StatusCount[]
+  /** When the oldest media still `pending` was received; null when nothing is pending. */
+  oldestPendingAt: Date | null
+  since: Date
+  /** Media stored since `since`. */
+  storedSince: number
+  /** Media that failed since `since`, by error code. */
+  failedSince: { code: string; count: number }[]
+}
+
 export interface Catalog {
   /** `sqlite` or `postgres`. */
   readonly dialect: string
@@ -102,6 +113,8 @@ export interface Catalog {
   /** Puts matching `failed` records back to `pending` with a fresh attempt budget. */
   requeue(filter: MediaFilter & { ids?: string[] }): Promise<number>
   counts(): Promise<StatusCount[]>
+  /** Counts, the oldest pending media, and what was stored or failed since `since`. */
+  summary(since: Date): Promise<CatalogSummary>
   /** The raw body of a recorded webhook. */
   getWebhookBody(webhookId: string): Promise<Buffer | undefined>
   /** Readiness probe: throws if the database does not answer. */

@@ -3,7 +3,7 @@
  * what serializes migrations, and how its driver errors read; everything else is here.
  */
 import type { CompiledQuery } from 'kysely'
-import type { Catalog, ClaimOptions, IncomingWebhook, ListOptions, MediaFilter, Page, RecordedWebhook, Settlement, StatusCount } from './catalog.js'
+import type { Catalog, CatalogSummary, ClaimOptions, IncomingWebhook, ListOptions, MediaFilter, Page, RecordedWebhook, Settlement, StatusCount } from './catalog.js'
 import { MediagateError } from '../errors.js'
 import type { MediaRecord } from '../media/record.js'
 import {
@@ -20,6 +20,7 @@ import { type MigrationOutcome, migratePlan, schemaVersionPlan } from './migrate
 import { LATEST_VERSION } from './migrations/index.js'
 import { type Plan, type PlanMode, single } from './plan.js'
 import { recordWebhooksPlan } from './record-plan.js'
+import { summaryPlan } from './summary-plan.js'
 import { rowToMedia } from './row-mapping.js'
 import type { DialectName, SqlDialect } from './sql-dialect.js'
 
@@ -98,6 +99,10 @@ export abstract class KyselyCatalog implements Catalog {
 
   counts(): Promise<StatusCount[]> {
     return this.guard(() => this.run(countsPlan(this.sqlDialect), 'autocommit'))
+  }
+
+  summary(since: Date): Promise<CatalogSummary> {
+    return this.guard(() => this.run(summaryPlan(this.sqlDialect, since.getTime()), 'autocommit'))
   }
 
   async getWebhookBody(webhookId: string): Promise<Buffer | undefined> {

@@ -6,6 +6,7 @@
 import { Command } from 'commander'
 import { isMediagateError } from '../errors.js'
 import { VERSION } from '../version.js'
+import { doctorCommand } from './commands/doctor.js'
 import { emulatorCommand } from './commands/emulator.js'
 import { fetchCommand } from './commands/fetch.js'
 import { lsCommand } from './commands/ls.js'
@@ -13,13 +14,14 @@ import { migrateCommand } from './commands/migrate.js'
 import { replayCommand } from './commands/replay.js'
 import { retryCommand } from './commands/retry.js'
 import { serveCommand } from './commands/serve.js'
+import { statusCommand } from './commands/status.js'
 
 const program = new Command('mediagate')
   .description('Self-hosted media gateway for WhatsApp, Messenger and Instagram webhooks')
   .version(VERSION)
   .showHelpAfterError()
 
-for (const command of [serveCommand(), emulatorCommand(), fetchCommand(), replayCommand(), lsCommand(), retryCommand(), migrateCommand()]) {
+for (const command of [serveCommand(), emulatorCommand(), fetchCommand(), replayCommand(), lsCommand(), retryCommand(), migrateCommand(), statusCommand(), doctorCommand()]) {
   program.addCommand(command)
 }
 

@@ -144,4 +144,26 @@ export function queryTests(ctx: ConformanceContext): void {
       ])
     })
   })
+
+  describe('summary', () => {
+    it('reports the oldest pending media and what was stored or failed since a moment', async () => {
+      const catalog = ctx.catalog()
+      const empty = await catalog.summary(new Date(0))
+      expect(empty).toMatchObject({ counts: [], oldestPendingAt: null, storedSince: 0, failedSince: [] })
+      const before = Date.now()
+      const records = await populate(catalog)
+      const summary = await catalog.summary(new Date(before))
+      expect(summary.counts).toEqual(await catalog.counts())
+      // The oldest pending is the fifth record (the first four were settled), received at BASE + 4 s.
+      expect(summary.oldestPendingAt).toEqual(records[4]!.receivedAt)
+      expect(summary.storedSince).toBe(2)
+      expect(summary.failedSince).toEqual([
+        { code: 'auth', count: 2 },
+        { code: 'meta_error', count: 3 },
+      ])
+      const later = await catalog.summary(new Date(Date.now() + 60_000))
+      expect(later.storedSince).toBe(0)
+      expect(later.failedSince).toEqual([])
+    })
+  })
 }

@@ -1,0 +1,39 @@
+/**
+ * The operators' summary (status command, dashboard header, metrics): counts by platform and
+ * status, the oldest pending media, and what was stored or failed since a moment, by error code.
+ */
+import type { CatalogSummary } from './catalog.js'
+import { countsPlan } from './media-plans.js'
+import type { Plan } from './plan.js'
+import type { SqlDialect } from './sql-dialect.js'
+
+export function* summaryPlan(dialect: SqlDialect, since: number): Plan<CatalogSummary> {
+  const counts = yield* countsPlan(dialect)
+  const [oldest] = yield dialect.qb
+    .selectFrom('media')
+    .select((eb) => eb.fn.min('received_at').as('oldest'))
+    .where('status', '=', 'pending')
+    .compile()
+  const [stored] = yield dialect.qb
+    .selectFrom('media')
+    .select((eb) => eb.fn.countAll().as('n'))
+    .where('status', '=', 'stored')
+    .where('stored_at', '>=', since)
+    .compile()
+  const failures = yield dialect.qb
+    .selectFrom('media')
+    .select((eb) => ['error_code', eb.fn.countAll().as('n')])
+    .where('status', '=', 'failed')
+    .where('updated_at', '>=', since)
+    .groupBy('error_code')
+    .orderBy('error_code')
+    .compile()
+  const oldestAt = oldest?.oldest
+  return {
+    counts,
+    oldestPendingAt: oldestAt === null || oldestAt === undefined ? null : new Date(Number(oldestAt)),
+    since: new Date(since),
+    storedSince: Number(stored?.n ?? 0),
+    failedSince: failures.map((row) => ({ code: String(row.error_code ?? 'unknown'), count: Number(row.n) })),
+  }
+}

@@ -1,0 +1,36 @@
+/** `mediagate status`: counts by status and platform, the oldest pending media, recent failures. */
+import { Command } from 'commander'
+import { PLATFORMS } from '../../media/record.js'
+import { addConfigOptions, configFromCommand } from '../config-flags.js'
+import { withCatalog } from '../open-parts.js'
+import { printTable } from './ls.js'
+
+export function statusCommand(): Command {
+  const command = new Command('status')
+    .description('counts by status and platform, oldest pending media, recent failures by code')
+    .option('--since <hours>', 'window for "recent", in hours', '24')
+    .option('--json', 'print the summary as JSON')
+  addConfigOptions(command)
+  command.action(async () => {
+    const opts = command.opts<{ since: string; json?: boolean }>()
+    const hours = Number(opts.since)
+    if (!Number.isFinite(hours) || hours <= 0) throw new Error('--since must be a positive number of hours')
+    const config = configFromCommand(command)
+    const summary = await withCatalog(config, (catalog) => catalog.summary(new Date(Date.now() - hours * 3_600_000)))
+    if (opts.json) {
+      process.stdout.write(`${JSON.stringify(summary)}\n`)
+      return
+    }
+    const statuses = ['pending', 'stored', 'failed', 'deleted'] as const
+    const rows = PLATFORMS.map((platform) => [
+      platform,
+      ...statuses.map((status) => String(summary.counts.find((c) => c.platform === platform && c.status === status)?.count ?? 0)),
+    ])
+    printTable(['PLATFORM', ...statuses.map((s) => s.toUpperCase())], rows)
+    const oldest = summary.oldestPendingAt
+    process.stdout.write(`\noldest pending: ${oldest ? `${oldest.toISOString()} (${Math.round((Date.now() - oldest.getTime()) / 1000)} s ago)` : 'none'}\n`)
+    process.stdout.write(`last ${hours} h: ${summary.storedSince} stored, ${summary.failedSince.reduce((n, f) => n + f.count, 0)} failed\n`)
+    for (const f of summary.failedSince) process.stdout.write(`  ${f.code.padEnd(18)} ${f.count}\n`)
+  })
+  return command
+}
