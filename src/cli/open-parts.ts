@@ -1,13 +1,12 @@
 /** Commands that work on the data directly (ls, retry, migrate, replay) open only what they need. */
 import type { BlobStore } from '../blobs/blob-store.js'
-import { openBlobStore } from '../blobs/open-blob-store.js'
 import type { Catalog } from '../catalog/catalog.js'
-import { openCatalog } from '../catalog/open-catalog.js'
+import { openConfiguredBlobStore, openConfiguredCatalog } from '../config/backends.js'
 import type { Config } from '../config/options.js'
 import { createLogger } from '../logging/logger.js'
 
 export async function withCatalog<T>(config: Readonly<Config>, fn: (catalog: Catalog) => Promise<T>): Promise<T> {
-  const catalog = await openCatalog(config.databaseUrl, { logger: createLogger('warn', process.stderr as never) })
+  const catalog = await openConfiguredCatalog(config, createLogger('warn', process.stderr as never))
   try {
     await catalog.migrate()
     return await fn(catalog)
@@ -17,7 +16,7 @@ export async function withCatalog<T>(config: Readonly<Config>, fn: (catalog: Cat
 }
 
 export async function withBlobs<T>(config: Readonly<Config>, fn: (blobs: BlobStore) => Promise<T>): Promise<T> {
-  const blobs = await openBlobStore(config.storageUrl, { logger: createLogger('warn', process.stderr as never) })
+  const blobs = await openConfiguredBlobStore(config, createLogger('warn', process.stderr as never))
   try {
     await blobs.init()
     return await fn(blobs)

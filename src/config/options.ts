@@ -37,8 +37,15 @@ export interface Config {
   concurrency: number
   maxAttempts: number
   leaseSeconds: number
+  downloadTimeoutMs: number
+  s3Endpoint: string | undefined
+  s3ForcePathStyle: boolean | undefined
+  s3Region: string | undefined
+  s3Redirect: boolean
   role: (typeof ROLES)[number]
   logLevel: (typeof LOG_LEVELS)[number]
+  /** Serve `GET /metrics` without the API key (for a scraper on a private network). */
+  metricsPublic: boolean
   /** Set by the sandbox, not by users: the emulator's base URL when sandbox mode is on. */
   sandbox: boolean
 }
@@ -78,6 +85,10 @@ export const OPTIONS: readonly OptionSpec[] = [
     parse: (r) => r.trim(),
     fallback: (c) => `file:${path.join(c.dataDir ?? path.resolve('data'), 'blobs')}`,
   },
+  { key: 's3Endpoint', env: 'MEDIAGATE_S3_ENDPOINT', defaultText: '— (AWS)', describe: 'S3 server URL for anything but AWS: R2, B2, Ceph, Swift, MinIO (credentials: AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY or the AWS chain)', parse: parseHttpUrl, fallback: () => undefined },
+  { key: 's3ForcePathStyle', env: 'MEDIAGATE_S3_FORCE_PATH_STYLE', defaultText: '1 with an endpoint, else 0', describe: 'address buckets as `endpoint/bucket` instead of `bucket.endpoint`', parse: parseBoolean, fallback: () => undefined },
+  { key: 's3Region', env: 'MEDIAGATE_S3_REGION', defaultText: 'AWS_REGION, else us-east-1', describe: 'S3 region', parse: (r) => r.trim(), fallback: () => undefined },
+  { key: 's3Redirect', env: 'MEDIAGATE_S3_REDIRECT', defaultText: '0', describe: 'serve content by redirecting clients to a short-lived presigned S3 URL instead of streaming it', parse: parseBoolean, fallback: () => false },
   { key: 'appSecrets', env: 'META_APP_SECRET', defaultText: '—', describe: "Meta app secret(s), comma-separated (several during rotation); checks X-Hub-Signature-256. Without it, `serve` runs in sandbox mode", secret: true, parse: parseList, fallback: () => [] },
   { key: 'verifyToken', env: 'META_VERIFY_TOKEN', defaultText: '—', describe: "token Meta's webhook handshake (hub.verify_token) must match", secret: true, parse: (r) => r, fallback: () => undefined },
   { key: 'accessToken', env: 'WHATSAPP_ACCESS_TOKEN', defaultText: '—', describe: 'Bearer token for the Graph API (WhatsApp media lookups and downloads)', secret: true, parse: (r) => r.trim(), fallback: () => undefined },
@@ -96,7 +107,9 @@ export const OPTIONS: readonly OptionSpec[] = [
   { key: 'concurrency', env: 'MEDIAGATE_CONCURRENCY', defaultText: '16', describe: 'downloads at once per worker process', parse: (r) => parseInteger(r, 1, 1024), fallback: () => 16 },
   { key: 'maxAttempts', env: 'MEDIAGATE_MAX_ATTEMPTS', defaultText: '8', describe: 'attempts before a transient failure becomes `failed`', parse: (r) => parseInteger(r, 1, 100), fallback: () => 8 },
   { key: 'leaseSeconds', env: 'MEDIAGATE_LEASE_SECONDS', defaultText: '60', describe: 'how long a claimed job is reserved before another worker may take it over (renewed while a download runs)', parse: (r) => parseInteger(r, 5, 3600), fallback: () => 60 },
+  { key: 'downloadTimeoutMs', env: 'MEDIAGATE_DOWNLOAD_TIMEOUT_MS', defaultText: '30000', describe: 'longest wait for response headers, or silence between two body chunks, before a download counts as stalled and is retried', parse: (r) => parseInteger(r, 100, 600_000), fallback: () => 30_000 },
   { key: 'role', env: 'MEDIAGATE_ROLE', defaultText: 'all', describe: '`all`, `api` (intake and serving only) or `worker` (capture only)', parse: (r) => parseChoice(r, ROLES), fallback: () => 'all' },
   { key: 'logLevel', env: 'MEDIAGATE_LOG_LEVEL', defaultText: 'info', describe: `log level: ${LOG_LEVELS.join(', ')}`, parse: (r) => parseChoice(r, LOG_LEVELS), fallback: () => 'info' },
+  { key: 'metricsPublic', env: 'MEDIAGATE_METRICS_PUBLIC', defaultText: '0', describe: 'serve `GET /metrics` without the API key (1) or only with it (0)', parse: parseBoolean, fallback: () => false },
   { key: 'sandbox', env: 'MEDIAGATE_SANDBOX', defaultText: 'auto', describe: 'sandbox mode (built-in Meta emulator): `auto` (when META_APP_SECRET is unset), 1 or 0', parse: (r) => (r.trim().toLowerCase() === 'auto' ? undefined : parseBoolean(r)), fallback: (c) => (c.appSecrets?.length ?? 0) === 0 },
 ]

@@ -4,8 +4,7 @@
  */
 import { Readable } from 'node:stream'
 import { Command } from 'commander'
-import { openBlobStore } from '../../blobs/open-blob-store.js'
-import { openCatalog } from '../../catalog/open-catalog.js'
+import { openConfiguredBlobStore, openConfiguredCatalog } from '../../config/backends.js'
 import type { Config } from '../../config/options.js'
 import { toMediagateError } from '../../errors.js'
 import { Fetcher } from '../../fetch/index.js'
@@ -59,7 +58,7 @@ function checkSecrets(config: Readonly<Config>): Outcome {
 
 async function checkCatalog(config: Readonly<Config>): Promise<Outcome> {
   try {
-    const catalog = await openCatalog(config.databaseUrl, { logger: silentLogger() })
+    const catalog = await openConfiguredCatalog(config, silentLogger())
     try {
       await catalog.ping()
       await catalog.migrate()
@@ -76,7 +75,7 @@ async function checkCatalog(config: Readonly<Config>): Promise<Outcome> {
 
 async function checkBlobs(config: Readonly<Config>): Promise<Outcome> {
   try {
-    const blobs = await openBlobStore(config.storageUrl, { logger: silentLogger() })
+    const blobs = await openConfiguredBlobStore(config, silentLogger())
     try {
       await blobs.init()
       const probe = Buffer.from(`mediagate doctor probe ${Date.now()}`)
