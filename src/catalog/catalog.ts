@@ -89,6 +89,9 @@ export interface CatalogSummary {
   failedSince: { code: string; count: number }[]
 }
 
+/** Tables `exportRows`/`importRows` copy. */
+export type CopyTable = 'webhooks' | 'media'
+
 export interface Catalog {
   /** `sqlite` or `postgres`. */
   readonly dialect: string
@@ -117,6 +120,10 @@ export interface Catalog {
   summary(since: Date): Promise<CatalogSummary>
   /** The raw body of a recorded webhook. */
   getWebhookBody(webhookId: string): Promise<Buffer | undefined>
+  /** Raw rows of a table in id order after `afterId`, for copying a catalog (migrate-data). */
+  exportRows(table: CopyTable, afterId: string | null, limit: number): Promise<Record<string, unknown>[]>
+  /** Inserts rows from `exportRows` of any engine, in one transaction; existing ids are skipped. */
+  importRows(table: CopyTable, rows: Record<string, unknown>[]): Promise<number>
   /** Readiness probe: throws if the database does not answer. */
   ping(): Promise<void>
   close(): Promise<void>

@@ -3,7 +3,7 @@
  * what serializes migrations, and how its driver errors read; everything else is here.
  */
 import type { CompiledQuery } from 'kysely'
-import type { Catalog, CatalogSummary, ClaimOptions, IncomingWebhook, ListOptions, MediaFilter, Page, RecordedWebhook, Settlement, StatusCount } from './catalog.js'
+import type { Catalog, CatalogSummary, ClaimOptions, CopyTable, IncomingWebhook, ListOptions, MediaFilter, Page, RecordedWebhook, Settlement, StatusCount } from './catalog.js'
 import { MediagateError } from '../errors.js'
 import type { MediaRecord } from '../media/record.js'
 import {
@@ -21,6 +21,7 @@ import { LATEST_VERSION } from './migrations/index.js'
 import { type Plan, type PlanMode, single } from './plan.js'
 import { recordWebhooksPlan } from './record-plan.js'
 import { summaryPlan } from './summary-plan.js'
+import { exportRowsPlan, importRowsPlan } from './copy-plans.js'
 import { rowToMedia } from './row-mapping.js'
 import type { DialectName, SqlDialect } from './sql-dialect.js'
 
@@ -103,6 +104,15 @@ export abstract class KyselyCatalog implements Catalog {
 
   summary(since: Date): Promise<CatalogSummary> {
     return this.guard(() => this.run(summaryPlan(this.sqlDialect, since.getTime()), 'autocommit'))
+  }
+
+  exportRows(table: CopyTable, afterId: string | null, limit: number): Promise<Record<string, unknown>[]> {
+    return this.guard(() => this.run(exportRowsPlan(this.sqlDialect, table, afterId, limit), 'autocommit'))
+  }
+
+  importRows(table: CopyTable, rows: Record<string, unknown>[]): Promise<number> {
+    if (rows.length === 0) return Promise.resolve(0)
+    return this.guard(() => this.run(importRowsPlan(this.sqlDialect, table, rows), 'transaction'))
   }
 
   async getWebhookBody(webhookId: string): Promise<Buffer | undefined> {

@@ -11,6 +11,7 @@ import { emulatorCommand } from './commands/emulator.js'
 import { fetchCommand } from './commands/fetch.js'
 import { lsCommand } from './commands/ls.js'
 import { migrateCommand } from './commands/migrate.js'
+import { migrateDataCommand } from './commands/migrate-data.js'
 import { replayCommand } from './commands/replay.js'
 import { retryCommand } from './commands/retry.js'
 import { serveCommand } from './commands/serve.js'
@@ -21,7 +22,7 @@ const program = new Command('mediagate')
   .version(VERSION)
   .showHelpAfterError()
 
-for (const command of [serveCommand(), emulatorCommand(), fetchCommand(), replayCommand(), lsCommand(), retryCommand(), migrateCommand(), statusCommand(), doctorCommand()]) {
+for (const command of [serveCommand(), emulatorCommand(), fetchCommand(), replayCommand(), lsCommand(), retryCommand(), migrateCommand(), migrateDataCommand(), statusCommand(), doctorCommand()]) {
   program.addCommand(command)
 }
 
