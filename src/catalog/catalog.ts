@@ -120,6 +120,8 @@ export interface Catalog {
   summary(since: Date): Promise<CatalogSummary>
   /** The raw body of a recorded webhook. */
   getWebhookBody(webhookId: string): Promise<Buffer | undefined>
+  /** Stored records pointing at this blob become `failed` with `error` (verify found it corrupt); returns how many. */
+  failBlob(blobKey: string, error: MediaError): Promise<number>
   /** Raw rows of a table in id order after `afterId`, for copying a catalog (migrate-data). */
   exportRows(table: CopyTable, afterId: string | null, limit: number): Promise<Record<string, unknown>[]>
   /** Inserts rows from `exportRows` of any engine, in one transaction; existing ids are skipped. */

@@ -5,9 +5,10 @@
 import type { CompiledQuery } from 'kysely'
 import type { Catalog, CatalogSummary, ClaimOptions, CopyTable, IncomingWebhook, ListOptions, MediaFilter, Page, RecordedWebhook, Settlement, StatusCount } from './catalog.js'
 import { MediagateError } from '../errors.js'
-import type { MediaRecord } from '../media/record.js'
+import type { MediaError, MediaRecord } from '../media/record.js'
 import {
   countsPlan,
+  failBlobPlan,
   getQuery,
   listPlan,
   nextDueQuery,
@@ -104,6 +105,10 @@ export abstract class KyselyCatalog implements Catalog {
 
   summary(since: Date): Promise<CatalogSummary> {
     return this.guard(() => this.run(summaryPlan(this.sqlDialect, since.getTime()), 'autocommit'))
+  }
+
+  failBlob(blobKey: string, error: MediaError): Promise<number> {
+    return this.guard(() => this.run(failBlobPlan(this.sqlDialect, blobKey, error, Date.now()), 'transaction'))
   }
 
   exportRows(table: CopyTable, afterId: string | null, limit: number): Promise<Record<string, unknown>[]> {

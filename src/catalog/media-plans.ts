@@ -4,7 +4,7 @@
  */
 import type { CompiledQuery } from 'kysely'
 import type { MediaFilter, Page, Settlement, StatusCount } from './catalog.js'
-import type { MediaRecord, MediaStatus, Platform } from '../media/record.js'
+import type { MediaError, MediaRecord, MediaStatus, Platform } from '../media/record.js'
 import { checkLimit, decodeCursor, encodeCursor, filterExpression } from './media-filter.js'
 import type { Plan } from './plan.js'
 import { errorColumns, rowToMedia } from './row-mapping.js'
@@ -141,4 +141,16 @@ export function* countsPlan(dialect: SqlDialect): Plan<StatusCount[]> {
 
 export function webhookBodyQuery(dialect: SqlDialect, webhookId: string): CompiledQuery {
   return dialect.qb.selectFrom('webhooks').select('body').where('id', '=', webhookId).compile()
+}
+
+/** Stored records whose blob turned out corrupt or missing become `failed` (retryable by hand). */
+export function* failBlobPlan(dialect: SqlDialect, blobKey: string, error: MediaError, now: number): Plan<number> {
+  const rows = yield dialect.qb
+    .updateTable('media')
+    .set({ status: 'failed', ...errorColumns(error), updated_at: now })
+    .where('status', '=', 'stored')
+    .where('blob_key', '=', blobKey)
+    .returning('id')
+    .compile()
+  return rows.length
 }
