@@ -44,6 +44,11 @@ export interface ByteRange {
 export interface BlobStoreCapabilities {
   /** `presignGet` is available: clients can be redirected to the store itself. */
   presign: boolean
+  /**
+   * The operator asked for content to be served by redirecting clients to `presignGet` URLs
+   * (S3 `redirect=true`: the store is reachable by clients) instead of streaming it through us.
+   */
+  redirect?: boolean
 }
 
 export interface BlobStore {
@@ -61,6 +66,11 @@ export interface BlobStore {
   list(): AsyncIterable<BlobStat>
   /** Only when `capabilities.presign`. */
   presignGet?(key: string, options: { expiresInSeconds: number; contentType?: string; contentDisposition?: string }): Promise<string>
+  /**
+   * Moves a blob that failed verification aside to `quarantine/<key>.<time>`, kept as evidence
+   * but no longer served or listed, and returns that key. Throws `not_found` when absent.
+   */
+  quarantine?(key: string): Promise<string>
   close(): Promise<void>
 }
 

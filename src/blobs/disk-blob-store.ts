@@ -1,0 +1,211 @@
+/**
+ * The embedded blob store: one file per blob under a root directory, at `<root>/<key>`.
+ *
+ * A put streams into `<root>/.tmp/<uuid>` while hashing and counting, fsyncs it, and only then
+ * renames it to its content-addressed path and fsyncs that directory: a blob is either complete
+ * and durable under its final key or absent. Failed and aborted puts remove their temp file;
+ * `init()` removes the ones a crash left behind, once older than `staleAfterMs`: an API process
+ * and a worker process may share the directory, and one starting must not delete the other's
+ * puts in progress (every write refreshes a temp file's mtime).
+ */
+import { randomUUID } from 'node:crypto'
+import { type FileHandle, open, opendir, readdir, rename, rm, stat, unlink } from 'node:fs/promises'
+import path from 'node:path'
+import type { Readable } from 'node:stream'
+import { pipeline } from 'node:stream/promises'
+import { MediagateError } from '../errors.js'
+import { type BlobStat, type BlobStore, type ByteRange, blobKeyFor, type PutOptions, type PutResult } from './blob-store.js'
+import { fsyncDirectory, isErrno, mkdirDurable } from './durable-fs.js'
+import { fileSink } from './file-sink.js'
+import { HashingStream } from './hashing-stream.js'
+import { BLOB_PREFIX, quarantineKeyFor } from './keys.js'
+import { keyToPath } from './path-guard.js'
+import { abortedError, putFailure, watchSource } from './put-failure.js'
+import { checkRange } from './range.js'
+
+const TMP_DIR = '.tmp'
+
+export interface DiskBlobStoreOptions {
+  /** `init()` removes temp files not written to for this long. Default 1 hour. */
+  staleAfterMs?: number
+}
+
+export class DiskBlobStore implements BlobStore {
+  readonly kind = 'disk'
+  readonly capabilities = { presign: false }
+  /** Absolute path of the store's root directory. */
+  readonly root: string
+  private readonly staleAfterMs: number
+
+  constructor(root: string, options: DiskBlobStoreOptions = {}) {
+    this.root = path.resolve(root)
+    this.staleAfterMs = options.staleAfterMs ?? 60 * 60 * 1000
+  }
+
+  async init(): Promise<void> {
+    try {
+      await mkdirDurable(path.join(this.root, BLOB_PREFIX))
+      await mkdirDurable(path.join(this.root, TMP_DIR))
+      // Leftovers of puts interrupted by a crash: never renamed, so never visible.
+      const cutoff = Date.now() - this.staleAfterMs
+      for (const name of await readdir(path.join(this.root, TMP_DIR))) {
+        const file = path.join(this.root, TMP_DIR, name)
+        const s = await stat(file).catch(() => undefined)
+        if (s && s.mtimeMs <= cutoff) await rm(file, { force: true, recursive: true })
+      }
+    } catch (err) {
+      throw storageError(err, 'prepare the blob directory')
+    }
+  }
+
+  async put(body: Readable, options: PutOptions = {}): Promise<PutResult> {
+    const { signal } = options
+    if (signal?.aborted) {
+      body.destroy()
+      throw abortedError(signal)
+    }
+    let hasher: HashingStream
+    try {
+      hasher = new HashingStream(options)
+    } catch (err) {
+      body.destroy()
+      throw err
+    }
+    const source = watchSource(body)
+    const tmp = path.join(this.root, TMP_DIR, `${randomUUID()}.part`)
+    let handle: FileHandle | undefined
+    try {
+      handle = await open(tmp, 'wx', 0o644)
+      await pipeline(body, hasher, fileSink(handle), signal ? { signal } : {})
+      await handle.close()
+      handle = undefined
+      const sha256 = hasher.digest()
+      const key = blobKeyFor(sha256)
+      const existed = await this.commit(tmp, key, hasher.bytes)
+      return { key, sha256, size: hasher.bytes, existed }
+    } catch (err) {
+      body.destroy()
+      await handle?.close().catch(() => {})
+      await rm(tmp, { force: true }).catch(() => {})
+      throw putFailure(err, source, signal, (e) => storageError(e, 'write the blob'))
+    }
+  }
+
+  /** Moves a verified temp file to its final path; false when it was new. */
+  private async commit(tmp: string, key: string, size: number): Promise<boolean> {
+    const file = keyToPath(this.root, key)
+    const existing = await stat(file).catch((err: unknown) => {
+      if (isErrno(err, 'ENOENT')) return undefined
+      throw err
+    })
+    // Same name means same bytes; a different size means the old file is damaged, so replace it.
+    if (existing?.isFile() && existing.size === size) {
+      await unlink(tmp)
+      return true
+    }
+    const dir = path.dirname(file)
+    await mkdirDurable(dir)
+    await rename(tmp, file)
+    await fsyncDirectory(dir)
+    return false
+  }
+
+  async stat(key: string): Promise<BlobStat | undefined> {
+    const file = keyToPath(this.root, key)
+    try {
+      const s = await stat(file)
+      return s.isFile() ? { key, size: s.size } : undefined
+    } catch (err) {
+      if (isErrno(err, 'ENOENT') || isErrno(err, 'ENOTDIR')) return undefined
+      throw storageError(err, 'stat the blob')
+    }
+  }
+
+  async read(key: string, range?: ByteRange): Promise<Readable> {
+    const file = keyToPath(this.root, key)
+    if (range) checkRange(range)
+    let handle: FileHandle
+    try {
+      handle = await open(file, 'r')
+    } catch (err) {
+      if (isErrno(err, 'ENOENT') || isErrno(err, 'ENOTDIR') || isErrno(err, 'EISDIR')) throw new MediagateError('not_found', `no blob ${key}`)
+      throw storageError(err, 'open the blob')
+    }
+    try {
+      const { size } = await handle.stat()
+      if (range && range.start >= size) {
+        throw new MediagateError('bad_request', `range starts at ${range.start}, past the end of the ${size}-byte blob`, { status: 416 })
+      }
+      // The stream owns the handle from here and closes it at its end or on destroy.
+      return handle.createReadStream(range ? { start: range.start, end: range.end } : {})
+    } catch (err) {
+      await handle.close().catch(() => {})
+      throw err instanceof MediagateError ? err : storageError(err, 'read the blob')
+    }
+  }
+
+  async delete(key: string): Promise<void> {
+    try {
+      await unlink(keyToPath(this.root, key))
+    } catch (err) {
+      if (isErrno(err, 'ENOENT') || isErrno(err, 'ENOTDIR')) return
+      throw storageError(err, 'delete the blob')
+    }
+  }
+
+  async *list(): AsyncIterable<BlobStat> {
+    yield* this.walk(path.join(this.root, BLOB_PREFIX), BLOB_PREFIX)
+  }
+
+  private async *walk(dir: string, keyPrefix: string): AsyncIterable<BlobStat> {
+    let entries
+    try {
+      entries = await opendir(dir)
+    } catch (err) {
+      if (isErrno(err, 'ENOENT')) return
+      throw storageError(err, 'list the blobs')
+    }
+    // opendir streams entries: a directory of a million files does not become an array.
+    for await (const entry of entries) {
+      const full = path.join(dir, entry.name)
+      if (entry.isDirectory()) yield* this.walk(full, `${keyPrefix}${entry.name}/`)
+      else if (entry.isFile()) {
+        const s = await stat(full).catch(() => undefined)
+        if (s) yield { key: `${keyPrefix}${entry.name}`, size: s.size }
+      }
+    }
+  }
+
+  /**
+   * Moves a blob that failed verification to `quarantine/<key>.<time>` (kept as evidence, never
+   * listed) and returns that key. Throws `not_found` when the blob is absent.
+   */
+  async quarantine(key: string): Promise<string> {
+    const from = keyToPath(this.root, key)
+    const target = quarantineKeyFor(key)
+    const to = keyToPath(this.root, target)
+    try {
+      if (!(await this.stat(key))) throw new MediagateError('not_found', `no blob ${key}`)
+      await mkdirDurable(path.dirname(to))
+      await rename(from, to)
+      await fsyncDirectory(path.dirname(to))
+      await fsyncDirectory(path.dirname(from))
+      return target
+    } catch (err) {
+      if (isErrno(err, 'ENOENT')) throw new MediagateError('not_found', `no blob ${key}`)
+      throw storageError(err, 'quarantine the blob')
+    }
+  }
+
+  async close(): Promise<void> {}
+}
+
+function storageError(err: unknown, action: string): MediagateError {
+  if (err instanceof MediagateError) return err
+  const code = (err as NodeJS.ErrnoException | undefined)?.code
+  // Errno messages name the path, which is ours and not secret, and say what went wrong (ENOSPC).
+  return new MediagateError('storage', `could not ${action}: ${err instanceof Error ? err.message : String(err)}`, {
+    cause: err,
+    ...(code ? { vendorCode: code } : {}),
+  })
+}

@@ -1,0 +1,27 @@
+/**
+ * A writable over an open FileHandle that fsyncs in `final`: 'finish' (and so `pipeline`)
+ * happens only once every byte is on stable storage. The caller opens and closes the handle.
+ */
+import type { FileHandle } from 'node:fs/promises'
+import { Writable } from 'node:stream'
+
+export function fileSink(handle: FileHandle): Writable {
+  return new Writable({
+    write(chunk: Buffer, _encoding, callback) {
+      writeAll(handle, chunk).then(() => callback(), callback)
+    },
+    final(callback) {
+      handle.sync().then(() => callback(), callback)
+    },
+  })
+}
+
+async function writeAll(handle: FileHandle, chunk: Buffer): Promise<void> {
+  let offset = 0
+  // write(2) on a regular file may be short (a signal, a full quota); each call makes progress or throws.
+  while (offset < chunk.length) {
+    const { bytesWritten } = await handle.write(chunk, offset, chunk.length - offset)
+    if (bytesWritten <= 0) throw new Error('write made no progress')
+    offset += bytesWritten
+  }
+}

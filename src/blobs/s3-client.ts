@@ -1,0 +1,35 @@
+/**
+ * The S3 client every S3 blob store uses, configured for any S3-compatible server, not only AWS.
+ * Credentials come from the standard AWS chain (AWS_ACCESS_KEY_ID/…, profiles, instance roles)
+ * unless given explicitly; they never appear in our options' string forms or error messages.
+ */
+import { S3Client } from '@aws-sdk/client-s3'
+
+export interface S3ConnectionOptions {
+  /** e.g. `https://<account>.r2.cloudflarestorage.com`, `http://127.0.0.1:8089`; AWS when absent. */
+  endpoint?: string
+  /** Default: AWS_REGION, AWS_DEFAULT_REGION, else `us-east-1`. */
+  region?: string
+  /** Path-style URLs (`endpoint/bucket/key`). Default: true with a custom endpoint, false on AWS. */
+  forcePathStyle?: boolean
+  /** Default: the standard AWS credential chain. */
+  credentials?: { accessKeyId: string; secretAccessKey: string; sessionToken?: string }
+}
+
+export function createS3Client(options: S3ConnectionOptions): S3Client {
+  return new S3Client({
+    ...(options.endpoint ? { endpoint: options.endpoint } : {}),
+    region: options.region ?? process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION ?? 'us-east-1',
+    forcePathStyle: options.forcePathStyle ?? options.endpoint !== undefined,
+    ...(options.credentials ? { credentials: options.credentials } : {}),
+    // The SDK's defaults send uploads as aws-chunked with a CRC trailer and insist on response
+    // checksums: Swift answers 501, and other S3-compatible servers store or return them wrongly.
+    requestChecksumCalculation: 'WHEN_REQUIRED',
+    responseChecksumValidation: 'WHEN_REQUIRED',
+    // A stuck store must fail the capture attempt (and be retried), not hang a worker slot. The
+    // idle limit also applies to reads we stream to clients: a reader that stops pulling for two
+    // minutes (a paused video) loses the stream and resumes with a Range request.
+    requestHandler: { connectionTimeout: 10_000, socketTimeout: 120_000 },
+    maxAttempts: 3,
+  })
+}

@@ -1,0 +1,348 @@
+/**
+ * The BlobStore contract as tests, run against every implementation (disk.test.ts, s3.test.ts).
+ * Each test gets a fresh, empty store from the factory; "nothing stored" is checked through the
+ * store (`list`, `stat`) and through the subject's own view of leftovers (temp files, temporary
+ * objects, open multipart uploads).
+ */
+import { createHash } from 'node:crypto'
+import { Readable } from 'node:stream'
+import { text } from 'node:stream/consumers'
+import v8 from 'node:v8'
+import vm from 'node:vm'
+import { afterEach, beforeEach, describe, expect, it } from 'vitest'
+import { type BlobStore, blobKeyFor } from '../../src/blobs/blob-store.js'
+import { verifyBlob } from '../../src/blobs/verify.js'
+import { MediagateError } from '../../src/errors.js'
+
+export interface ConformanceSubject {
+  store: BlobStore
+  /** What interrupted puts may leave outside the final keys; must be empty after any failed put. */
+  leftovers(): Promise<string[]>
+  /** Replaces a stored blob's bytes behind the store's back, to test verification. */
+  corrupt(key: string, bytes: Buffer): Promise<void>
+  cleanup(): Promise<void>
+}
+
+export interface ConformanceOptions {
+  /** The bounded-memory put: how many bytes to stream and how much growth the store may show. */
+  bigPut: { bytes: number; maxGrowthBytes: number }
+}
+
+export const sha256 = (b: Buffer | string) => createHash('sha256').update(b).digest('hex')
+
+export async function readAll(stream: Readable): Promise<Buffer> {
+  const chunks: Buffer[] = []
+  for await (const c of stream) chunks.push(c as Buffer)
+  return Buffer.concat(chunks)
+}
+
+/** Deterministic bytes, different for every offset pattern, for range checks. */
+export function sampleBytes(size: number, seed = 1): Buffer {
+  const b = Buffer.alloc(size)
+  for (let i = 0; i < size; i++) b[i] = (i * 31 + seed * 17 + (i >> 8)) & 0xff
+  return b
+}
+
+/**
+ * A source that yields `total` bytes in chunks and then fails, or stops early when the consumer
+ * destroys it; `sent` tells how far it got.
+ */
+export function chunkedSource(total: number, options: { chunk?: number; failAfter?: number; error?: Error; delayMs?: number; onChunk?: (sent: number) => void } = {}) {
+  const chunk = options.chunk ?? 64 * 1024
+  const state = { sent: 0, hash: createHash('sha256') }
+  async function* gen() {
+    for (let i = 0; state.sent < total; i++) {
+      if (options.failAfter !== undefined && state.sent >= options.failAfter) throw options.error ?? new Error('source broke midway')
+      if (options.delayMs) await new Promise((r) => setTimeout(r, options.delayMs))
+      const n = Math.min(chunk, total - state.sent)
+      const b = Buffer.allocUnsafe(n).fill(i & 0xff)
+      state.hash.update(b)
+      state.sent += n
+      options.onChunk?.(state.sent)
+      yield b
+    }
+  }
+  return { stream: Readable.from(gen(), { objectMode: false }), state }
+}
+
+async function expectCode(promise: Promise<unknown>, code: string): Promise<MediagateError> {
+  const err = await promise.then(
+    () => undefined,
+    (e: unknown) => e,
+  )
+  expect(err, `expected a MediagateError ${code}`).toBeInstanceOf(MediagateError)
+  expect((err as MediagateError).code).toBe(code)
+  return err as MediagateError
+}
+
+async function listKeys(store: BlobStore): Promise<string[]> {
+  const keys: string[] = []
+  for await (const s of store.list()) keys.push(s.key)
+  return keys.sort()
+}
+
+/** A collectable-garbage-free memory reading: heap plus Buffer memory after a full GC. */
+function memoryProbe(): () => number {
+  v8.setFlagsFromString('--expose-gc')
+  const gc = vm.runInNewContext('gc') as () => void
+  return () => {
+    gc()
+    const m = process.memoryUsage()
+    return m.heapUsed + m.arrayBuffers
+  }
+}
+
+export function blobStoreConformance(name: string, factory: () => Promise<ConformanceSubject>, options: ConformanceOptions): void {
+  describe(`BlobStore conformance: ${name}`, () => {
+    let subject: ConformanceSubject
+    let store: BlobStore
+
+    beforeEach(async () => {
+      subject = await factory()
+      store = subject.store
+      await store.init()
+    })
+    afterEach(async () => {
+      await store.close()
+      await subject.cleanup()
+    })
+
+    async function expectNothingStored(): Promise<void> {
+      expect(await listKeys(store)).toEqual([])
+      expect(await subject.leftovers()).toEqual([])
+    }
+
+    it('puts, stats, reads and deletes a blob', async () => {
+      const bytes = sampleBytes(10_000)
+      const put = await store.put(Readable.from([bytes]), { contentType: 'image/jpeg' })
+      expect(put).toEqual({ key: blobKeyFor(sha256(bytes)), sha256: sha256(bytes), size: 10_000, existed: false })
+      expect(await store.stat(put.key)).toEqual({ key: put.key, size: 10_000 })
+      expect((await readAll(await store.read(put.key))).equals(bytes)).toBe(true)
+      await store.delete(put.key)
+      expect(await store.stat(put.key)).toBeUndefined()
+      await expectCode(store.read(put.key), 'not_found')
+      await expectNothingStored()
+    })
+
+    it('hashes and counts streamed chunks, including an empty blob', async () => {
+      const parts = [Buffer.from('hello '), Buffer.from(''), Buffer.from('world')]
+      const put = await store.put(Readable.from(parts))
+      expect(put.sha256).toBe(sha256('hello world'))
+      expect(put.size).toBe(11)
+      const empty = await store.put(Readable.from([]))
+      expect(empty).toMatchObject({ sha256: sha256(''), size: 0, key: blobKeyFor(sha256('')) })
+      expect(await store.stat(empty.key)).toEqual({ key: empty.key, size: 0 })
+      expect(await text(await store.read(put.key))).toBe('hello world')
+    })
+
+    it('stores the same bytes once', async () => {
+      const bytes = sampleBytes(3000, 2)
+      const first = await store.put(Readable.from([bytes]))
+      const second = await store.put(Readable.from([bytes.subarray(0, 1000), bytes.subarray(1000)]))
+      const third = await store.put(Readable.from([bytes]), { expectedSha256: sha256(bytes), expectedSize: 3000 })
+      expect(first.existed).toBe(false)
+      expect(second).toEqual({ ...first, existed: true })
+      expect(third).toEqual({ ...first, existed: true })
+      expect(await listKeys(store)).toEqual([first.key])
+      expect(await subject.leftovers()).toEqual([])
+    })
+
+    it('stores the same bytes once under concurrent puts', async () => {
+      const bytes = sampleBytes(50_000, 3)
+      const results = await Promise.all([1, 2, 3].map(() => store.put(Readable.from([bytes]))))
+      expect(new Set(results.map((r) => r.key)).size).toBe(1)
+      expect(await listKeys(store)).toEqual([blobKeyFor(sha256(bytes))])
+      expect((await readAll(await store.read(results[0]!.key))).equals(bytes)).toBe(true)
+    })
+
+    it('accepts a declared sha256 and size that match (any hex case)', async () => {
+      const bytes = sampleBytes(4096, 4)
+      const put = await store.put(Readable.from([bytes]), { expectedSha256: sha256(bytes).toUpperCase(), expectedSize: 4096 })
+      expect(put).toEqual({ key: blobKeyFor(sha256(bytes)), sha256: sha256(bytes), size: 4096, existed: false })
+      expect((await readAll(await store.read(put.key))).equals(bytes)).toBe(true)
+    })
+
+    it('fails with integrity and stores nothing when the sha256 differs', async () => {
+      const bytes = sampleBytes(2048, 5)
+      const err = await expectCode(store.put(Readable.from([bytes]), { expectedSha256: sha256('something else') }), 'integrity')
+      expect(err.message).toContain(sha256(bytes))
+      expect(await store.stat(blobKeyFor(sha256('something else')))).toBeUndefined()
+      await expectNothingStored()
+    })
+
+    it('fails with integrity and stores nothing when the size differs', async () => {
+      const bytes = sampleBytes(2048, 6)
+      await expectCode(store.put(Readable.from([bytes]), { expectedSize: 2047 }), 'integrity')
+      await expectCode(store.put(Readable.from([bytes]), { expectedSize: 2049 }), 'integrity')
+      await expectCode(store.put(Readable.from([bytes]), { expectedSha256: sha256(bytes), expectedSize: 10 }), 'integrity')
+      await expectNothingStored()
+    })
+
+    it('refuses a malformed expected sha256 before reading', async () => {
+      await expectCode(store.put(Readable.from([Buffer.from('x')]), { expectedSha256: 'not-a-hash' }), 'bad_request')
+      await expectNothingStored()
+    })
+
+    it('stops with too_large once maxBytes is passed, and stores nothing', async () => {
+      const src = chunkedSource(8 * 1024 * 1024, { chunk: 64 * 1024 })
+      await expectCode(store.put(src.stream, { maxBytes: 1024 * 1024 }), 'too_large')
+      // The source was stopped soon after the limit, not drained to its end.
+      expect(src.state.sent).toBeLessThan(3 * 1024 * 1024)
+      expect(src.stream.destroyed).toBe(true)
+      await expectNothingStored()
+    })
+
+    it('accepts exactly maxBytes', async () => {
+      const put = await store.put(Readable.from([sampleBytes(1000)]), { maxBytes: 1000 })
+      expect(put.size).toBe(1000)
+    })
+
+    it('stores nothing when the source fails midway, small or multi-part', async () => {
+      for (const total of [200 * 1024, 12 * 1024 * 1024]) {
+        const src = chunkedSource(total, { failAfter: total - 64 * 1024 })
+        const err = await expectCode(store.put(src.stream), 'network')
+        expect(err.message).toContain('source broke midway')
+      }
+      const upstream = chunkedSource(100_000, { failAfter: 50_000, error: new MediagateError('upstream', 'CDN reset') })
+      await expectCode(store.put(upstream.stream), 'upstream')
+      await expectNothingStored()
+    })
+
+    it('stops and stores nothing when the signal aborts, with the abort reason', async () => {
+      const controller = new AbortController()
+      const reason = new MediagateError('network', 'the worker is stopping')
+      const src = chunkedSource(64 * 1024 * 1024, {
+        chunk: 256 * 1024,
+        delayMs: 1,
+        onChunk: (sent) => {
+          if (sent === 6 * 1024 * 1024) controller.abort(reason)
+        },
+      })
+      const err = await expectCode(store.put(src.stream, { signal: controller.signal }), 'network')
+      expect(err).toBe(reason)
+      expect(src.state.sent).toBeLessThan(16 * 1024 * 1024)
+      await expectNothingStored()
+
+      const already = AbortSignal.abort(new MediagateError('conflict', 'lease lost'))
+      await expectCode(store.put(Readable.from([Buffer.from('x')]), { signal: already }), 'conflict')
+      await expectNothingStored()
+    })
+
+    it('reads byte ranges: first byte, last byte, middle, whole, past the end', async () => {
+      const bytes = sampleBytes(1000, 7)
+      const { key } = await store.put(Readable.from([bytes]))
+      const cases: [number, number, Buffer][] = [
+        [0, 0, bytes.subarray(0, 1)],
+        [999, 999, bytes.subarray(999)],
+        [100, 199, bytes.subarray(100, 200)],
+        [0, 999, bytes],
+        [990, 5000, bytes.subarray(990)],
+      ]
+      for (const [start, end, want] of cases) {
+        const got = await readAll(await store.read(key, { start, end }))
+        expect(got.equals(want), `bytes ${start}-${end}`).toBe(true)
+      }
+      await expectCode(store.read(key, { start: 1000, end: 1000 }), 'bad_request')
+      await expectCode(store.read(key, { start: 5, end: 4 }), 'bad_request')
+      await expectCode(store.read(key, { start: -1, end: 4 }), 'bad_request')
+    })
+
+    it('answers not_found / undefined for a missing key', async () => {
+      const key = blobKeyFor(sha256('never stored'))
+      await expectCode(store.read(key), 'not_found')
+      await expectCode(store.read(key, { start: 0, end: 1 }), 'not_found')
+      expect(await store.stat(key)).toBeUndefined()
+      expect(await store.stat('readyz-probe')).toBeUndefined()
+    })
+
+    it('deletes idempotently', async () => {
+      const { key } = await store.put(Readable.from([Buffer.from('delete me')]))
+      await store.delete(key)
+      await store.delete(key)
+      await store.delete(blobKeyFor(sha256('never stored')))
+      expect(await store.stat(key)).toBeUndefined()
+    })
+
+    it('lists every blob with its size', async () => {
+      const blobs = [sampleBytes(10, 1), sampleBytes(2000, 2), sampleBytes(30_000, 3)]
+      for (const b of blobs) await store.put(Readable.from([b]))
+      const listed: { key: string; size: number }[] = []
+      for await (const s of store.list()) listed.push(s)
+      const want = blobs.map((b) => ({ key: blobKeyFor(sha256(b)), size: b.length }))
+      expect(listed.sort((a, b) => a.key.localeCompare(b.key))).toEqual(want.sort((a, b) => a.key.localeCompare(b.key)))
+    })
+
+    it('rejects hostile keys with bad_request', async () => {
+      for (const key of ['../escape', 'sha256/../../escape', '/etc/passwd', 'a\0b', '.tmp/x', 'a//b', '']) {
+        await expectCode(store.stat(key), 'bad_request')
+        await expectCode(store.read(key), 'bad_request')
+        await expectCode(store.delete(key), 'bad_request')
+      }
+    })
+
+    it('quarantines a blob: moved aside, kept, no longer listed', async () => {
+      expect(store.quarantine).toBeTypeOf('function')
+      const bytes = sampleBytes(5000, 8)
+      const { key } = await store.put(Readable.from([bytes]))
+      const moved = await store.quarantine!(key)
+      expect(moved.startsWith(`quarantine/${key}.`)).toBe(true)
+      expect(await store.stat(key)).toBeUndefined()
+      expect(await store.stat(moved)).toEqual({ key: moved, size: 5000 })
+      expect((await readAll(await store.read(moved))).equals(bytes)).toBe(true)
+      expect(await listKeys(store)).toEqual([])
+      await expectCode(store.quarantine!(key), 'not_found')
+      // The same bytes can be captured again afterwards.
+      expect((await store.put(Readable.from([bytes]))).existed).toBe(false)
+    })
+
+    it('verifies blobs: ok, corrupt, missing', async () => {
+      const bytes = sampleBytes(7000, 9)
+      const { key } = await store.put(Readable.from([bytes]))
+      expect(await verifyBlob(store, key)).toMatchObject({ status: 'ok', sha256: sha256(bytes), size: 7000, expectedSha256: sha256(bytes) })
+      expect(await verifyBlob(store, key, { size: 7001 })).toMatchObject({ status: 'corrupt', size: 7000 })
+      const damaged = Buffer.from(bytes)
+      damaged[3000] = damaged[3000]! ^ 0xff
+      await subject.corrupt(key, damaged)
+      expect(await verifyBlob(store, key)).toMatchObject({ status: 'corrupt', sha256: sha256(damaged), expectedSha256: sha256(bytes) })
+      await store.quarantine!(key)
+      expect(await verifyBlob(store, key)).toMatchObject({ status: 'missing' })
+    })
+
+    it('presigns GET URLs when it declares the capability', async () => {
+      if (!store.capabilities.presign) {
+        expect(store.presignGet).toBeUndefined()
+        return
+      }
+      const bytes = sampleBytes(1234, 10)
+      const { key } = await store.put(Readable.from([bytes]))
+      const url = await store.presignGet!(key, { expiresInSeconds: 60, contentType: 'image/png', contentDisposition: 'attachment; filename="a.png"' })
+      const res = await fetch(url)
+      expect(res.status).toBe(200)
+      expect(res.headers.get('content-type')).toBe('image/png')
+      expect(res.headers.get('content-disposition')).toBe('attachment; filename="a.png"')
+      expect(Buffer.from(await res.arrayBuffer()).equals(bytes)).toBe(true)
+      const tampered = url.replace(/X-Amz-Expires=\d+/, 'X-Amz-Expires=999')
+      expect((await fetch(tampered)).status).toBe(403)
+    })
+
+    it(`streams a ${options.bigPut.bytes / 1024 / 1024} MB put with bounded memory`, async () => {
+      const probe = memoryProbe()
+      const baseline = probe()
+      let peak = 0
+      const src = chunkedSource(options.bigPut.bytes, {
+        onChunk: (sent) => {
+          if (sent % (2 * 1024 * 1024) === 0) peak = Math.max(peak, probe() - baseline)
+        },
+      })
+      const put = await store.put(src.stream, { maxBytes: options.bigPut.bytes })
+      peak = Math.max(peak, probe() - baseline)
+      expect(put.size).toBe(options.bigPut.bytes)
+      expect(put.sha256).toBe(src.state.hash.digest('hex'))
+      expect(peak, `peak memory growth ${(peak / 1024 / 1024).toFixed(1)} MB`).toBeLessThan(options.bigPut.maxGrowthBytes)
+      expect(await store.stat(put.key)).toEqual({ key: put.key, size: options.bigPut.bytes })
+      const hash = createHash('sha256')
+      for await (const c of await store.read(put.key)) hash.update(c as Buffer)
+      expect(hash.digest('hex')).toBe(put.sha256)
+    })
+  })
+}

@@ -1,0 +1,136 @@
+import { randomBytes } from 'node:crypto'
+import { Readable } from 'node:stream'
+import { PutObjectCommand } from '@aws-sdk/client-s3'
+import { describe, expect, it } from 'vitest'
+import { blobKeyFor } from '../../src/blobs/blob-store.js'
+import { S3BlobStore } from '../../src/blobs/s3-blob-store.js'
+import { MediagateError } from '../../src/errors.js'
+import { listKeys, listOpenUploads, S3_TEST_CONNECTION, useTestBucket } from '../helpers/s3.js'
+import { s3Available } from '../helpers/services.js'
+import { blobStoreConformance, sampleBytes, sha256 } from './conformance.js'
+
+const available = await s3Available()
+
+describe.skipIf(!available)('S3BlobStore against the S3 test server', () => {
+  const bucket = useTestBucket('blobs')
+  let n = 0
+  const newPrefix = () => `t${++n}-${randomBytes(3).toString('hex')}`
+  const newStore = (prefix: string, extra: Partial<ConstructorParameters<typeof S3BlobStore>[0]> = {}) =>
+    new S3BlobStore({ ...S3_TEST_CONNECTION, bucket: bucket.name, prefix, ...extra })
+
+  blobStoreConformance(
+    's3',
+    async () => {
+      const prefix = newPrefix()
+      const store = newStore(prefix)
+      return {
+        store,
+        // Anything under the prefix but committed blobs and quarantine, plus open multipart uploads.
+        leftovers: async () => [
+          ...(await listKeys(bucket.client, bucket.name, `${prefix}/`)).filter((k) => !k.startsWith(`${prefix}/sha256/`) && !k.startsWith(`${prefix}/quarantine/`)),
+          ...(await listOpenUploads(bucket.client, bucket.name, `${prefix}/`)).map((u) => `upload:${u.key}`),
+        ],
+        corrupt: async (key, bytes) => {
+          await bucket.client.send(new PutObjectCommand({ Bucket: bucket.name, Key: `${prefix}/${key}`, Body: bytes }))
+        },
+        cleanup: async () => {},
+      }
+    },
+    // lib-storage holds the part in flight, the previous part (until the next one is cut) and the
+    // chunks of the next: about 3 × 5 MiB with queueSize 1. Buffering would grow by all 40 MB.
+    { bigPut: { bytes: 40 * 1024 * 1024, maxGrowthBytes: 24 * 1024 * 1024 } },
+  )
+
+  describe('S3-specific behaviour', () => {
+    it('keeps blobs under the prefix, and nothing else once a put is done', async () => {
+      const prefix = newPrefix()
+      const store = newStore(`/${prefix}/`)
+      try {
+        const { key } = await store.put(Readable.from([Buffer.from('prefixed')]))
+        await store.put(Readable.from([Buffer.from('declared')]), { expectedSha256: sha256('declared') })
+        expect((await listKeys(bucket.client, bucket.name, `${prefix}/`)).sort()).toEqual([`${prefix}/${key}`, `${prefix}/${blobKeyFor(sha256('declared'))}`].sort())
+      } finally {
+        await store.close()
+      }
+    })
+
+    it('init() removes stale temporary objects and multipart uploads, and keeps fresh ones', async () => {
+      const prefix = newPrefix()
+      const stale = newStore(prefix, { staleAfterMs: 0 })
+      const fresh = newStore(prefix)
+      try {
+        await bucket.client.send(new PutObjectCommand({ Bucket: bucket.name, Key: `${prefix}/.tmp/crashed`, Body: 'half' }))
+        const { CreateMultipartUploadCommand } = await import('@aws-sdk/client-s3')
+        await bucket.client.send(new CreateMultipartUploadCommand({ Bucket: bucket.name, Key: `${prefix}/sha256/aa/bb/crashed` }))
+        await fresh.init()
+        expect(await listKeys(bucket.client, bucket.name, `${prefix}/.tmp/`)).toEqual([`${prefix}/.tmp/crashed`])
+        expect(await listOpenUploads(bucket.client, bucket.name, `${prefix}/`)).toHaveLength(1)
+        // Timestamps have second resolution on the server.
+        await new Promise((r) => setTimeout(r, 1100))
+        await stale.init()
+        expect(await listKeys(bucket.client, bucket.name, `${prefix}/.tmp/`)).toEqual([])
+        expect(await listOpenUploads(bucket.client, bucket.name, `${prefix}/`)).toEqual([])
+      } finally {
+        await stale.close()
+        await fresh.close()
+      }
+    })
+
+    it('skips the upload when the declared blob is already stored, but still verifies the bytes', async () => {
+      const store = newStore(newPrefix())
+      try {
+        const bytes = sampleBytes(20_000)
+        await store.put(Readable.from([bytes]))
+        const again = await store.put(Readable.from([bytes]), { expectedSha256: sha256(bytes), expectedSize: bytes.length })
+        expect(again.existed).toBe(true)
+        const tampered = Buffer.from(bytes)
+        tampered[0] = tampered[0]! ^ 1
+        await expect(store.put(Readable.from([tampered]), { expectedSha256: sha256(bytes), expectedSize: bytes.length })).rejects.toMatchObject({ code: 'integrity' })
+      } finally {
+        await store.close()
+      }
+    })
+
+    it('multipart uploads round-trip through the temporary key and the copy', async () => {
+      const store = newStore(newPrefix())
+      try {
+        const bytes = sampleBytes(11 * 1024 * 1024, 3)
+        const put = await store.put(Readable.from([bytes.subarray(0, 4_000_000), bytes.subarray(4_000_000)]))
+        expect(put).toMatchObject({ sha256: sha256(bytes), size: bytes.length, existed: false })
+        const tail = await store.read(put.key, { start: bytes.length - 10, end: bytes.length - 1 })
+        const chunks: Buffer[] = []
+        for await (const c of tail) chunks.push(c as Buffer)
+        expect(Buffer.concat(chunks).equals(bytes.subarray(bytes.length - 10))).toBe(true)
+      } finally {
+        await store.close()
+      }
+    })
+
+    it('reports a missing bucket as invalid_config', async () => {
+      const store = new S3BlobStore({ ...S3_TEST_CONNECTION, bucket: `${bucket.name}-missing` })
+      try {
+        const err = await store.init().catch((e: unknown) => e)
+        expect(err).toBeInstanceOf(MediagateError)
+        expect((err as MediagateError).code).toBe('invalid_config')
+      } finally {
+        await store.close()
+      }
+    })
+
+    it('maps refused credentials to storage without leaking the secret', async () => {
+      const secret = 'wrong-secret-0123456789'
+      const store = new S3BlobStore({ ...S3_TEST_CONNECTION, credentials: { accessKeyId: 'test:tester', secretAccessKey: secret }, bucket: bucket.name })
+      try {
+        const err = await store.stat(blobKeyFor(sha256('x'))).catch((e: unknown) => e)
+        expect(err).toBeInstanceOf(MediagateError)
+        expect((err as MediagateError).code).toBe('storage')
+        expect((err as MediagateError).status).toBe(503)
+        const everything = JSON.stringify({ message: (err as Error).message, cause: (err as Error).cause })
+        expect(everything).not.toContain(secret)
+        expect(everything).not.toContain('SignatureProvided')
+      } finally {
+        await store.close()
+      }
+    })
+  })
+})
