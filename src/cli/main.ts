@@ -16,13 +16,14 @@ import { replayCommand } from './commands/replay.js'
 import { retryCommand } from './commands/retry.js'
 import { serveCommand } from './commands/serve.js'
 import { statusCommand } from './commands/status.js'
+import { verifyCommand } from './commands/verify.js'
 
 const program = new Command('mediagate')
   .description('Self-hosted media gateway for WhatsApp, Messenger and Instagram webhooks')
   .version(VERSION)
   .showHelpAfterError()
 
-for (const command of [serveCommand(), emulatorCommand(), fetchCommand(), replayCommand(), lsCommand(), retryCommand(), migrateCommand(), migrateDataCommand(), statusCommand(), doctorCommand()]) {
+for (const command of [serveCommand(), emulatorCommand(), fetchCommand(), replayCommand(), lsCommand(), retryCommand(), migrateCommand(), migrateDataCommand(), statusCommand(), doctorCommand(), verifyCommand()]) {
   program.addCommand(command)
 }
 
