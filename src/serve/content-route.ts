@@ -48,7 +48,12 @@ export async function sendContent(deps: ContentDeps, media: MediaRecord, request
   const rangeHeader = ifRangeAllows(Array.isArray(ifRange) ? ifRange[0] : ifRange, etag) ? request.headers.range : undefined
   const range = resolveRange(rangeHeader, media.size)
   if (range.kind === 'unsatisfiable') {
-    return reply.code(416).header('content-range', `bytes */${media.size}`).send({ error: { code: 'bad_request', message: 'range not satisfiable' } })
+    reply.removeHeader('content-disposition')
+    return reply
+      .code(416)
+      .header('content-range', `bytes */${media.size}`)
+      .type('application/json; charset=utf-8')
+      .send({ error: { code: 'bad_request', message: 'range not satisfiable' } })
   }
   if (range.kind === 'range') {
     const { start, end } = range.range
