@@ -33,6 +33,8 @@ export interface HarnessOptions {
   env?: Record<string, string>
   emulator?: Partial<EmulatorOptions>
   logLevel?: string
+  /** Where log lines go (default stdout); tests that inspect logs pass a collecting stream. */
+  logDestination?: { write(line: string): void }
 }
 
 export async function startHarness(options: HarnessOptions = {}): Promise<Harness> {
@@ -52,7 +54,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
       ...options.env,
     },
   })
-  const gateway = await createGateway(config, { retry: { baseDelayMs: 10, maxDelayMs: 100 }, pollMs: 50, logger: createLogger(config.logLevel) })
+  const gateway = await createGateway(config, { retry: { baseDelayMs: 10, maxDelayMs: 100 }, pollMs: 50, logger: createLogger(config.logLevel, options.logDestination as never) })
   await gateway.start()
   const base = gateway.url!
 
