@@ -85,6 +85,13 @@ export class PostgresCatalog extends KyselyCatalog {
     if (mode === 'autocommit') return driveAsync(plan, (query) => execute(this.pool, query))
     const client = await this.pool.connect()
     let broken: Error | undefined
+    // A checked-out client whose connection dies between two statements emits 'error'; the pool
+    // listens only to idle clients, and an unheard 'error' would end the process. The failure
+    // itself reaches us through the statement that follows.
+    const onError = (err: Error) => {
+      broken = err
+    }
+    client.on('error', onError)
     try {
       await client.query('BEGIN')
       const result = await driveAsync(plan, (query) => execute(client, query))
@@ -96,7 +103,8 @@ export class PostgresCatalog extends KyselyCatalog {
       })
       throw err
     } finally {
-      // A connection that could not roll back is in an unknown state: destroy it.
+      client.off('error', onError)
+      // A connection that failed or could not roll back is in an unknown state: destroy it.
       client.release(broken)
     }
   }
