@@ -27,6 +27,7 @@ export const ERROR_CODES = {
   address_refused: { status: 502, retryable: false, summary: 'the host resolves to a loopback, private, link-local or otherwise non-public address' },
   too_many_redirects: { status: 502, retryable: false, summary: 'the download was redirected too many times' },
   meta_error: { status: 502, retryable: false, summary: 'Meta reported in the webhook that the media could not be delivered' },
+  deleted: { status: 410, retryable: false, summary: 'the media was deleted (retention, DELETE or an unsend); only its tombstone is kept' },
   // our own backends
   storage: { status: 503, retryable: true, summary: 'the blob store failed' },
   catalog: { status: 503, retryable: true, summary: 'the catalog (database) failed' },

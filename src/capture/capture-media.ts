@@ -23,15 +23,37 @@ export interface CaptureDeps {
   now?: () => Date
 }
 
-interface OpenedSource {
+/** An open download: a 2xx response whose body the caller reads or destroys, and what to expect of it. */
+export interface OpenedSource {
   response: FetchResponse
+  /** Lowercase hex, when Meta declared one (WhatsApp); describes the whole media, not a range. */
   expectedSha256: string | undefined
   expectedSize: number | undefined
   declaredMime: string | null
 }
 
-export async function captureMedia(media: MediaRecord, deps: CaptureDeps, signal: AbortSignal): Promise<Extract<Settlement, { status: 'stored' }>> {
-  const source = media.platform === 'whatsapp' ? await openWhatsApp(media, deps, signal) : await openCdn(media, deps, signal)
+export interface OpenSourceOptions {
+  /** Ask for one inclusive byte range (proxy serving); the source may still answer 200 with everything. */
+  range?: { start: number; end?: number }
+  /** Try the webhook's own short-lived `url` before resolving the id; default: on the first attempt only. */
+  tryWebhookUrl?: boolean
+}
+
+/**
+ * Opens the media's source: WhatsApp by its id (through the Graph API), Messenger/Instagram by
+ * the CDN URL. Used by the worker, and by serving under the lazy and proxy storage policies.
+ */
+export function openSource(media: MediaRecord, deps: CaptureDeps, signal: AbortSignal, options: OpenSourceOptions = {}): Promise<OpenedSource> {
+  return media.platform === 'whatsapp' ? openWhatsApp(media, deps, signal, options) : openCdn(media, deps, signal, options)
+}
+
+export async function captureMedia(
+  media: MediaRecord,
+  deps: CaptureDeps,
+  signal: AbortSignal,
+  options: Pick<OpenSourceOptions, 'tryWebhookUrl'> = {},
+): Promise<Extract<Settlement, { status: 'stored' }>> {
+  const source = await openSource(media, deps, signal, options)
   const { response } = source
   if (response.contentLength !== undefined && response.contentLength > deps.maxBytes) {
     response.body.destroy()
@@ -59,7 +81,7 @@ export async function captureMedia(media: MediaRecord, deps: CaptureDeps, signal
   }
 }
 
-async function openWhatsApp(media: MediaRecord, deps: CaptureDeps, signal: AbortSignal): Promise<OpenedSource> {
+async function openWhatsApp(media: MediaRecord, deps: CaptureDeps, signal: AbortSignal, options: OpenSourceOptions): Promise<OpenedSource> {
   const now = deps.now?.() ?? new Date()
   if (media.sourceExpiresAt && media.sourceExpiresAt <= now) {
     // Asking Meta would only add a failed lookup to the per-number throttle.
@@ -75,9 +97,10 @@ async function openWhatsApp(media: MediaRecord, deps: CaptureDeps, signal: Abort
   }
   // The webhook's `url` saves a lookup, but it lives minutes: only on the first attempt, and any
   // refusal falls back to resolving the id.
-  if (media.sourceUrl && media.attempts <= 1) {
+  const download = { signal, maxBytes: deps.maxBytes, ...(options.range ? { range: options.range } : {}) }
+  if (media.sourceUrl && (options.tryWebhookUrl ?? media.attempts <= 1)) {
     try {
-      return { response: await graph.download(media.sourceUrl, { signal, maxBytes: deps.maxBytes }), ...fromWebhook }
+      return { response: await graph.download(media.sourceUrl, download), ...fromWebhook }
     } catch (err) {
       if (!(err instanceof MediagateError) || !['source_expired', 'auth', 'source_rejected', 'host_not_allowed'].includes(err.code)) throw err
     }
@@ -90,7 +113,7 @@ async function openWhatsApp(media: MediaRecord, deps: CaptureDeps, signal: Abort
       declaredMime: info.mimeType || fromWebhook.declaredMime,
     }
     try {
-      return { response: await graph.download(info.url, { signal, maxBytes: deps.maxBytes }), ...opened }
+      return { response: await graph.download(info.url, download), ...opened }
     } catch (err) {
       // Meta: "a failed download returns 404 … try to get a new media URL and download it again".
       if (resolveAttempt >= 2 || !(err instanceof MediagateError) || err.code !== 'source_expired') throw err
@@ -98,9 +121,9 @@ async function openWhatsApp(media: MediaRecord, deps: CaptureDeps, signal: Abort
   }
 }
 
-async function openCdn(media: MediaRecord, deps: CaptureDeps, signal: AbortSignal): Promise<OpenedSource> {
+async function openCdn(media: MediaRecord, deps: CaptureDeps, signal: AbortSignal, options: OpenSourceOptions): Promise<OpenedSource> {
   if (!media.sourceUrl) throw new MediagateError('source_rejected', 'the attachment has no URL')
-  const response = await deps.fetcher.get({ url: media.sourceUrl, signal })
+  const response = await deps.fetcher.get({ url: media.sourceUrl, signal, ...(options.range ? { range: options.range } : {}) })
   if (response.status >= 200 && response.status < 300) {
     return { response, expectedSha256: undefined, expectedSize: undefined, declaredMime: media.declaredMime ?? headerValue(response.headers['content-type']) }
   }

@@ -15,6 +15,8 @@ export interface IncomingWebhook {
   body: Buffer
   receivedAt: Date
   media: NewMedia[]
+  /** Queue a forward to the user's app in the same transaction (only when the body is new). */
+  forward?: NewForward
 }
 
 export interface RecordedWebhook {
@@ -48,6 +50,33 @@ export type Settlement =
   /** Transient failure: back to `pending`, due again at `nextAttemptAt`. */
   | { status: 'retry'; error: MediaError; nextAttemptAt: Date }
   | { status: 'failed'; error: MediaError }
+
+/** What a lazy record becomes `stored` with: the same facts as a stored settlement. */
+export type StoredOutcome = Extract<Settlement, { status: 'stored' }>
+
+/** What a full proxy pass verified about a remote record's bytes (they are not stored). */
+export interface RemoteFacts {
+  sha256: string
+  size: number
+  sniffedMime: string | null
+  mimeType: string | null
+}
+
+export interface LazyDueOptions {
+  /** Lazy records whose source expires before this (and after now) are due. */
+  expiresBefore: Date
+  /** Only these records (still filtered by the rest). */
+  ids?: string[]
+  limit: number
+  now?: Date
+}
+
+export interface ExpiredOptions {
+  platform?: Platform
+  /** Records received before this are expired. */
+  receivedBefore: Date
+  limit: number
+}
 
 export interface MediaFilter {
   platform?: Platform
@@ -89,6 +118,40 @@ export interface CatalogSummary {
   failedSince: { code: string; count: number }[]
 }
 
+/** Where a forward to the user's app stands. */
+export type ForwardStatus = 'pending' | 'sent' | 'failed'
+
+export interface NewForward {
+  /** Forwards with the same key go out one at a time, in the order they were recorded. */
+  conversationKey: string
+  /** Hold the forward until no media of its webhook is `pending` (MEDIAGATE_FORWARD_WHEN=stored). */
+  waitForMedia: boolean
+}
+
+/** One row of the forwarding outbox: a recorded webhook to post to the user's app. */
+export interface ForwardRecord {
+  /** `fwd_` + ULID; sorts by time of recording. */
+  id: string
+  webhookId: string
+  conversationKey: string
+  waitForMedia: boolean
+  status: ForwardStatus
+  attempts: number
+  nextAttemptAt: Date | null
+  leaseOwner: string | null
+  leaseExpiresAt: Date | null
+  /** Why the last attempt failed (HTTP status or network error); null once sent. */
+  lastError: string | null
+  createdAt: Date
+  sentAt: Date | null
+  updatedAt: Date
+}
+
+export type ForwardSettlement =
+  | { status: 'sent' }
+  | { status: 'retry'; error: string; nextAttemptAt: Date }
+  | { status: 'failed'; error: string }
+
 /** Tables `exportRows`/`importRows` copy. */
 export type CopyTable = 'webhooks' | 'media'
 
@@ -118,6 +181,28 @@ export interface Catalog {
   counts(): Promise<StatusCount[]>
   /** Counts, the oldest pending media, and what was stored or failed since `since`. */
   summary(since: Date): Promise<CatalogSummary>
+  // ── storage policies: records under `lazy` and `proxy` wait as `remote` ──
+  /** remote → stored once a lazy record's bytes are verified in the blob store; undefined if it is no longer remote. */
+  storeRemote(id: string, stored: StoredOutcome): Promise<MediaRecord | undefined>
+  /** Notes what a proxy pass verified (sha256, size, type) on a remote record; false if it is not remote. */
+  learnRemote(id: string, facts: RemoteFacts): Promise<boolean>
+  /** Lazy records still remote whose media id expires between now and `expiresBefore`, soonest first. */
+  listLazyDue(options: LazyDueOptions): Promise<MediaRecord[]>
+  // ── retention and erasure: tombstones (`deleted`) hold their blob key until the blob is gone ──
+  /** Ids of records not yet deleted, received before the cutoff, oldest first. */
+  listExpired(options: ExpiredOptions): Promise<string[]>
+  /**
+   * Turns the records into tombstones (`deleted`, `deletedAt`; caption, filename and source URL
+   * dropped; blob key kept until `releaseBlobKeys`). Returns every listed record that exists,
+   * including those deleted before. One transaction.
+   */
+  markDeleted(ids: string[], now?: Date): Promise<MediaRecord[]>
+  /** Of `keys`, those still used by a record that is not deleted. */
+  referencedBlobKeys(keys: string[]): Promise<string[]>
+  /** Tombstones let go of these blob keys (the blobs are deleted or still used elsewhere). */
+  releaseBlobKeys(keys: string[]): Promise<number>
+  /** Blob keys tombstones still hold: deletions that have not finished (the blob store failed). */
+  tombstoneBlobKeys(limit: number): Promise<string[]>
   /** The raw body of a recorded webhook. */
   getWebhookBody(webhookId: string): Promise<Buffer | undefined>
   /** Stored records pointing at this blob become `failed` with `error` (verify found it corrupt); returns how many. */
@@ -126,6 +211,22 @@ export interface Catalog {
   exportRows(table: CopyTable, afterId: string | null, limit: number): Promise<Record<string, unknown>[]>
   /** Inserts rows from `exportRows` of any engine, in one transaction; existing ids are skipped. */
   importRows(table: CopyTable, rows: Record<string, unknown>[]): Promise<number>
+  // ── forwarding outbox (MEDIAGATE_FORWARD_URL) ──
+  /**
+   * Leases up to `limit` due forwards, oldest first, incrementing `attempts`. A forward is due
+   * when pending, past `next_attempt_at`, its lease free or expired, no earlier forward of its
+   * conversation is still pending, and (if it waits for media) no media of its webhook is pending.
+   */
+  claimForwards(options: ClaimOptions): Promise<ForwardRecord[]>
+  /** Applies an outcome if `owner` still holds the lease; false if the lease was lost. */
+  settleForward(id: string, owner: string, settlement: ForwardSettlement): Promise<boolean>
+  getForward(id: string): Promise<ForwardRecord | undefined>
+  /** Newest first. */
+  listForwards(filter: { status?: ForwardStatus }, options: ListOptions): Promise<Page<ForwardRecord>>
+  /** Puts `failed` forwards (these ids, or all when omitted) back to pending with a fresh budget; returns them. */
+  retryForwards(ids?: string[]): Promise<ForwardRecord[]>
+  /** The media recorded with a webhook, in the order they were recorded. */
+  webhookMedia(webhookId: string): Promise<MediaRecord[]>
   /** Readiness probe: throws if the database does not answer. */
   ping(): Promise<void>
   close(): Promise<void>

@@ -17,12 +17,16 @@ import {
   settlePlan,
   webhookBodyQuery,
 } from './media-plans.js'
+import type { ExpiredOptions, LazyDueOptions, RemoteFacts, StoredOutcome } from './catalog.js'
+import { expiredQuery, markDeletedPlan, referencedBlobKeysPlan, releaseBlobKeysPlan, tombstoneBlobKeysQuery } from './deletion-plans.js'
 import { type MigrationOutcome, migratePlan, schemaVersionPlan } from './migrate.js'
 import { LATEST_VERSION } from './migrations/index.js'
 import { type Plan, type PlanMode, single } from './plan.js'
-import { recordWebhooksPlan } from './record-plan.js'
+import { lazyDuePlan, learnRemotePlan, storeRemotePlan } from './remote-plans.js'
 import { summaryPlan } from './summary-plan.js'
 import { exportRowsPlan, importRowsPlan } from './copy-plans.js'
+import type { ForwardRecord, ForwardSettlement, ForwardStatus } from './catalog.js'
+import { claimForwardsPlan, getForwardPlan, listForwardsPlan, recordWithForwardsPlan, retryForwardsPlan, settleForwardPlan, webhookMediaPlan } from './forward-plans.js'
 import { rowToMedia } from './row-mapping.js'
 import type { DialectName, SqlDialect } from './sql-dialect.js'
 
@@ -58,7 +62,7 @@ export abstract class KyselyCatalog implements Catalog {
 
   recordWebhooks(batch: IncomingWebhook[]): Promise<RecordedWebhook[]> {
     if (batch.length === 0) return Promise.resolve([])
-    return this.guard(() => this.run(recordWebhooksPlan(this.sqlDialect, batch, Date.now()), 'transaction'))
+    return this.guard(() => this.run(recordWithForwardsPlan(this.sqlDialect, batch, Date.now()), 'transaction'))
   }
 
   async claim(options: ClaimOptions): Promise<MediaRecord[]> {
@@ -120,10 +124,78 @@ export abstract class KyselyCatalog implements Catalog {
     return this.guard(() => this.run(importRowsPlan(this.sqlDialect, table, rows), 'transaction'))
   }
 
+  storeRemote(id: string, stored: StoredOutcome): Promise<MediaRecord | undefined> {
+    return this.guard(() => this.run(storeRemotePlan(this.sqlDialect, id, stored, Date.now()), 'autocommit'))
+  }
+
+  learnRemote(id: string, facts: RemoteFacts): Promise<boolean> {
+    return this.guard(() => this.run(learnRemotePlan(this.sqlDialect, id, facts, Date.now()), 'autocommit'))
+  }
+
+  listLazyDue(options: LazyDueOptions): Promise<MediaRecord[]> {
+    checkBatchLimit(options.limit)
+    const now = (options.now ?? new Date()).getTime()
+    return this.guard(() => this.run(lazyDuePlan(this.sqlDialect, options, now), 'autocommit'))
+  }
+
+  async listExpired(options: ExpiredOptions): Promise<string[]> {
+    checkBatchLimit(options.limit)
+    const rows = await this.guard(() => this.run(single(expiredQuery(this.sqlDialect, options)), 'autocommit'))
+    return rows.map((row) => String(row.id))
+  }
+
+  markDeleted(ids: string[], now: Date = new Date()): Promise<MediaRecord[]> {
+    if (ids.length === 0) return Promise.resolve([])
+    return this.guard(() => this.run(markDeletedPlan(this.sqlDialect, ids, now.getTime()), 'transaction'))
+  }
+
+  referencedBlobKeys(keys: string[]): Promise<string[]> {
+    if (keys.length === 0) return Promise.resolve([])
+    return this.guard(() => this.run(referencedBlobKeysPlan(this.sqlDialect, keys), 'autocommit'))
+  }
+
+  releaseBlobKeys(keys: string[]): Promise<number> {
+    if (keys.length === 0) return Promise.resolve(0)
+    return this.guard(() => this.run(releaseBlobKeysPlan(this.sqlDialect, keys), 'transaction'))
+  }
+
+  async tombstoneBlobKeys(limit: number): Promise<string[]> {
+    checkBatchLimit(limit)
+    const rows = await this.guard(() => this.run(single(tombstoneBlobKeysQuery(this.sqlDialect, limit)), 'autocommit'))
+    return rows.map((row) => String(row.blob_key))
+  }
+
   async getWebhookBody(webhookId: string): Promise<Buffer | undefined> {
     const rows = await this.guard(() => this.run(single(webhookBodyQuery(this.sqlDialect, webhookId)), 'autocommit'))
     const body = rows[0]?.body
     return body === undefined ? undefined : Buffer.isBuffer(body) ? body : Buffer.from(body as Uint8Array)
+  }
+
+  claimForwards(options: ClaimOptions): Promise<ForwardRecord[]> {
+    if (!Number.isInteger(options.limit) || options.limit < 0) throw new MediagateError('internal', `claim limit must be a whole number, got ${options.limit}`)
+    if (options.limit === 0) return Promise.resolve([])
+    const now = (options.now ?? new Date()).getTime()
+    return this.guard(() => this.run(claimForwardsPlan(this.sqlDialect, options, now), 'transaction'))
+  }
+
+  settleForward(id: string, owner: string, settlement: ForwardSettlement): Promise<boolean> {
+    return this.guard(() => this.run(settleForwardPlan(this.sqlDialect, id, owner, settlement, Date.now()), 'autocommit'))
+  }
+
+  getForward(id: string): Promise<ForwardRecord | undefined> {
+    return this.guard(() => this.run(getForwardPlan(this.sqlDialect, id), 'autocommit'))
+  }
+
+  listForwards(filter: { status?: ForwardStatus }, options: ListOptions): Promise<Page<ForwardRecord>> {
+    return this.guard(() => this.run(listForwardsPlan(this.sqlDialect, filter, options), 'autocommit'))
+  }
+
+  retryForwards(ids?: string[]): Promise<ForwardRecord[]> {
+    return this.guard(() => this.run(retryForwardsPlan(this.sqlDialect, ids, Date.now()), 'transaction'))
+  }
+
+  webhookMedia(webhookId: string): Promise<MediaRecord[]> {
+    return this.guard(() => this.run(webhookMediaPlan(this.sqlDialect, webhookId), 'autocommit'))
   }
 
   protected async guard<T>(fn: () => Promise<T>): Promise<T> {
@@ -133,4 +205,8 @@ export abstract class KyselyCatalog implements Catalog {
       throw this.toError(err)
     }
   }
+}
+
+function checkBatchLimit(limit: number): void {
+  if (!Number.isInteger(limit) || limit < 1 || limit > 10_000) throw new MediagateError('internal', `batch limit must be a whole number from 1 to 10000, got ${limit}`)
 }

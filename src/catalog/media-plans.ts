@@ -29,7 +29,7 @@ export function* settlePlan(dialect: SqlDialect, id: string, owner: string, sett
   return rows.length > 0
 }
 
-function settlementColumns(s: Settlement, now: number): Partial<MediaTable> {
+export function settlementColumns(s: Settlement, now: number): Partial<MediaTable> {
   switch (s.status) {
     case 'stored':
       return {

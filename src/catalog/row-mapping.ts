@@ -3,7 +3,7 @@
  * hand back as strings (bigint) if a type parser is missing; records hold Dates, booleans and
  * numbers. Every conversion lives here so both engines read and write the same shape.
  */
-import type { MediaError, MediaKind, MediaRecord, MediaStatus, NewMedia, Platform, Direction } from '../media/record.js'
+import type { MediaError, MediaKind, MediaRecord, MediaStatus, NewMedia, Platform, Direction, StoragePolicy } from '../media/record.js'
 import type { Row } from './plan.js'
 import type { MediaTable } from './schema.js'
 import type { SqlDialect } from './sql-dialect.js'
@@ -50,6 +50,8 @@ export function rowToMedia(row: Row): MediaRecord {
     receivedAt: toDate(r.received_at) ?? new Date(0),
     storedAt: toDate(r.stored_at),
     updatedAt: toDate(r.updated_at) ?? new Date(0),
+    policy: (r.policy ?? 'eager') as StoragePolicy,
+    deletedAt: toDate(r.deleted_at),
   }
 }
 
@@ -60,9 +62,14 @@ export interface NewMediaRowContext {
   now: number
 }
 
-/** A fresh record: `failed` with the webhook's own error, otherwise `pending` and due now. */
+/**
+ * A fresh record: `failed` with the webhook's own error; else `remote` (not a job) under the
+ * lazy and proxy policies; else `pending` and due now.
+ */
 export function newMediaToRow(media: NewMedia, ctx: NewMediaRowContext, dialect: SqlDialect): MediaTable {
   const failed = media.error !== null
+  const policy = media.policy ?? 'eager'
+  const remote = !failed && policy !== 'eager'
   return {
     id: ctx.id,
     platform: media.platform,
@@ -84,7 +91,7 @@ export function newMediaToRow(media: NewMedia, ctx: NewMediaRowContext, dialect:
     voice: dialect.bool(media.voice),
     animated: dialect.bool(media.animated),
     sent_at: toMillis(media.sentAt),
-    status: failed ? 'failed' : 'pending',
+    status: failed ? 'failed' : remote ? 'remote' : 'pending',
     webhook_id: ctx.webhookId,
     sha256: null,
     size: null,
@@ -92,13 +99,15 @@ export function newMediaToRow(media: NewMedia, ctx: NewMediaRowContext, dialect:
     mime_type: null,
     blob_key: null,
     attempts: 0,
-    next_attempt_at: failed ? null : ctx.now,
+    next_attempt_at: failed || remote ? null : ctx.now,
     lease_owner: null,
     lease_expires_at: null,
     ...errorColumns(media.error),
     received_at: ctx.receivedAt.getTime(),
     stored_at: null,
     updated_at: ctx.now,
+    policy,
+    deleted_at: null,
   }
 }
 

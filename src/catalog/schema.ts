@@ -57,6 +57,29 @@ export interface MediaTable {
   received_at: number
   stored_at: number | null
   updated_at: number
+  /** eager, lazy or proxy (migration 2). */
+  policy: string
+  /** Set when the record became a tombstone (migration 2). */
+  deleted_at: number | null
+}
+
+/** The forwarding outbox (migration 3): one row per webhook to hand on to the user's app. */
+export interface ForwardsTable {
+  id: string
+  webhook_id: string
+  /** Forwards of one conversation go out in id order, one at a time. */
+  conversation_key: string
+  /** Held until no media of the webhook is pending (MEDIAGATE_FORWARD_WHEN=stored). */
+  wait_for_media: DbBoolean
+  status: string
+  attempts: number
+  next_attempt_at: number | null
+  lease_owner: string | null
+  lease_expires_at: number | null
+  last_error: string | null
+  created_at: number
+  sent_at: number | null
+  updated_at: number
 }
 
 export interface MigrationsTable {
@@ -68,6 +91,7 @@ export interface MigrationsTable {
 export interface Database {
   webhooks: WebhooksTable
   media: MediaTable
+  forwards: ForwardsTable
   mediagate_migrations: MigrationsTable
 }
 

@@ -8,10 +8,12 @@ import { createHash } from 'node:crypto'
 import type { Catalog, IncomingWebhook, RecordedWebhook } from '../catalog/catalog.js'
 import { MediagateError } from '../errors.js'
 import type { Logger } from '../logging/logger.js'
-import type { MediaRecord } from '../media/record.js'
+import type { MediaRecord, Platform, StoragePolicy } from '../media/record.js'
 import { verifySignature } from '../platforms/signature.js'
 import { parseWebhook } from '../platforms/webhook/parse-webhook.js'
+import type { Unsend } from '../platforms/webhook/types.js'
 import { GroupCommit } from './group-commit.js'
+import { conversationKey } from '../forwarding/conversation-key.js'
 
 export interface IntakeOptions {
   catalog: Catalog
@@ -20,6 +22,18 @@ export interface IntakeOptions {
   logger: Logger
   /** Called after a commit that created records (the worker wakes up). */
   onRecorded?: (created: MediaRecord[]) => void
+  /** The storage policy new media get, per platform; default `eager` everywhere. */
+  policies?: Readonly<Partial<Record<Platform, StoragePolicy>>>
+  /**
+   * Messages their sender unsent (MEDIAGATE_HONOR_UNSEND): awaited after the webhook is
+   * recorded, so a failure is answered with an error and Meta delivers the webhook again.
+   */
+  onUnsends?: (unsends: Unsend[]) => Promise<void>
+  /**
+   * MEDIAGATE_FORWARD_URL: queue every recorded webhook for the user's app in the same
+   * transaction; `waitForMedia` holds it until its media settle (MEDIAGATE_FORWARD_WHEN=stored).
+   */
+  forward?: { waitForMedia: boolean; onQueued?: () => void }
 }
 
 export interface AcceptOptions {
@@ -64,8 +78,19 @@ export class Intake {
       logger.info({ object: parsed.object }, 'webhook for an object mediagate does not handle; acknowledged, nothing recorded')
       return { object: parsed.object, supported: false, webhookId: null, created: [], duplicates: 0 }
     }
-    const recorded = await this.commits.submit({ object: parsed.object, body: rawBody, receivedAt, media: parsed.media })
+    const policies = this.options.policies
+    const media = policies ? parsed.media.map((m) => ({ ...m, policy: policies[m.platform] ?? 'eager' })) : parsed.media
+    const forward = this.options.forward
+    const recorded = await this.commits.submit({
+      object: parsed.object,
+      body: rawBody,
+      receivedAt,
+      media,
+      ...(forward ? { forward: { conversationKey: conversationKey(payload, parsed.object), waitForMedia: forward.waitForMedia } } : {}),
+    })
+    if (forward && recorded.webhookCreated) forward.onQueued?.()
     if (recorded.created.length > 0) this.options.onRecorded?.(recorded.created)
+    if (parsed.unsends.length > 0 && this.options.onUnsends) await this.options.onUnsends(parsed.unsends)
     logger.debug(
       { webhookId: recorded.webhookId, created: recorded.created.length, duplicates: recorded.duplicates, sha: shortHash(rawBody) },
       'webhook recorded',

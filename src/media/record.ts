@@ -16,8 +16,21 @@ export type Platform = (typeof PLATFORMS)[number]
 export const MEDIA_KINDS = ['image', 'video', 'audio', 'document', 'sticker', 'story', 'share', 'unknown'] as const
 export type MediaKind = (typeof MEDIA_KINDS)[number]
 
-export const MEDIA_STATUSES = ['pending', 'stored', 'failed', 'deleted'] as const
+/**
+ * `remote`: the bytes stay at Meta for now (storage policy `lazy` or `proxy`); the worker never
+ * claims such a record. A lazy record becomes `stored` when its content is first requested or
+ * `mediagate capture` fetches it; a proxy record stays `remote` until it is deleted.
+ */
+export const MEDIA_STATUSES = ['pending', 'stored', 'failed', 'deleted', 'remote'] as const
 export type MediaStatus = (typeof MEDIA_STATUSES)[number]
+
+/**
+ * What happens to a platform's media on arrival. `eager`: captured at once by the worker.
+ * `lazy` (WhatsApp only): captured on first request, while the media id lives (7 days).
+ * `proxy`: never stored; every content request streams from Meta.
+ */
+export const STORAGE_POLICIES = ['eager', 'lazy', 'proxy'] as const
+export type StoragePolicy = (typeof STORAGE_POLICIES)[number]
 
 export type Direction = 'inbound' | 'outbound'
 
@@ -53,6 +66,8 @@ export interface NewMedia {
   sentAt: Date | null
   /** Set when the webhook itself reports a failure (WhatsApp `errors[]`): recorded as `failed`. */
   error: MediaError | null
+  /** The storage policy in force when the media arrived; default `eager`. Set by intake. */
+  policy?: StoragePolicy
 }
 
 export interface MediaError {
@@ -83,4 +98,7 @@ export interface MediaRecord extends NewMedia {
   receivedAt: Date
   storedAt: Date | null
   updatedAt: Date
+  policy: StoragePolicy
+  /** When the record became a tombstone (`deleted`); its bytes are gone from then on. */
+  deletedAt: Date | null
 }

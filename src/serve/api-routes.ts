@@ -4,7 +4,7 @@ import type { BlobStore } from '../blobs/blob-store.js'
 import type { Catalog } from '../catalog/catalog.js'
 import { MediagateError } from '../errors.js'
 import { createApiKeyCheck } from './api-auth.js'
-import { loadMedia, sendContent } from './content-route.js'
+import { loadMedia, type RemoteContentHandler, sendContent } from './content-route.js'
 import { parseListQuery } from './list-query.js'
 import { presentMedia } from './present-media.js'
 
@@ -14,6 +14,8 @@ export interface ApiRoutesOptions {
   apiKey: string | undefined
   /** Wakes the capture worker after a retry was requested. */
   onRequeued?: () => void
+  /** Serves media under the lazy and proxy storage policies. */
+  remote?: RemoteContentHandler
 }
 
 export async function apiRoutes(app: FastifyInstance, options: ApiRoutesOptions): Promise<void> {
@@ -31,7 +33,7 @@ export async function apiRoutes(app: FastifyInstance, options: ApiRoutesOptions)
 
   app.get<{ Params: { id: string } }>('/v1/media/:id/content', async (request, reply) => {
     const media = await loadMedia(catalog, request.params.id)
-    return sendContent({ catalog, blobs }, media, request, reply)
+    return sendContent({ catalog, blobs, ...(options.remote ? { remote: options.remote } : {}) }, media, request, reply)
   })
 
   app.post<{ Params: { id: string } }>('/v1/media/:id/retry', async (request, reply) => {

@@ -11,9 +11,16 @@ import type { MediaRecord } from '../media/record.js'
 import { resolveRange } from './byte-range.js'
 import { contentDisposition, defaultFilename, isInlineSafe, safeFilename } from './content-headers.js'
 
+/** Serves records whose bytes are still at Meta (storage policies `lazy` and `proxy`). */
+export interface RemoteContentHandler {
+  send(media: MediaRecord, request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply>
+}
+
 export interface ContentDeps {
   catalog: Catalog
   blobs: BlobStore
+  /** Without it, remote records answer 409 like any record that is not stored. */
+  remote?: RemoteContentHandler
 }
 
 export async function loadMedia(catalog: Catalog, id: string): Promise<MediaRecord> {
@@ -23,6 +30,10 @@ export async function loadMedia(catalog: Catalog, id: string): Promise<MediaReco
 }
 
 export async function sendContent(deps: ContentDeps, media: MediaRecord, request: FastifyRequest, reply: FastifyReply) {
+  if (media.status === 'deleted') {
+    throw new MediagateError('deleted', `media ${media.id} was deleted${media.deletedAt ? ` at ${media.deletedAt.toISOString()}` : ''}; only its record is kept`)
+  }
+  if (media.status === 'remote' && deps.remote) return deps.remote.send(media, request, reply)
   if (media.status !== 'stored' || !media.blobKey || !media.sha256 || media.size === null) {
     const detail = media.error ? ` (${media.error.code}: ${media.error.message})` : ''
     return reply.code(409).send({
@@ -31,16 +42,8 @@ export async function sendContent(deps: ContentDeps, media: MediaRecord, request
     })
   }
   const etag = `"${media.sha256}"`
-  const type = media.mimeType ?? 'application/octet-stream'
-  const inline = isInlineSafe(type, media.sniffedMime)
-  reply
-    .header('etag', etag)
-    .header('accept-ranges', 'bytes')
-    .header('cache-control', 'private, max-age=3600')
-    .header('x-content-type-options', 'nosniff')
-    .header('content-type', type)
-    .header('content-disposition', contentDisposition(inline ? 'inline' : 'attachment', safeFilename(media.filename, defaultFilename(media.id, type))))
-  if (!inline) reply.header('content-security-policy', "default-src 'none'; sandbox")
+  setContentHeaders(reply, media, media.mimeType, media.sniffedMime)
+  reply.header('etag', etag)
 
   if (etagMatches(request.headers['if-none-match'], etag)) return reply.code(304).send()
 
@@ -68,13 +71,29 @@ export async function sendContent(deps: ContentDeps, media: MediaRecord, request
   return reply.code(200).header('content-length', media.size).send(stream)
 }
 
-function etagMatches(header: string | undefined, etag: string): boolean {
+/**
+ * The headers of every content answer, stored or not: type, disposition (inline only for
+ * sniffed-safe types), nosniff, and a sandboxing CSP for attachments.
+ */
+export function setContentHeaders(reply: FastifyReply, media: Pick<MediaRecord, 'id' | 'filename'>, servedType: string | null, sniffedMime: string | null): void {
+  const type = servedType ?? 'application/octet-stream'
+  const inline = isInlineSafe(type, sniffedMime)
+  reply
+    .header('accept-ranges', 'bytes')
+    .header('cache-control', 'private, max-age=3600')
+    .header('x-content-type-options', 'nosniff')
+    .header('content-type', type)
+    .header('content-disposition', contentDisposition(inline ? 'inline' : 'attachment', safeFilename(media.filename, defaultFilename(media.id, type))))
+  if (!inline) reply.header('content-security-policy', "default-src 'none'; sandbox")
+}
+
+export function etagMatches(header: string | undefined, etag: string): boolean {
   if (!header) return false
   if (header.trim() === '*') return true
   return header.split(',').some((t) => t.trim().replace(/^W\//, '') === etag)
 }
 
 /** `If-Range` with a different validator means "send the whole thing". */
-function ifRangeAllows(header: string | undefined, etag: string): boolean {
+export function ifRangeAllows(header: string | undefined, etag: string): boolean {
   return header === undefined || header.trim() === etag
 }

@@ -32,6 +32,9 @@ export interface MediaJson {
   received_at: string
   stored_at: string | null
   updated_at: string
+  /** The storage policy the media arrived under: eager, lazy or proxy. */
+  policy: string
+  deleted_at: string | null
 }
 
 const iso = (d: Date | null): string | null => (d ? d.toISOString() : null)
@@ -65,6 +68,8 @@ export function presentMedia(m: MediaRecord): MediaJson {
     received_at: m.receivedAt.toISOString(),
     stored_at: iso(m.storedAt),
     updated_at: m.updatedAt.toISOString(),
+    policy: m.policy,
+    deleted_at: iso(m.deletedAt),
   }
 }
 

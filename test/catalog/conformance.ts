@@ -7,7 +7,9 @@ import { afterEach, beforeEach, describe } from 'vitest'
 import type { Catalog } from '../../src/catalog/catalog.js'
 import type { MigrationOutcome } from '../../src/catalog/migrate.js'
 import { claimTests } from './conformance/claim.js'
+import { forwardTests } from './conformance/forwards.js'
 import { lifecycleTests } from './conformance/lifecycle.js'
+import { policyTests } from './conformance/policies.js'
 import { queryTests } from './conformance/query.js'
 import { recordTests } from './conformance/record.js'
 import { settleTests } from './conformance/settle.js'
@@ -67,5 +69,7 @@ export function catalogConformance(name: string, setup: () => Promise<CatalogFix
     claimTests(ctx)
     settleTests(ctx)
     queryTests(ctx)
+    policyTests(ctx)
+    forwardTests(ctx)
   })
 }

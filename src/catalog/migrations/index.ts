@@ -7,6 +7,8 @@
 import type { CompiledQuery } from 'kysely'
 import type { SqlDialect } from '../sql-dialect.js'
 import { initial } from './0001_initial.js'
+import { policiesAndDeletion } from './0002_policies_and_deletion.js'
+import { forwarding } from './0003_forwarding.js'
 
 export interface Migration {
   version: number
@@ -15,6 +17,6 @@ export interface Migration {
   down(dialect: SqlDialect): CompiledQuery[]
 }
 
-export const MIGRATIONS: readonly Migration[] = [initial]
+export const MIGRATIONS: readonly Migration[] = [initial, policiesAndDeletion, forwarding]
 
 export const LATEST_VERSION = MIGRATIONS.at(-1)?.version ?? 0

@@ -54,6 +54,8 @@ export function recordTests(ctx: ConformanceContext): void {
         receivedAt,
         storedAt: null,
         updatedAt: a!.updatedAt,
+        policy: 'eager',
+        deletedAt: null,
       })
       expect(isMediaId(a!.id)).toBe(true)
       expect(a!.nextAttemptAt!.getTime()).toBeGreaterThanOrEqual(before)

@@ -1,0 +1,49 @@
+/**
+ * Reads the first bytes of a stream before deciding how to answer (the sniffed type decides
+ * inline or attachment), then hands back a stream that still starts at byte 0. Holds at most
+ * the chunks that reach `bytes`, never the whole body.
+ */
+import { PassThrough, type Readable, pipeline } from 'node:stream'
+
+export interface PeekedStream {
+  /** Up to `bytes` bytes from the start (fewer if the stream is shorter). */
+  head: Buffer
+  /** The whole stream again, head included; errors of the source arrive here. */
+  body: Readable
+}
+
+export async function peekHead(source: Readable, bytes: number): Promise<PeekedStream> {
+  const chunks: Buffer[] = []
+  let length = 0
+  const ended = await new Promise<boolean>((resolve, reject) => {
+    const onData = (chunk: Buffer) => {
+      chunks.push(chunk)
+      length += chunk.length
+      if (length >= bytes) done(false)
+    }
+    const onEnd = () => done(true)
+    const onError = (err: Error) => {
+      cleanup()
+      reject(err)
+    }
+    const cleanup = () => {
+      source.off('data', onData)
+      source.off('end', onEnd)
+      source.off('error', onError)
+    }
+    const done = (atEnd: boolean) => {
+      source.pause()
+      cleanup()
+      resolve(atEnd)
+    }
+    source.on('data', onData)
+    source.once('end', onEnd)
+    source.once('error', onError)
+  })
+  const all = Buffer.concat(chunks, length)
+  const body = new PassThrough()
+  if (length > 0) body.write(all)
+  if (ended) body.end()
+  else pipeline(source, body, () => {}) // an error destroys `body` with it; its reader sees it
+  return { head: all.subarray(0, bytes), body }
+}

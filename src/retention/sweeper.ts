@@ -1,0 +1,104 @@
+/**
+ * The retention sweep: deletes the media older than their platform's retention (as the Eraser
+ * does: tombstone, then unshared blobs), and finishes blob deletions an earlier failure left on
+ * tombstones. Runs in the worker process, shortly after start and then every `intervalMs`;
+ * `mediagate sweep` runs one pass by hand. Several processes may sweep at once: every step is
+ * idempotent. Each pass is bounded, so a huge backlog is worked off over several passes.
+ */
+import type { Catalog } from '../catalog/catalog.js'
+import { toMediagateError } from '../errors.js'
+import type { Logger } from '../logging/logger.js'
+import { PLATFORMS, type Platform } from '../media/record.js'
+import type { Eraser } from './eraser.js'
+import type { RetentionRules } from './retention-rules.js'
+
+const DAY_MS = 24 * 60 * 60 * 1000
+
+export interface SweeperOptions {
+  catalog: Catalog
+  eraser: Eraser
+  logger: Logger
+  rules: RetentionRules
+  /** Default 15 minutes. */
+  intervalMs?: number
+  /** Wait before the first pass, so start-up is not slowed down; default 10 s. */
+  firstDelayMs?: number
+  /** Records erased per batch; default 500. */
+  batchSize?: number
+  /** Batches per platform per pass; default 200 (100 000 records). */
+  maxBatches?: number
+}
+
+export interface SweepResult {
+  /** Records turned into tombstones, by platform. */
+  deleted: Partial<Record<Platform, number>>
+  /** Blobs removed from the store. */
+  blobsDeleted: number
+}
+
+export class RetentionSweeper {
+  private timer: NodeJS.Timeout | undefined
+  private running: Promise<SweepResult> | undefined
+  private stopped = false
+
+  constructor(private readonly options: SweeperOptions) {}
+
+  /** Schedules passes; does nothing when no platform has a retention. */
+  start(): void {
+    if (Object.keys(this.options.rules).length === 0) return
+    this.schedule(this.options.firstDelayMs ?? 10_000)
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true
+    clearTimeout(this.timer)
+    await this.running?.catch(() => undefined)
+  }
+
+  /** One pass now (joins a pass already running). */
+  runOnce(now: Date = new Date()): Promise<SweepResult> {
+    this.running ??= this.pass(now).finally(() => {
+      this.running = undefined
+    })
+    return this.running
+  }
+
+  private schedule(ms: number): void {
+    if (this.stopped) return
+    this.timer = setTimeout(() => {
+      this.runOnce()
+        .catch((err: unknown) => this.options.logger.error({ err: toMediagateError(err, 'catalog') }, 'retention sweep failed; trying again next time'))
+        .finally(() => this.schedule(this.options.intervalMs ?? 15 * 60_000))
+    }, ms)
+    this.timer.unref()
+  }
+
+  private async pass(now: Date): Promise<SweepResult> {
+    const { catalog, eraser, logger, rules } = this.options
+    const batchSize = this.options.batchSize ?? 500
+    const maxBatches = this.options.maxBatches ?? 200
+    const result: SweepResult = { deleted: {}, blobsDeleted: 0 }
+    for (const platform of PLATFORMS) {
+      const days = rules[platform]
+      if (days === undefined) continue
+      const receivedBefore = new Date(now.getTime() - days * DAY_MS)
+      let count = 0
+      for (let batch = 0; batch < maxBatches && !this.stopped; batch++) {
+        const ids = await catalog.listExpired({ platform, receivedBefore, limit: batchSize })
+        if (ids.length > 0) count += (await eraser.erase(ids, now)).length
+        if (ids.length < batchSize) break
+      }
+      result.deleted[platform] = count
+      if (count > 0) logger.info({ platform, count, days }, 'retention: deleted expired media')
+    }
+    // Deletions a failing blob store left unfinished (keys still held by tombstones).
+    for (let batch = 0; batch < maxBatches && !this.stopped; batch++) {
+      const keys = await catalog.tombstoneBlobKeys(batchSize)
+      if (keys.length === 0) break
+      const { deleted, released } = await eraser.releaseBlobs(keys)
+      result.blobsDeleted += deleted
+      if (released.size < keys.length) break // the store is failing; next pass
+    }
+    return result
+  }
+}

@@ -1,0 +1,131 @@
+/**
+ * Content under the `proxy` storage policy: nothing is stored; every request fetches from Meta
+ * (WhatsApp by re-resolving the id, Messenger/Instagram while the CDN URL lives) and streams
+ * through. Range is passed on to Meta. A full pass is hashed on the way: it is checked against
+ * what Meta declared (or what an earlier pass found), and the verified sha256, size and type are
+ * noted on the record, so later answers carry an ETag and `If-None-Match` needs no trip to Meta.
+ */
+import type { FastifyReply, FastifyRequest } from 'fastify'
+import { pipeline } from 'node:stream'
+import { HashingStream } from '../blobs/hashing-stream.js'
+import { type CaptureDeps, openSource, type OpenedSource } from '../capture/capture-media.js'
+import { webhookUrlFresh } from '../capture/capture-lazy.js'
+import { EndGate } from '../capture/end-gate.js'
+import { peekHead } from '../capture/peek-head.js'
+import { chooseServedType, sniffMime } from '../capture/sniff.js'
+import type { Catalog } from '../catalog/catalog.js'
+import { MediagateError, isMediagateError } from '../errors.js'
+import { assertWithinLimit } from '../fetch/index.js'
+import type { Logger } from '../logging/logger.js'
+import type { MediaRecord } from '../media/record.js'
+import { resolveRange } from './byte-range.js'
+import { etagMatches, ifRangeAllows, setContentHeaders } from './content-route.js'
+
+/** What file-type needs to recognize a type (its own minimum). */
+export const SNIFF_BYTES = 4100
+
+export interface ProxyDeps {
+  catalog: Catalog
+  capture: CaptureDeps
+  logger: Logger
+}
+
+type WantedRange = { start: number; end?: number }
+
+export async function sendProxied(deps: ProxyDeps, media: MediaRecord, request: FastifyRequest, reply: FastifyReply, signal: AbortSignal): Promise<FastifyReply> {
+  const etag = media.sha256 ? `"${media.sha256}"` : undefined
+  if (etag && etagMatches(request.headers['if-none-match'], etag)) {
+    setContentHeaders(reply, media, media.mimeType, media.sniffedMime)
+    return reply.header('etag', etag).code(304).send()
+  }
+  const wanted = wantedRange(media, request, etag)
+  if (wanted === 'unsatisfiable') return unsatisfiable(reply, media.size)
+  let opened: OpenedSource
+  try {
+    opened = await openSource(media, deps.capture, signal, { tryWebhookUrl: webhookUrlFresh(media), ...(wanted ? { range: wanted } : {}) })
+  } catch (err) {
+    if (wanted && isMediagateError(err) && err.vendorCode === 416) return unsatisfiable(reply, media.size)
+    throw err
+  }
+  const { response } = opened
+  if (response.status === 206 && wanted) return sendSlice(media, opened, reply, etag)
+  if (response.status !== 200) {
+    response.body.destroy()
+    throw new MediagateError('upstream', `Meta answered the download with HTTP ${response.status}`, { vendorCode: response.status })
+  }
+  return sendWhole(deps, media, opened, reply, etag)
+}
+
+function wantedRange(media: MediaRecord, request: FastifyRequest, etag: string | undefined): WantedRange | 'unsatisfiable' | undefined {
+  const header = request.headers.range
+  if (!header) return undefined
+  const ifRange = request.headers['if-range']
+  const validator = Array.isArray(ifRange) ? ifRange[0] : ifRange
+  // Without an ETag yet, any If-Range validator is one we cannot match: send everything.
+  if (validator !== undefined && (etag === undefined || !ifRangeAllows(validator, etag))) return undefined
+  if (media.size !== null) {
+    const range = resolveRange(header, media.size)
+    if (range.kind === 'unsatisfiable') return 'unsatisfiable'
+    return range.kind === 'range' ? range.range : undefined
+  }
+  // Size unknown until a first full pass: pass on `bytes=a-b` and `bytes=a-`; a suffix range
+  // (`bytes=-n`) needs the size, so it gets the whole body, as RFC 9110 allows.
+  const match = /^bytes=(\d{1,15})-(\d{0,15})$/.exec(header.trim())
+  if (!match) return undefined
+  const start = Number(match[1])
+  const end = match[2] ? Number(match[2]) : undefined
+  if (end !== undefined && end < start) return undefined
+  return end === undefined ? { start } : { start, end }
+}
+
+function sendSlice(media: MediaRecord, opened: OpenedSource, reply: FastifyReply, etag: string | undefined): FastifyReply {
+  const { response } = opened
+  const contentRange = headerValue(response.headers['content-range']) ?? ''
+  const match = /^bytes (\d+)-(\d+)\/(\d+|\*)$/.exec(contentRange)
+  if (!match) {
+    response.body.destroy()
+    throw new MediagateError('upstream', 'Meta answered a range request with 206 but no usable Content-Range')
+  }
+  setContentHeaders(reply, media, media.mimeType ?? opened.declaredMime, media.sniffedMime)
+  if (etag) reply.header('etag', etag)
+  return reply
+    .code(206)
+    .header('content-range', contentRange)
+    .header('content-length', Number(match[2]) - Number(match[1]) + 1)
+    .send(response.body)
+}
+
+async function sendWhole(deps: ProxyDeps, media: MediaRecord, opened: OpenedSource, reply: FastifyReply, etag: string | undefined): Promise<FastifyReply> {
+  const { response } = opened
+  const maxBytes = deps.capture.maxBytes
+  assertWithinLimit(response, maxBytes)
+  const { head, body } = await peekHead(response.body, SNIFF_BYTES)
+  const sniffed = await sniffMime(head)
+  const servedType = chooseServedType(opened.declaredMime ?? media.declaredMime, sniffed)
+  // What Meta declared, or what an earlier pass verified: the bytes must match either way.
+  const hashing = new HashingStream({ maxBytes, expectedSha256: media.sha256 ?? opened.expectedSha256, expectedSize: media.size ?? opened.expectedSize })
+  const gate = new EndGate(async () => {
+    const facts = { sha256: hashing.digest(), size: hashing.bytes, sniffedMime: sniffed, mimeType: servedType }
+    if (facts.sha256 === media.sha256 && facts.size === media.size && media.sniffedMime === sniffed) return
+    await deps.catalog.learnRemote(media.id, facts).catch((err: unknown) => deps.logger.warn({ err, mediaId: media.id }, 'could not note what a proxy pass verified'))
+  })
+  pipeline(body, hashing, gate, (err) => {
+    if (err && isMediagateError(err) && err.code === 'integrity') deps.logger.warn({ mediaId: media.id, code: err.code }, `proxied media failed verification: ${err.message}`)
+  })
+  setContentHeaders(reply, media, servedType, sniffed)
+  if (etag) reply.header('etag', etag)
+  if (response.contentLength !== undefined) reply.header('content-length', response.contentLength)
+  return reply.code(200).send(gate)
+}
+
+function unsatisfiable(reply: FastifyReply, size: number | null): FastifyReply {
+  if (size !== null) reply.header('content-range', `bytes */${size}`)
+  return reply
+    .code(416)
+    .type('application/json; charset=utf-8')
+    .send({ error: { code: 'bad_request', message: 'range not satisfiable' } })
+}
+
+function headerValue(v: string | string[] | undefined): string | undefined {
+  return Array.isArray(v) ? v[0] : v
+}

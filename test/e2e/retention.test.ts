@@ -1,0 +1,219 @@
+/**
+ * Retention and erasure over real HTTP: `DELETE /v1/media/{id}`, `mediagate delete`, the
+ * periodic retention sweep and `mediagate sweep`. Bytes go, a blob goes only once no live record
+ * shares it, and a tombstone (`status: deleted`) stays; its content answers 410 `deleted`.
+ */
+import { createHash, randomBytes } from 'node:crypto'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import type { BlobStore } from '../../src/blobs/blob-store.js'
+import { blobKeyFor } from '../../src/blobs/blob-store.js'
+import { deleteCommand } from '../../src/cli/commands/delete.js'
+import { sweepCommand } from '../../src/cli/commands/sweep.js'
+import { messengerMessage, whatsappMessage } from '../../src/emulator/webhook-payloads.js'
+import { MediagateError } from '../../src/errors.js'
+import { createLogger } from '../../src/logging/logger.js'
+import type { NewMedia } from '../../src/media/record.js'
+import { Eraser } from '../../src/retention/eraser.js'
+import { retentionRules } from '../../src/retention/retention-rules.js'
+import { RetentionSweeper } from '../../src/retention/sweeper.js'
+import type { MediaJson } from '../../src/serve/present-media.js'
+import { type Harness, startHarness } from '../helpers/harness.js'
+
+const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex')
+const DAY = 24 * 60 * 60 * 1000
+
+let h: Harness
+beforeAll(async () => {
+  h = await startHarness({ env: { MEDIAGATE_RETENTION_DAYS: '30', MEDIAGATE_RETENTION_DAYS_INSTAGRAM: '0', MEDIAGATE_RETENTION_DAYS_MESSENGER: '90' } })
+})
+afterAll(async () => h?.close())
+
+async function whatsapp(bytes: Buffer, caption = 'a caption'): Promise<MediaJson> {
+  const media = h.emulator.addWhatsAppMedia({ bytes, mimeType: 'application/pdf' })
+  const payload = whatsappMessage({ media: { type: 'document', id: media.id, mime_type: 'application/pdf', sha256: media.sha256, filename: 'contract.pdf', caption } })
+  await h.postWebhook(payload)
+  const [m] = await h.mediaOf((payload.entry[0]!.changes[0]!.value.messages![0] as { id: string }).id)
+  const [record] = await h.settled([m!.id])
+  expect(record!.status).toBe('stored')
+  return record!
+}
+
+async function messenger(bytes: Buffer): Promise<MediaJson> {
+  const media = h.emulator.addCdnMedia({ platform: 'messenger', bytes, mimeType: 'image/jpeg' })
+  const payload = messengerMessage({ attachments: [{ type: 'image', url: media.url! }] })
+  await h.postWebhook(payload)
+  const [m] = await h.mediaOf(payload.entry[0]!.messaging[0]!.message!.mid as string)
+  const [record] = await h.settled([m!.id])
+  expect(record!.status).toBe('stored')
+  return record!
+}
+
+const get = async (id: string) => (await (await h.api(`/v1/media/${id}`)).json()) as MediaJson
+const blobOf = (bytes: Buffer) => h.gateway.blobs.stat(blobKeyFor(sha(bytes)))
+
+/** Records media directly in the catalog as if received `daysAgo` days ago (a webhook is always "now"). */
+async function receivedDaysAgo(daysAgo: number, media: Partial<NewMedia>): Promise<string> {
+  const base: NewMedia = {
+    platform: 'whatsapp',
+    accountId: '106540352242922',
+    messageId: `wamid.old-${randomBytes(6).toString('hex')}`,
+    attachmentIndex: 0,
+    senderId: '15551234567',
+    direction: 'inbound',
+    kind: 'image',
+    sourceType: 'image',
+    sourceMediaId: '123',
+    sourceUrl: null,
+    sourceExpiresAt: null,
+    declaredMime: 'image/jpeg',
+    declaredSha256: null,
+    declaredSize: null,
+    filename: null,
+    caption: null,
+    voice: null,
+    animated: null,
+    sentAt: null,
+    error: { code: 'meta_error', message: 'kept out of the queue' },
+  }
+  const [result] = await h.gateway.catalog.recordWebhooks([
+    { object: 'whatsapp_business_account', body: randomBytes(16), receivedAt: new Date(Date.now() - daysAgo * DAY), media: [{ ...base, ...media }] },
+  ])
+  return result!.created[0]!.id
+}
+
+describe('DELETE /v1/media/{id}', () => {
+  it('removes the bytes and keeps a tombstone without the content; again is the same tombstone', async () => {
+    const bytes = randomBytes(4000)
+    const record = await whatsapp(bytes)
+    const res = await h.api(`/v1/media/${record.id}`, { method: 'DELETE' })
+    expect(res.status).toBe(200)
+    const tombstone = (await res.json()) as MediaJson
+    expect(tombstone).toMatchObject({ id: record.id, status: 'deleted', sha256: sha(bytes), size: bytes.length, caption: null, filename: null, message_id: record.message_id })
+    expect(Date.parse(tombstone.deleted_at!)).toBeGreaterThan(Date.now() - 10_000)
+    expect(await blobOf(bytes)).toBeUndefined()
+    expect(await get(record.id)).toEqual(tombstone)
+
+    const content = await h.api(`/v1/media/${record.id}/content`)
+    expect(content.status).toBe(410)
+    expect(await content.json()).toMatchObject({ error: { code: 'deleted' } })
+    const again = await h.api(`/v1/media/${record.id}`, { method: 'DELETE' })
+    expect(again.status).toBe(200)
+    expect(await again.json()).toEqual(tombstone)
+    expect((await h.api(`/v1/media/${record.id}/retry`, { method: 'POST' })).status).toBe(409)
+    const listed = (await (await h.api('/v1/media?status=deleted&limit=1000')).json()) as { data: MediaJson[] }
+    expect(listed.data.map((m) => m.id)).toContain(record.id)
+  })
+
+  it('keeps a blob another record still uses, and removes it with the last one', async () => {
+    const bytes = randomBytes(3000)
+    const a = await whatsapp(bytes)
+    const b = await whatsapp(bytes)
+    expect(a.sha256).toBe(b.sha256)
+    expect((await h.api(`/v1/media/${a.id}`, { method: 'DELETE' })).status).toBe(200)
+    expect(await blobOf(bytes)).toBeDefined()
+    const content = await h.api(`/v1/media/${b.id}/content`)
+    expect(sha(Buffer.from(await content.arrayBuffer()))).toBe(sha(bytes))
+    expect((await h.api(`/v1/media/${b.id}`, { method: 'DELETE' })).status).toBe(200)
+    expect(await blobOf(bytes)).toBeUndefined()
+  })
+
+  it('answers 404 for unknown ids and 401 without the API key', async () => {
+    expect((await h.api('/v1/media/med_00000000000000000000000000', { method: 'DELETE' })).status).toBe(404)
+    const record = await whatsapp(randomBytes(100))
+    expect((await fetch(`${h.gateway.url}/v1/media/${record.id}`, { method: 'DELETE' })).status).toBe(401)
+    expect((await get(record.id)).status).toBe('stored')
+  })
+})
+
+describe('mediagate delete', () => {
+  it('erases the named media, and fails naming the ids it does not know', async () => {
+    const bytes = randomBytes(2000)
+    const record = await whatsapp(bytes)
+    let out = ''
+    const command = deleteCommand({ write: (s: string) => (out += s) })
+    await expect(command.parseAsync([record.id, 'med_00000000000000000000000000', '--data-dir', h.dataDir], { from: 'user' })).rejects.toMatchObject({
+      code: 'not_found',
+      message: expect.stringContaining('med_00000000000000000000000000'),
+    })
+    expect(out).toMatch(new RegExp(`^deleted ${record.id} \\(whatsapp document, deleted at `, 'm'))
+    expect((await get(record.id)).status).toBe('deleted')
+    expect(await blobOf(bytes)).toBeUndefined()
+  })
+})
+
+describe('retention', () => {
+  it('reads the per-platform settings over the global one; 0 keeps forever', () => {
+    expect(retentionRules(h.gateway.config)).toEqual({ whatsapp: 30, messenger: 90 })
+    expect(retentionRules({ retentionDays: undefined, retentionDaysWhatsapp: 7, retentionDaysMessenger: undefined, retentionDaysInstagram: undefined })).toEqual({ whatsapp: 7 })
+  })
+
+  it('the sweep deletes what is past each platform\'s retention, and nothing younger', async () => {
+    const waBytes = randomBytes(1500)
+    const msBytes = randomBytes(1600)
+    const wa = await whatsapp(waBytes)
+    const ms = await messenger(msBytes)
+    const sweeper = h.gateway.sweeper!
+    expect(await sweeper.runOnce(new Date(Date.now() + 29 * DAY))).toMatchObject({ deleted: { whatsapp: 0, messenger: 0 } })
+    expect((await get(wa.id)).status).toBe('stored')
+
+    const result = await sweeper.runOnce(new Date(Date.now() + 31 * DAY))
+    expect(result.deleted.whatsapp).toBeGreaterThanOrEqual(1)
+    expect(result.deleted.messenger).toBe(0)
+    expect(result.deleted.instagram).toBeUndefined()
+    expect(await get(wa.id)).toMatchObject({ status: 'deleted', caption: null })
+    expect(await blobOf(waBytes)).toBeUndefined()
+    expect((await get(ms.id)).status).toBe('stored')
+    expect(await blobOf(msBytes)).toBeDefined()
+
+    await sweeper.runOnce(new Date(Date.now() + 91 * DAY))
+    expect((await get(ms.id)).status).toBe('deleted')
+    expect(await blobOf(msBytes)).toBeUndefined()
+    const content = await h.api(`/v1/media/${ms.id}/content`)
+    expect(content.status).toBe(410)
+  })
+
+  it('`mediagate sweep` deletes media received before the cutoff, keeping Instagram forever', async () => {
+    const old = await receivedDaysAgo(45, {})
+    const young = await receivedDaysAgo(10, {})
+    const oldInstagram = await receivedDaysAgo(400, { platform: 'instagram', sourceMediaId: null })
+    let out = ''
+    await sweepCommand({ write: (s: string) => (out += s) }).parseAsync(['--data-dir', h.dataDir, '--retention-days', '30', '--retention-days-instagram', '0'], { from: 'user' })
+    expect(out).toMatch(/^whatsapp: deleted [1-9]\d* media older than 30 days$/m)
+    expect(out).toMatch(/^instagram: no retention set, kept forever$/m)
+    expect((await get(old)).status).toBe('deleted')
+    expect((await get(young)).status).toBe('failed')
+    expect((await get(oldInstagram)).status).toBe('failed')
+  })
+
+  it('runs periodically, and finishes blob deletions a failing blob store left on tombstones', async () => {
+    const bytes = randomBytes(2500)
+    const record = await whatsapp(bytes)
+    let failing = true
+    const blobs = h.gateway.blobs
+    // The part under test is the eraser and the sweep; the store stands in for one that is down.
+    const flaky: BlobStore = Object.assign(Object.create(blobs) as BlobStore, {
+      delete: async (key: string) => {
+        if (failing) throw new MediagateError('storage', 'the blob store is down')
+        return blobs.delete(key)
+      },
+    })
+    const logger = createLogger('silent')
+    const eraser = new Eraser({ catalog: h.gateway.catalog, blobs: flaky, logger })
+    const [tombstone] = await eraser.erase([record.id])
+    expect(tombstone).toMatchObject({ status: 'deleted', blobKey: blobKeyFor(sha(bytes)) })
+    expect(await blobOf(bytes)).toBeDefined()
+    expect(await h.gateway.catalog.tombstoneBlobKeys(100)).toContain(blobKeyFor(sha(bytes)))
+
+    failing = false
+    const sweeper = new RetentionSweeper({ catalog: h.gateway.catalog, eraser, logger, rules: { whatsapp: 30 }, intervalMs: 30, firstDelayMs: 10 })
+    sweeper.start()
+    try {
+      for (let i = 0; i < 100 && (await blobOf(bytes)) !== undefined; i++) await new Promise((r) => setTimeout(r, 20))
+    } finally {
+      await sweeper.stop()
+    }
+    expect(await blobOf(bytes)).toBeUndefined()
+    expect(await h.gateway.catalog.tombstoneBlobKeys(100)).not.toContain(blobKeyFor(sha(bytes)))
+    expect((await h.gateway.catalog.get(record.id))!.blobKey).toBeNull()
+  })
+})
