@@ -6,9 +6,12 @@
 import { Command } from 'commander'
 import { isMediagateError } from '../errors.js'
 import { VERSION } from '../version.js'
+import { captureCommand } from './commands/capture.js'
+import { deleteCommand } from './commands/delete.js'
 import { doctorCommand } from './commands/doctor.js'
 import { emulatorCommand } from './commands/emulator.js'
 import { fetchCommand } from './commands/fetch.js'
+import { forwardsCommand } from './commands/forwards.js'
 import { lsCommand } from './commands/ls.js'
 import { migrateCommand } from './commands/migrate.js'
 import { migrateDataCommand } from './commands/migrate-data.js'
@@ -16,6 +19,7 @@ import { replayCommand } from './commands/replay.js'
 import { retryCommand } from './commands/retry.js'
 import { serveCommand } from './commands/serve.js'
 import { statusCommand } from './commands/status.js'
+import { sweepCommand } from './commands/sweep.js'
 import { verifyCommand } from './commands/verify.js'
 
 const program = new Command('mediagate')
@@ -23,7 +27,7 @@ const program = new Command('mediagate')
   .version(VERSION)
   .showHelpAfterError()
 
-for (const command of [serveCommand(), emulatorCommand(), fetchCommand(), replayCommand(), lsCommand(), retryCommand(), migrateCommand(), migrateDataCommand(), statusCommand(), doctorCommand(), verifyCommand()]) {
+for (const command of [serveCommand(), emulatorCommand(), fetchCommand(), replayCommand(), lsCommand(), retryCommand(), migrateCommand(), migrateDataCommand(), statusCommand(), doctorCommand(), verifyCommand(), captureCommand(), sweepCommand(), deleteCommand(), forwardsCommand()]) {
   program.addCommand(command)
 }
 

@@ -4,6 +4,7 @@
  * list (test/config.test.ts checks that the README documents each option).
  */
 import path from 'node:path'
+import { STORAGE_POLICIES, type StoragePolicy } from '../media/record.js'
 import {
   parseBoolean,
   parseChoice,
@@ -12,9 +13,11 @@ import {
   parseHttpUrl,
   parseInteger,
   parseList,
+  ConfigValueError,
 } from './parsers.js'
 
 export const ROLES = ['all', 'api', 'worker'] as const
+export const FORWARD_WHEN = ['received', 'stored'] as const
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const
 
 /** Meta's media hosts: WhatsApp's lookaside, Messenger/Instagram CDNs. Suffixes match subdomains. */
@@ -48,6 +51,30 @@ export interface Config {
   metricsPublic: boolean
   /** Set by the sandbox, not by users: the emulator's base URL when sandbox mode is on. */
   sandbox: boolean
+  /** Keys for signed content links; the first signs, all verify. Empty: derived from the API key. */
+  signingSecrets: readonly string[]
+  /** Base URL clients reach the gateway at, for signed links; undefined: from the request's Host. */
+  publicUrl: string | undefined
+  policyWhatsapp: StoragePolicy
+  policyMessenger: StoragePolicy
+  policyInstagram: StoragePolicy
+  /** Days media are kept after receipt; undefined or 0: forever. The per-platform values win. */
+  retentionDays: number | undefined
+  retentionDaysWhatsapp: number | undefined
+  retentionDaysMessenger: number | undefined
+  retentionDaysInstagram: number | undefined
+  /** Delete the media of messages the sender unsent (Messenger/Instagram). */
+  honorUnsend: boolean
+  /** The user's app: every accepted webhook is posted there (with a `mediagate` block); undefined: off. */
+  forwardUrl: string | undefined
+  /** HMAC key of `X-Mediagate-Signature-256` on forwards; defaults to the first META_APP_SECRET. */
+  forwardSecret: string | undefined
+  /** Forward at once (`received`) or once every media of the webhook is stored or failed (`stored`). */
+  forwardWhen: (typeof FORWARD_WHEN)[number]
+  /** Attempts per forward before it is marked `failed`. */
+  forwardMaxAttempts: number
+  /** mediagate.config.json: access tokens per WhatsApp number and per page; undefined: none. */
+  configFile: string | undefined
 }
 
 export interface OptionSpec {
@@ -63,6 +90,27 @@ export interface OptionSpec {
   /** The default, possibly derived from options parsed before it. */
   fallback: (partial: Partial<Config>) => unknown
 }
+
+/** Lazy needs something to come back to: only WhatsApp's media id (7 days) is one. */
+function parsePolicy(platform: 'whatsapp' | 'messenger' | 'instagram') {
+  return (raw: string): StoragePolicy => {
+    const policy = parseChoice(raw, STORAGE_POLICIES)
+    if (policy === 'lazy' && platform !== 'whatsapp') {
+      const name = platform === 'messenger' ? 'Messenger' : 'Instagram'
+      throw new ConfigValueError(`\`lazy\` is WhatsApp-only: ${name} sends short-lived CDN URLs and no media id, so there is nothing to come back to later; use eager or proxy`)
+    }
+    return policy
+  }
+}
+
+/** Signing keys are secrets: never echo one back, not even a short one. */
+function parseSigningSecrets(raw: string): string[] {
+  const keys = parseList(raw)
+  if (keys.some((k) => k.length < 16)) throw new ConfigValueError('every key must be at least 16 characters')
+  return keys
+}
+
+const parseDays = (r: string) => parseInteger(r, 0, 36_500)
 
 export const OPTIONS: readonly OptionSpec[] = [
   { key: 'host', env: 'MEDIAGATE_HOST', defaultText: '127.0.0.1', describe: 'address to listen on', parse: (r) => r.trim(), fallback: () => '127.0.0.1' },
@@ -111,5 +159,28 @@ export const OPTIONS: readonly OptionSpec[] = [
   { key: 'role', env: 'MEDIAGATE_ROLE', defaultText: 'all', describe: '`all`, `api` (intake and serving only) or `worker` (capture only)', parse: (r) => parseChoice(r, ROLES), fallback: () => 'all' },
   { key: 'logLevel', env: 'MEDIAGATE_LOG_LEVEL', defaultText: 'info', describe: `log level: ${LOG_LEVELS.join(', ')}`, parse: (r) => parseChoice(r, LOG_LEVELS), fallback: () => 'info' },
   { key: 'metricsPublic', env: 'MEDIAGATE_METRICS_PUBLIC', defaultText: '0', describe: 'serve `GET /metrics` without the API key (1) or only with it (0)', parse: parseBoolean, fallback: () => false },
+  {
+    key: 'signingSecrets',
+    env: 'MEDIAGATE_SIGNING_SECRET',
+    defaultText: '— (derived from MEDIAGATE_API_KEY with HKDF)',
+    describe: 'key(s) for signed content links, comma-separated, 16+ characters each: the first signs, all verify (rotation)',
+    secret: true,
+    parse: parseSigningSecrets,
+    fallback: () => [],
+  },
+  { key: 'publicUrl', env: 'MEDIAGATE_PUBLIC_URL', defaultText: '— (from the request\'s Host header)', describe: 'base URL clients reach mediagate at (e.g. https://media.example.com), used in signed links', parse: parseHttpUrl, fallback: () => undefined },
+  { key: 'policyWhatsapp', env: 'MEDIAGATE_POLICY_WHATSAPP', defaultText: 'eager', describe: 'storage policy for WhatsApp media: `eager`, `lazy` or `proxy`', parse: parsePolicy('whatsapp'), fallback: () => 'eager' },
+  { key: 'policyMessenger', env: 'MEDIAGATE_POLICY_MESSENGER', defaultText: 'eager', describe: 'storage policy for Messenger media: `eager` or `proxy`', parse: parsePolicy('messenger'), fallback: () => 'eager' },
+  { key: 'policyInstagram', env: 'MEDIAGATE_POLICY_INSTAGRAM', defaultText: 'eager', describe: 'storage policy for Instagram media: `eager` or `proxy`', parse: parsePolicy('instagram'), fallback: () => 'eager' },
+  { key: 'retentionDays', env: 'MEDIAGATE_RETENTION_DAYS', defaultText: '— (keep forever)', describe: 'delete media this many days after receipt (0: keep forever)', parse: parseDays, fallback: () => undefined },
+  { key: 'retentionDaysWhatsapp', env: 'MEDIAGATE_RETENTION_DAYS_WHATSAPP', defaultText: 'MEDIAGATE_RETENTION_DAYS', describe: 'retention for WhatsApp media, in days (0: keep forever)', parse: parseDays, fallback: () => undefined },
+  { key: 'retentionDaysMessenger', env: 'MEDIAGATE_RETENTION_DAYS_MESSENGER', defaultText: 'MEDIAGATE_RETENTION_DAYS', describe: 'retention for Messenger media, in days (0: keep forever)', parse: parseDays, fallback: () => undefined },
+  { key: 'retentionDaysInstagram', env: 'MEDIAGATE_RETENTION_DAYS_INSTAGRAM', defaultText: 'MEDIAGATE_RETENTION_DAYS', describe: 'retention for Instagram media, in days (0: keep forever)', parse: parseDays, fallback: () => undefined },
+  { key: 'honorUnsend', env: 'MEDIAGATE_HONOR_UNSEND', defaultText: '1', describe: 'delete the media of Messenger/Instagram messages their sender unsent (1) or keep them (0)', parse: parseBoolean, fallback: () => true },
+  { key: 'forwardUrl', env: 'MEDIAGATE_FORWARD_URL', defaultText: '— (off)', describe: "your app's webhook URL: every accepted webhook is forwarded there as Meta sent it, plus a `mediagate` block (durable outbox, retried)", parse: parseHttpUrl, fallback: () => undefined },
+  { key: 'forwardSecret', env: 'MEDIAGATE_FORWARD_SECRET', defaultText: 'the first META_APP_SECRET', describe: 'HMAC key of the `X-Mediagate-Signature-256` (and `X-Hub-Signature-256`) header on forwards', secret: true, parse: (r) => r, fallback: (c) => c.appSecrets?.[0] },
+  { key: 'forwardWhen', env: 'MEDIAGATE_FORWARD_WHEN', defaultText: 'received', describe: '`received` (forward at once) or `stored` (once every media of the webhook is stored or failed, so its links work)', parse: (r) => parseChoice(r, FORWARD_WHEN), fallback: () => 'received' },
+  { key: 'forwardMaxAttempts', env: 'MEDIAGATE_FORWARD_MAX_ATTEMPTS', defaultText: '20', describe: 'attempts per forward (exponential backoff up to 10 minutes) before it is marked `failed`', parse: (r) => parseInteger(r, 1, 1000), fallback: () => 20 },
+  { key: 'configFile', env: 'MEDIAGATE_CONFIG_FILE', defaultText: './mediagate.config.json if it exists', describe: 'JSON file with access tokens per WhatsApp phone_number_id and per page id (see "Several numbers and pages")', parse: (r) => path.resolve(r.trim()), fallback: () => undefined },
   { key: 'sandbox', env: 'MEDIAGATE_SANDBOX', defaultText: 'auto', describe: 'sandbox mode (built-in Meta emulator): `auto` (when META_APP_SECRET is unset), 1 or 0', parse: (r) => (r.trim().toLowerCase() === 'auto' ? undefined : parseBoolean(r)), fallback: (c) => (c.appSecrets?.length ?? 0) === 0 },
 ]

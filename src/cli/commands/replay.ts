@@ -5,10 +5,9 @@
  */
 import { readFile } from 'node:fs/promises'
 import { Command } from 'commander'
-import { Intake } from '../../intake/intake.js'
+import { createGateway } from '../../gateway.js'
 import { createLogger } from '../../logging/logger.js'
 import { addConfigOptions, configFromCommand } from '../config-flags.js'
-import { withCatalog } from '../open-parts.js'
 
 export function replayCommand(): Command {
   const command = new Command('replay')
@@ -21,16 +20,21 @@ export function replayCommand(): Command {
     const opts = command.opts<{ signature?: string; skipSignature?: boolean }>()
     const config = configFromCommand(command)
     const body = await readFile(file)
-    await withCatalog(config, async (catalog) => {
-      const intake = new Intake({ catalog, appSecrets: config.appSecrets, logger: createLogger('warn', process.stderr as never) })
-      const result = await intake.accept(body, { signature: opts.signature, skipSignature: opts.skipSignature === true })
+    // The gateway's own intake (not listening, no worker started), so storage policies, unsend
+    // and forwarding apply exactly as for a webhook from Meta; a running worker captures.
+    const gateway = await createGateway(config, { logger: createLogger('warn', process.stderr as never) })
+    try {
+      await gateway.catalog.migrate()
+      const result = await gateway.intake.accept(body, { signature: opts.signature, skipSignature: opts.skipSignature === true })
       if (!result.supported) {
         process.stdout.write(`object "${result.object}" is not handled by mediagate; nothing recorded\n`)
         return
       }
       process.stdout.write(`recorded ${result.created.length} new media, ${result.duplicates} already known\n`)
       for (const m of result.created) process.stdout.write(`${m.id}\t${m.platform}\t${m.kind}\t${m.status}\n`)
-    })
+    } finally {
+      await gateway.close()
+    }
   })
   return command
 }

@@ -1,6 +1,6 @@
 /** `mediagate status`: counts by status and platform, the oldest pending media, recent failures. */
 import { Command } from 'commander'
-import { PLATFORMS } from '../../media/record.js'
+import { MEDIA_STATUSES, PLATFORMS } from '../../media/record.js'
 import { addConfigOptions, configFromCommand } from '../config-flags.js'
 import { withCatalog } from '../open-parts.js'
 import { printTable } from './ls.js'
@@ -21,7 +21,7 @@ export function statusCommand(): Command {
       process.stdout.write(`${JSON.stringify(summary)}\n`)
       return
     }
-    const statuses = ['pending', 'stored', 'failed', 'deleted'] as const
+    const statuses = MEDIA_STATUSES
     const rows = PLATFORMS.map((platform) => [
       platform,
       ...statuses.map((status) => String(summary.counts.find((c) => c.platform === platform && c.status === status)?.count ?? 0)),
