@@ -12,6 +12,7 @@ import { MediagateError, toMediagateError } from '../errors.js'
 import type { Logger } from '../logging/logger.js'
 import type { MediaRecord } from '../media/record.js'
 import { decideAfterFailure, type RetryPolicy } from './retry-policy.js'
+import { WakeableSleep } from '../util/wakeable-sleep.js'
 
 export type CaptureFn = (media: MediaRecord, signal: AbortSignal) => Promise<Settlement>
 
@@ -35,7 +36,7 @@ export class CaptureWorker {
   readonly owner: string
   private state: State = 'created'
   private readonly active = new Map<string, AbortController>()
-  private wakeUp: (() => void) | undefined
+  private readonly idle = new WakeableSleep()
   private loopDone: Promise<void> | undefined
   private renewTimer: NodeJS.Timeout | undefined
 
@@ -61,7 +62,7 @@ export class CaptureWorker {
 
   /** Something became due (a webhook was recorded, a retry was requested). */
   wake(): void {
-    this.wakeUp?.()
+    this.idle.wake()
   }
 
   async stop(): Promise<void> {
@@ -105,7 +106,7 @@ export class CaptureWorker {
       if (this.state !== 'running') break
       // A full batch means more work is probably waiting: claim again as soon as a slot frees.
       if (claimed > 0 && claimed === free) continue
-      await this.sleep(errorDelay || (await this.untilNextDue(pollMs)))
+      await this.idle.sleep(errorDelay || (await this.untilNextDue(pollMs)))
     }
     await Promise.allSettled([...jobs])
   }
@@ -121,16 +122,6 @@ export class CaptureWorker {
     }
   }
 
-  private sleep(ms: number): Promise<void> {
-    return new Promise((resolve) => {
-      const timer = setTimeout(done, ms)
-      function done() {
-        clearTimeout(timer)
-        resolve()
-      }
-      this.wakeUp = done
-    })
-  }
 
   private async run(media: MediaRecord): Promise<void> {
     const { logger } = this.options

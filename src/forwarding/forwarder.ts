@@ -12,6 +12,7 @@ import type { Logger } from '../logging/logger.js'
 import { buildForwardBody, forwardedMedia } from './forward-body.js'
 import { DEFAULT_FORWARD_RETRY, forwardDelayMs, type ForwardRetryPolicy } from './forward-retry.js'
 import type { DeliveryResult } from './post-forward.js'
+import { WakeableSleep } from '../util/wakeable-sleep.js'
 
 export interface ForwarderOptions {
   catalog: Catalog
@@ -36,8 +37,7 @@ export class Forwarder {
   readonly owner: string
   private state: State = 'created'
   private readonly retry: ForwardRetryPolicy
-  private wakeUp: (() => void) | undefined
-  private woken = false
+  private readonly idle = new WakeableSleep()
   private loopDone: Promise<void> | undefined
 
   constructor(private readonly options: ForwarderOptions) {
@@ -53,8 +53,7 @@ export class Forwarder {
 
   /** A forward may have become due (a webhook recorded, a media settled, a retry requested). */
   wake(): void {
-    this.woken = true
-    this.wakeUp?.()
+    this.idle.wake()
   }
 
   /** Stops claiming and waits for the deliveries in flight to settle. */
@@ -74,7 +73,7 @@ export class Forwarder {
     const limit = this.options.concurrency ?? 8
     let errorDelay = 0
     while (this.state === 'running') {
-      this.woken = false
+      this.idle.takeWake()
       let claimed: ForwardRecord[] = []
       try {
         claimed = await catalog.claimForwards({ owner: this.owner, limit, leaseMs: this.options.leaseMs ?? 60_000 })
@@ -86,21 +85,12 @@ export class Forwarder {
       // One batch at a time: a conversation's next forward is due only once this one settles.
       await Promise.allSettled(claimed.map((forward) => this.run(forward)))
       if (this.state !== 'running') break
-      if (claimed.length > 0 || this.woken) continue
-      await this.sleep(errorDelay || (this.options.pollMs ?? 1000))
+      if (claimed.length > 0) continue
+      // Returns at once when woken during this round.
+      await this.idle.sleep(errorDelay || (this.options.pollMs ?? 1000))
     }
   }
 
-  private sleep(ms: number): Promise<void> {
-    return new Promise((resolve) => {
-      const timer = setTimeout(done, ms)
-      function done() {
-        clearTimeout(timer)
-        resolve()
-      }
-      this.wakeUp = done
-    })
-  }
 
   private async run(forward: ForwardRecord): Promise<void> {
     const log = this.options.logger.child({ forwardId: forward.id, webhookId: forward.webhookId, attempt: forward.attempts })
