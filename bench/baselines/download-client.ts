@@ -1,0 +1,65 @@
+/**
+ * What the download baselines share: the two requests a hand-written client makes against Meta
+ * (WhatsApp: Graph lookup, then the download URL, both with the Bearer token; Messenger: the CDN
+ * URL as is), on one undici Agent — the HTTP client the gateway itself uses, minus its guards.
+ */
+import { Agent, type Dispatcher } from 'undici'
+import { loopbackUrl } from '../lib/loopback.js'
+import type { DownloadJob } from '../lib/media-set.js'
+
+/** The input every download baseline runs with. */
+export interface DownloadInput {
+  jobs: DownloadJob[]
+  token: string
+  /** Where files go (not used by the discarding client). */
+  dir: string
+  concurrency: number
+  /** Stop starting new jobs after this long: a slow baseline is measured on a prefix. */
+  maxMs: number
+}
+
+export interface DownloadOutput {
+  completed: number
+  bytes: number
+  elapsedMs: number
+}
+
+export function createAgent(): Agent {
+  return new Agent({ keepAliveTimeout: 10_000, connections: 256 })
+}
+
+async function get(agent: Agent, url: string, token: string | undefined): Promise<Dispatcher.ResponseData> {
+  const u = new URL(loopbackUrl(url))
+  const res = await agent.request({ origin: u.origin, path: `${u.pathname}${u.search}`, method: 'GET', headers: token ? { authorization: `Bearer ${token}` } : {} })
+  if (res.statusCode !== 200) {
+    const text = await res.body.text()
+    throw new Error(`GET ${u.pathname} answered ${res.statusCode}: ${text.slice(0, 200)}`)
+  }
+  return res
+}
+
+/** Opens the media's bytes: a response whose body the caller consumes. */
+export async function openMedia(agent: Agent, job: DownloadJob, token: string): Promise<Dispatcher.ResponseData> {
+  if (job.kind === 'cdn') return get(agent, job.url, undefined)
+  const info = (await (await get(agent, job.lookupUrl, token)).body.json()) as { url?: string }
+  if (!info.url) throw new Error('Graph lookup returned no url')
+  return get(agent, info.url, token)
+}
+
+/** Runs `work` over the jobs in `concurrency` lanes until done or `maxMs` passed. */
+export async function inLanes(input: DownloadInput, work: (job: DownloadJob) => Promise<number>): Promise<DownloadOutput> {
+  const start = performance.now()
+  let next = 0
+  let completed = 0
+  let bytes = 0
+  const lane = async () => {
+    while (next < input.jobs.length && performance.now() - start < input.maxMs) {
+      // Not `bytes += await …`: that reads `bytes` before the await and loses other lanes' counts.
+      const n = await work(input.jobs[next++]!)
+      bytes += n
+      completed++
+    }
+  }
+  await Promise.all(Array.from({ length: Math.max(1, Math.min(input.concurrency, input.jobs.length)) }, lane))
+  return { completed, bytes, elapsedMs: performance.now() - start }
+}

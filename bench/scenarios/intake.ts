@@ -1,0 +1,110 @@
+/**
+ * Scenario 1, intake: signed WhatsApp and Messenger webhooks (alternating, every one unique)
+ * posted by autocannon to /webhooks/meta. The gateway runs with role `api`, so no capture worker
+ * competes for its core. Baseline: a bare node:http server answering 200 to the same requests.
+ */
+import { startEmulator } from '../../src/emulator/index.js'
+import { sign } from '../../src/emulator/signing.js'
+import { webhookBody } from '../../src/emulator/webhook-sender.js'
+import { startBaseline } from '../lib/baseline-child.js'
+import type { BenchContext } from '../lib/context.js'
+import { ACCESS_TOKEN, APP_SECRET, startGateway } from '../lib/gateway-child.js'
+import { GatewayClient, WEBHOOK_PATH } from '../lib/gateway-client.js'
+import { assertClean, type LoadResult, runLoad } from '../lib/load.js'
+import { row } from '../lib/report.js'
+import type { Scenario } from '../lib/scenario.js'
+
+const PLACEHOLDER = '__BENCHID__'
+
+/** Real payloads from the emulator's builders, split around the message id so each request differs. */
+async function templates(): Promise<string[][]> {
+  const emulator = await startEmulator({ accessToken: ACCESS_TOKEN, appSecret: APP_SECRET })
+  try {
+    const wa = emulator.addWhatsAppMedia({ size: 50 * 1024, mimeType: 'image/jpeg' })
+    const cdn = emulator.addCdnMedia({ platform: 'messenger', size: 50 * 1024, mimeType: 'image/jpeg' })
+    return [
+      webhookBody(emulator.payloads.whatsappMedia(wa, { wamid: `wamid.HBgL${PLACEHOLDER}`, caption: 'bench' })).toString().split(PLACEHOLDER),
+      webhookBody(emulator.payloads.messengerMedia(cdn, { mid: `m_${PLACEHOLDER}` })).toString().split(PLACEHOLDER),
+    ]
+  } finally {
+    await emulator.close()
+  }
+}
+
+/** A request factory: unique message ids (so no request is a redelivery), each body signed. */
+function requestFactory(parts: string[][]): () => { body: Buffer; headers: Record<string, string> } {
+  const tag = `${process.pid}x${Date.now().toString(36)}x`
+  let n = 0
+  return () => {
+    n++
+    const body = Buffer.from(parts[n % parts.length]!.join(`${tag}${n}`))
+    return { body, headers: { 'content-type': 'application/json', 'x-hub-signature-256': sign(body, APP_SECRET) } }
+  }
+}
+
+interface Measured {
+  max: LoadResult
+  fixed: LoadResult
+}
+
+async function measure(ctx: BenchContext, url: string, next: ReturnType<typeof requestFactory>, name: string): Promise<Measured> {
+  const seconds = ctx.quick ? 2 : 10
+  const base = { url, method: 'POST' as const, path: WEBHOOK_PATH, nextRequest: next }
+  // Warm-up: JIT, connection setup, SQLite page cache.
+  await runLoad({ ...base, connections: 8, durationSeconds: 1, maxRequests: 50_000 })
+  ctx.log(`  ${name}: maximum throughput, ${seconds} s`)
+  const max = await runLoad({ ...base, connections: 32, durationSeconds: seconds, maxRequests: 1_000_000 })
+  assertClean(`${name} throughput`, max)
+  ctx.log(`  ${name}: fixed rate 1,000 req/s, ${seconds} s`)
+  const fixed = await runLoad({ ...base, connections: 32, durationSeconds: seconds, overallRate: 1000, maxRequests: 1000 * seconds + 1000 })
+  assertClean(`${name} fixed rate`, fixed)
+  return { max, fixed }
+}
+
+export const intake: Scenario = {
+  name: 'intake',
+  title: 'Intake: signed webhooks, durably recorded before the 200',
+  async run(ctx) {
+    const next = requestFactory(await templates())
+    const gateway = await startGateway(ctx, { label: 'intake', env: { MEDIAGATE_ROLE: 'api' } })
+    let gw: Measured
+    try {
+      gw = await measure(ctx, gateway.url, next, 'mediagate')
+      // A 200 that recorded nothing would be a fast lie: check the records exist.
+      const client = new GatewayClient(gateway.url, 1)
+      const page = await client.api<{ data: unknown[] }>('/v1/media?limit=1')
+      await client.close()
+      if (page.data.length === 0) throw new Error('intake answered 200 but recorded no media')
+    } finally {
+      await gateway.stop()
+    }
+    const bare = await startBaseline<{ url: string }>(ctx, 'bare-http')
+    let baseline: Measured
+    try {
+      baseline = await measure(ctx, bare.ready.url, next, 'bare node:http')
+    } finally {
+      await bare.stop()
+    }
+    const s = 'intake'
+    return {
+      scenario: s,
+      rows: [
+        row({ scenario: s, metric: 'webhooks/s, 32 connections', unit: 'req/s', value: gw.max.rps, baseline: { name: 'bare node:http', value: baseline.max.rps }, target: { kind: 'ratio-at-least', value: 0.5 } }),
+        row({
+          scenario: s,
+          metric: 'p99 latency at 1,000 req/s',
+          unit: 'ms',
+          value: gw.fixed.latencyMs.p99,
+          baseline: { name: 'bare node:http', value: baseline.fixed.latencyMs.p99 },
+          lowerIsBetter: true,
+          target: { kind: 'at-most', value: 10 },
+        }),
+      ],
+      details: { gateway: gw, baseline },
+      notes: [
+        'Gateway role `api` (no capture worker); SQLite catalog; webhooks alternate WhatsApp and Messenger, each with a unique message id and its own HMAC signature.',
+        'autocannon runs in the bench process, the server under test in its own process: one core each.',
+      ],
+    }
+  },
+}
