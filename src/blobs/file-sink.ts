@@ -7,8 +7,14 @@ import { Writable } from 'node:stream'
 
 export function fileSink(handle: FileHandle): Writable {
   return new Writable({
+    // Network chunks are small (16–64 KiB); a 256 KiB buffer lets writev send several per call
+    // while keeping each put's memory small.
+    highWaterMark: 256 * 1024,
     write(chunk: Buffer, _encoding, callback) {
       writeAll(handle, chunk).then(() => callback(), callback)
+    },
+    writev(chunks, callback) {
+      writeAll(handle, Buffer.concat(chunks.map((c) => c.chunk as Buffer))).then(() => callback(), callback)
     },
     final(callback) {
       handle.sync().then(() => callback(), callback)

@@ -13,6 +13,7 @@ import type { Logger } from '../logging/logger.js'
 import type { MediaRecord } from '../media/record.js'
 import { decideAfterFailure, type RetryPolicy } from './retry-policy.js'
 import { WakeableSleep } from '../util/wakeable-sleep.js'
+import { GroupCommit } from '../util/group-commit.js'
 
 export type CaptureFn = (media: MediaRecord, signal: AbortSignal) => Promise<Settlement>
 
@@ -32,6 +33,9 @@ export interface WorkerOptions {
 
 type State = 'created' | 'running' | 'stopping' | 'stopped'
 
+/** Longest a freed slot waits for others to free up before it is refilled on its own. */
+const CLAIM_BATCH_WAIT_MS = 20
+
 export class CaptureWorker {
   readonly owner: string
   private state: State = 'created'
@@ -40,8 +44,12 @@ export class CaptureWorker {
   private loopDone: Promise<void> | undefined
   private renewTimer: NodeJS.Timeout | undefined
 
+  /** Outcomes that finish together share one transaction (and one fsync). */
+  private readonly settles: GroupCommit<{ id: string; owner: string; settlement: Settlement }, boolean>
+
   constructor(private readonly options: WorkerOptions) {
     this.owner = options.owner ?? `worker-${process.pid}-${randomUUID().slice(0, 8)}`
+    this.settles = new GroupCommit((items) => options.catalog.settleMany(items))
   }
 
   get running(): boolean {
@@ -83,10 +91,20 @@ export class CaptureWorker {
     const pollMs = this.options.pollMs ?? 1000
     let errorDelay = 0
     const jobs = new Set<Promise<void>>()
+    // Claiming is a write transaction (an fsync on SQLite): refill in batches, not slot by slot,
+    // unless the worker is idle or a little time has passed since the last claim.
+    const batchMin = Math.max(1, Math.floor(concurrency / 4))
+    let lastClaimAt = 0
     while (this.state === 'running') {
       let claimed = 0
       const free = concurrency - this.active.size
+      const waited = Date.now() - lastClaimAt
+      if (free > 0 && free < batchMin && this.active.size > 0 && waited < CLAIM_BATCH_WAIT_MS) {
+        await this.idle.sleep(CLAIM_BATCH_WAIT_MS - waited)
+        continue
+      }
       if (free > 0) {
+        lastClaimAt = Date.now()
         try {
           const batch = await catalog.claim({ owner: this.owner, limit: free, leaseMs: this.options.leaseMs })
           claimed = batch.length
@@ -144,7 +162,7 @@ export class CaptureWorker {
   private async settle(media: MediaRecord, settlement: Settlement, log: Logger): Promise<void> {
     for (let attempt = 1; attempt <= 3; attempt++) {
       try {
-        const applied = await this.options.catalog.settle(media.id, this.owner, settlement)
+        const applied = await this.settles.submit({ id: media.id, owner: this.owner, settlement })
         if (!applied) log.warn('lease lost before settling; another worker owns the job now')
         else logSettlement(log, settlement)
         if (applied) this.options.onSettled?.(media, settlement)

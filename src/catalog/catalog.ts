@@ -171,6 +171,8 @@ export interface Catalog {
   renewLeases(ids: string[], owner: string, leaseMs: number): Promise<string[]>
   /** Applies an outcome if `owner` still holds the lease; false if the lease was lost. */
   settle(id: string, owner: string, settlement: Settlement): Promise<boolean>
+  /** `settle` for several jobs in one transaction (one fsync); one answer per item, in order. */
+  settleMany(items: { id: string; owner: string; settlement: Settlement }[]): Promise<boolean[]>
   /** When the next pending job is due (null if none), so a worker can sleep until then. */
   nextDueAt(): Promise<Date | null>
   get(id: string): Promise<MediaRecord | undefined>

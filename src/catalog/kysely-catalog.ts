@@ -14,6 +14,7 @@ import {
   nextDueQuery,
   renewLeasesPlan,
   requeuePlan,
+  settleManyPlan,
   settlePlan,
   webhookBodyQuery,
 } from './media-plans.js'
@@ -82,6 +83,11 @@ export abstract class KyselyCatalog implements Catalog {
 
   settle(id: string, owner: string, settlement: Settlement): Promise<boolean> {
     return this.guard(() => this.run(settlePlan(this.sqlDialect, id, owner, settlement, Date.now()), 'autocommit'))
+  }
+
+  settleMany(items: { id: string; owner: string; settlement: Settlement }[]): Promise<boolean[]> {
+    if (items.length === 0) return Promise.resolve([])
+    return this.guard(() => this.run(settleManyPlan(this.sqlDialect, items, Date.now()), 'transaction'))
   }
 
   async nextDueAt(): Promise<Date | null> {

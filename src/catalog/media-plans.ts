@@ -29,6 +29,12 @@ export function* settlePlan(dialect: SqlDialect, id: string, owner: string, sett
   return rows.length > 0
 }
 
+export function* settleManyPlan(dialect: SqlDialect, items: { id: string; owner: string; settlement: Settlement }[], now: number): Plan<boolean[]> {
+  const applied: boolean[] = []
+  for (const item of items) applied.push(yield* settlePlan(dialect, item.id, item.owner, item.settlement, now))
+  return applied
+}
+
 export function settlementColumns(s: Settlement, now: number): Partial<MediaTable> {
   switch (s.status) {
     case 'stored':

@@ -152,7 +152,7 @@ export const OPTIONS: readonly OptionSpec[] = [
     fallback: () => [...META_MEDIA_HOSTS],
   },
   { key: 'maxBytes', env: 'MEDIAGATE_MAX_BYTES', defaultText: '104857600', describe: 'largest media accepted, in bytes', parse: (r) => parseInteger(r, 1, 2 ** 40), fallback: () => 104_857_600 },
-  { key: 'concurrency', env: 'MEDIAGATE_CONCURRENCY', defaultText: '16', describe: 'downloads at once per worker process', parse: (r) => parseInteger(r, 1, 1024), fallback: () => 16 },
+  { key: 'concurrency', env: 'MEDIAGATE_CONCURRENCY', defaultText: '64', describe: 'downloads at once per worker process (Meta answers in ~100 ms, so keeping up with 200 media/s needs ~40 in flight; each S3 upload in flight holds up to ~15 MiB)', parse: (r) => parseInteger(r, 1, 1024), fallback: () => 64 },
   { key: 'maxAttempts', env: 'MEDIAGATE_MAX_ATTEMPTS', defaultText: '8', describe: 'attempts before a transient failure becomes `failed`', parse: (r) => parseInteger(r, 1, 100), fallback: () => 8 },
   { key: 'leaseSeconds', env: 'MEDIAGATE_LEASE_SECONDS', defaultText: '60', describe: 'how long a claimed job is reserved before another worker may take it over (renewed while a download runs)', parse: (r) => parseInteger(r, 5, 3600), fallback: () => 60 },
   { key: 'downloadTimeoutMs', env: 'MEDIAGATE_DOWNLOAD_TIMEOUT_MS', defaultText: '30000', describe: 'longest wait for response headers, or silence between two body chunks, before a download counts as stalled and is retried', parse: (r) => parseInteger(r, 100, 600_000), fallback: () => 30_000 },

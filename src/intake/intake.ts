@@ -12,7 +12,7 @@ import type { MediaRecord, Platform, StoragePolicy } from '../media/record.js'
 import { verifySignature } from '../platforms/signature.js'
 import { parseWebhook } from '../platforms/webhook/parse-webhook.js'
 import type { Unsend } from '../platforms/webhook/types.js'
-import { GroupCommit } from './group-commit.js'
+import { GroupCommit } from '../util/group-commit.js'
 import { conversationKey } from '../forwarding/conversation-key.js'
 
 export interface IntakeOptions {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { GroupCommit } from '../../src/intake/group-commit.js'
+import { GroupCommit } from '../../src/util/group-commit.js'
 
 describe('GroupCommit', () => {
   it('flushes items submitted together as one group, in order', async () => {

@@ -6,6 +6,22 @@ import { stored } from './claim.js'
 
 export function settleTests(ctx: ConformanceContext): void {
   describe('settle', () => {
+    it('settleMany: applies each outcome in one call, refusing the one whose lease is gone', async () => {
+      const catalog = ctx.catalog()
+      const [a, b, c] = await seed(catalog, 3)
+      await catalog.claim({ owner: 'w', limit: 3, leaseMs: 60_000 })
+      const applied = await catalog.settleMany([
+        { id: a!, owner: 'w', settlement: stored() },
+        { id: b!, owner: 'someone-else', settlement: stored() },
+        { id: c!, owner: 'w', settlement: { status: 'failed', error: { code: 'auth', message: 'token' } } },
+      ])
+      expect(applied).toEqual([true, false, true])
+      expect((await catalog.get(a!))!.status).toBe('stored')
+      expect((await catalog.get(b!))!).toMatchObject({ status: 'pending', leaseOwner: 'w' })
+      expect((await catalog.get(c!))!.error).toMatchObject({ code: 'auth' })
+      expect(await catalog.settleMany([])).toEqual([])
+    })
+
     it('retry: back to pending, due at nextAttemptAt, the error kept for visibility', async () => {
       const catalog = ctx.catalog()
       const [id] = await seed(catalog, 1)
