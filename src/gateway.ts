@@ -6,7 +6,7 @@
  *                                                     ↑                                  ↓
  *                                client → /v1 API ────┴──────────── content ─────────────┘
  */
-import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify'
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify'
 import type { BlobStore } from './blobs/blob-store.js'
 import { captureMedia } from './capture/capture-media.js'
 import { DEFAULT_RETRY_POLICY, type RetryPolicy } from './capture/retry-policy.js'
@@ -153,7 +153,7 @@ export async function createGateway(config: Readonly<Config>, options: GatewayOp
     ...(config.honorUnsend ? { onUnsends: async (unsends) => void (await eraseUnsent(unsends, { catalog, eraser, logger })) } : {}),
   })
 
-  const app = Fastify({ loggerInstance: logger as FastifyBaseLogger, disableRequestLogging: true, return503OnClosing: true, forceCloseConnections: true })
+  const app = Fastify({ loggerInstance: logger as FastifyBaseLogger, logController: new LogController({ disableRequestLogging: true }), return503OnClosing: true, forceCloseConnections: true })
   installErrorHandler(app)
   observeWebhooks(app, metrics)
   await app.register(healthRoutes, { catalog, blobs })
