@@ -79,7 +79,7 @@ export interface Gateway {
 }
 
 export async function createGateway(config: Readonly<Config>, options: GatewayOptions = {}): Promise<Gateway> {
-  const logger = options.logger ?? createLogger(config.logLevel)
+  const logger = options.logger ?? createLogger(config.logLevel, undefined, config.logFormat)
   // mediagate.config.json is validated before anything is opened.
   const tokens = loadAccountTokens(config.configFile)
   const catalog = await openConfiguredCatalog(config, logger)

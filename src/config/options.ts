@@ -18,6 +18,7 @@ import {
 
 export const ROLES = ['all', 'api', 'worker'] as const
 export const FORWARD_WHEN = ['received', 'stored'] as const
+export const LOG_FORMATS = ['auto', 'json', 'pretty'] as const
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const
 
 /** Meta's media hosts: WhatsApp's lookaside, Messenger/Instagram CDNs. Suffixes match subdomains. */
@@ -47,6 +48,7 @@ export interface Config {
   s3Redirect: boolean
   role: (typeof ROLES)[number]
   logLevel: (typeof LOG_LEVELS)[number]
+  logFormat: (typeof LOG_FORMATS)[number]
   /** Serve `GET /metrics` without the API key (for a scraper on a private network). */
   metricsPublic: boolean
   /** Set by the sandbox, not by users: the emulator's base URL when sandbox mode is on. */
@@ -158,6 +160,7 @@ export const OPTIONS: readonly OptionSpec[] = [
   { key: 'downloadTimeoutMs', env: 'MEDIAGATE_DOWNLOAD_TIMEOUT_MS', defaultText: '30000', describe: 'longest wait for response headers, or silence between two body chunks, before a download counts as stalled and is retried', parse: (r) => parseInteger(r, 100, 600_000), fallback: () => 30_000 },
   { key: 'role', env: 'MEDIAGATE_ROLE', defaultText: 'all', describe: '`all`, `api` (intake and serving only) or `worker` (capture only)', parse: (r) => parseChoice(r, ROLES), fallback: () => 'all' },
   { key: 'logLevel', env: 'MEDIAGATE_LOG_LEVEL', defaultText: 'info', describe: `log level: ${LOG_LEVELS.join(', ')}`, parse: (r) => parseChoice(r, LOG_LEVELS), fallback: () => 'info' },
+  { key: 'logFormat', env: 'MEDIAGATE_LOG_FORMAT', defaultText: 'auto', describe: '`json` (one JSON object per line), `pretty` (readable), or `auto`: pretty on a terminal, JSON otherwise', parse: (r) => parseChoice(r, LOG_FORMATS), fallback: () => 'auto' },
   { key: 'metricsPublic', env: 'MEDIAGATE_METRICS_PUBLIC', defaultText: '0', describe: 'serve `GET /metrics` without the API key (1) or only with it (0)', parse: parseBoolean, fallback: () => false },
   {
     key: 'signingSecrets',

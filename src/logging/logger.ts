@@ -3,6 +3,7 @@
  * first is that no code logs a token, key, secret or signature in the first place.
  */
 import { pino, type Logger as PinoLogger, type DestinationStream } from 'pino'
+import pretty from 'pino-pretty'
 
 export type Logger = PinoLogger
 
@@ -26,7 +27,9 @@ export const REDACTED_PATHS = [
   'config.databaseUrl',
 ]
 
-export function createLogger(level: string, destination?: DestinationStream): Logger {
+export type LogFormat = 'auto' | 'json' | 'pretty'
+
+export function createLogger(level: string, destination?: DestinationStream, format: LogFormat = 'auto'): Logger {
   return pino(
     {
       level,
@@ -34,8 +37,16 @@ export function createLogger(level: string, destination?: DestinationStream): Lo
       redact: { paths: REDACTED_PATHS, censor: '[redacted]' },
       timestamp: pino.stdTimeFunctions.isoTime,
     },
-    destination ?? pino.destination({ fd: 1, sync: false }),
+    destination ?? defaultDestination(format),
   )
+}
+
+/** JSON lines for machines; readable lines (pino-pretty) on a terminal, or when asked. */
+function defaultDestination(format: LogFormat): DestinationStream {
+  if (format === 'pretty' || (format === 'auto' && process.stdout.isTTY)) {
+    return pretty({ colorize: true, sync: true, translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname,service' })
+  }
+  return pino.destination({ fd: 1, sync: false })
 }
 
 /** A logger that drops everything: library users who did not ask for logs. */

@@ -47,6 +47,19 @@ export async function sendContent(deps: ContentDeps, media: MediaRecord, request
 
   if (etagMatches(request.headers['if-none-match'], etag)) return reply.code(304).send()
 
+  if (deps.blobs.capabilities.redirect && deps.blobs.presignGet) {
+    // MEDIAGATE_S3_REDIRECT: the client fetches the bytes (Range included) from the store itself,
+    // through a URL that carries the same type and disposition and expires in minutes.
+    const url = await deps.blobs.presignGet(media.blobKey, {
+      expiresInSeconds: PRESIGNED_URL_SECONDS,
+      contentType: String(reply.getHeader('content-type')),
+      contentDisposition: String(reply.getHeader('content-disposition')),
+    })
+    reply.removeHeader('content-disposition')
+    reply.removeHeader('content-type')
+    return reply.code(302).header('location', url).header('cache-control', 'no-store').send()
+  }
+
   const ifRange = request.headers['if-range']
   const rangeHeader = ifRangeAllows(Array.isArray(ifRange) ? ifRange[0] : ifRange, etag) ? request.headers.range : undefined
   const range = resolveRange(rangeHeader, media.size)
@@ -75,6 +88,8 @@ export async function sendContent(deps: ContentDeps, media: MediaRecord, request
  * The headers of every content answer, stored or not: type, disposition (inline only for
  * sniffed-safe types), nosniff, and a sandboxing CSP for attachments.
  */
+const PRESIGNED_URL_SECONDS = 300
+
 export function setContentHeaders(reply: FastifyReply, media: Pick<MediaRecord, 'id' | 'filename'>, servedType: string | null, sniffedMime: string | null): void {
   const type = servedType ?? 'application/octet-stream'
   const inline = isInlineSafe(type, sniffedMime)

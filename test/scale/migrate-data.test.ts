@@ -93,5 +93,28 @@ describe.skipIf(!available)('migrate-data from SQLite + disk to PostgreSQL + S3'
     } finally {
       await gw.kill('SIGTERM')
     }
+
+    // MEDIAGATE_S3_REDIRECT: the same content through a short-lived presigned URL on the store.
+    const redirecting = await startChildGateway({
+      ...env,
+      MEDIAGATE_DATABASE_URL: schema.url,
+      MEDIAGATE_STORAGE_URL: `s3://${bucket.name}/m`,
+      MEDIAGATE_ROLE: 'api',
+      MEDIAGATE_S3_REDIRECT: '1',
+    })
+    try {
+      const [messageId, sha256] = [...originals][0]!
+      const list = await fetch(`${redirecting.url}/v1/media?message_id=${messageId}`, { headers: { authorization: `Bearer ${API_KEY}` } })
+      const [record] = ((await list.json()) as { data: MediaJson[] }).data
+      const res = await fetch(`${redirecting.url}/v1/media/${record!.id}/content`, { headers: { authorization: `Bearer ${API_KEY}` }, redirect: 'manual' })
+      expect(res.status).toBe(302)
+      const location = new URL(res.headers.get('location')!)
+      expect(location.origin).toBe(new URL(S3_ENDPOINT).origin)
+      expect(location.searchParams.get('X-Amz-Expires')).toBe('300')
+      const bytes = Buffer.from(await (await fetch(location)).arrayBuffer())
+      expect(createHash('sha256').update(bytes).digest('hex')).toBe(sha256)
+    } finally {
+      await redirecting.kill('SIGTERM')
+    }
   })
 })

@@ -17,6 +17,7 @@ import { Eraser } from '../../retention/eraser.js'
 import { USER_AGENT } from '../../version.js'
 import { addConfigOptions, configFromCommand } from '../config-flags.js'
 import { withCatalog } from '../open-parts.js'
+import { startProgress } from '../progress.js'
 
 /** Where a command writes its report; stdout by default, a collector in tests. */
 export interface CommandOutput {
@@ -86,6 +87,7 @@ export async function captureDue(
         const run: CaptureRun = { captured: 0, failed: 0 }
         const queue = [...due]
         const signal = new AbortController().signal
+        const progress = startProgress('capture', due.length)
         await Promise.all(
           Array.from({ length: Math.min(options.concurrency, queue.length) }, async () => {
             for (let media = queue.shift(); media; media = queue.shift()) {
@@ -98,9 +100,10 @@ export async function captureDue(
                 run.failed += 1
                 out.write(`failed ${media.id}: ${e.code}: ${e.message}\n`)
               }
+              progress.increment()
             }
           }),
-        )
+        ).finally(() => progress.stop())
         out.write(`captured ${run.captured} lazy media${run.failed > 0 ? `, ${run.failed} failed` : ''}\n`)
         return run
       }),

@@ -13,6 +13,7 @@ import { Fetcher } from '../../fetch/index.js'
 import { GraphMediaClient, normalizeSha256 } from '../../platforms/graph/index.js'
 import { USER_AGENT } from '../../version.js'
 import { addConfigOptions, configFromCommand } from '../config-flags.js'
+import { startProgress } from '../progress.js'
 
 export function fetchCommand(): Command {
   const command = new Command('fetch')
@@ -31,18 +32,22 @@ export function fetchCommand(): Command {
       const response = await graph.download(info.url, { maxBytes: config.maxBytes })
       const hash = createHash('sha256')
       let size = 0
+      const progress = startProgress(`fetch ${mediaId} (bytes)`, info.fileSize ?? response.contentLength ?? 0)
       const meter = new Transform({
         transform(chunk: Buffer, _enc, done) {
           hash.update(chunk)
           size += chunk.length
+          progress.increment(chunk.length)
           done(null, chunk)
         },
       })
       const partial = output ? `${output}.partial` : undefined
-      await pipeline(response.body, meter, partial ? createWriteStream(partial) : process.stdout).catch(async (err: unknown) => {
-        if (partial) await rm(partial, { force: true })
-        throw err
-      })
+      await pipeline(response.body, meter, partial ? createWriteStream(partial) : process.stdout)
+        .catch(async (err: unknown) => {
+          if (partial) await rm(partial, { force: true })
+          throw err
+        })
+        .finally(() => progress.stop())
       const sha256 = hash.digest('hex')
       const expected = normalizeSha256(info.sha256 ?? '')
       if (expected && expected !== sha256) {
