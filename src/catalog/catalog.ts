@@ -153,7 +153,7 @@ export type ForwardSettlement =
   | { status: 'failed'; error: string }
 
 /** Tables `exportRows`/`importRows` copy. */
-export type CopyTable = 'webhooks' | 'media'
+export type CopyTable = 'webhooks' | 'media' | 'forwards'
 
 export interface Catalog {
   /** `sqlite` or `postgres`. */

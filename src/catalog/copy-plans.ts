@@ -8,7 +8,7 @@ import type { CopyTable } from './catalog.js'
 import type { Plan, Row } from './plan.js'
 import type { SqlDialect } from './sql-dialect.js'
 
-const BOOLEAN_COLUMNS: Record<CopyTable, readonly string[]> = { webhooks: [], media: ['voice', 'animated'] }
+const BOOLEAN_COLUMNS: Record<CopyTable, readonly string[]> = { webhooks: [], media: ['voice', 'animated'], forwards: ['wait_for_media'] }
 const ROWS_PER_INSERT = 100
 
 export function* exportRowsPlan(dialect: SqlDialect, table: CopyTable, afterId: string | null, limit: number): Plan<Row[]> {
@@ -25,7 +25,7 @@ export function* importRowsPlan(dialect: SqlDialect, table: CopyTable, rows: Row
       out[column] = v === null || v === undefined ? null : dialect.bool(Boolean(v))
     }
     // A lease belongs to a process of the old deployment.
-    if (table === 'media') Object.assign(out, { lease_owner: null, lease_expires_at: null })
+    if (table !== 'webhooks') Object.assign(out, { lease_owner: null, lease_expires_at: null })
     return out
   })
   let inserted = 0

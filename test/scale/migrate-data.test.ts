@@ -25,7 +25,8 @@ describe.skipIf(!available)('migrate-data from SQLite + disk to PostgreSQL + S3'
 
   beforeAll(async () => {
     schema = await createTestSchema('mg_migrate')
-    h = await startHarness()
+    // A forwarding target that refuses connections keeps every forward owed, so the outbox has rows to move.
+    h = await startHarness({ env: { MEDIAGATE_FORWARD_URL: 'http://127.0.0.1:9/hook' } })
     for (let i = 0; i < 30; i++) {
       const bytes = randomBytes(1000 + i * 100)
       const payload =
@@ -65,11 +66,11 @@ describe.skipIf(!available)('migrate-data from SQLite + disk to PostgreSQL + S3'
     const args = ['migrate-data', '--to-database', schema.url, '--to-storage', `s3://${bucket.name}/m`]
     const first = await runCli(args, env, 90_000)
     expect(first.code, first.stderr).toBe(0)
-    expect(first.stdout).toMatch(/copied \d+ webhooks and 31 media records \(0 already there\); 30 blobs copied and verified, 0 already present/)
+    expect(first.stdout).toMatch(/copied 31 webhooks, 31 forwards and 31 media records \(0 already there\); 30 blobs copied and verified, 0 already present/)
     expect(first.stderr).toContain('migrate-data')
     const again = await runCli(args, env, 90_000)
     expect(again.code, again.stderr).toBe(0)
-    expect(again.stdout).toMatch(/copied 0 webhooks and 0 media records \(31 already there\); 0 blobs copied and verified, 30 already present/)
+    expect(again.stdout).toMatch(/copied 0 webhooks, 0 forwards and 0 media records \(31 already there\); 0 blobs copied and verified, 30 already present/)
     expect((await listKeys(bucket.client, bucket.name, 'm/sha256/')).length).toBe(30)
 
     const gw = await startChildGateway({

@@ -42,7 +42,7 @@ export function migrateDataCommand(): Command {
       await destBlobs.init()
       const stats = await copyAll(source, sourceBlobs, dest, destBlobs)
       process.stdout.write(
-        `copied ${stats.webhooks} webhooks and ${stats.media} media records (${stats.skipped} already there); ` +
+        `copied ${stats.webhooks} webhooks, ${stats.forwards} forwards and ${stats.media} media records (${stats.skipped} already there); ` +
           `${stats.blobsCopied} blobs copied and verified, ${stats.blobsPresent} already present\n`,
       )
     } finally {
@@ -54,6 +54,7 @@ export function migrateDataCommand(): Command {
 
 interface CopyStats {
   webhooks: number
+  forwards: number
   media: number
   skipped: number
   blobsCopied: number
@@ -61,10 +62,14 @@ interface CopyStats {
 }
 
 export async function copyAll(source: Catalog, sourceBlobs: BlobStore, dest: Catalog, destBlobs: BlobStore): Promise<CopyStats> {
-  const stats: CopyStats = { webhooks: 0, media: 0, skipped: 0, blobsCopied: 0, blobsPresent: 0 }
+  const stats: CopyStats = { webhooks: 0, forwards: 0, media: 0, skipped: 0, blobsCopied: 0, blobsPresent: 0 }
   const total = (await source.counts()).reduce((n, c) => n + c.count, 0)
   await forEachPage(source, 'webhooks', async (rows) => {
     stats.webhooks += await dest.importRows('webhooks', rows)
+  })
+  // The forwarding outbox, so forwards still owed to the user's app are not lost in the move.
+  await forEachPage(source, 'forwards', async (rows) => {
+    stats.forwards += await dest.importRows('forwards', rows)
   })
   const progress = startProgress('migrate-data', total)
   try {
