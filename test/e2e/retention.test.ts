@@ -17,6 +17,7 @@ import { Eraser } from '../../src/retention/eraser.js'
 import { retentionRules } from '../../src/retention/retention-rules.js'
 import { RetentionSweeper } from '../../src/retention/sweeper.js'
 import type { MediaJson } from '../../src/serve/present-media.js'
+import { newMedia } from '../catalog/fixtures.js'
 import { type Harness, startHarness } from '../helpers/harness.js'
 
 const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex')
@@ -53,28 +54,11 @@ const blobOf = (bytes: Buffer) => h.gateway.blobs.stat(blobKeyFor(sha(bytes)))
 
 /** Records media directly in the catalog as if received `daysAgo` days ago (a webhook is always "now"). */
 async function receivedDaysAgo(daysAgo: number, media: Partial<NewMedia>): Promise<string> {
-  const base: NewMedia = {
-    platform: 'whatsapp',
-    accountId: '106540352242922',
+  const base = newMedia({
     messageId: `wamid.old-${randomBytes(6).toString('hex')}`,
-    attachmentIndex: 0,
-    senderId: '15551234567',
-    direction: 'inbound',
-    kind: 'image',
-    sourceType: 'image',
     sourceMediaId: '123',
-    sourceUrl: null,
-    sourceExpiresAt: null,
-    declaredMime: 'image/jpeg',
-    declaredSha256: null,
-    declaredSize: null,
-    filename: null,
-    caption: null,
-    voice: null,
-    animated: null,
-    sentAt: null,
     error: { code: 'meta_error', message: 'kept out of the queue' },
-  }
+  })
   const [result] = await h.gateway.catalog.recordWebhooks([
     { object: 'whatsapp_business_account', body: randomBytes(16), receivedAt: new Date(Date.now() - daysAgo * DAY), media: [{ ...base, ...media }] },
   ])

@@ -11,6 +11,7 @@ import { openCatalog } from '../../src/catalog/open-catalog.js'
 import { createLogger } from '../../src/logging/logger.js'
 import type { NewMedia } from '../../src/media/record.js'
 import { collectQueueStats } from '../../src/metrics/queue-stats.js'
+import { newMedia } from '../catalog/fixtures.js'
 
 const opened: { catalog: Catalog; dir: string }[] = []
 afterEach(async () => {
@@ -30,28 +31,15 @@ async function freshCatalog(): Promise<Catalog> {
 
 let seq = 0
 function media(messageId: string, attachmentIndex = 0): NewMedia {
-  return {
+  return newMedia({
     platform: 'messenger',
     accountId: 'page-1',
     messageId,
     attachmentIndex,
     senderId: 'user-1',
-    direction: 'inbound',
-    kind: 'image',
-    sourceType: 'image',
     sourceMediaId: null,
     sourceUrl: 'http://127.0.0.1:9/cdn/x.jpg',
-    sourceExpiresAt: null,
-    declaredMime: 'image/jpeg',
-    declaredSha256: null,
-    declaredSize: null,
-    filename: null,
-    caption: null,
-    voice: null,
-    animated: null,
-    sentAt: null,
-    error: null,
-  }
+  })
 }
 
 async function record(catalog: Catalog, receivedAt: Date, count: number) {
