@@ -14,7 +14,7 @@ import { type Emulator, startEmulator } from '../../src/emulator/index.js'
 import { messengerMessage, whatsappMessage } from '../../src/emulator/webhook-payloads.js'
 import { signPayload } from '../../src/platforms/signature.js'
 import type { MediaJson } from '../../src/serve/present-media.js'
-import { type ChildGateway, startChildGateway } from '../helpers/child-gateway.js'
+import { type ChildGateway, listAllMedia, startChildGateway } from '../helpers/child-gateway.js'
 
 const MEDIA = 240
 const KILLS = 4
@@ -100,17 +100,7 @@ async function sendUntil(gw: ChildGateway, queue: Pending[], acked: Map<string, 
   await Promise.all(lanes)
 }
 
-async function listAll(gw: ChildGateway): Promise<MediaJson[]> {
-  const all: MediaJson[] = []
-  let cursor: string | null = null
-  do {
-    const res = await fetch(`${gw.url}/v1/media?limit=1000${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`, { headers: { authorization: `Bearer ${API_KEY}` } })
-    const page = (await res.json()) as { data: MediaJson[]; next_cursor: string | null }
-    all.push(...page.data)
-    cursor = page.next_cursor
-  } while (cursor)
-  return all
-}
+const listAll = (gw: ChildGateway) => listAllMedia(gw.url, API_KEY)
 
 async function filesUnder(dir: string): Promise<string[]> {
   const entries = await readdir(dir, { withFileTypes: true, recursive: true })

@@ -5,6 +5,7 @@
 import { type ChildProcess, spawn } from 'node:child_process'
 import { existsSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
+import type { MediaJson } from '../../src/serve/present-media.js'
 
 export const CLI = fileURLToPath(new URL('../../dist/cli/main.js', import.meta.url))
 
@@ -53,4 +54,18 @@ export async function startChildGateway(env: Record<string, string>, args: strin
       await exited
     },
   }
+}
+
+/** Every media record the gateway at `baseUrl` lists, following the cursor to the end. */
+export async function listAllMedia(baseUrl: string, apiKey: string): Promise<MediaJson[]> {
+  const all: MediaJson[] = []
+  let cursor: string | null = null
+  for (let pages = 0; pages < 1000; pages++) {
+    const res = await fetch(`${baseUrl}/v1/media?limit=1000${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`, { headers: { authorization: `Bearer ${apiKey}` } })
+    const page = (await res.json()) as { data: MediaJson[]; next_cursor: string | null }
+    all.push(...page.data)
+    cursor = page.next_cursor
+    if (!cursor) break
+  }
+  return all
 }

@@ -10,7 +10,7 @@ import { type Emulator, startEmulator } from '../../src/emulator/index.js'
 import { messengerMessage, whatsappMessage } from '../../src/emulator/webhook-payloads.js'
 import { signPayload } from '../../src/platforms/signature.js'
 import type { MediaJson } from '../../src/serve/present-media.js'
-import { type ChildGateway, startChildGateway } from '../helpers/child-gateway.js'
+import { type ChildGateway, listAllMedia, startChildGateway } from '../helpers/child-gateway.js'
 import { createTestSchema, type TestSchema } from '../helpers/postgres.js'
 import { S3_TEST_CREDENTIALS, useTestBucket } from '../helpers/s3.js'
 import { postgresAvailable, S3_ENDPOINT, s3Available } from '../helpers/services.js'
@@ -108,14 +108,7 @@ describe.skipIf(!available)('three processes on PostgreSQL + S3', () => {
   async function waitSettled(gw: ChildGateway, expected: number): Promise<Map<string, MediaJson>> {
     const deadline = Date.now() + 150_000
     for (;;) {
-      const all: MediaJson[] = []
-      let cursor: string | null = null
-      do {
-        const res = await fetch(`${gw.url}/v1/media?limit=1000${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`, { headers: { authorization: `Bearer ${API_KEY}` } })
-        const page = (await res.json()) as { data: MediaJson[]; next_cursor: string | null }
-        all.push(...page.data)
-        cursor = page.next_cursor
-      } while (cursor)
+      const all = await listAllMedia(gw.url, API_KEY)
       if ((all.length >= expected && !all.some((m) => m.status === 'pending')) || Date.now() > deadline) {
         return new Map(all.map((m) => [m.message_id, m]))
       }
