@@ -153,7 +153,11 @@ export async function createGateway(config: Readonly<Config>, options: GatewayOp
     ...(config.honorUnsend ? { onUnsends: async (unsends) => void (await eraseUnsent(unsends, { catalog, eraser, logger })) } : {}),
   })
 
-  const app = Fastify({ loggerInstance: logger as FastifyBaseLogger, logController: new LogController({ disableRequestLogging: true }), return503OnClosing: true, forceCloseConnections: true })
+  const app = Fastify({ loggerInstance: logger as FastifyBaseLogger, logController: new LogController({ disableRequestLogging: true, requestIdLogLabel: 'requestId' }), return503OnClosing: true, forceCloseConnections: true, requestIdHeader: 'x-request-id' })
+  // Clients and proxies can correlate: the id (theirs, or ours) comes back and is on every log line.
+  app.addHook('onRequest', async (request, reply) => {
+    void reply.header('x-request-id', request.id)
+  })
   installErrorHandler(app)
   observeWebhooks(app, metrics)
   await app.register(healthRoutes, { catalog, blobs })

@@ -42,6 +42,8 @@ export interface AcceptOptions {
   /** Only `mediagate replay --skip-signature`: an operator re-feeding a body they already trust. */
   skipSignature?: boolean
   receivedAt?: Date
+  /** The request's logger (it carries the request id); the intake's own otherwise. */
+  logger?: Logger
 }
 
 export interface AcceptResult {
@@ -61,7 +63,7 @@ export class Intake {
 
   /** Throws `unauthorized` (bad signature), `bad_request` (not JSON) or `catalog` (not durable). */
   async accept(rawBody: Buffer, opts: AcceptOptions): Promise<AcceptResult> {
-    const { logger } = this.options
+    const logger = opts.logger ?? this.options.logger
     if (!opts.skipSignature && !verifySignature(rawBody, opts.signature, this.options.appSecrets)) {
       throw new MediagateError('unauthorized', opts.signature ? 'X-Hub-Signature-256 does not match the body' : 'X-Hub-Signature-256 is missing')
     }

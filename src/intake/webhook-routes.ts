@@ -5,6 +5,7 @@
  */
 import { timingSafeEqual } from 'node:crypto'
 import type { FastifyInstance } from 'fastify'
+import type { Logger } from '../logging/logger.js'
 import type { Intake } from './intake.js'
 
 export const WEBHOOK_PATH = '/webhooks/meta'
@@ -35,7 +36,7 @@ export async function webhookRoutes(app: FastifyInstance, options: WebhookRoutes
   app.post(WEBHOOK_PATH, { bodyLimit: WEBHOOK_BODY_LIMIT }, async (request, reply) => {
     const body = Buffer.isBuffer(request.body) ? request.body : Buffer.alloc(0)
     const header = request.headers['x-hub-signature-256']
-    const result = await options.intake.accept(body, { signature: Array.isArray(header) ? header[0] : header })
+    const result = await options.intake.accept(body, { signature: Array.isArray(header) ? header[0] : header, logger: request.log as Logger })
     return reply.code(200).send({ received: true, recorded: result.created.length, duplicates: result.duplicates })
   })
 }

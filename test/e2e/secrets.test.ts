@@ -49,6 +49,11 @@ describe('secrets', () => {
     expect(settled.map((m) => m.status).sort()).toEqual(['failed', 'failed', 'stored', 'stored'])
     expect(settled.find((m) => m.message_id === 'wamid.sec3')!.error!.code).toBe('auth')
 
+    // Request ids: echoed to the client, and on the log lines of that request.
+    const traced = await fetch(`${h.gateway.url}/webhooks/meta`, { method: 'POST', body: Buffer.from('{}'), headers: { 'content-type': 'application/json', 'x-request-id': 'trace-me-123' } })
+    expect(traced.headers.get('x-request-id')).toBe('trace-me-123')
+    expect(lines.some((l) => l.includes('"requestId":"trace-me-123"'))).toBe(true)
+
     const everything = [...lines, ...seen].join('\n')
     expect(lines.length).toBeGreaterThan(5)
     const signedQuery = new URL(cdn.url!).searchParams.get('oh') ?? new URL(cdn.url!).search
