@@ -4,7 +4,8 @@
  */
 import { createHash, randomBytes } from 'node:crypto'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { whatsappMessage } from '../../src/emulator/webhook-payloads.js'
+import { whatsappError, whatsappMessage } from '../../src/emulator/webhook-payloads.js'
+import { newMedia } from '../catalog/fixtures.js'
 import { type Harness, startHarness } from '../helpers/harness.js'
 
 let h: Harness
@@ -143,5 +144,31 @@ describe('WhatsApp capture', () => {
     let blobs = 0
     for await (const blob of h.gateway.blobs.list()) if (blob.key.endsWith(sha(bytes))) blobs++
     expect(blobs).toBe(1)
+  })
+
+  it('fails a media id past its 7-day window as source_expired without asking Meta', async () => {
+    const media = h.emulator.addWhatsAppMedia({ bytes: randomBytes(100), mimeType: 'image/jpeg' })
+    const lookups = h.emulator.stats().graphLookups
+    const [recorded] = await h.gateway.catalog.recordWebhooks([
+      {
+        object: 'whatsapp_business_account',
+        body: randomBytes(32),
+        receivedAt: new Date(Date.now() - 8 * 86_400_000),
+        media: [newMedia({ messageId: 'wamid.too-old', sourceMediaId: media.id, sourceExpiresAt: new Date(Date.now() - 86_400_000) })],
+      },
+    ])
+    h.gateway.worker!.wake()
+    const [record] = await h.settled([recorded!.created[0]!.id])
+    expect(record!.status).toBe('failed')
+    expect(record!.error?.code).toBe('source_expired')
+    expect(h.emulator.stats().graphLookups).toBe(lookups)
+  })
+
+  it("records WhatsApp's error webhooks (131052, file too large) as failed media with Meta's code", async () => {
+    const payload = whatsappError({ code: 131052, from: '15550001111', wamid: 'wamid.too-large' })
+    expect((await h.postWebhook(payload)).status).toBe(200)
+    const [record] = await h.mediaOf('wamid.too-large')
+    expect(record).toMatchObject({ status: 'failed', kind: 'unknown', error: { code: 'meta_error', vendor_code: 131052 } })
+    expect(record!.error!.message).toContain('131052')
   })
 })
