@@ -82,7 +82,7 @@ export async function createGateway(config: Readonly<Config>, options: GatewayOp
   const logger = options.logger ?? createLogger(config.logLevel, undefined, config.logFormat)
   // mediagate.config.json is validated before anything is opened.
   const tokens = loadAccountTokens(config.configFile)
-  const catalog = await openConfiguredCatalog(config, logger)
+  const catalog = await openConfiguredCatalog(config, logger, { thread: true })
   const blobs = await openConfiguredBlobStore(config, logger)
   const fetcher = new Fetcher({
     allowedHosts: config.allowedHosts,

@@ -2,11 +2,19 @@
 import type { BlobStore } from '../blobs/blob-store.js'
 import { openBlobStore } from '../blobs/open-blob-store.js'
 import type { Catalog } from '../catalog/catalog.js'
+import { parseDatabaseUrl } from '../catalog/database-url.js'
 import { openCatalog } from '../catalog/open-catalog.js'
+import { openThreadedSqliteCatalog } from '../catalog/threaded-sqlite-catalog.js'
 import type { Logger } from '../logging/logger.js'
 import type { Config } from './options.js'
 
-export function openConfiguredCatalog(config: Readonly<Config>, logger: Logger): Promise<Catalog> {
+/**
+ * `thread`: a long-running server puts SQLite on a worker thread (its commits fsync synchronously
+ * and would otherwise stall the event loop); short commands keep it in-process.
+ */
+export async function openConfiguredCatalog(config: Readonly<Config>, logger: Logger, options: { thread?: boolean } = {}): Promise<Catalog> {
+  const target = parseDatabaseUrl(config.databaseUrl)
+  if (options.thread && target.kind === 'sqlite' && target.path !== ':memory:') return openThreadedSqliteCatalog({ path: target.path })
   return openCatalog(config.databaseUrl, { logger })
 }
 

@@ -1,0 +1,44 @@
+/**
+ * Worker-thread entry for the threaded SQLite catalog: hosts a SqliteCatalog and runs the calls
+ * the main thread sends, one at a time and in order. better-sqlite3 is synchronous, so a commit
+ * and its fsync (synchronous = FULL) block the thread that runs them; here that thread is not
+ * the one parsing requests and streaming downloads.
+ */
+import { parentPort, workerData } from 'node:worker_threads'
+import { isMediagateError, toMediagateError } from '../errors.js'
+import { reviveBuffers } from './thread-messages.js'
+import { SqliteCatalog } from './sqlite-catalog.js'
+
+interface Call {
+  id: number
+  method: string
+  args: unknown[]
+}
+
+const port = parentPort
+if (!port) throw new Error('sqlite-thread.js runs as a worker thread only')
+const { path, busyTimeoutMs } = workerData as { path: string; busyTimeoutMs?: number }
+
+let catalog: SqliteCatalog | undefined
+let openError: unknown
+try {
+  catalog = new SqliteCatalog({ path, ...(busyTimeoutMs !== undefined ? { busyTimeoutMs } : {}) })
+} catch (err) {
+  openError = err
+}
+
+let queue = Promise.resolve()
+port.on('message', (call: Call) => {
+  queue = queue.then(async () => {
+    try {
+      if (!catalog) throw openError
+      const fn = (catalog as unknown as Record<string, (...a: unknown[]) => unknown>)[call.method]
+      if (typeof fn !== 'function') throw new Error(`the catalog has no method ${call.method}`)
+      const result = await fn.apply(catalog, reviveBuffers(call.args) as unknown[])
+      port.postMessage({ id: call.id, result })
+    } catch (err) {
+      const e = isMediagateError(err) ? err : toMediagateError(err, 'catalog')
+      port.postMessage({ id: call.id, error: { code: e.code, message: e.message, vendorCode: e.vendorCode, status: e.status, retryable: e.retryable } })
+    }
+  })
+})

@@ -1,0 +1,76 @@
+/**
+ * The SQLite catalog on a worker thread, for the gateway: every Catalog method is forwarded to
+ * sqlite-thread.ts and answered there, so commits and their fsyncs no longer stall the event
+ * loop that parses webhooks and streams media. Semantics are the SqliteCatalog's own: the same
+ * object runs the same plans, one call at a time; only the thread differs.
+ */
+import { existsSync } from 'node:fs'
+import { fileURLToPath } from 'node:url'
+import { Worker } from 'node:worker_threads'
+import { type ErrorCode, MediagateError } from '../errors.js'
+import type { Catalog } from './catalog.js'
+import { reviveBuffers } from './thread-messages.js'
+
+interface Reply {
+  id: number
+  result?: unknown
+  error?: { code: ErrorCode; message: string; vendorCode?: string | number; status: number; retryable: boolean }
+}
+
+/** The compiled worker script. Under vitest the sources are .ts, so use the build (npm test builds first). */
+function workerScript(): URL {
+  const beside = new URL('./sqlite-thread.js', import.meta.url)
+  if (existsSync(fileURLToPath(beside))) return beside
+  return new URL('../../dist/catalog/sqlite-thread.js', import.meta.url)
+}
+
+export function openThreadedSqliteCatalog(options: { path: string; busyTimeoutMs?: number }): Catalog {
+  const worker = new Worker(workerScript(), { workerData: options })
+  worker.unref()
+  const pending = new Map<number, { resolve: (v: unknown) => void; reject: (e: unknown) => void }>()
+  let nextId = 0
+  let exited: Error | undefined
+  const failAll = (err: Error) => {
+    exited = err
+    for (const p of pending.values()) p.reject(err)
+    pending.clear()
+  }
+  worker.on('message', (reply: Reply) => {
+    const p = pending.get(reply.id)
+    if (!p) return
+    pending.delete(reply.id)
+    if (reply.error) {
+      const { code, message, ...rest } = reply.error
+      p.reject(new MediagateError(code, message, { status: rest.status, retryable: rest.retryable, ...(rest.vendorCode !== undefined ? { vendorCode: rest.vendorCode } : {}) }))
+    } else p.resolve(reviveBuffers(reply.result))
+  })
+  worker.on('error', (err) => failAll(new MediagateError('catalog', `the SQLite thread failed: ${err.message}`, { cause: err })))
+  worker.on('exit', () => failAll(new MediagateError('catalog', 'the SQLite thread has stopped')))
+
+  const call = (method: string, args: unknown[]): Promise<unknown> => {
+    if (exited) return Promise.reject(exited)
+    const id = nextId++
+    worker.ref()
+    return new Promise((resolve, reject) => {
+      pending.set(id, { resolve, reject })
+      worker.postMessage({ id, method, args })
+    }).finally(() => {
+      if (pending.size === 0) worker.unref()
+    })
+  }
+
+  return new Proxy({} as Catalog, {
+    get(_target, prop) {
+      if (prop === 'dialect') return 'sqlite'
+      if (prop === 'then' || typeof prop !== 'string') return undefined
+      if (prop === 'close') {
+        return async () => {
+          if (exited) return
+          await call('close', [])
+          await worker.terminate()
+        }
+      }
+      return (...args: unknown[]) => call(prop, args)
+    },
+  })
+}
