@@ -66,8 +66,12 @@ export function openThreadedSqliteCatalog(options: { path: string; busyTimeoutMs
       if (prop === 'close') {
         return async () => {
           if (exited) return
-          await call('close', [])
-          await worker.terminate()
+          try {
+            await call('close', [])
+          } finally {
+            // Also when the catalog never opened: the thread goes either way.
+            await worker.terminate()
+          }
         }
       }
       return (...args: unknown[]) => call(prop, args)
