@@ -3,8 +3,7 @@
  * the ceiling of any Node.js server on this machine, with no parsing, checking or storage.
  */
 import { createServer } from 'node:http'
-import type { AddressInfo } from 'node:net'
-import { serveParent } from '../lib/child-runtime.js'
+import { serveHttpServer } from '../lib/child-runtime.js'
 
 const server = createServer((req, res) => {
   req.on('data', () => {})
@@ -14,14 +13,4 @@ const server = createServer((req, res) => {
   })
 })
 
-serveParent<{ url: string }>({
-  start: () =>
-    new Promise((resolve) => {
-      server.listen(0, '127.0.0.1', () => resolve({ url: `http://127.0.0.1:${(server.address() as AddressInfo).port}` }))
-    }),
-  stop: () =>
-    new Promise((resolve) => {
-      server.close(() => resolve())
-      server.closeAllConnections()
-    }),
-})
+serveHttpServer(server)

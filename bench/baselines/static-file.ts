@@ -5,8 +5,7 @@
  */
 import { createReadStream, statSync } from 'node:fs'
 import { createServer } from 'node:http'
-import type { AddressInfo } from 'node:net'
-import { serveParent } from '../lib/child-runtime.js'
+import { serveHttpServer } from '../lib/child-runtime.js'
 
 const files = new Map(Object.entries(JSON.parse(process.env.BENCH_FILES ?? '{}') as Record<string, string>).map(([p, f]) => [p, { file: f, size: statSync(f).size }]))
 
@@ -29,14 +28,4 @@ const server = createServer((req, res) => {
   createReadStream(file).pipe(res)
 })
 
-serveParent<{ url: string }>({
-  start: () =>
-    new Promise((resolve) => {
-      server.listen(0, '127.0.0.1', () => resolve({ url: `http://127.0.0.1:${(server.address() as AddressInfo).port}` }))
-    }),
-  stop: () =>
-    new Promise((resolve) => {
-      server.close(() => resolve())
-      server.closeAllConnections()
-    }),
-})
+serveHttpServer(server)

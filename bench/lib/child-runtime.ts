@@ -1,4 +1,6 @@
 /** The child's side of child.ts: announce readiness, answer jobs, stop on request or orphaning. */
+import type { Server } from 'node:http'
+import type { AddressInfo } from 'node:net'
 import type { FromChild, ToChild } from './child.js'
 
 export interface ChildHandlers<R, I, O> {
@@ -41,4 +43,19 @@ export function serveParent<R, I = unknown, O = unknown>(h: ChildHandlers<R, I, 
       process.disconnect?.()
     },
   )
+}
+
+/** A baseline's child: serves `server` on an ephemeral loopback port until the parent stops it. */
+export function serveHttpServer(server: Server): void {
+  serveParent<{ url: string }>({
+    start: () =>
+      new Promise((resolve) => {
+        server.listen(0, '127.0.0.1', () => resolve({ url: `http://127.0.0.1:${(server.address() as AddressInfo).port}` }))
+      }),
+    stop: () =>
+      new Promise((resolve) => {
+        server.close(() => resolve())
+        server.closeAllConnections()
+      }),
+  })
 }
