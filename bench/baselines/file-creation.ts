@@ -12,7 +12,8 @@ export interface CreationResult {
   elapsedMs: number
 }
 
-async function durableWrite(dir: string, name: string, bytes: Buffer, syncDir: boolean): Promise<void> {
+/** Writes `name` the way a blob is committed: temp file, fsync, rename (and the directory's fsync). */
+export async function durableWrite(dir: string, name: string, bytes: Buffer, syncDir: boolean): Promise<void> {
   const final = path.join(dir, name)
   const file = await open(`${final}.tmp`, 'w')
   try {
