@@ -1,66 +1,92 @@
 /**
- * `recordWebhooks` as one plan, run in one transaction: the webhook body (deduplicated by its
- * sha256) and its media (deduplicated by platform, message id and attachment index). Whatever
+ * `recordWebhooks` as one plan, run in one transaction: the webhook bodies (deduplicated by their
+ * sha256) and their media (deduplicated by platform, message id and attachment index). Whatever
  * was recorded before, by this batch or an earlier one, is reused rather than written again.
+ *
+ * The whole group goes in a few multi-row statements, not two per webhook: on SQLite each
+ * statement with RETURNING pays for a temporary table of its own, and under load a group holds
+ * dozens of webhooks. Only ids come back; the records are built from the rows we inserted, which
+ * are complete (every column is set by `newMediaToRow`).
  */
 import { createHash } from 'node:crypto'
 import type { IncomingWebhook, RecordedWebhook } from './catalog.js'
 import { newMediaId, newWebhookId } from '../media/ids.js'
-import type { MediaRecord } from '../media/record.js'
-import type { Plan } from './plan.js'
+import type { Plan, Row } from './plan.js'
 import { newMediaToRow, rowToMedia } from './row-mapping.js'
+import type { MediaTable, WebhooksTable } from './schema.js'
 import type { SqlDialect } from './sql-dialect.js'
+import { cachedInsert } from './statement-cache.js'
 
-/** Rows per INSERT: well under SQLite's 32766 and PostgreSQL's 65535 bound parameters. */
+/** Rows per INSERT: 200 × 40 columns stays well under SQLite's 32766 and PostgreSQL's 65535 parameters. */
 const ROWS_PER_INSERT = 200
 
 export function* recordWebhooksPlan(dialect: SqlDialect, batch: IncomingWebhook[], now: number): Plan<RecordedWebhook[]> {
-  const results: RecordedWebhook[] = []
-  for (const webhook of batch) {
-    const { webhookId, webhookCreated } = yield* recordBody(dialect, webhook)
-    const rows = webhook.media.map((media) => newMediaToRow(media, { id: newMediaId(), webhookId, receivedAt: webhook.receivedAt, now }, dialect))
-    const inserted = new Map<string, MediaRecord>()
-    for (let i = 0; i < rows.length; i += ROWS_PER_INSERT) {
-      const chunk = rows.slice(i, i + ROWS_PER_INSERT)
-      const returned = yield dialect.qb
-        .insertInto('media')
-        .values(chunk)
-        .onConflict((oc) => oc.columns(['platform', 'message_id', 'attachment_index']).doNothing())
-        .returningAll()
-        .compile()
-      for (const row of returned) {
-        const record = rowToMedia(row)
-        inserted.set(record.id, record)
-      }
-    }
-    // RETURNING promises no order; the ids we generated restore the order of `media`.
-    const created = rows.map((row) => inserted.get(row.id)).filter((r): r is MediaRecord => r !== undefined)
-    results.push({ webhookId, webhookCreated, created, duplicates: rows.length - created.length })
-  }
-  return results
+  const bodies = yield* recordBodies(dialect, batch)
+  const rowsPerWebhook = batch.map((webhook, i) =>
+    webhook.media.map((media) => newMediaToRow(media, { id: newMediaId(), webhookId: bodies[i]!.webhookId, receivedAt: webhook.receivedAt, now }, dialect)),
+  )
+  const inserted = yield* insertReturningIds(dialect, 'media', rowsPerWebhook.flat(), (rows) =>
+    dialect.qb
+      .insertInto('media')
+      .values(rows)
+      .onConflict((oc) => oc.columns(['platform', 'message_id', 'attachment_index']).doNothing())
+      .returning('id')
+      .compile(),
+  )
+  return batch.map((_, i) => {
+    const rows = rowsPerWebhook[i]!
+    const created = rows.filter((row) => inserted.has(row.id)).map((row) => rowToMedia(row as unknown as Row))
+    return { ...bodies[i]!, created, duplicates: rows.length - created.length }
+  })
 }
 
-function* recordBody(dialect: SqlDialect, webhook: IncomingWebhook): Plan<{ webhookId: string; webhookCreated: boolean }> {
-  const { qb } = dialect
-  const bodySha256 = createHash('sha256').update(webhook.body).digest('hex')
-  const inserted = yield qb
-    .insertInto('webhooks')
-    .values({
-      id: newWebhookId(),
-      body_sha256: bodySha256,
-      object: webhook.object,
-      received_at: webhook.receivedAt.getTime(),
-      size: webhook.body.length,
-      body: webhook.body,
-    })
-    .onConflict((oc) => oc.column('body_sha256').doNothing())
-    .returning('id')
-    .compile()
-  const createdId = inserted[0]?.id
-  if (typeof createdId === 'string') return { webhookId: createdId, webhookCreated: true }
-  const existing = yield qb.selectFrom('webhooks').select('id').where('body_sha256', '=', bodySha256).compile()
-  const existingId = existing[0]?.id
-  // Inside the same transaction as the conflicting insert, the row must be visible.
-  if (typeof existingId !== 'string') throw new Error(`webhook with body sha256 ${bodySha256} conflicted but cannot be found`)
-  return { webhookId: existingId, webhookCreated: false }
+function* recordBodies(dialect: SqlDialect, batch: IncomingWebhook[]): Plan<{ webhookId: string; webhookCreated: boolean }[]> {
+  const shas = batch.map((webhook) => createHash('sha256').update(webhook.body).digest('hex'))
+  // The same bytes twice in one group: the first is the delivery, the rest are redeliveries.
+  const fresh = new Map<string, WebhooksTable>()
+  batch.forEach((webhook, i) => {
+    const sha = shas[i]!
+    if (fresh.has(sha)) return
+    fresh.set(sha, { id: newWebhookId(), body_sha256: sha, object: webhook.object, received_at: webhook.receivedAt.getTime(), size: webhook.body.length, body: webhook.body })
+  })
+  const inserted = yield* insertReturningIds(dialect, 'webhooks', [...fresh.values()], (rows) =>
+    dialect.qb
+      .insertInto('webhooks')
+      .values(rows)
+      .onConflict((oc) => oc.column('body_sha256').doNothing())
+      .returning('id')
+      .compile(),
+  )
+  const idBySha = new Map<string, string>()
+  for (const row of fresh.values()) if (inserted.has(row.id)) idBySha.set(row.body_sha256, row.id)
+  const known = [...fresh.keys()].filter((sha) => !idBySha.has(sha))
+  if (known.length > 0) {
+    const existing = yield dialect.qb.selectFrom('webhooks').select(['id', 'body_sha256']).where('body_sha256', 'in', known).compile()
+    for (const row of existing) idBySha.set(String(row.body_sha256), String(row.id))
+  }
+  const claimed = new Set<string>()
+  return shas.map((sha) => {
+    const webhookId = idBySha.get(sha)
+    // Inside the same transaction as the conflicting insert, the row must be visible.
+    if (webhookId === undefined) throw new Error(`webhook with body sha256 ${sha} conflicted but cannot be found`)
+    const webhookCreated = inserted.has(webhookId) && !claimed.has(webhookId)
+    claimed.add(webhookId)
+    return { webhookId, webhookCreated }
+  })
+}
+
+/** Inserts `rows` in chunks and returns the ids of the rows that were inserted (not conflicting). */
+function* insertReturningIds<R extends MediaTable | WebhooksTable>(
+  dialect: SqlDialect,
+  name: string,
+  rows: R[],
+  build: (rows: R[]) => ReturnType<typeof cachedInsert>,
+): Plan<Set<string>> {
+  const ids = new Set<string>()
+  for (let i = 0; i < rows.length; i += ROWS_PER_INSERT) {
+    const chunk = rows.slice(i, i + ROWS_PER_INSERT)
+    const returned = yield cachedInsert(dialect, `${name}:returning-id`, chunk, build)
+    for (const row of returned) ids.add(String(row.id))
+  }
+  return ids
 }

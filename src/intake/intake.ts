@@ -93,10 +93,13 @@ export class Intake {
     if (forward && recorded.webhookCreated) forward.onQueued?.()
     if (recorded.created.length > 0) this.options.onRecorded?.(recorded.created)
     if (parsed.unsends.length > 0 && this.options.onUnsends) await this.options.onUnsends(parsed.unsends)
-    logger.debug(
-      { webhookId: recorded.webhookId, created: recorded.created.length, duplicates: recorded.duplicates, sha: shortHash(rawBody) },
-      'webhook recorded',
-    )
+    // Hashing the body for a line nobody reads costs more than the rest of this log call.
+    if (logger.isLevelEnabled('debug')) {
+      logger.debug(
+        { webhookId: recorded.webhookId, created: recorded.created.length, duplicates: recorded.duplicates, sha: shortHash(rawBody) },
+        'webhook recorded',
+      )
+    }
     return { object: parsed.object, supported: true, webhookId: recorded.webhookId, created: recorded.created, duplicates: recorded.duplicates }
   }
 }

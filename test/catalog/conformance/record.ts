@@ -110,6 +110,28 @@ export function recordTests(ctx: ConformanceContext): void {
       expect(await catalog.recordWebhooks([])).toEqual([])
     })
 
+    it('mixes redelivered and new bodies in one batch, and batches larger than one statement', async () => {
+      const catalog = ctx.catalog()
+      const old = webhook([newMedia()])
+      const [first] = await catalog.recordWebhooks([old])
+      // The same shapes twice: the second call reuses the compiled statements with new values.
+      for (let round = 0; round < 2; round++) {
+        const big = webhook(Array.from({ length: 250 }, (_, i) => newMedia({ attachmentIndex: i })))
+        const fresh = webhook([newMedia({ platform: 'instagram' })])
+        const results = await catalog.recordWebhooks([fresh, old, big])
+        expect(results.map((r) => [r.webhookCreated, r.created.length, r.duplicates])).toEqual([
+          [true, 1, 0],
+          [false, 0, 1],
+          [true, 250, 0],
+        ])
+        expect(results[1]!.webhookId).toBe(first!.webhookId)
+        expect(results[2]!.created.map((m) => m.attachmentIndex)).toEqual(Array.from({ length: 250 }, (_, i) => i))
+        for (const record of [results[0]!.created[0]!, results[2]!.created[0]!, results[2]!.created[249]!]) {
+          expect(await catalog.get(record.id)).toEqual(record)
+        }
+      }
+    })
+
     it('commits nothing of a batch when any part of it fails', async () => {
       const catalog = ctx.catalog()
       const good = webhook([newMedia()])

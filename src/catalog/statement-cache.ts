@@ -1,0 +1,54 @@
+/**
+ * Hot multi-row INSERTs compiled once per shape. Building a query with kysely (an operation tree
+ * built, frozen and visited per call) costs more than SQLite takes to run a small insert, and the
+ * SQL of `INSERT … VALUES (…), (…)` depends only on the statement, its columns and the row count.
+ * So the SQL is compiled once per shape and reused with the new rows' values, bound row by row in
+ * column order.
+ *
+ * The first compile of each shape checks that kysely's parameters are exactly those values; if
+ * they are not (a value kysely inlines or omits, or a change in kysely), that shape is never
+ * cached and every call compiles, so a reused statement can never bind a value to the wrong column.
+ */
+import type { CompiledQuery } from 'kysely'
+import type { SqlDialect } from './sql-dialect.js'
+
+/** Shapes per dialect: a statement × the row counts a group can have. */
+const MAX_SHAPES = 1000
+
+const caches = new WeakMap<SqlDialect, Map<string, CompiledQuery | null>>()
+
+export function cachedInsert<R extends object>(dialect: SqlDialect, name: string, rows: R[], build: (rows: R[]) => CompiledQuery): CompiledQuery {
+  const columns = rows.length > 0 ? Object.keys(rows[0]!) : []
+  const key = `${name}|${rows.length}|${columns.join(',')}`
+  let cache = caches.get(dialect)
+  if (!cache) caches.set(dialect, (cache = new Map()))
+  const cached = cache.get(key)
+  if (cached === null) return build(rows)
+  const parameters = sameShape(rows, columns) ? rowMajor(rows, columns) : undefined
+  if (cached && parameters) return { ...cached, parameters }
+  const compiled = build(rows)
+  if (!cached && cache.size < MAX_SHAPES && parameters) cache.set(key, sameParameters(compiled.parameters, parameters) ? compiled : null)
+  return compiled
+}
+
+function sameShape(rows: object[], columns: string[]): boolean {
+  const names = columns.join(',')
+  return rows.every((row) => Object.keys(row).join(',') === names)
+}
+
+/** The values in binding order, or undefined when one is `undefined` (kysely writes DEFAULT there). */
+function rowMajor(rows: object[], columns: string[]): unknown[] | undefined {
+  const out: unknown[] = []
+  for (const row of rows) {
+    for (const column of columns) {
+      const value = (row as Record<string, unknown>)[column]
+      if (value === undefined) return undefined
+      out.push(value)
+    }
+  }
+  return out
+}
+
+function sameParameters(a: readonly unknown[], b: readonly unknown[]): boolean {
+  return a.length === b.length && a.every((v, i) => Object.is(v, b[i]))
+}
