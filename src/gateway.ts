@@ -155,8 +155,9 @@ export async function createGateway(config: Readonly<Config>, options: GatewayOp
 
   const app = Fastify({ loggerInstance: logger as FastifyBaseLogger, logController: new LogController({ disableRequestLogging: true, requestIdLogLabel: 'requestId' }), return503OnClosing: true, forceCloseConnections: true, requestIdHeader: 'x-request-id' })
   // Clients and proxies can correlate: the id (theirs, or ours) comes back and is on every log line.
-  app.addHook('onRequest', async (request, reply) => {
+  app.addHook('onRequest', (request, reply, done) => {
     void reply.header('x-request-id', request.id)
+    done()
   })
   installErrorHandler(app)
   observeWebhooks(app, metrics)

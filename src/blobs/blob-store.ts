@@ -61,6 +61,12 @@ export interface BlobStore {
   stat(key: string): Promise<BlobStat | undefined>
   /** Throws `not_found` when absent. The stream ends after `range.end` when a range is given. */
   read(key: string, range?: ByteRange): Promise<Readable>
+  /**
+   * Optional, for small reads: exactly `length` bytes from offset `start`, in one buffer. Throws
+   * `not_found` when absent and `storage` when the blob has fewer bytes there. Serving uses it
+   * for small content, where a stream's machinery costs more than the bytes (see content-route.ts).
+   */
+  readBytes?(key: string, start: number, length: number): Promise<Buffer>
   /** Idempotent: deleting an absent key is not an error. */
   delete(key: string): Promise<void>
   list(): AsyncIterable<BlobStat>

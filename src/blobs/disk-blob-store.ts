@@ -21,6 +21,8 @@ import { HashingStream } from './hashing-stream.js'
 import { BLOB_PREFIX, quarantineKeyFor } from './keys.js'
 import { keyToPath } from './path-guard.js'
 import { abortedError, putFailure, watchSource } from './put-failure.js'
+import { OpenFiles } from './open-files.js'
+import { openReadStream } from './open-read-stream.js'
 import { checkRange } from './range.js'
 
 const TMP_DIR = '.tmp'
@@ -36,6 +38,7 @@ export class DiskBlobStore implements BlobStore {
   /** Absolute path of the store's root directory. */
   readonly root: string
   private readonly staleAfterMs: number
+  private readonly openFiles = new OpenFiles()
 
   constructor(root: string, options: DiskBlobStoreOptions = {}) {
     this.root = path.resolve(root)
@@ -106,6 +109,7 @@ export class DiskBlobStore implements BlobStore {
     const dir = path.dirname(file)
     await mkdirDurable(dir)
     await rename(tmp, file)
+    this.openFiles.forget(file)
     await fsyncDirectory(dir)
     return false
   }
@@ -124,29 +128,31 @@ export class DiskBlobStore implements BlobStore {
   async read(key: string, range?: ByteRange): Promise<Readable> {
     const file = keyToPath(this.root, key)
     if (range) checkRange(range)
-    let handle: FileHandle
     try {
-      handle = await open(file, 'r')
+      return await openReadStream(file, range)
     } catch (err) {
       if (isErrno(err, 'ENOENT') || isErrno(err, 'ENOTDIR') || isErrno(err, 'EISDIR')) throw new MediagateError('not_found', `no blob ${key}`)
-      throw storageError(err, 'open the blob')
+      throw err instanceof MediagateError ? err : storageError(err, 'read the blob')
     }
+  }
+
+  async readBytes(key: string, start: number, length: number): Promise<Buffer> {
+    const file = keyToPath(this.root, key)
+    if (!Number.isSafeInteger(length) || length < 0) throw new MediagateError('bad_request', `invalid length ${String(length)}`)
+    if (length > 0) checkRange({ start, end: start + length - 1 })
     try {
-      const { size } = await handle.stat()
-      if (range && range.start >= size) {
-        throw new MediagateError('bad_request', `range starts at ${range.start}, past the end of the ${size}-byte blob`, { status: 416 })
-      }
-      // The stream owns the handle from here and closes it at its end or on destroy.
-      return handle.createReadStream(range ? { start: range.start, end: range.end } : {})
+      return await this.openFiles.read(file, start, length)
     } catch (err) {
-      await handle.close().catch(() => {})
+      if (isErrno(err, 'ENOENT') || isErrno(err, 'ENOTDIR') || isErrno(err, 'EISDIR')) throw new MediagateError('not_found', `no blob ${key}`)
       throw err instanceof MediagateError ? err : storageError(err, 'read the blob')
     }
   }
 
   async delete(key: string): Promise<void> {
     try {
-      await unlink(keyToPath(this.root, key))
+      const file = keyToPath(this.root, key)
+      this.openFiles.forget(file)
+      await unlink(file)
     } catch (err) {
       if (isErrno(err, 'ENOENT') || isErrno(err, 'ENOTDIR')) return
       throw storageError(err, 'delete the blob')
@@ -187,6 +193,7 @@ export class DiskBlobStore implements BlobStore {
     try {
       if (!(await this.stat(key))) throw new MediagateError('not_found', `no blob ${key}`)
       await mkdirDurable(path.dirname(to))
+      this.openFiles.forget(from)
       await rename(from, to)
       await fsyncDirectory(path.dirname(to))
       await fsyncDirectory(path.dirname(from))
@@ -197,7 +204,9 @@ export class DiskBlobStore implements BlobStore {
     }
   }
 
-  async close(): Promise<void> {}
+  async close(): Promise<void> {
+    this.openFiles.close()
+  }
 }
 
 function storageError(err: unknown, action: string): MediagateError {

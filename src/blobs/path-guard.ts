@@ -35,7 +35,12 @@ export function isPathInsideDirectory(directory: string, filePath: string): bool
 
 /** The file a key maps to under `root`; the containment check backs up the allowlist. */
 export function keyToPath(root: string, key: string): string {
-  const file = path.join(root, ...assertSafeKey(key).split('/'))
-  if (!isPathInsideDirectory(root, file)) throw new MediagateError('bad_request', 'invalid blob key: it resolves outside the store')
+  const base = path.resolve(root)
+  const file = path.join(base, ...assertSafeKey(key).split('/'))
+  // Both sides are normalized here, so a prefix test is the containment check (this runs for
+  // every content request; isPathInsideDirectory's resolve + relative cost more than the rest).
+  if (!file.startsWith(base.endsWith(path.sep) ? base : base + path.sep)) {
+    throw new MediagateError('bad_request', 'invalid blob key: it resolves outside the store')
+  }
   return file
 }

@@ -9,6 +9,7 @@ import { fileURLToPath } from 'node:url'
 import { Worker } from 'node:worker_threads'
 import { type ErrorCode, MediagateError } from '../errors.js'
 import type { Catalog } from './catalog.js'
+import { SqliteReader, UNANSWERED } from './sqlite-reader.js'
 import { reviveBuffers } from './thread-messages.js'
 
 interface Reply {
@@ -59,12 +60,20 @@ export function openThreadedSqliteCatalog(options: { path: string; busyTimeoutMs
     })
   }
 
+  const reader = new SqliteReader(options.path)
+  const get = async (id: string) => {
+    const answer = exited ? UNANSWERED : reader.get(id)
+    return answer === UNANSWERED ? call('get', [id]) : answer
+  }
+
   return new Proxy({} as Catalog, {
     get(_target, prop) {
       if (prop === 'dialect') return 'sqlite'
       if (prop === 'then' || typeof prop !== 'string') return undefined
+      if (prop === 'get') return get
       if (prop === 'close') {
         return async () => {
+          reader.close()
           if (exited) return
           try {
             await call('close', [])

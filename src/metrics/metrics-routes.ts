@@ -3,7 +3,7 @@
  * session) unless MEDIAGATE_METRICS_PUBLIC=1: queue sizes and error rates are not public facts.
  */
 import type { FastifyInstance } from 'fastify'
-import { createApiKeyCheck } from '../serve/api-auth.js'
+import { apiKeyHook } from '../serve/api-auth.js'
 import type { Metrics } from './metrics.js'
 
 export interface MetricsRoutesOptions {
@@ -14,8 +14,7 @@ export interface MetricsRoutesOptions {
 }
 
 export async function metricsRoutes(app: FastifyInstance, options: MetricsRoutesOptions): Promise<void> {
-  const checkKey = createApiKeyCheck(options.apiKey)
-  if (!options.public) app.addHook('onRequest', async (request) => checkKey(request))
+  if (!options.public) app.addHook('onRequest', apiKeyHook(options.apiKey))
   app.get('/metrics', async (_request, reply) => {
     const { contentType, body } = await options.metrics.render()
     return reply.header('cache-control', 'no-store').type(contentType).send(body)

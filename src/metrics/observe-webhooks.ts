@@ -8,7 +8,8 @@ import { WEBHOOK_PATH } from '../intake/webhook-routes.js'
 import { type Metrics, webhookResultOf } from './metrics.js'
 
 export function observeWebhooks(app: FastifyInstance, metrics: Metrics): void {
-  app.addHook('onResponse', async (request, reply) => {
+  app.addHook('onResponse', (request, reply, done) => {
     if (request.method === 'POST' && request.routeOptions.url === WEBHOOK_PATH) metrics.webhook(webhookResultOf(reply.statusCode))
+    done()
   })
 }

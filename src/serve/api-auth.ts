@@ -8,7 +8,7 @@
  * custom header that another site cannot add without a CORS preflight we never grant.
  */
 import { createHash, timingSafeEqual } from 'node:crypto'
-import type { FastifyRequest } from 'fastify'
+import type { FastifyReply, FastifyRequest, HookHandlerDoneFunction } from 'fastify'
 import { readCookie } from '../dashboard/cookies.js'
 import { SESSION_COOKIE, verifySessionToken } from '../dashboard/session-token.js'
 import { MediagateError } from '../errors.js'
@@ -39,5 +39,18 @@ export function createApiKeyCheck(apiKey: string | undefined): (request: Fastify
     if (!expected || !match?.[1] || !timingSafeEqual(digest(match[1]), expected)) {
       throw new MediagateError('unauthorized', 'missing or wrong API key (Authorization: Bearer <MEDIAGATE_API_KEY>)')
     }
+  }
+}
+
+/**
+ * The check as an `onRequest` hook. Callback style, not async: it runs on every /v1 request, and
+ * an async hook costs a promise and a trip through the microtask queue (a throw still becomes the
+ * error reply).
+ */
+export function apiKeyHook(apiKey: string | undefined): (request: FastifyRequest, reply: FastifyReply, done: HookHandlerDoneFunction) => void {
+  const check = createApiKeyCheck(apiKey)
+  return (request, _reply, done) => {
+    check(request)
+    done()
   }
 }

@@ -3,7 +3,7 @@ import type { FastifyInstance } from 'fastify'
 import type { BlobStore } from '../blobs/blob-store.js'
 import type { Catalog } from '../catalog/catalog.js'
 import { MediagateError } from '../errors.js'
-import { createApiKeyCheck } from './api-auth.js'
+import { apiKeyHook } from './api-auth.js'
 import { loadMedia, type RemoteContentHandler, sendContent } from './content-route.js'
 import { parseListQuery } from './list-query.js'
 import { presentMedia } from './present-media.js'
@@ -20,8 +20,7 @@ export interface ApiRoutesOptions {
 
 export async function apiRoutes(app: FastifyInstance, options: ApiRoutesOptions): Promise<void> {
   const { catalog, blobs } = options
-  const checkKey = createApiKeyCheck(options.apiKey)
-  app.addHook('onRequest', async (request) => checkKey(request))
+  app.addHook('onRequest', apiKeyHook(options.apiKey))
 
   app.get('/v1/media', async (request) => {
     const q = parseListQuery(request.query as Record<string, unknown>)

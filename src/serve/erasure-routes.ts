@@ -6,7 +6,7 @@
 import type { FastifyInstance } from 'fastify'
 import type { Catalog } from '../catalog/catalog.js'
 import type { Eraser } from '../retention/eraser.js'
-import { createApiKeyCheck } from './api-auth.js'
+import { apiKeyHook } from './api-auth.js'
 import { loadMedia } from './content-route.js'
 import { presentMedia } from './present-media.js'
 
@@ -17,8 +17,7 @@ export interface ErasureRoutesOptions {
 }
 
 export async function erasureRoutes(app: FastifyInstance, options: ErasureRoutesOptions): Promise<void> {
-  const checkKey = createApiKeyCheck(options.apiKey)
-  app.addHook('onRequest', async (request) => checkKey(request))
+  app.addHook('onRequest', apiKeyHook(options.apiKey))
   app.delete<{ Params: { id: string } }>('/v1/media/:id', async (request) => {
     const media = await loadMedia(options.catalog, request.params.id)
     const [tombstone] = await options.eraser.erase([media.id])

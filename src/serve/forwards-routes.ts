@@ -6,7 +6,7 @@ import type { FastifyInstance } from 'fastify'
 import type { Catalog, ForwardRecord, ForwardStatus } from '../catalog/catalog.js'
 import { isForwardId } from '../catalog/forward-plans.js'
 import { MediagateError } from '../errors.js'
-import { createApiKeyCheck } from './api-auth.js'
+import { apiKeyHook } from './api-auth.js'
 
 export interface ForwardsRoutesOptions {
   catalog: Catalog
@@ -48,8 +48,7 @@ const STATUSES: readonly ForwardStatus[] = ['pending', 'sent', 'failed']
 
 export async function forwardsRoutes(app: FastifyInstance, options: ForwardsRoutesOptions): Promise<void> {
   const { catalog } = options
-  const checkKey = createApiKeyCheck(options.apiKey)
-  app.addHook('onRequest', async (request) => checkKey(request))
+  app.addHook('onRequest', apiKeyHook(options.apiKey))
 
   app.get<{ Querystring: Record<string, unknown> }>('/v1/forwards', async (request) => {
     const { status, limit, cursor } = request.query

@@ -6,7 +6,7 @@
  */
 import type { FastifyInstance, FastifyRequest } from 'fastify'
 import { MediagateError } from '../errors.js'
-import { createApiKeyCheck } from './api-auth.js'
+import { apiKeyHook } from './api-auth.js'
 import { type ContentDeps, loadMedia, sendContent } from './content-route.js'
 import { DEFAULT_LINK_SECONDS, type LinkSigner, MAX_LINK_SECONDS } from './signed-links.js'
 
@@ -19,9 +19,8 @@ export interface LinkRoutesOptions extends ContentDeps {
 
 export async function linkRoutes(app: FastifyInstance, options: LinkRoutesOptions): Promise<void> {
   const { catalog, signer } = options
-  const checkKey = createApiKeyCheck(options.apiKey)
 
-  app.post<{ Params: { id: string } }>('/v1/media/:id/links', { onRequest: async (request) => checkKey(request) }, async (request, reply) => {
+  app.post<{ Params: { id: string } }>('/v1/media/:id/links', { onRequest: apiKeyHook(options.apiKey) }, async (request, reply) => {
     const seconds = expiresIn(request.body)
     if (!signer.enabled) throw new MediagateError('invalid_config', 'signed links need MEDIAGATE_SIGNING_SECRET or MEDIAGATE_API_KEY')
     const media = await loadMedia(catalog, request.params.id)

@@ -8,7 +8,7 @@ import type { Catalog } from '../catalog/catalog.js'
 import { toMediagateError } from '../errors.js'
 import type { QueueStats } from '../metrics/queue-stats.js'
 import { cachedQueueStats } from '../metrics/stats-cache.js'
-import { createApiKeyCheck } from './api-auth.js'
+import { apiKeyHook } from './api-auth.js'
 
 export interface StatsRouteOptions {
   catalog: Catalog
@@ -25,9 +25,8 @@ export interface StatsJson {
 }
 
 export async function statsRoutes(app: FastifyInstance, options: StatsRouteOptions): Promise<void> {
-  const checkKey = createApiKeyCheck(options.apiKey)
   const stats = options.queueStats ?? cachedQueueStats(options.catalog)
-  app.addHook('onRequest', async (request) => checkKey(request))
+  app.addHook('onRequest', apiKeyHook(options.apiKey))
   app.get('/v1/stats', async (_request, reply): Promise<StatsJson> => {
     const s = await stats().catch((err: unknown) => {
       throw toMediagateError(err, 'catalog')

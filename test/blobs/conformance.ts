@@ -247,6 +247,18 @@ export function blobStoreConformance(name: string, factory: () => Promise<Confor
       await expectCode(store.read(key, { start: -1, end: 4 }), 'bad_request')
     })
 
+    it('readBytes, where offered: exact bytes at an offset, an error for a blob shorter than asked', async (t) => {
+      if (!store.readBytes) return t.skip()
+      const bytes = sampleBytes(1000, 11)
+      const { key } = await store.put(Readable.from([bytes]))
+      expect((await store.readBytes(key, 0, 1000)).equals(bytes)).toBe(true)
+      expect((await store.readBytes(key, 990, 10)).equals(bytes.subarray(990))).toBe(true)
+      expect((await store.readBytes(key, 5, 0)).length).toBe(0)
+      await expectCode(store.readBytes(key, 990, 11), 'storage')
+      await expectCode(store.readBytes(key, -1, 4), 'bad_request')
+      await expectCode(store.readBytes(blobKeyFor(sha256('never stored')), 0, 1), 'not_found')
+    })
+
     it('answers not_found / undefined for a missing key', async () => {
       const key = blobKeyFor(sha256('never stored'))
       await expectCode(store.read(key), 'not_found')

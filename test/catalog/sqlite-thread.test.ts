@@ -7,7 +7,10 @@ import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { openThreadedSqliteCatalog } from '../../src/catalog/threaded-sqlite-catalog.js'
+import { SqliteCatalog } from '../../src/catalog/sqlite-catalog.js'
+import { SqliteReader, UNANSWERED } from '../../src/catalog/sqlite-reader.js'
 import { MediagateError } from '../../src/errors.js'
+import { newMedia, webhook } from './fixtures.js'
 import { catalogConformance, type TestCatalog } from './conformance.js'
 
 catalogConformance('sqlite on a worker thread', async () => {
@@ -31,6 +34,27 @@ describe('threaded SQLite catalog', () => {
     expect(((await bad.close().catch((e: unknown) => e)) as MediagateError).code).toBe('invalid_config')
     const closed = await bad.ping().catch((e: unknown) => e)
     expect((closed as MediagateError).code).toBe('catalog')
+    await rm(dir, { recursive: true, force: true })
+  })
+
+  it('answers get on the calling thread once the schema exists, and leaves the rest to the thread', async () => {
+    const dir = await mkdtemp(path.join(tmpdir(), 'mediagate-reader-'))
+    const file = path.join(dir, 'catalog.db')
+    const reader = new SqliteReader(file)
+    expect(reader.get('med_00000000000000000000000000')).toBe(UNANSWERED)
+    const writer = new SqliteCatalog({ path: file })
+    expect(reader.get('med_00000000000000000000000000')).toBe(UNANSWERED)
+    await writer.migrate()
+    const [recorded] = await writer.recordWebhooks([webhook([newMedia()])])
+    const record = recorded!.created[0]!
+    expect(reader.get(record.id)).toEqual(await writer.get(record.id))
+    expect(reader.get('med_00000000000000000000000000')).toBeUndefined()
+    // A write the thread commits is visible to the next read.
+    await writer.markDeleted([record.id], new Date())
+    expect((reader.get(record.id) as { status: string }).status).toBe('deleted')
+    reader.close()
+    expect(reader.get(record.id)).toBe(UNANSWERED)
+    await writer.close()
     await rm(dir, { recursive: true, force: true })
   })
 })
