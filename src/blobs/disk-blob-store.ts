@@ -39,6 +39,8 @@ export class DiskBlobStore implements BlobStore {
   readonly root: string
   private readonly staleAfterMs: number
   private readonly openFiles = new OpenFiles()
+  /** Fan-out directories known to exist (and durable): a put into one skips its mkdir. */
+  private readonly knownDirs = new Set<string>()
 
   constructor(root: string, options: DiskBlobStoreOptions = {}) {
     this.root = path.resolve(root)
@@ -107,8 +109,17 @@ export class DiskBlobStore implements BlobStore {
       return true
     }
     const dir = path.dirname(file)
-    await mkdirDurable(dir)
-    await rename(tmp, file)
+    if (!this.knownDirs.has(dir)) await mkdirDurable(dir)
+    try {
+      await rename(tmp, file)
+    } catch (err) {
+      if (!isErrno(err, 'ENOENT') || !this.knownDirs.has(dir)) throw err
+      // The directory was removed behind our back: create it again, once.
+      this.knownDirs.clear()
+      await mkdirDurable(dir)
+      await rename(tmp, file)
+    }
+    this.rememberDir(dir)
     this.openFiles.forget(file)
     await fsyncDirectory(dir)
     return false
@@ -202,6 +213,12 @@ export class DiskBlobStore implements BlobStore {
       if (isErrno(err, 'ENOENT')) throw new MediagateError('not_found', `no blob ${key}`)
       throw storageError(err, 'quarantine the blob')
     }
+  }
+
+  private rememberDir(dir: string): void {
+    // 65,536 leaf directories plus their parents at most; the bound only guards the assumption.
+    if (this.knownDirs.size >= 100_000) this.knownDirs.clear()
+    this.knownDirs.add(dir)
   }
 
   async close(): Promise<void> {

@@ -2,15 +2,18 @@
  * The few filesystem steps that make a write survive a power cut: a rename is durable only once
  * its directory is fsynced, and a directory just created only once its parent is.
  */
-import { mkdir, open } from 'node:fs/promises'
+import { close as closeCb, fsync as fsyncCb, open as openCb } from 'node:fs'
+import { mkdir } from 'node:fs/promises'
 import path from 'node:path'
 
 export async function fsyncDirectory(dir: string): Promise<void> {
-  const handle = await open(dir, 'r')
+  // Callback fs: this runs for every put, and a FileHandle adds promise machinery to each of
+  // its three thread-pool round trips.
+  const fd = await new Promise<number>((resolve, reject) => openCb(dir, 'r', (err, fd) => (err ? reject(err) : resolve(fd))))
   try {
-    await handle.sync()
+    await new Promise<void>((resolve, reject) => fsyncCb(fd, (err) => (err ? reject(err) : resolve())))
   } finally {
-    await handle.close()
+    await new Promise<void>((resolve) => closeCb(fd, () => resolve()))
   }
 }
 

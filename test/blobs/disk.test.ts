@@ -87,6 +87,27 @@ describe('DiskBlobStore on disk', () => {
     }
   })
 
+  it('recreates a fan-out directory removed behind its back, and reads through a fresh descriptor', async () => {
+    const root = await tempRoot()
+    try {
+      const store = new DiskBlobStore(root)
+      await store.init()
+      const bytes = sampleBytes(3000, 5)
+      const { key } = await store.put(Readable.from([bytes]))
+      expect((await store.readBytes(key, 0, 3000)).equals(bytes)).toBe(true)
+      // An operator cleans up by hand: the directory the store remembers creating is gone.
+      await rm(path.join(root, key.split('/').slice(0, 2).join('/')), { recursive: true })
+      await expect(store.stat(key)).resolves.toBeUndefined()
+      const again = await store.put(Readable.from([bytes]))
+      expect(again).toMatchObject({ key, existed: false })
+      expect((await readFile(path.join(root, key))).equals(bytes)).toBe(true)
+      expect((await store.readBytes(key, 0, 3000)).equals(bytes)).toBe(true)
+      await store.close()
+    } finally {
+      await rm(root, { recursive: true, force: true })
+    }
+  })
+
   it('leaves no temp file behind when the source fails', async () => {
     const root = await tempRoot()
     try {
