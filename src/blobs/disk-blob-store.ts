@@ -9,14 +9,15 @@
  * puts in progress (every write refreshes a temp file's mtime).
  */
 import { randomUUID } from 'node:crypto'
-import { type FileHandle, open, opendir, readdir, rename, rm, stat, unlink } from 'node:fs/promises'
+import { open, opendir, readdir, rename, rm, stat, unlink } from 'node:fs/promises'
 import path from 'node:path'
 import type { Readable } from 'node:stream'
 import { pipeline } from 'node:stream/promises'
 import { MediagateError } from '../errors.js'
 import { type BlobStat, type BlobStore, type ByteRange, blobKeyFor, type PutOptions, type PutResult } from './blob-store.js'
 import { fsyncDirectory, isErrno, mkdirDurable } from './durable-fs.js'
-import { fileSink } from './file-sink.js'
+import { sharedDurableWriter } from './durable-writer.js'
+import { BlobSink } from './file-sink.js'
 import { HashingStream } from './hashing-stream.js'
 import { BLOB_PREFIX, quarantineKeyFor } from './keys.js'
 import { keyToPath } from './path-guard.js'
@@ -26,6 +27,8 @@ import { openReadStream } from './open-read-stream.js'
 import { checkRange } from './range.js'
 
 const TMP_DIR = '.tmp'
+/** Blobs up to this size are held in memory and written in one step (see file-sink.ts). */
+const SMALL_BLOB_BYTES = 256 * 1024
 
 export interface DiskBlobStoreOptions {
   /** `init()` removes temp files not written to for this long. Default 1 hour. */
@@ -39,8 +42,7 @@ export class DiskBlobStore implements BlobStore {
   readonly root: string
   private readonly staleAfterMs: number
   private readonly openFiles = new OpenFiles()
-  /** Fan-out directories known to exist (and durable): a put into one skips its mkdir. */
-  private readonly knownDirs = new Set<string>()
+  private readonly writer = sharedDurableWriter()
 
   constructor(root: string, options: DiskBlobStoreOptions = {}) {
     this.root = path.resolve(root)
@@ -78,51 +80,21 @@ export class DiskBlobStore implements BlobStore {
     }
     const source = watchSource(body)
     const tmp = path.join(this.root, TMP_DIR, `${randomUUID()}.part`)
-    let handle: FileHandle | undefined
+    const sink = new BlobSink({ open: () => open(tmp, 'wx', 0o644), memoryLimit: SMALL_BLOB_BYTES })
     try {
-      handle = await open(tmp, 'wx', 0o644)
-      await pipeline(body, hasher, fileSink(handle), signal ? { signal } : {})
-      await handle.close()
-      handle = undefined
+      await pipeline(body, hasher, sink, signal ? { signal } : {})
       const sha256 = hasher.digest()
       const key = blobKeyFor(sha256)
-      const existed = await this.commit(tmp, key, hasher.bytes)
+      const file = keyToPath(this.root, key)
+      const existed = await this.writer.finish({ tmp, file, size: hasher.bytes, ...(sink.memory ? { bytes: sink.memory } : {}) })
+      if (!existed) this.openFiles.forget(file)
       return { key, sha256, size: hasher.bytes, existed }
     } catch (err) {
       body.destroy()
-      await handle?.close().catch(() => {})
+      sink.destroy()
       await rm(tmp, { force: true }).catch(() => {})
       throw putFailure(err, source, signal, (e) => storageError(e, 'write the blob'))
     }
-  }
-
-  /** Moves a verified temp file to its final path; false when it was new. */
-  private async commit(tmp: string, key: string, size: number): Promise<boolean> {
-    const file = keyToPath(this.root, key)
-    const existing = await stat(file).catch((err: unknown) => {
-      if (isErrno(err, 'ENOENT')) return undefined
-      throw err
-    })
-    // Same name means same bytes; a different size means the old file is damaged, so replace it.
-    if (existing?.isFile() && existing.size === size) {
-      await unlink(tmp)
-      return true
-    }
-    const dir = path.dirname(file)
-    if (!this.knownDirs.has(dir)) await mkdirDurable(dir)
-    try {
-      await rename(tmp, file)
-    } catch (err) {
-      if (!isErrno(err, 'ENOENT') || !this.knownDirs.has(dir)) throw err
-      // The directory was removed behind our back: create it again, once.
-      this.knownDirs.clear()
-      await mkdirDurable(dir)
-      await rename(tmp, file)
-    }
-    this.rememberDir(dir)
-    this.openFiles.forget(file)
-    await fsyncDirectory(dir)
-    return false
   }
 
   async stat(key: string): Promise<BlobStat | undefined> {
@@ -213,12 +185,6 @@ export class DiskBlobStore implements BlobStore {
       if (isErrno(err, 'ENOENT')) throw new MediagateError('not_found', `no blob ${key}`)
       throw storageError(err, 'quarantine the blob')
     }
-  }
-
-  private rememberDir(dir: string): void {
-    // 65,536 leaf directories plus their parents at most; the bound only guards the assumption.
-    if (this.knownDirs.size >= 100_000) this.knownDirs.clear()
-    this.knownDirs.add(dir)
   }
 
   async close(): Promise<void> {

@@ -1,6 +1,9 @@
 /**
- * A writable over an open FileHandle that fsyncs in `final`: 'finish' (and so `pipeline`)
- * happens only once every byte is on stable storage. The caller opens and closes the handle.
+ * Where a disk put's bytes go while they arrive. Small blobs stay in memory (up to
+ * `memoryLimit`) and are written, fsynced and moved into place in one step on a durable-write
+ * thread (durable-writer.ts): for a photo, a dozen thread-pool round trips cost more than the
+ * bytes. Bytes that outgrow the limit spill to the temp file, which is fsynced in `final`:
+ * 'finish' (and so `pipeline`) happens only once every byte is on stable storage.
  *
  * A large file is also flushed while it downloads: every `flushEveryBytes` an fdatasync starts
  * in the background (one at a time per file). Otherwise the kernel keeps the whole file dirty in
@@ -11,56 +14,97 @@
 import type { FileHandle } from 'node:fs/promises'
 import { Writable } from 'node:stream'
 
-export interface FileSinkOptions {
+export interface BlobSinkOptions {
+  /** Opens the temp file, the first time bytes go to it. */
+  open: () => Promise<FileHandle>
+  /** Bytes held in memory before spilling to the file; 0 writes everything to the file. */
+  memoryLimit?: number
   /** Start a background fdatasync after this many bytes since the last one. Default 8 MiB. */
   flushEveryBytes?: number
 }
 
-export function fileSink(handle: FileHandle, options: FileSinkOptions = {}): Writable {
-  const flushEvery = options.flushEveryBytes ?? 8 * 1024 * 1024
-  let unflushed = 0
-  let flushing: Promise<void> | undefined
-  let flushError: unknown
+export class BlobSink extends Writable {
+  /** The bytes, when they all fit in memory (after 'finish'); undefined once spilled. */
+  memory: Buffer[] | undefined = []
+  private held = 0
+  private handle: FileHandle | undefined
+  private readonly flushEvery: number
+  private unflushed = 0
+  private flushing: Promise<void> | undefined
+  private flushError: unknown
 
-  const wrote = (bytes: number) => {
-    unflushed += bytes
-    if (unflushed < flushEvery || flushing) return
-    unflushed = 0
-    flushing = handle.datasync().then(
+  constructor(private readonly options: BlobSinkOptions) {
+    // Network chunks are small (16–64 KiB); a 256 KiB buffer lets writev send several per call
+    // while keeping each put's memory small.
+    super({ highWaterMark: 256 * 1024 })
+    this.flushEvery = options.flushEveryBytes ?? 8 * 1024 * 1024
+  }
+
+  override _write(chunk: Buffer, _encoding: BufferEncoding, callback: (err?: Error | null) => void): void {
+    this.take([chunk]).then(() => callback(), callback)
+  }
+
+  override _writev(chunks: { chunk: Buffer }[], callback: (err?: Error | null) => void): void {
+    this.take(chunks.map((c) => c.chunk)).then(() => callback(), callback)
+  }
+
+  override _final(callback: (err?: Error | null) => void): void {
+    const finish = async () => {
+      if (!this.handle) return
+      await this.flushing
+      if (this.flushError) throw this.flushError
+      await this.handle.sync()
+      await this.closeFile()
+    }
+    finish().then(() => callback(), callback)
+  }
+
+  override _destroy(err: Error | null, callback: (err?: Error | null) => void): void {
+    this.closeFile().then(
+      () => callback(err),
+      () => callback(err),
+    )
+  }
+
+  private async take(chunks: Buffer[]): Promise<void> {
+    if (this.flushError) throw this.flushError
+    const bytes = chunks.reduce((n, c) => n + c.length, 0)
+    if (this.memory && this.held + bytes <= (this.options.memoryLimit ?? 0)) {
+      this.memory.push(...chunks)
+      this.held += bytes
+      return
+    }
+    if (!this.handle) {
+      this.handle = await this.options.open()
+      chunks = [...(this.memory ?? []), ...chunks]
+      this.memory = undefined
+    }
+    await writeAll(this.handle, chunks)
+    this.wrote(bytes)
+  }
+
+  private wrote(bytes: number): void {
+    this.unflushed += bytes
+    if (this.unflushed < this.flushEvery || this.flushing || !this.handle) return
+    this.unflushed = 0
+    this.flushing = this.handle.datasync().then(
       () => {
-        flushing = undefined
+        this.flushing = undefined
       },
       (err: unknown) => {
-        flushError ??= err
-        flushing = undefined
+        this.flushError ??= err
+        this.flushing = undefined
       },
     )
   }
-  const write = async (chunks: Buffer[]) => {
-    if (flushError) throw flushError
-    await writeAll(handle, chunks)
-    wrote(chunks.reduce((n, c) => n + c.length, 0))
-  }
 
-  return new Writable({
-    // Network chunks are small (16–64 KiB); a 256 KiB buffer lets writev send several per call
-    // while keeping each put's memory small.
-    highWaterMark: 256 * 1024,
-    write(chunk: Buffer, _encoding, callback) {
-      write([chunk]).then(() => callback(), callback)
-    },
-    writev(chunks, callback) {
-      write(chunks.map((c) => c.chunk as Buffer)).then(() => callback(), callback)
-    },
-    final(callback) {
-      const done = async () => {
-        await flushing
-        if (flushError) throw flushError
-        await handle.sync()
-      }
-      done().then(() => callback(), callback)
-    },
-  })
+  private async closeFile(): Promise<void> {
+    const handle = this.handle
+    this.handle = undefined
+    if (!handle) return
+    await this.flushing?.catch(() => {})
+    await handle.close()
+  }
 }
 
 async function writeAll(handle: FileHandle, chunks: Buffer[]): Promise<void> {

@@ -4,13 +4,12 @@
  * loop that parses webhooks and streams media. Semantics are the SqliteCatalog's own: the same
  * object runs the same plans, one call at a time; only the thread differs.
  */
-import { existsSync } from 'node:fs'
-import { fileURLToPath } from 'node:url'
 import { Worker } from 'node:worker_threads'
 import { type ErrorCode, MediagateError } from '../errors.js'
 import type { Catalog } from './catalog.js'
 import { SqliteReader, UNANSWERED } from './sqlite-reader.js'
 import { reviveBuffers } from './thread-messages.js'
+import { workerScript } from '../util/worker-script.js'
 
 interface Reply {
   id: number
@@ -18,15 +17,9 @@ interface Reply {
   error?: { code: ErrorCode; message: string; vendorCode?: string | number; status: number; retryable: boolean }
 }
 
-/** The compiled worker script. Under vitest the sources are .ts, so use the build (npm test builds first). */
-function workerScript(): URL {
-  const beside = new URL('./sqlite-thread.js', import.meta.url)
-  if (existsSync(fileURLToPath(beside))) return beside
-  return new URL('../../dist/catalog/sqlite-thread.js', import.meta.url)
-}
 
 export function openThreadedSqliteCatalog(options: { path: string; busyTimeoutMs?: number }): Catalog {
-  const worker = new Worker(workerScript(), { workerData: options })
+  const worker = new Worker(workerScript(new URL('./sqlite-thread.js', import.meta.url), new URL('../../dist/catalog/sqlite-thread.js', import.meta.url)), { workerData: options })
   worker.unref()
   const pending = new Map<number, { resolve: (v: unknown) => void; reject: (e: unknown) => void }>()
   let nextId = 0
