@@ -31,6 +31,8 @@ export interface LoadResult {
   timeouts: number
   bytesPerSecond: number
   durationSeconds: number
+  /** Paced runs: how late, at worst, the sender issued a request (its lateness is in the latencies). */
+  senderLagMs?: number
 }
 
 export async function runLoad(o: LoadOptions): Promise<LoadResult> {

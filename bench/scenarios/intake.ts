@@ -11,6 +11,7 @@ import type { BenchContext } from '../lib/context.js'
 import { ACCESS_TOKEN, APP_SECRET, startGateway } from '../lib/gateway-child.js'
 import { GatewayClient, WEBHOOK_PATH } from '../lib/gateway-client.js'
 import { assertClean, type LoadResult, runLoad } from '../lib/load.js'
+import { runPacedLoad } from '../lib/paced-load.js'
 import { row } from '../lib/report.js'
 import type { Scenario } from '../lib/scenario.js'
 
@@ -56,7 +57,7 @@ async function measure(ctx: BenchContext, url: string, next: ReturnType<typeof r
   const max = await runLoad({ ...base, connections: 32, durationSeconds: seconds, maxRequests: 1_000_000 })
   assertClean(`${name} throughput`, max)
   ctx.log(`  ${name}: fixed rate 1,000 req/s, ${seconds} s`)
-  const fixed = await runLoad({ ...base, connections: 32, durationSeconds: seconds, overallRate: 1000, maxRequests: 1000 * seconds + 1000 })
+  const fixed = await runPacedLoad({ url, method: 'POST', path: WEBHOOK_PATH, nextRequest: next, rate: 1000, durationSeconds: seconds, connections: 32 })
   assertClean(`${name} fixed rate`, fixed)
   return { max, fixed }
 }
@@ -103,7 +104,8 @@ export const intake: Scenario = {
       details: { gateway: gw, baseline },
       notes: [
         'Gateway role `api` (no capture worker); SQLite catalog; webhooks alternate WhatsApp and Messenger, each with a unique message id and its own HMAC signature.',
-        'autocannon runs in the bench process, the server under test in its own process: one core each.',
+        'autocannon (throughput) and the paced sender (fixed rate) run in the bench process, the server under test in its own process: one core each.',
+        'The fixed rate is open-loop: request i is due at i ms and its latency counts from then (bench/lib/paced-load.ts); autocannon\'s rate mode sends each second\'s share in a burst.',
       ],
     }
   },

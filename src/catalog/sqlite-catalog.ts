@@ -25,6 +25,11 @@ export interface SqliteCatalogOptions {
   path: string
   /** How long to wait for another process's write lock; default 5000 ms. */
   busyTimeoutMs?: number
+  /**
+   * WAL pages after which a commit also checkpoints (SQLite's default is 1,000). The gateway
+   * raises it because a background thread checkpoints instead (sqlite-checkpointer.ts).
+   */
+  walAutocheckpointPages?: number
   logger?: Logger
 }
 
@@ -51,6 +56,7 @@ export class SqliteCatalog extends KyselyCatalog {
       this.db.pragma('synchronous = FULL')
       this.db.pragma('foreign_keys = ON')
       this.db.pragma(`busy_timeout = ${Math.max(0, Math.floor(busyTimeoutMs))}`)
+      if (options.walAutocheckpointPages !== undefined) this.db.pragma(`wal_autocheckpoint = ${Math.max(0, Math.floor(options.walAutocheckpointPages))}`)
     } catch (err) {
       throw new MediagateError('invalid_config', `cannot open the SQLite catalog at ${options.path}: ${(err as Error).message}`, { cause: err })
     }

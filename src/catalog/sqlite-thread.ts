@@ -17,12 +17,12 @@ interface Call {
 
 const port = parentPort
 if (!port) throw new Error('sqlite-thread.js runs as a worker thread only')
-const { path, busyTimeoutMs } = workerData as { path: string; busyTimeoutMs?: number }
+const { path, busyTimeoutMs, walAutocheckpointPages } = workerData as { path: string; busyTimeoutMs?: number; walAutocheckpointPages?: number }
 
 let catalog: SqliteCatalog | undefined
 let openError: unknown
 try {
-  catalog = new SqliteCatalog({ path, ...(busyTimeoutMs !== undefined ? { busyTimeoutMs } : {}) })
+  catalog = new SqliteCatalog({ path, ...(walAutocheckpointPages !== undefined ? { walAutocheckpointPages } : {}), ...(busyTimeoutMs !== undefined ? { busyTimeoutMs } : {}) })
 } catch (err) {
   openError = err
 }

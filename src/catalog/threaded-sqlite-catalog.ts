@@ -18,9 +18,20 @@ interface Reply {
 }
 
 
+/** Background checkpoints (sqlite-checkpointer.ts) run this often. */
+const CHECKPOINT_INTERVAL_MS = 250
+/** The committing connection checkpoints only if the WAL grows past this (~40 MB): a safety net. */
+const SAFETY_NET_CHECKPOINT_PAGES = 10_000
+
+function script(name: string): URL {
+  return workerScript(new URL(`./${name}`, import.meta.url), new URL(`../../dist/catalog/${name}`, import.meta.url))
+}
+
 export function openThreadedSqliteCatalog(options: { path: string; busyTimeoutMs?: number }): Catalog {
-  const worker = new Worker(workerScript(new URL('./sqlite-thread.js', import.meta.url), new URL('../../dist/catalog/sqlite-thread.js', import.meta.url)), { workerData: options })
+  const worker = new Worker(script('sqlite-thread.js'), { workerData: { ...options, walAutocheckpointPages: SAFETY_NET_CHECKPOINT_PAGES } })
   worker.unref()
+  const checkpointer = new Worker(script('sqlite-checkpointer.js'), { workerData: { path: options.path, intervalMs: CHECKPOINT_INTERVAL_MS } })
+  checkpointer.unref()
   const pending = new Map<number, { resolve: (v: unknown) => void; reject: (e: unknown) => void }>()
   let nextId = 0
   let exited: Error | undefined
@@ -67,6 +78,7 @@ export function openThreadedSqliteCatalog(options: { path: string; busyTimeoutMs
       if (prop === 'close') {
         return async () => {
           reader.close()
+          await checkpointer.terminate()
           if (exited) return
           try {
             await call('close', [])
