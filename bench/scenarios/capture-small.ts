@@ -127,8 +127,9 @@ async function steady(ctx: BenchContext, seconds: number, concurrency: number): 
         metric: `p99 received → stored, ${perSecond}/s for ${seconds} s, 100 ms latency, concurrency ${concurrency}`,
         unit: 'ms',
         value: stats.latencyMs.p99,
-        target: { kind: 'at-most', value: 1000 },
-        note: `p50 ${Math.round(stats.latencyMs.p50)} ms, max ${Math.round(stats.latencyMs.max)} ms; sender fell behind schedule by at most ${Math.round(sending.lateMs)} ms${stats.failed ? `; ${stats.failed} failed` : ''}`,
+        // The target is for the default concurrency; 16 (the earlier default) shows why it changed.
+        ...(concurrency === 64 ? { target: { kind: 'at-most' as const, value: 1000 } } : {}),
+        note: `${concurrency === 64 ? '' : 'informational, not the default concurrency; '}p50 ${Math.round(stats.latencyMs.p50)} ms, max ${Math.round(stats.latencyMs.max)} ms; sender fell behind schedule by at most ${Math.round(sending.lateMs)} ms${stats.failed ? `; ${stats.failed} failed` : ''}`,
       }),
     ]
     return { rows, details: { concurrency, perSecond, seconds, sending, gateway: stats } }
@@ -156,7 +157,7 @@ export const captureSmall: Scenario = {
       rows: [...fast.rows, ...slow.rows, ...steadyRuns.flatMap((r) => r.rows)],
       details: { sizes, noLatency: fast.details, latency: slow.details, steady: steadyRuns.map((r) => r.details) },
       notes: [
-        'Gateway: role all, SQLite + disk, default concurrency 16 unless stated. Baselines write each file, fsync it and rename it into place; they neither hash nor keep a catalog.',
+        'Gateway: role all, SQLite + disk, default concurrency (64) unless stated. Baselines write each file, fsync it and rename it into place, in one flat directory whose fsync they skip; they neither hash nor keep a catalog. The gateway also fsyncs the directory of every rename and the parents of the fan-out directories it creates.',
         'Media alternate WhatsApp (Graph lookup, then download) and Messenger (CDN URL). Gateway time runs from the first webhook sent to the last stored_at; intake is included.',
         `The naive baseline with latency runs for at most ${sizes.naiveMaxMs / 1000} s and is measured on the media it finished.`,
       ],
