@@ -26,11 +26,19 @@ const SCENARIOS: Scenario[] = [intake, captureSmall, captureLarge, serving, emul
 /** The bench's own sources, not the compiled copy: results are committed next to them. */
 const RESULTS_DIR = fileURLToPath(new URL('../../bench/results/', import.meta.url))
 
+/** Summaries of the profiles written since `before`: `<child label>/<file>`, main thread (tid 0) first. */
 async function profileReport(dir: string, before: Set<string>): Promise<string[]> {
-  const files = (await readdir(dir)).filter((f) => f.endsWith('.cpuprofile') && !before.has(f))
+  const files = (await readdir(dir, { recursive: true }))
+    .filter((f) => f.endsWith('.cpuprofile') && !before.has(f))
+    .sort((a, b) => threadOf(a) - threadOf(b) || a.localeCompare(b))
   const out: string[] = []
-  for (const file of files) out.push(formatSummary(file, await summarizeFile(path.join(dir, file))))
+  for (const file of files) out.push(formatSummary(`${file} (${threadOf(file) === 0 ? 'main thread' : `worker thread ${threadOf(file)}`})`, await summarizeFile(path.join(dir, file))))
   return out
+}
+
+function threadOf(file: string): number {
+  const tid = /\.\d+\.(\d+)\.\d+\.cpuprofile$/.exec(file)?.[1]
+  return tid === undefined ? 0 : Number(tid)
 }
 
 async function main(): Promise<number> {
@@ -65,7 +73,7 @@ async function main(): Promise<number> {
   try {
     for (const scenario of selected) {
       ctx.log(`\n== ${scenario.title}`)
-      const profilesBefore = profileDir ? new Set(await readdir(profileDir)) : new Set<string>()
+      const profilesBefore = profileDir ? new Set(await readdir(profileDir, { recursive: true })) : new Set<string>()
       const t0 = performance.now()
       try {
         const result = await scenario.run(ctx)

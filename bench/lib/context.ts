@@ -13,10 +13,14 @@ export interface BenchContext {
   log(message: string): void
 }
 
-/** Node flags for a child under test: a CPU profile per child when profiling. */
+/**
+ * Node flags for a child under test: CPU profiles in a directory of its own when profiling, one
+ * file per thread (Node names them CPU.<date>.<time>.<pid>.<thread id>…; thread 0 is the main
+ * thread). A fixed --cpu-prof-name would make the worker threads overwrite each other.
+ */
 export function profileArgs(ctx: Pick<BenchContext, 'profileDir'>, label: string): string[] {
   if (!ctx.profileDir) return []
-  return ['--cpu-prof', `--cpu-prof-dir=${ctx.profileDir}`, `--cpu-prof-name=${label}-${process.pid}-${Date.now()}.cpuprofile`]
+  return ['--cpu-prof', `--cpu-prof-dir=${path.join(ctx.profileDir, `${label}-${Date.now()}`)}`]
 }
 
 export function workPath(ctx: BenchContext, ...parts: string[]): string {
