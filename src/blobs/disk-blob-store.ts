@@ -12,7 +12,6 @@ import { randomUUID } from 'node:crypto'
 import { open, opendir, readdir, rename, rm, stat, unlink } from 'node:fs/promises'
 import path from 'node:path'
 import type { Readable } from 'node:stream'
-import { pipeline } from 'node:stream/promises'
 import { MediagateError } from '../errors.js'
 import { type BlobStat, type BlobStore, type ByteRange, blobKeyFor, type PutOptions, type PutResult } from './blob-store.js'
 import { fsyncDirectory, isErrno, mkdirDurable } from './durable-fs.js'
@@ -25,6 +24,7 @@ import { abortedError, putFailure, watchSource } from './put-failure.js'
 import { OpenFiles } from './open-files.js'
 import { openReadStream } from './open-read-stream.js'
 import { checkRange } from './range.js'
+import { pipeAsync } from '../util/pipe.js'
 
 const TMP_DIR = '.tmp'
 /** Blobs up to this size are held in memory and written in one step (see file-sink.ts). */
@@ -82,7 +82,7 @@ export class DiskBlobStore implements BlobStore {
     const tmp = path.join(this.root, TMP_DIR, `${randomUUID()}.part`)
     const sink = new BlobSink({ open: () => open(tmp, 'wx', 0o644), memoryLimit: SMALL_BLOB_BYTES })
     try {
-      await pipeline(body, hasher, sink, signal ? { signal } : {})
+      await pipeAsync([body, hasher, sink], signal)
       const sha256 = hasher.digest()
       const key = blobKeyFor(sha256)
       const file = keyToPath(this.root, key)

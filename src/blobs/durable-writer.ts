@@ -33,10 +33,13 @@ export class DurableWriter {
   finish(job: FinishJob): Promise<boolean> {
     const thread = this.leastBusy()
     const id = this.nextId++
+    // One exact-size copy, then handed over rather than cloned: a structured clone would copy
+    // every chunk's whole backing buffer (often a larger socket or pool buffer) once more.
+    const bytes = job.bytes ? [joinBytes(job.bytes, job.size)] : undefined
     return new Promise<boolean>((resolve, reject) => {
       thread.pending.set(id, { resolve, reject })
       thread.worker.ref()
-      thread.worker.postMessage({ ...job, id } satisfies FinishRequest)
+      thread.worker.postMessage({ ...job, id, ...(bytes ? { bytes } : {}) } satisfies FinishRequest, bytes ? [bytes[0]!.buffer as ArrayBuffer] : [])
     })
   }
 
@@ -77,6 +80,17 @@ export class DurableWriter {
     thread.worker.on('exit', () => fail(new Error('the durable-write thread stopped')))
     return thread
   }
+}
+
+function joinBytes(chunks: Uint8Array[], size: number): Uint8Array {
+  const out = new Uint8Array(size)
+  let offset = 0
+  for (const chunk of chunks) {
+    out.set(chunk, offset)
+    offset += chunk.length
+  }
+  if (offset !== size) throw new Error(`the blob has ${offset} bytes in memory, not the ${size} counted`)
+  return out
 }
 
 let shared: DurableWriter | undefined

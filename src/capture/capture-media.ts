@@ -4,7 +4,7 @@
  * blob store while hashing, counting and sniffing, and return the `stored` settlement. Failures
  * are thrown as MediagateErrors; the worker turns them into retry or failed (retry-policy.ts).
  */
-import { pipeline } from 'node:stream'
+import { pipe } from '../util/pipe.js'
 import type { BlobStore } from '../blobs/blob-store.js'
 import type { Settlement } from '../catalog/catalog.js'
 import { MediagateError } from '../errors.js'
@@ -60,8 +60,9 @@ export async function captureMedia(
     throw new MediagateError('too_large', `the source announces ${response.contentLength} bytes, over the limit of ${deps.maxBytes}`)
   }
   const tap = new HeadTap()
-  // pipeline (not pipe) so a source that dies mid-body fails the put instead of ending it short.
-  const piped = pipeline(response.body, tap, () => {})
+  // Not a bare .pipe(): a source that dies mid-body must fail the put, not end it short.
+  pipe([response.body, tap], () => {})
+  const piped = tap
   const put = await deps.blobs.put(piped, {
     maxBytes: deps.maxBytes,
     ...(source.expectedSha256 ? { expectedSha256: source.expectedSha256 } : {}),

@@ -3,7 +3,8 @@
  * inline or attachment), then hands back a stream that still starts at byte 0. Holds at most
  * the chunks that reach `bytes`, never the whole body.
  */
-import { PassThrough, type Readable, pipeline } from 'node:stream'
+import { PassThrough, type Readable } from 'node:stream'
+import { pipe } from '../util/pipe.js'
 
 export interface PeekedStream {
   /** Up to `bytes` bytes from the start (fewer if the stream is shorter). */
@@ -44,6 +45,6 @@ export async function peekHead(source: Readable, bytes: number): Promise<PeekedS
   const body = new PassThrough()
   if (length > 0) body.write(all)
   if (ended) body.end()
-  else pipeline(source, body, () => {}) // an error destroys `body` with it; its reader sees it
+  else pipe([source, body], () => {}) // an error destroys `body` with it; its reader sees it
   return { head: all.subarray(0, bytes), body }
 }
