@@ -7,7 +7,7 @@
 import { Pool } from 'undici'
 import type { LoadResult } from './load.js'
 import { loopbackUrl } from './loopback.js'
-import { percentile } from './stats.js'
+import { latencySummary } from './stats.js'
 
 export interface GetLoadOptions {
   url: string
@@ -73,17 +73,10 @@ export async function runGetLoad(o: GetLoadOptions): Promise<LoadResult> {
     await pool.close()
   }
   const seconds = (performance.now() - start) / 1000
-  latencies.sort((a, b) => a - b)
   return {
     requests,
     rps: (requests - unexpected - errors) / seconds,
-    latencyMs: {
-      p50: percentile(latencies, 50),
-      p90: percentile(latencies, 90),
-      p99: percentile(latencies, 99),
-      max: latencies[latencies.length - 1] ?? Number.NaN,
-      mean: latencies.reduce((a, b) => a + b, 0) / (latencies.length || 1),
-    },
+    latencyMs: latencySummary(latencies),
     non2xx: unexpected,
     errors,
     timeouts: 0,

@@ -12,7 +12,7 @@
 import { Pool } from 'undici'
 import type { LoadResult } from './load.js'
 import { loopbackUrl } from './loopback.js'
-import { percentile } from './stats.js'
+import { latencySummary } from './stats.js'
 
 export interface PacedLoadOptions {
   url: string
@@ -80,17 +80,10 @@ export async function runPacedLoad(o: PacedLoadOptions): Promise<LoadResult> {
     await pool.close()
   }
   const seconds = (performance.now() - start) / 1000
-  latencies.sort((a, b) => a - b)
   return {
     requests: total,
     rps: (total - non2xx - errors) / seconds,
-    latencyMs: {
-      p50: percentile(latencies, 50),
-      p90: percentile(latencies, 90),
-      p99: percentile(latencies, 99),
-      max: latencies[latencies.length - 1] ?? Number.NaN,
-      mean: latencies.reduce((a, b) => a + b, 0) / (latencies.length || 1),
-    },
+    latencyMs: latencySummary(latencies),
     non2xx,
     errors,
     timeouts: 0,

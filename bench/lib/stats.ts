@@ -37,3 +37,9 @@ export function rate(count: number, elapsedMs: number): number {
 }
 
 export const MiB = 1024 * 1024
+
+/** The latency figures of a load run (LoadResult.latencyMs), from unsorted samples in ms. */
+export function latencySummary(samples: number[]): { p50: number; p90: number; p99: number; max: number; mean: number } {
+  const { p50, p90, p99, max, mean } = distribution(samples)
+  return { p50, p90, p99, max, mean }
+}

@@ -16,7 +16,7 @@ import { row } from '../lib/report.js'
 import type { Scenario } from '../lib/scenario.js'
 
 const PLACEHOLDER = '__BENCHID__'
-/** Seconds at the fixed rate before its latencies are recorded. */
+/** Seconds at the fixed rate before its latencies are recorded (1 with --quick). */
 const STEADY_WARM_UP_S = 3
 
 /** Real payloads from the emulator's builders, split around the message id so each request differs. */
@@ -58,10 +58,11 @@ async function measure(ctx: BenchContext, url: string, next: ReturnType<typeof r
   ctx.log(`  ${name}: maximum throughput, ${seconds} s`)
   const max = await runLoad({ ...base, connections: 32, durationSeconds: seconds, maxRequests: 1_000_000 })
   assertClean(`${name} throughput`, max)
-  ctx.log(`  ${name}: fixed rate 1,000 req/s, ${seconds} s after ${STEADY_WARM_UP_S} s at that rate`)
+  const warmUp = ctx.quick ? 1 : STEADY_WARM_UP_S
+  ctx.log(`  ${name}: fixed rate 1,000 req/s, ${seconds} s after ${warmUp} s at that rate`)
   const paced = { url, method: 'POST' as const, path: WEBHOOK_PATH, nextRequest: next, rate: 1000, connections: 32 }
   // Steady state, not the wake of the maximum-throughput run (its WAL is still being checkpointed).
-  await runPacedLoad({ ...paced, durationSeconds: STEADY_WARM_UP_S })
+  await runPacedLoad({ ...paced, durationSeconds: warmUp })
   const fixed = await runPacedLoad({ ...paced, durationSeconds: seconds })
   assertClean(`${name} fixed rate`, fixed)
   return { max, fixed }
