@@ -1,9 +1,11 @@
 /**
  * The embedded blob store: one file per blob under a root directory, at `<root>/<key>`.
  *
- * A put streams into `<root>/.tmp/<uuid>` while hashing and counting, fsyncs it, and only then
- * renames it to its content-addressed path and fsyncs that directory: a blob is either complete
- * and durable under its final key or absent. Failed and aborted puts remove their temp file;
+ * A put hashes and counts the bytes as they arrive, into memory for a small blob and into
+ * `<root>/.tmp/<uuid>.part` beyond that (file-sink.ts); a durable-write thread then writes and
+ * fsyncs the temp file (if it was in memory), renames it to its content-addressed path and fsyncs
+ * that directory: a blob is either complete and durable under its final key or absent. Failed and
+ * aborted puts remove their temp file;
  * `init()` removes the ones a crash left behind, once older than `staleAfterMs`: an API process
  * and a worker process may share the directory, and one starting must not delete the other's
  * puts in progress (every write refreshes a temp file's mtime).
