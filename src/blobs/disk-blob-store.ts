@@ -2,7 +2,7 @@
  * The embedded blob store: one file per blob under a root directory, at `<root>/<key>`.
  *
  * A put hashes and counts the bytes as they arrive, into memory for a small blob and into
- * `<root>/.tmp/<uuid>.part` beyond that (file-sink.ts); a durable-write thread then writes and
+ * `<root>/.tmp/<uuid>.part` beyond that (blob-sink.ts); a durable-write thread then writes and
  * fsyncs the temp file (if it was in memory), renames it to its content-addressed path and fsyncs
  * that directory: a blob is either complete and durable under its final key or absent. Failed and
  * aborted puts remove their temp file;
@@ -18,7 +18,7 @@ import { MediagateError } from '../errors.js'
 import { type BlobStat, type BlobStore, type ByteRange, blobKeyFor, type PutOptions, type PutResult } from './blob-store.js'
 import { fsyncDirectory, isErrno, mkdirDurable } from './durable-fs.js'
 import { sharedDurableWriter } from './durable-writer.js'
-import { BlobSink } from './file-sink.js'
+import { BlobSink } from './blob-sink.js'
 import { HashingStream } from './hashing-stream.js'
 import { BLOB_PREFIX, quarantineKeyFor } from './keys.js'
 import { keyToPath } from './path-guard.js'
@@ -29,7 +29,7 @@ import { checkRange } from './range.js'
 import { pipeAsync } from '../util/pipe.js'
 
 const TMP_DIR = '.tmp'
-/** Blobs up to this size are held in memory and written in one step (see file-sink.ts). */
+/** Blobs up to this size are held in memory and written in one step (see blob-sink.ts). */
 const SMALL_BLOB_BYTES = 256 * 1024
 
 export interface DiskBlobStoreOptions {

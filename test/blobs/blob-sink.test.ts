@@ -5,7 +5,7 @@ import path from 'node:path'
 import { Readable } from 'node:stream'
 import { pipeline } from 'node:stream/promises'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
-import { BlobSink } from '../../src/blobs/file-sink.js'
+import { BlobSink } from '../../src/blobs/blob-sink.js'
 
 const chunks = Array.from({ length: 40 }, (_, i) => Buffer.alloc(1000 + i, i))
 const expected = Buffer.concat(chunks)
