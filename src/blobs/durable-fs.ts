@@ -2,18 +2,17 @@
  * The few filesystem steps that make a write survive a power cut: a rename is durable only once
  * its directory is fsynced, and a directory just created only once its parent is.
  */
-import { closeSync, close as closeCb, fsyncSync, fsync as fsyncCb, mkdirSync, openSync, open as openCb } from 'node:fs'
+import { closeSync, fsyncSync, mkdirSync, openSync } from 'node:fs'
 import { mkdir } from 'node:fs/promises'
 import path from 'node:path'
+import { closeFd, fsyncFd, openFd } from './fd.js'
 
 export async function fsyncDirectory(dir: string): Promise<void> {
-  // Callback fs: this runs for every put, and a FileHandle adds promise machinery to each of
-  // its three thread-pool round trips.
-  const fd = await new Promise<number>((resolve, reject) => openCb(dir, 'r', (err, fd) => (err ? reject(err) : resolve(fd))))
+  const fd = await openFd(dir, 'r')
   try {
-    await new Promise<void>((resolve, reject) => fsyncCb(fd, (err) => (err ? reject(err) : resolve())))
+    await fsyncFd(fd)
   } finally {
-    await new Promise<void>((resolve) => closeCb(fd, () => resolve()))
+    await closeFd(fd)
   }
 }
 

@@ -9,7 +9,7 @@
  * either, and an unref'd sweep closes every descriptor older than `ttlMs`, so a deletion by
  * another process frees its disk space within about two `ttlMs`.
  */
-import { close, open, read } from 'node:fs'
+import { closeFd, openFd, readFd } from './fd.js'
 import { MediagateError } from '../errors.js'
 
 interface Entry {
@@ -48,7 +48,7 @@ export class OpenFiles {
       const buffer = Buffer.allocUnsafe(length)
       let filled = 0
       while (filled < length) {
-        const n = await new Promise<number>((resolve, reject) => read(fd, buffer, filled, length - filled, start + filled, (err, n) => (err ? reject(err) : resolve(n))))
+        const { bytesRead: n } = await readFd(fd, buffer, filled, length - filled, start + filled)
         if (n === 0) throw new MediagateError('storage', `the blob ends after ${start + filled} bytes, before the ${start + length} its record says`)
         filled += n
       }
@@ -82,7 +82,7 @@ export class OpenFiles {
       entry = undefined
     }
     if (!entry) {
-      entry = { fd: openForReading(file), openedAt: now, users: 0, retired: false }
+      entry = { fd: openFd(file, 'r'), openedAt: now, users: 0, retired: false }
       // An open that fails is handled by the read that awaits it; this only silences the copy.
       entry.fd.catch(() => {})
       this.entries.set(file, entry)
@@ -122,13 +122,9 @@ export class OpenFiles {
   }
 }
 
-function openForReading(file: string): Promise<number> {
-  return new Promise<number>((resolve, reject) => open(file, 'r', (err, fd) => (err ? reject(err) : resolve(fd))))
-}
-
 function closeEntry(entry: Entry): void {
   entry.fd.then(
-    (fd) => close(fd, () => {}),
+    (fd) => closeFd(fd).catch(() => {}),
     () => {},
   )
 }

@@ -7,21 +7,22 @@
  * trip (in the serving profile, open, fstat and FileHandle reads were nearly half the samples).
  * A range still needs the size, to refuse a start past the end as the contract says.
  */
-import { close, createReadStream, fstat, open } from 'node:fs'
+import { createReadStream } from 'node:fs'
 import type { Readable } from 'node:stream'
 import { MediagateError } from '../errors.js'
 import type { ByteRange } from './blob-store.js'
+import { closeFd, fstatFd, openFd } from './fd.js'
 
 export async function openReadStream(file: string, range?: ByteRange): Promise<Readable> {
-  const fd = await new Promise<number>((resolve, reject) => open(file, 'r', (err, fd) => (err ? reject(err) : resolve(fd))))
+  const fd = await openFd(file, 'r')
   if (range) {
     try {
-      const size = await new Promise<number>((resolve, reject) => fstat(fd, (err, s) => (err ? reject(err) : resolve(s.size))))
+      const { size } = await fstatFd(fd)
       if (range.start >= size) {
         throw new MediagateError('bad_request', `range starts at ${range.start}, past the end of the ${size}-byte blob`, { status: 416 })
       }
     } catch (err) {
-      close(fd, () => {})
+      await closeFd(fd).catch(() => {})
       throw err
     }
   }

@@ -1,7 +1,8 @@
 /**
  * `GET /v1/media/{id}/content`: the stored bytes, with the headers clients and browsers rely on
  * (ETag = sha256, Range → 206, If-None-Match → 304) and the inline/attachment rule of
- * content-headers.ts. Bytes are streamed from the blob store; nothing is buffered.
+ * content-headers.ts. Small content is read into one buffer (SMALL_CONTENT_BYTES); anything
+ * larger streams from the blob store, so memory does not grow with the file.
  */
 import type { FastifyReply, FastifyRequest } from 'fastify'
 import type { Readable } from 'node:stream'
