@@ -43,12 +43,6 @@ export class DurableWriter {
     })
   }
 
-  async close(): Promise<void> {
-    const running = this.threads.filter((t): t is Thread => t !== undefined)
-    this.threads.fill(undefined)
-    await Promise.all(running.map((t) => t.worker.terminate()))
-  }
-
   private leastBusy(): Thread {
     let best = -1
     for (let i = 0; i < this.threads.length; i++) {
