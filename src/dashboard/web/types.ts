@@ -1,0 +1,53 @@
+/**
+ * The JSON the page reads, as the browser sees it. Written out here rather than imported from
+ * the server modules: those pull in Node's types, which this half of the code must not see.
+ * test/dashboard/web-assets.test.ts checks at compile time that the server's shapes still fit.
+ */
+
+export interface MediaJson {
+  id: string
+  platform: string
+  account_id: string
+  message_id: string
+  kind: string
+  status: string
+  mime_type: string | null
+  size: number | null
+  sha256: string | null
+  filename: string | null
+  caption: string | null
+  declared: { mime_type: string | null; sha256: string | null; size: number | null }
+  sniffed_mime_type: string | null
+  error: { code: string; message: string } | null
+  received_at: string
+  // Every other field is shown as it comes, flattened, in the detail view.
+}
+
+export interface MediaPage {
+  data: MediaJson[]
+  next_cursor: string | null
+}
+
+export interface StatsJson {
+  counts: { platform: string; status: string; count: number }[]
+  last_hour: { stored: number; failed: number; failed_by_code: { code: string; count: number }[] }
+  capture_rate_per_min: number
+  oldest_pending_at: string | null
+}
+
+/** Which optional API routes this gateway has. */
+export interface Features {
+  links: boolean
+  delete: boolean
+}
+
+export type Session = { signed_in: false } | { signed_in: true; features: Features }
+
+export interface SignedLink {
+  url: string
+  expires_at: string
+}
+
+export interface ApiErrorBody {
+  error?: { code?: string; message?: string }
+}
