@@ -3,14 +3,14 @@
  * `/dashboard/assets/`, and the session endpoints. The page itself reads everything through
  * the /v1 API, signed in by an HttpOnly session cookie instead of the API key.
  *
- * Assets are TypeScript modules exporting strings, so `tsc` alone ships them to dist/.
+ * The page and assets are the build output of src/dashboard/web/ (see ./assets/web-assets.ts),
+ * read once when the routes are registered: without `npm run build` registration fails.
  */
 import { createHash, timingSafeEqual } from 'node:crypto'
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import { MediagateError } from '../errors.js'
 import { hasValidSession } from '../serve/api-auth.js'
-import { DASHBOARD_ASSETS } from './assets/index.js'
-import { renderIndexHtml } from './assets/index-html.js'
+import { loadDashboardAssets } from './assets/web-assets.js'
 import { readCookie, sessionCookie } from './cookies.js'
 import { issueSessionToken, revokeSessionToken, SESSION_COOKIE } from './session-token.js'
 
@@ -27,7 +27,7 @@ const SESSION_BODY_LIMIT = 4096
 export async function dashboardRoutes(app: FastifyInstance, options: DashboardRoutesOptions): Promise<void> {
   const { apiKey } = options
   const expectedKey = apiKey ? digest(apiKey) : undefined
-  const indexHtml = renderIndexHtml()
+  const { indexHtml, files } = loadDashboardAssets()
   const indexEtag = etagOf(indexHtml)
 
   // Encapsulated in this plugin: the sign-in form posts urlencoded, nothing else here does.
@@ -43,7 +43,7 @@ export async function dashboardRoutes(app: FastifyInstance, options: DashboardRo
 
   app.get('/', async (request, reply) => sendStatic(request, reply, indexHtml, 'text/html; charset=utf-8', indexEtag))
 
-  for (const [name, asset] of Object.entries(DASHBOARD_ASSETS)) {
+  for (const [name, asset] of Object.entries(files)) {
     const etag = etagOf(asset.body)
     app.get(`/dashboard/assets/${name}`, async (request, reply) => sendStatic(request, reply, asset.body, asset.type, etag))
   }

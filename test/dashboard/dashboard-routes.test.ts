@@ -5,12 +5,14 @@
 import { spawnSync } from 'node:child_process'
 import Fastify, { type FastifyInstance } from 'fastify'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { DASHBOARD_ASSETS } from '../../src/dashboard/assets/index.js'
+import { loadDashboardAssets } from '../../src/dashboard/assets/web-assets.js'
 import { DASHBOARD_CSP, dashboardRoutes } from '../../src/dashboard/dashboard-routes.js'
 import { createApiKeyCheck } from '../../src/serve/api-auth.js'
 import { installErrorHandler } from '../../src/serve/error-handler.js'
 
 const KEY = 'routes-test-key-abcdefghijklmnop'
+// What `npm run build` put in dist/dashboard/web/ (pretest runs it), as the routes serve it.
+const DASHBOARD_ASSETS = loadDashboardAssets().files
 let app: FastifyInstance
 let base: string
 
