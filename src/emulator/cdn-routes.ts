@@ -7,7 +7,7 @@ import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:
 import { sendMedia } from './body-sender.js'
 import type { EmulatorContext } from './context.js'
 import { graphError } from './graph-errors.js'
-import { bearerToken, sameSecret, sendJson, sendText, waitUnlessClosed } from './http-util.js'
+import { acceptedToken, bearerToken, sendJson, sendText, waitUnlessClosed } from './http-util.js'
 import type { StoredMedia } from './media-store.js'
 import type { VerifiedUrl } from './url-signer.js'
 
@@ -29,8 +29,10 @@ export async function cdnRoute(ctx: EmulatorContext, req: IncomingMessage, res: 
   const refuse = () => (kind === 'whatsapp' ? sendText(res, 404, 'Not Found') : sendText(res, 403, SIGNATURE_EXPIRED))
 
   let verified: VerifiedUrl | undefined
+  let tokenLabel: string | undefined
   if (kind === 'whatsapp') {
-    if (!sameSecret(bearerToken(req), ctx.settings.accessToken)) {
+    tokenLabel = acceptedToken(bearerToken(req), ctx.settings.tokenLabels)
+    if (tokenLabel === undefined) {
       const e = graphError(190, { message: 'Invalid OAuth access token - Cannot parse access token' })
       return sendJson(res, 401, e.body)
     }
@@ -45,6 +47,7 @@ export async function cdnRoute(ctx: EmulatorContext, req: IncomingMessage, res: 
   const expiresAt = verified.expiresAt ?? media?.expiresAt
   if (expiresAt !== undefined && now >= expiresAt) return refuse()
   if (!media || media.deleted || media.platform !== kind) return sendText(res, 404, 'Not Found')
+  if (tokenLabel !== undefined) ctx.stats.tokenUsed(media.id, tokenLabel)
 
   const fault = req.method === 'GET' ? ctx.faults.decide(media.id, 'download') : undefined
   if (fault?.delayMs) await waitUnlessClosed(res, fault.delayMs)

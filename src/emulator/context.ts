@@ -10,6 +10,8 @@ export interface EmulatorSettings {
   host: string
   port: number
   accessToken: string
+  /** Every accepted token → its label (`default` for accessToken). */
+  tokenLabels: ReadonlyMap<string, string>
   appSecret: string
   graphVersion: string
   urlTtlMs: number
@@ -41,6 +43,7 @@ export function resolveSettings(o: EmulatorOptions): Readonly<EmulatorSettings> 
     host: o.host ?? '127.0.0.1',
     port: o.port ?? 0,
     accessToken: o.accessToken,
+    tokenLabels: new Map<string, string>([['default', o.accessToken] as const, ...Object.entries(o.extraAccessTokens ?? {})].map(([label, token]) => [token, label])),
     appSecret: o.appSecret,
     graphVersion,
     urlTtlMs: o.urlTtlMs ?? 5 * MINUTE,
@@ -56,6 +59,9 @@ export function resolveSettings(o: EmulatorOptions): Readonly<EmulatorSettings> 
   }
   if (settings.webhookTarget !== undefined && !/^https?:\/\//.test(settings.webhookTarget)) {
     throw invalid('webhookTarget must be an http(s) URL')
+  }
+  for (const [label, token] of Object.entries(o.extraAccessTokens ?? {})) {
+    if (!token || label === 'default') throw invalid(`extraAccessTokens.${label}: a non-empty token under any label but "default"`)
   }
   return Object.freeze(settings)
 }

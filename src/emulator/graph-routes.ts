@@ -6,7 +6,7 @@ import { createHash } from 'node:crypto'
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import type { EmulatorContext } from './context.js'
 import { type GraphErrorResponse, graphError, graphErrorForStatus, unsupportedGetRequest } from './graph-errors.js'
-import { bearerToken, sameSecret, sendJson, waitUnlessClosed } from './http-util.js'
+import { acceptedToken, bearerToken, sendJson, waitUnlessClosed } from './http-util.js'
 import type { StoredMedia } from './media-store.js'
 
 /** `/v26.0/123` → `['123']`; undefined when the path has no version prefix. */
@@ -27,28 +27,27 @@ function sendGraphError(res: ServerResponse, e: GraphErrorResponse, retryAfterSe
   })
 }
 
-/** Graph accepts the token as a Bearer header or an `access_token` query parameter. */
-function authorize(ctx: EmulatorContext, req: IncomingMessage, url: URL, res: ServerResponse): boolean {
+/** Graph accepts the token as a Bearer header or an `access_token` query parameter; returns its label. */
+function authorize(ctx: EmulatorContext, req: IncomingMessage, url: URL, res: ServerResponse): string | undefined {
   const token = bearerToken(req) ?? url.searchParams.get('access_token') ?? undefined
   if (token === undefined) {
     sendGraphError(res, graphError(190, { message: 'An active access token must be used to query information about the current user.' }))
-    return false
+    return undefined
   }
-  if (!sameSecret(token, ctx.settings.accessToken)) {
-    sendGraphError(res, graphError(190, { message: 'Invalid OAuth access token - Cannot parse access token' }))
-    return false
-  }
-  return true
+  const label = acceptedToken(token, ctx.settings.tokenLabels)
+  if (label === undefined) sendGraphError(res, graphError(190, { message: 'Invalid OAuth access token - Cannot parse access token' }))
+  return label
 }
 
 export async function graphRoute(ctx: EmulatorContext, req: IncomingMessage, res: ServerResponse, url: URL, segments: string[]): Promise<void> {
-  if (!authorize(ctx, req, url, res)) return
+  const tokenLabel = authorize(ctx, req, url, res)
+  if (tokenLabel === undefined) return
   const [id, ...rest] = segments
   if (id === undefined || rest.length > 0) {
     return sendGraphError(res, graphError(2500, { message: `Unknown path components: /${segments.join('/')}` }))
   }
   if (id === 'me' && req.method === 'GET') return sendJson(res, 200, { id: appIdFor(ctx.settings.accessToken), name: 'Emulated app' })
-  if (req.method === 'GET') return lookup(ctx, res, url, id)
+  if (req.method === 'GET') return lookup(ctx, res, url, id, tokenLabel)
   if (req.method === 'DELETE') {
     const media = usableMedia(ctx, id, url)
     if (!media) return sendGraphError(res, unsupportedGetRequest(id))
@@ -73,8 +72,8 @@ function usableMedia(ctx: EmulatorContext, id: string, url: URL): StoredMedia | 
   return media
 }
 
-async function lookup(ctx: EmulatorContext, res: ServerResponse, url: URL, id: string): Promise<void> {
-  ctx.stats.lookup(id)
+async function lookup(ctx: EmulatorContext, res: ServerResponse, url: URL, id: string, tokenLabel: string): Promise<void> {
+  ctx.stats.lookup(id, tokenLabel)
   const fault = ctx.faults.decide(id, 'lookup')
   if (fault?.delayMs) await waitUnlessClosed(res, fault.delayMs)
   if (fault?.graphErrorCode !== undefined) {

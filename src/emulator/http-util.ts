@@ -26,6 +26,12 @@ export function bearerToken(req: IncomingMessage): string | undefined {
   return match?.[1]
 }
 
+/** The label of the accepted token the request carries, or undefined (compared in constant time). */
+export function acceptedToken(given: string | undefined, labels: ReadonlyMap<string, string>): string | undefined {
+  for (const [token, label] of labels) if (sameSecret(given, token)) return label
+  return undefined
+}
+
 export function sameSecret(given: string | undefined, expected: string): boolean {
   if (given === undefined) return false
   const a = Buffer.from(given)

@@ -5,6 +5,8 @@ export interface MediaCounters {
   downloadsStarted: number
   downloadsCompleted: number
   bytesSent: number
+  /** Graph lookups and WhatsApp downloads of this media, by the label of the token they carried (`default`: accessToken). */
+  tokens: Record<string, number>
 }
 
 export interface EmulatorStats {
@@ -32,15 +34,20 @@ export class StatsRecorder {
   private media(id: string): MediaCounters {
     let counters = this.s.byMedia[id]
     if (!counters) {
-      counters = { lookups: 0, downloadsStarted: 0, downloadsCompleted: 0, bytesSent: 0 }
+      counters = { lookups: 0, downloadsStarted: 0, downloadsCompleted: 0, bytesSent: 0, tokens: {} }
       this.s.byMedia[id] = counters
     }
     return counters
   }
 
-  lookup(id: string): void {
+  lookup(id: string, tokenLabel: string): void {
     this.s.graphLookups++
     this.media(id).lookups++
+    this.tokenUsed(id, tokenLabel)
+  }
+  tokenUsed(id: string, tokenLabel: string): void {
+    const tokens = this.media(id).tokens
+    tokens[tokenLabel] = (tokens[tokenLabel] ?? 0) + 1
   }
   downloadStarted(id: string): void {
     this.s.downloadsStarted++

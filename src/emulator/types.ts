@@ -22,6 +22,12 @@ export interface EmulatorOptions {
   port?: number
   /** The WhatsApp Bearer token that Graph and the WhatsApp download URL require. */
   accessToken: string
+  /**
+   * More tokens Graph and the WhatsApp download URL accept, by a label of your choice (a system
+   * user's token per business, say). Stats count each media's requests by the label of the token
+   * they came with (`default` for `accessToken`), never by the token itself.
+   */
+  extraAccessTokens?: Readonly<Record<string, string>>
   /** Signs webhooks: `X-Hub-Signature-256: sha256=<hex hmac of the raw body>`. */
   appSecret: string
   /** Default `v26.0`; any `/vNN.N/` prefix is accepted, as Meta does. */
