@@ -6,14 +6,8 @@
  */
 import { parentPort, workerData } from 'node:worker_threads'
 import { isMediagateError, toMediagateError } from '../errors.js'
-import { reviveBuffers } from './thread-messages.js'
+import { dispatch, isThreadMethod, reviveBuffers, type ThreadCall, type ThreadReply } from './thread-messages.js'
 import { SqliteCatalog } from './sqlite-catalog.js'
-
-interface Call {
-  id: number
-  method: string
-  args: unknown[]
-}
 
 const port = parentPort
 if (!port) throw new Error('sqlite-thread.js runs as a worker thread only')
@@ -28,17 +22,18 @@ try {
 }
 
 let queue = Promise.resolve()
-port.on('message', (call: Call) => {
+port.on('message', (call: ThreadCall) => {
   queue = queue.then(async () => {
+    let reply: ThreadReply
     try {
       if (!catalog) throw openError
-      const fn = (catalog as unknown as Record<string, (...a: unknown[]) => unknown>)[call.method]
-      if (typeof fn !== 'function') throw new Error(`the catalog has no method ${call.method}`)
-      const result = await fn.apply(catalog, reviveBuffers(call.args) as unknown[])
-      port.postMessage({ id: call.id, result })
+      if (!isThreadMethod(call.method) || !Array.isArray(call.args)) throw new Error(`the catalog has no method ${String(call.method)}`)
+      reviveBuffers(call.args)
+      reply = { id: call.id, result: await dispatch(catalog, call.method, call.args) }
     } catch (err) {
       const e = isMediagateError(err) ? err : toMediagateError(err, 'catalog')
-      port.postMessage({ id: call.id, error: { code: e.code, message: e.message, vendorCode: e.vendorCode, status: e.status, retryable: e.retryable } })
+      reply = { id: call.id, error: { code: e.code, message: e.message, vendorCode: e.vendorCode, status: e.status, retryable: e.retryable } }
     }
+    port.postMessage(reply)
   })
 })

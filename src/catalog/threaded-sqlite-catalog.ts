@@ -5,18 +5,11 @@
  * object runs the same plans, one call at a time; only the thread differs.
  */
 import { Worker } from 'node:worker_threads'
-import { type ErrorCode, MediagateError } from '../errors.js'
+import { MediagateError } from '../errors.js'
 import type { Catalog } from './catalog.js'
 import { SqliteReader, UNANSWERED } from './sqlite-reader.js'
-import { reviveBuffers } from './thread-messages.js'
+import { isThreadMethod, reviveBuffers, type ThreadArgs, type ThreadCall, type ThreadMethod, type ThreadReply } from './thread-messages.js'
 import { workerScript } from '../util/worker-script.js'
-
-interface Reply {
-  id: number
-  result?: unknown
-  error?: { code: ErrorCode; message: string; vendorCode?: string | number; status: number; retryable: boolean }
-}
-
 
 /** Background checkpoints (sqlite-checkpointer.ts) run this often. */
 const CHECKPOINT_INTERVAL_MS = 250
@@ -40,7 +33,7 @@ export function openThreadedSqliteCatalog(options: { path: string; busyTimeoutMs
     for (const p of pending.values()) p.reject(err)
     pending.clear()
   }
-  worker.on('message', (reply: Reply) => {
+  worker.on('message', (reply: ThreadReply) => {
     const p = pending.get(reply.id)
     if (!p) return
     pending.delete(reply.id)
@@ -52,13 +45,14 @@ export function openThreadedSqliteCatalog(options: { path: string; busyTimeoutMs
   worker.on('error', (err) => failAll(new MediagateError('catalog', `the SQLite thread failed: ${err.message}`, { cause: err })))
   worker.on('exit', () => failAll(new MediagateError('catalog', 'the SQLite thread has stopped')))
 
-  const call = (method: string, args: unknown[]): Promise<unknown> => {
+  const call = <M extends ThreadMethod>(method: M, args: ThreadArgs[M]): Promise<unknown> => {
     if (exited) return Promise.reject(exited)
     const id = nextId++
     worker.ref()
     return new Promise((resolve, reject) => {
       pending.set(id, { resolve, reject })
-      worker.postMessage({ id, method, args })
+      const message: ThreadCall<M> = { id, method, args }
+      worker.postMessage(message)
     }).finally(() => {
       if (pending.size === 0) worker.unref()
     })
@@ -73,7 +67,8 @@ export function openThreadedSqliteCatalog(options: { path: string; busyTimeoutMs
   return new Proxy({} as Catalog, {
     get(_target, prop) {
       if (prop === 'dialect') return 'sqlite'
-      if (prop === 'then' || typeof prop !== 'string') return undefined
+      // Not a method the thread answers (`then` included, so the proxy is not taken for a promise).
+      if (typeof prop !== 'string' || !isThreadMethod(prop)) return undefined
       if (prop === 'get') return get
       if (prop === 'close') {
         return async () => {
@@ -88,7 +83,7 @@ export function openThreadedSqliteCatalog(options: { path: string; busyTimeoutMs
           }
         }
       }
-      return (...args: unknown[]) => call(prop, args)
+      return (...args: ThreadArgs[typeof prop]) => call(prop, args)
     },
   })
 }
