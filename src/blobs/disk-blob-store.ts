@@ -1,36 +1,28 @@
 /**
  * The embedded blob store: one file per blob under a root directory, at `<root>/<key>`.
  *
- * A put hashes and counts the bytes as they arrive, into memory for a small blob and into
- * `<root>/.tmp/<uuid>.part` beyond that (blob-sink.ts); a durable-write thread then writes and
- * fsyncs the temp file (if it was in memory), renames it to its content-addressed path and fsyncs
- * that directory: a blob is either complete and durable under its final key or absent. Failed and
- * aborted puts remove their temp file;
+ * A put hashes and counts the bytes as they arrive (put-frame.ts, the frame every store's puts
+ * share), holds them in memory for a small blob or in `<root>/.tmp/<uuid>.part` beyond that, and
+ * has a durable-write thread move them into place (disk-put.ts): a blob is either complete and
+ * durable under its final key or absent. Failed and aborted puts remove their temp file;
  * `init()` removes the ones a crash left behind, once older than `staleAfterMs`: an API process
  * and a worker process may share the directory, and one starting must not delete the other's
  * puts in progress (every write refreshes a temp file's mtime).
  */
-import { randomUUID } from 'node:crypto'
-import { open, opendir, readdir, rename, rm, stat, unlink } from 'node:fs/promises'
+import { opendir, readdir, rename, rm, stat, unlink } from 'node:fs/promises'
 import path from 'node:path'
 import type { Readable } from 'node:stream'
 import { MediagateError } from '../errors.js'
-import { type BlobStat, type BlobStore, type ByteRange, blobKeyFor, type PutOptions, type PutResult } from './blob-store.js'
+import type { BlobStat, BlobStore, ByteRange, PutOptions, PutResult } from './blob-store.js'
+import { DiskPut, TMP_DIR } from './disk-put.js'
 import { fsyncDirectory, isErrno, mkdirDurable } from './durable-fs.js'
 import { sharedDurableWriter } from './durable-writer.js'
-import { BlobSink } from './blob-sink.js'
-import { HashingStream } from './hashing-stream.js'
 import { BLOB_PREFIX, quarantineKeyFor } from './keys.js'
 import { keyToPath } from './path-guard.js'
-import { abortedError, putFailure, watchSource } from './put-failure.js'
 import { OpenFiles } from './open-files.js'
 import { openReadStream } from './open-read-stream.js'
+import { type PutFrameStore, runPut } from './put-frame.js'
 import { checkRange } from './range.js'
-import { pipeAsync } from '../util/pipe.js'
-
-const TMP_DIR = '.tmp'
-/** Blobs up to this size are held in memory and written in one step (see blob-sink.ts). */
-const SMALL_BLOB_BYTES = 256 * 1024
 
 export interface DiskBlobStoreOptions {
   /** `init()` removes temp files not written to for this long. Default 1 hour. */
@@ -44,11 +36,13 @@ export class DiskBlobStore implements BlobStore {
   readonly root: string
   private readonly staleAfterMs: number
   private readonly openFiles = new OpenFiles()
-  private readonly writer = sharedDurableWriter()
+  private readonly puts: PutFrameStore
 
   constructor(root: string, options: DiskBlobStoreOptions = {}) {
     this.root = path.resolve(root)
     this.staleAfterMs = options.staleAfterMs ?? 60 * 60 * 1000
+    const target = { root: this.root, writer: sharedDurableWriter(), openFiles: this.openFiles }
+    this.puts = { begin: () => new DiskPut(target), mapError: (err) => storageError(err, 'write the blob') }
   }
 
   async init(): Promise<void> {
@@ -67,36 +61,8 @@ export class DiskBlobStore implements BlobStore {
     }
   }
 
-  async put(body: Readable, options: PutOptions = {}): Promise<PutResult> {
-    const { signal } = options
-    if (signal?.aborted) {
-      body.destroy()
-      throw abortedError(signal)
-    }
-    let hasher: HashingStream
-    try {
-      hasher = new HashingStream(options)
-    } catch (err) {
-      body.destroy()
-      throw err
-    }
-    const source = watchSource(body)
-    const tmp = path.join(this.root, TMP_DIR, `${randomUUID()}.part`)
-    const sink = new BlobSink({ open: () => open(tmp, 'wx', 0o644), memoryLimit: SMALL_BLOB_BYTES })
-    try {
-      await pipeAsync([body, hasher, sink], signal)
-      const sha256 = hasher.digest()
-      const key = blobKeyFor(sha256)
-      const file = keyToPath(this.root, key)
-      const existed = await this.writer.finish({ tmp, file, size: hasher.bytes, ...(sink.memory ? { bytes: sink.memory } : {}) })
-      if (!existed) this.openFiles.forget(file)
-      return { key, sha256, size: hasher.bytes, existed }
-    } catch (err) {
-      body.destroy()
-      sink.destroy()
-      await rm(tmp, { force: true }).catch(() => {})
-      throw putFailure(err, source, signal, (e) => storageError(e, 'write the blob'))
-    }
+  put(body: Readable, options: PutOptions = {}): Promise<PutResult> {
+    return runPut(body, options, this.puts)
   }
 
   async stat(key: string): Promise<BlobStat | undefined> {

@@ -23,8 +23,9 @@ export class HashingStream extends Transform {
   bytes = 0
   private readonly hash: Hash = createHash('sha256')
   private readonly maxBytes: number
-  private readonly expectedSha256: string | undefined
-  private readonly expectedSize: number | undefined
+  /** The declared sha256, lowercase hex: a store may commit straight under its key. */
+  readonly expectedSha256: string | undefined
+  readonly expectedSize: number | undefined
   private hex: string | undefined
 
   constructor(options: HashingStreamOptions = {}) {

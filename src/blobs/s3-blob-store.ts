@@ -16,7 +16,8 @@ import { checkRange } from './range.js'
 import { createS3Client, type S3ConnectionOptions } from './s3-client.js'
 import { isS3NotFound, s3ErrorName, toStorageError } from './s3-errors.js'
 import { listObjects, removeStaleUploads } from './s3-listing.js'
-import { copySource, putToS3, type S3PutTarget, TMP_PREFIX } from './s3-put.js'
+import { type PutFrameStore, runPut } from './put-frame.js'
+import { copySource, S3Put, TMP_PREFIX } from './s3-put.js'
 
 export interface S3BlobStoreOptions extends S3ConnectionOptions {
   bucket: string
@@ -50,7 +51,7 @@ export class S3BlobStore implements BlobStore {
   private readonly ownsClient: boolean
   private readonly staleAfterMs: number
   private readonly logger: Pick<Logger, 'warn'> | undefined
-  private readonly putTarget: S3PutTarget
+  private readonly puts: PutFrameStore
 
   constructor(options: S3BlobStoreOptions) {
     this.bucket = options.bucket
@@ -61,15 +62,16 @@ export class S3BlobStore implements BlobStore {
     this.staleAfterMs = options.staleAfterMs ?? 60 * 60 * 1000
     this.logger = options.logger
     this.capabilities = { presign: true, redirect: options.redirect ?? false }
-    this.putTarget = {
+    const target = {
       client: this.client,
       bucket: this.bucket,
       prefix: this.prefix,
       partSize: Math.max(MIN_PART_SIZE, options.partSize ?? MIN_PART_SIZE),
       queueSize: Math.max(1, options.queueSize ?? 1),
       logger: this.logger,
-      stat: (key) => this.stat(key),
+      stat: (key: string) => this.stat(key),
     }
+    this.puts = { begin: () => new S3Put(target), mapError: (err) => toStorageError(err, 'upload') }
   }
 
   /** Checks the bucket, then removes leftovers of interrupted puts older than `staleAfterMs`. */
@@ -88,7 +90,7 @@ export class S3BlobStore implements BlobStore {
   }
 
   put(body: Readable, options: PutOptions = {}): Promise<PutResult> {
-    return putToS3(this.putTarget, body, options)
+    return runPut(body, options, this.puts)
   }
 
   async stat(key: string): Promise<BlobStat | undefined> {

@@ -12,20 +12,21 @@
  * - Otherwise (Messenger, Instagram): upload to a temporary key under `<prefix>.tmp/`, then
  *   CopyObject to the final key once the hash is known, then delete the temporary object.
  *   CopyObject is limited to 5 GB per object, far above our 100 MB default `maxBytes`.
- * A failed or aborted put aborts its multipart upload and deletes its temporary object; `init()`
- * removes what a crash left behind. A bucket lifecycle rule expiring `.tmp/` and incomplete
- * multipart uploads after a day is a good second line.
+ * A failed or aborted put aborts its multipart upload and deletes its temporary object (the frame
+ * around every put, put-frame.ts, discards it); `init()` removes what a crash left behind. A
+ * bucket lifecycle rule expiring `.tmp/` and incomplete multipart uploads after a day is a good
+ * second line.
  */
 import { randomUUID } from 'node:crypto'
-import { pipeline, type Readable } from 'node:stream'
-import { pipeline as pipelineAsync } from 'node:stream/promises'
+import type { Readable } from 'node:stream'
 import { CopyObjectCommand, DeleteObjectCommand, type S3Client } from '@aws-sdk/client-s3'
 import { Upload } from '@aws-sdk/lib-storage'
 import type { Logger } from '../logging/logger.js'
-import { type BlobStat, blobKeyFor, type PutOptions, type PutResult } from './blob-store.js'
-import { HashingStream, normalizeExpectedSha256 } from './hashing-stream.js'
+import { pipe, pipeAsync } from '../util/pipe.js'
+import { type BlobStat, blobKeyFor, type PutOptions } from './blob-store.js'
+import type { HashingStream } from './hashing-stream.js'
 import { nullSink } from './null-sink.js'
-import { abortedError, putFailure, watchSource } from './put-failure.js'
+import type { PutAttempt } from './put-frame.js'
 import { toStorageError } from './s3-errors.js'
 
 export const TMP_PREFIX = '.tmp/'
@@ -42,80 +43,74 @@ export interface S3PutTarget {
   stat(key: string): Promise<BlobStat | undefined>
 }
 
-export async function putToS3(target: S3PutTarget, body: Readable, options: PutOptions): Promise<PutResult> {
-  const { signal } = options
-  if (signal?.aborted) {
-    body.destroy()
-    throw abortedError(signal)
-  }
-  let hasher: HashingStream
-  let expectedSha256: string | undefined
-  try {
-    expectedSha256 = normalizeExpectedSha256(options.expectedSha256)
-    hasher = new HashingStream(options)
-  } catch (err) {
-    body.destroy()
-    throw err
-  }
-  const source = watchSource(body)
-  // Errors reach us through the upload reading `hasher`; the callback only keeps them handled.
-  pipeline(body, hasher, () => {})
-  // Ending the body is the one abort that lets in-flight requests settle and the multipart be
-  // aborted before `done()` returns (Upload.abort() rejects at once and leaves them running).
-  const onAbort = () => hasher.destroy(signal ? abortedError(signal) : undefined)
-  signal?.addEventListener('abort', onAbort, { once: true })
-  try {
-    return expectedSha256 ? await putKnown(target, hasher, expectedSha256, options) : await putViaTemp(target, hasher, options)
-  } catch (err) {
-    hasher.destroy()
-    throw putFailure(err, source, signal, (e) => toStorageError(e, 'upload'))
-  } finally {
-    signal?.removeEventListener('abort', onAbort)
-  }
-}
+export class S3Put implements PutAttempt {
+  /** The temporary object this put uploads to, until it is deleted. */
+  private tmpKey: string | undefined
 
-async function putKnown(target: S3PutTarget, hasher: HashingStream, sha256: string, options: PutOptions): Promise<PutResult> {
-  const key = blobKeyFor(sha256)
-  const existing = options.expectedSize === undefined ? undefined : await target.stat(key)
-  if (existing && existing.size === options.expectedSize) {
-    // Let the bytes flow (the caller sniffs them, the hasher verifies them) but send none.
-    await pipelineAsync(hasher, nullSink())
-    return { key, sha256, size: hasher.bytes, existed: true }
-  }
-  await upload(target, hasher, `${target.prefix}${key}`, options.contentType)
-  return { key, sha256, size: hasher.bytes, existed: false }
-}
+  constructor(private readonly target: S3PutTarget) {}
 
-async function putViaTemp(target: S3PutTarget, hasher: HashingStream, options: PutOptions): Promise<PutResult> {
-  const { client, bucket, prefix } = target
-  const tmpKey = `${prefix}${TMP_PREFIX}${randomUUID()}`
-  try {
-    await upload(target, hasher, tmpKey, options.contentType)
-    const sha256 = hasher.digest()
+  write(body: Readable, hasher: HashingStream, options: PutOptions): Promise<boolean> {
+    // Errors reach us through the upload reading `hasher`; the callback only keeps them handled.
+    pipe([body, hasher], ignore)
+    return hasher.expectedSha256 ? this.putKnown(hasher, hasher.expectedSha256, options) : this.putViaTemp(hasher, options)
+  }
+
+  discard(): Promise<void> {
+    return this.deleteTemp()
+  }
+
+  private async putKnown(hasher: HashingStream, sha256: string, options: PutOptions): Promise<boolean> {
     const key = blobKeyFor(sha256)
-    const existing = await target.stat(key)
-    if (existing?.size === hasher.bytes) return { key, sha256, size: hasher.bytes, existed: true }
-    await client.send(new CopyObjectCommand({ Bucket: bucket, Key: `${prefix}${key}`, CopySource: copySource(bucket, tmpKey) })).catch((err: unknown) => {
-      throw toStorageError(err, 'copy', key)
+    const existing = options.expectedSize === undefined ? undefined : await this.target.stat(key)
+    if (existing && existing.size === options.expectedSize) {
+      // Let the bytes flow (the caller sniffs them, the hasher verifies them) but send none.
+      await pipeAsync([hasher, nullSink()])
+      return true
+    }
+    await this.upload(hasher, `${this.target.prefix}${key}`, options.contentType)
+    return false
+  }
+
+  private async putViaTemp(hasher: HashingStream, options: PutOptions): Promise<boolean> {
+    const { client, bucket, prefix } = this.target
+    const tmpKey = `${prefix}${TMP_PREFIX}${randomUUID()}`
+    this.tmpKey = tmpKey
+    await this.upload(hasher, tmpKey, options.contentType)
+    const key = blobKeyFor(hasher.digest())
+    const existing = await this.target.stat(key)
+    const existed = existing?.size === hasher.bytes
+    if (!existed) {
+      await client.send(new CopyObjectCommand({ Bucket: bucket, Key: `${prefix}${key}`, CopySource: copySource(bucket, tmpKey) })).catch((err: unknown) => {
+        throw toStorageError(err, 'copy', key)
+      })
+    }
+    await this.deleteTemp()
+    return existed
+  }
+
+  private async upload(body: Readable, objectKey: string, contentType: string | undefined): Promise<void> {
+    const job = new Upload({
+      client: this.target.client,
+      params: { Bucket: this.target.bucket, Key: objectKey, Body: body, ...(contentType ? { ContentType: contentType } : {}) },
+      partSize: this.target.partSize,
+      queueSize: this.target.queueSize,
+      leavePartsOnError: false,
     })
-    return { key, sha256, size: hasher.bytes, existed: false }
-  } finally {
-    await client.send(new DeleteObjectCommand({ Bucket: bucket, Key: tmpKey })).catch((err: unknown) => {
-      target.logger?.warn({ key: tmpKey, err: toStorageError(err, 'delete') }, 'could not delete a temporary object; init() will')
+    await job.done()
+  }
+
+  /** A failed delete is only logged: the blob (if any) is complete, and `init()` retries it. */
+  private async deleteTemp(): Promise<void> {
+    const tmpKey = this.tmpKey
+    if (tmpKey === undefined) return
+    this.tmpKey = undefined
+    await this.target.client.send(new DeleteObjectCommand({ Bucket: this.target.bucket, Key: tmpKey })).catch((err: unknown) => {
+      this.target.logger?.warn({ key: tmpKey, err: toStorageError(err, 'delete') }, 'could not delete a temporary object; init() will')
     })
   }
 }
 
-async function upload(target: S3PutTarget, body: Readable, objectKey: string, contentType: string | undefined): Promise<void> {
-  const job = new Upload({
-    client: target.client,
-    params: { Bucket: target.bucket, Key: objectKey, Body: body, ...(contentType ? { ContentType: contentType } : {}) },
-    partSize: target.partSize,
-    queueSize: target.queueSize,
-    leavePartsOnError: false,
-  })
-  await job.done()
-}
+function ignore(): void {}
 
 /** The `x-amz-copy-source` value: bucket and key, each key segment URL-encoded. */
 export function copySource(bucket: string, objectKey: string): string {

@@ -1,0 +1,55 @@
+/**
+ * Where a disk put's hashed bytes go and how they become a blob (the frame around it is
+ * put-frame.ts): into a `BlobSink`, in memory for a small blob and in `<root>/.tmp/<uuid>.part`
+ * beyond that; then a durable-write thread writes and fsyncs the temp file (if it was in memory),
+ * renames it to its content-addressed path and fsyncs that directory.
+ */
+import { randomUUID } from 'node:crypto'
+import { open, rm } from 'node:fs/promises'
+import path from 'node:path'
+import type { Readable } from 'node:stream'
+import { pipeAsync } from '../util/pipe.js'
+import { blobKeyFor } from './blob-store.js'
+import { BlobSink } from './blob-sink.js'
+import type { DurableWriter } from './durable-writer.js'
+import type { HashingStream } from './hashing-stream.js'
+import type { OpenFiles } from './open-files.js'
+import { keyToPath } from './path-guard.js'
+import type { PutAttempt } from './put-frame.js'
+
+export const TMP_DIR = '.tmp'
+/** Blobs up to this size are held in memory and written in one step (see blob-sink.ts). */
+const SMALL_BLOB_BYTES = 256 * 1024
+
+/** What a put needs of its store. */
+export interface DiskPutTarget {
+  root: string
+  writer: DurableWriter
+  /** Cached read descriptors: a put that renames a new file into place makes its path's stale. */
+  openFiles: OpenFiles
+}
+
+export class DiskPut implements PutAttempt {
+  private readonly tmp: string
+  private readonly sink: BlobSink
+
+  constructor(private readonly target: DiskPutTarget) {
+    const tmp = path.join(target.root, TMP_DIR, `${randomUUID()}.part`)
+    this.tmp = tmp
+    this.sink = new BlobSink({ open: () => open(tmp, 'wx', 0o644), memoryLimit: SMALL_BLOB_BYTES })
+  }
+
+  async write(body: Readable, hasher: HashingStream): Promise<boolean> {
+    const { sink, target } = this
+    await pipeAsync([body, hasher, sink])
+    const file = keyToPath(target.root, blobKeyFor(hasher.digest()))
+    const existed = await target.writer.finish({ tmp: this.tmp, file, size: hasher.bytes, ...(sink.memory ? { bytes: sink.memory } : {}) })
+    if (!existed) target.openFiles.forget(file)
+    return existed
+  }
+
+  async discard(): Promise<void> {
+    this.sink.destroy()
+    await rm(this.tmp, { force: true }).catch(() => {})
+  }
+}
