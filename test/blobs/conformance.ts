@@ -2,7 +2,7 @@
  * The BlobStore contract as tests, run against every implementation (disk.test.ts, s3.test.ts).
  * Each test gets a fresh, empty store from the factory; "nothing stored" is checked through the
  * store (`list`, `stat`) and through the subject's own view of leftovers (temp files, temporary
- * objects, open multipart uploads).
+ * objects, open multipart uploads). What failed puts promise is in put-failures.ts.
  */
 import { createHash } from 'node:crypto'
 import { Readable } from 'node:stream'
@@ -12,7 +12,8 @@ import vm from 'node:vm'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { type BlobStore, blobKeyFor } from '../../src/blobs/blob-store.js'
 import { verifyBlob } from '../../src/blobs/verify.js'
-import { MediagateError } from '../../src/errors.js'
+import { chunkedSource, expectCode, listKeys, readAll, sampleBytes, sha256 } from './fixtures.js'
+import { putFailureTests } from './put-failures.js'
 
 export interface ConformanceSubject {
   store: BlobStore
@@ -20,65 +21,17 @@ export interface ConformanceSubject {
   leftovers(): Promise<string[]>
   /** Replaces a stored blob's bytes behind the store's back, to test verification. */
   corrupt(key: string, bytes: Buffer): Promise<void>
+  /**
+   * Another store of the same kind whose writes fail (the caller closes it), and the code its
+   * puts must fail with: the store's own mapping, never `network`.
+   */
+  brokenStore(): Promise<{ store: BlobStore; code: string }>
   cleanup(): Promise<void>
 }
 
 export interface ConformanceOptions {
   /** The bounded-memory put: how many bytes to stream and how much growth the store may show. */
   bigPut: { bytes: number; maxGrowthBytes: number }
-}
-
-export const sha256 = (b: Buffer | string) => createHash('sha256').update(b).digest('hex')
-
-export async function readAll(stream: Readable): Promise<Buffer> {
-  const chunks: Buffer[] = []
-  for await (const c of stream) chunks.push(c as Buffer)
-  return Buffer.concat(chunks)
-}
-
-/** Deterministic bytes, different for every offset pattern, for range checks. */
-export function sampleBytes(size: number, seed = 1): Buffer {
-  const b = Buffer.alloc(size)
-  for (let i = 0; i < size; i++) b[i] = (i * 31 + seed * 17 + (i >> 8)) & 0xff
-  return b
-}
-
-/**
- * A source that yields `total` bytes in chunks and then fails, or stops early when the consumer
- * destroys it; `sent` tells how far it got.
- */
-export function chunkedSource(total: number, options: { chunk?: number; failAfter?: number; error?: Error; delayMs?: number; onChunk?: (sent: number) => void } = {}) {
-  const chunk = options.chunk ?? 64 * 1024
-  const state = { sent: 0, hash: createHash('sha256') }
-  async function* gen() {
-    for (let i = 0; state.sent < total; i++) {
-      if (options.failAfter !== undefined && state.sent >= options.failAfter) throw options.error ?? new Error('source broke midway')
-      if (options.delayMs) await new Promise((r) => setTimeout(r, options.delayMs))
-      const n = Math.min(chunk, total - state.sent)
-      const b = Buffer.allocUnsafe(n).fill(i & 0xff)
-      state.hash.update(b)
-      state.sent += n
-      options.onChunk?.(state.sent)
-      yield b
-    }
-  }
-  return { stream: Readable.from(gen(), { objectMode: false }), state }
-}
-
-async function expectCode(promise: Promise<unknown>, code: string): Promise<MediagateError> {
-  const err = await promise.then(
-    () => undefined,
-    (e: unknown) => e,
-  )
-  expect(err, `expected a MediagateError ${code}`).toBeInstanceOf(MediagateError)
-  expect((err as MediagateError).code).toBe(code)
-  return err as MediagateError
-}
-
-async function listKeys(store: BlobStore): Promise<string[]> {
-  const keys: string[] = []
-  for await (const s of store.list()) keys.push(s.key)
-  return keys.sort()
 }
 
 /** A collectable-garbage-free memory reading: heap plus Buffer memory after a full GC. */
@@ -111,6 +64,8 @@ export function blobStoreConformance(name: string, factory: () => Promise<Confor
       expect(await listKeys(store)).toEqual([])
       expect(await subject.leftovers()).toEqual([])
     }
+
+    putFailureTests({ store: () => store, subject: () => subject, expectNothingStored })
 
     it('puts, stats, reads and deletes a blob', async () => {
       const bytes = sampleBytes(10_000)
@@ -162,70 +117,9 @@ export function blobStoreConformance(name: string, factory: () => Promise<Confor
       expect((await readAll(await store.read(put.key))).equals(bytes)).toBe(true)
     })
 
-    it('fails with integrity and stores nothing when the sha256 differs', async () => {
-      const bytes = sampleBytes(2048, 5)
-      const err = await expectCode(store.put(Readable.from([bytes]), { expectedSha256: sha256('something else') }), 'integrity')
-      expect(err.message).toContain(sha256(bytes))
-      expect(await store.stat(blobKeyFor(sha256('something else')))).toBeUndefined()
-      await expectNothingStored()
-    })
-
-    it('fails with integrity and stores nothing when the size differs', async () => {
-      const bytes = sampleBytes(2048, 6)
-      await expectCode(store.put(Readable.from([bytes]), { expectedSize: 2047 }), 'integrity')
-      await expectCode(store.put(Readable.from([bytes]), { expectedSize: 2049 }), 'integrity')
-      await expectCode(store.put(Readable.from([bytes]), { expectedSha256: sha256(bytes), expectedSize: 10 }), 'integrity')
-      await expectNothingStored()
-    })
-
-    it('refuses a malformed expected sha256 before reading', async () => {
-      await expectCode(store.put(Readable.from([Buffer.from('x')]), { expectedSha256: 'not-a-hash' }), 'bad_request')
-      await expectNothingStored()
-    })
-
-    it('stops with too_large once maxBytes is passed, and stores nothing', async () => {
-      const src = chunkedSource(8 * 1024 * 1024, { chunk: 64 * 1024 })
-      await expectCode(store.put(src.stream, { maxBytes: 1024 * 1024 }), 'too_large')
-      // The source was stopped soon after the limit, not drained to its end.
-      expect(src.state.sent).toBeLessThan(3 * 1024 * 1024)
-      expect(src.stream.destroyed).toBe(true)
-      await expectNothingStored()
-    })
-
     it('accepts exactly maxBytes', async () => {
       const put = await store.put(Readable.from([sampleBytes(1000)]), { maxBytes: 1000 })
       expect(put.size).toBe(1000)
-    })
-
-    it('stores nothing when the source fails midway, small or multi-part', async () => {
-      for (const total of [200 * 1024, 12 * 1024 * 1024]) {
-        const src = chunkedSource(total, { failAfter: total - 64 * 1024 })
-        const err = await expectCode(store.put(src.stream), 'network')
-        expect(err.message).toContain('source broke midway')
-      }
-      const upstream = chunkedSource(100_000, { failAfter: 50_000, error: new MediagateError('upstream', 'CDN reset') })
-      await expectCode(store.put(upstream.stream), 'upstream')
-      await expectNothingStored()
-    })
-
-    it('stops and stores nothing when the signal aborts, with the abort reason', async () => {
-      const controller = new AbortController()
-      const reason = new MediagateError('network', 'the worker is stopping')
-      const src = chunkedSource(64 * 1024 * 1024, {
-        chunk: 256 * 1024,
-        delayMs: 1,
-        onChunk: (sent) => {
-          if (sent === 6 * 1024 * 1024) controller.abort(reason)
-        },
-      })
-      const err = await expectCode(store.put(src.stream, { signal: controller.signal }), 'network')
-      expect(err).toBe(reason)
-      expect(src.state.sent).toBeLessThan(16 * 1024 * 1024)
-      await expectNothingStored()
-
-      const already = AbortSignal.abort(new MediagateError('conflict', 'lease lost'))
-      await expectCode(store.put(Readable.from([Buffer.from('x')]), { signal: already }), 'conflict')
-      await expectNothingStored()
     })
 
     it('reads byte ranges: first byte, last byte, middle, whole, past the end', async () => {

@@ -6,7 +6,8 @@ import { describe, expect, it } from 'vitest'
 import { blobKeyFor } from '../../src/blobs/blob-store.js'
 import { DiskBlobStore } from '../../src/blobs/disk-blob-store.js'
 import { MediagateError } from '../../src/errors.js'
-import { blobStoreConformance, chunkedSource, sampleBytes, sha256 } from './conformance.js'
+import { blobStoreConformance } from './conformance.js'
+import { chunkedSource, sampleBytes, sha256 } from './fixtures.js'
 import { HOSTILE_KEYS } from './hostile-keys.js'
 
 async function tempRoot(): Promise<string> {
@@ -22,6 +23,14 @@ blobStoreConformance(
       store,
       leftovers: async () => readdir(path.join(store.root, '.tmp')),
       corrupt: (key, bytes) => writeFile(path.join(store.root, key), bytes),
+      // Its temp directory is gone: a large put fails opening its temp file, a small one in the
+      // durable writer's finish.
+      brokenStore: async () => {
+        const broken = new DiskBlobStore(path.join(root, 'broken'))
+        await broken.init()
+        await rm(path.join(broken.root, '.tmp'), { recursive: true })
+        return { store: broken, code: 'storage' }
+      },
       cleanup: () => rm(root, { recursive: true, force: true }),
     }
   },

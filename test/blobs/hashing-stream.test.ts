@@ -5,7 +5,7 @@ import { describe, expect, it } from 'vitest'
 import { HashingStream, normalizeExpectedSha256 } from '../../src/blobs/hashing-stream.js'
 import { nullSink } from '../../src/blobs/null-sink.js'
 import { MediagateError } from '../../src/errors.js'
-import { chunkedSource } from './conformance.js'
+import { chunkedSource } from './fixtures.js'
 
 const sha256 = (b: Buffer | string) => createHash('sha256').update(b).digest('hex')
 

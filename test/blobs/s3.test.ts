@@ -7,7 +7,8 @@ import { S3BlobStore } from '../../src/blobs/s3-blob-store.js'
 import { MediagateError } from '../../src/errors.js'
 import { listKeys, listOpenUploads, S3_TEST_CONNECTION, useTestBucket } from '../helpers/s3.js'
 import { s3Available } from '../helpers/services.js'
-import { blobStoreConformance, sampleBytes, sha256 } from './conformance.js'
+import { blobStoreConformance } from './conformance.js'
+import { sampleBytes, sha256 } from './fixtures.js'
 
 const available = await s3Available()
 
@@ -33,6 +34,8 @@ describe.skipIf(!available)('S3BlobStore against the S3 test server', () => {
         corrupt: async (key, bytes) => {
           await bucket.client.send(new PutObjectCommand({ Bucket: bucket.name, Key: `${prefix}/${key}`, Body: bytes }))
         },
+        // Its bucket does not exist: every request of a put fails, the first upload included.
+        brokenStore: async () => ({ store: newStore(prefix, { bucket: `${bucket.name}-missing` }), code: 'invalid_config' }),
         cleanup: async () => {},
       }
     },
