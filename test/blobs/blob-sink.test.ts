@@ -24,8 +24,11 @@ describe('BlobSink', () => {
     await rm(dir, { recursive: true, force: true })
   })
 
-  /** Opens the real temp file, optionally overriding some of its handle's methods. */
-  const opener = (override: (h: FileHandle) => Partial<FileHandle> = () => ({})) => async () => {
+  /**
+   * Opens the real temp file, optionally overriding some of its handle's methods (loosely typed:
+   * `writev` is generic over the buffers it returns, which a plain override cannot match).
+   */
+  const opener = (override: (h: FileHandle) => Partial<Record<keyof FileHandle, unknown>> = () => ({})) => async () => {
     opened = await open(file, 'wx')
     return Object.assign(Object.create(opened) as FileHandle, override(opened))
   }
