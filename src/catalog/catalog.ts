@@ -34,6 +34,12 @@ export interface ClaimOptions {
   owner: string
   limit: number
   leaseMs: number
+  /**
+   * The attempt budget: only jobs with fewer attempts are handed out. Due jobs at or past it
+   * become `failed` in the same transaction: `crashed` when their last lease ran out without a
+   * settlement, `attempts_exhausted` when none was running (the budget was lowered).
+   */
+  maxAttempts: number
   now?: Date
 }
 
@@ -47,8 +53,12 @@ export type Settlement =
       mimeType: string | null
       storedAt?: Date
     }
-  /** Transient failure: back to `pending`, due again at `nextAttemptAt`. */
-  | { status: 'retry'; error: MediaError; nextAttemptAt: Date }
+  /**
+   * Transient failure: back to `pending`, due again at `nextAttemptAt`. `refundAttempt` gives
+   * back the attempt the claim counted, for a job handed back unfinished (a graceful shutdown):
+   * an attempt that never ran to an end must not eat the budget.
+   */
+  | { status: 'retry'; error: MediaError; nextAttemptAt: Date; refundAttempt?: boolean }
   | { status: 'failed'; error: MediaError }
 
 /** What a lazy record becomes `stored` with: the same facts as a stored settlement. */
@@ -155,16 +165,28 @@ export type ForwardSettlement =
 /** Tables `exportRows`/`importRows` copy. */
 export type CopyTable = 'webhooks' | 'media' | 'forwards'
 
-export interface Catalog {
-  /** `sqlite` or `postgres`. */
-  readonly dialect: string
-  /** Applies pending migrations; safe to call on every start and from several processes. */
-  migrate(): Promise<void>
+/**
+ * The catalog's roles. A consumer takes the role (or the intersection of roles) it uses, so
+ * what it may do to the catalog reads from its signature; `Catalog` is all of them.
+ */
+
+/** The raw webhooks and what each one carried. Intake records; the forwarder reads back. */
+export interface WebhookLog {
   /** Records a batch of webhooks and their media in one transaction. */
   recordWebhooks(batch: IncomingWebhook[]): Promise<RecordedWebhook[]>
+  /** The raw body of a recorded webhook. */
+  getWebhookBody(webhookId: string): Promise<Buffer | undefined>
+  /** The media recorded with a webhook, in the order they were recorded. */
+  webhookMedia(webhookId: string): Promise<MediaRecord[]>
+}
+
+/** The capture queue, as the worker sees it: lease due jobs, keep the leases, settle them. */
+export interface MediaJobs {
   /**
-   * Leases up to `limit` due jobs: `pending`, `next_attempt_at` passed, lease free or expired.
-   * Increments `attempts`. Oldest due first. No two concurrent callers get the same record.
+   * Leases up to `limit` due jobs: `pending`, `next_attempt_at` passed, lease free or expired,
+   * fewer than `maxAttempts` attempts. Increments `attempts`. Oldest due first. No two
+   * concurrent callers get the same record. Due jobs at or past `maxAttempts` at the head of
+   * the queue become `failed` (`crashed` or `attempts_exhausted`) in the same transaction.
    */
   claim(options: ClaimOptions): Promise<MediaRecord[]>
   /** Extends the lease of records still owned by `owner`; returns the ids it renewed. */
@@ -175,22 +197,37 @@ export interface Catalog {
   settleMany(items: { id: string; owner: string; settlement: Settlement }[]): Promise<boolean[]>
   /** When the next pending job is due (null if none), so a worker can sleep until then. */
   nextDueAt(): Promise<Date | null>
+}
+
+/** Reading media and the operators' corrections: the API, dashboard, CLI, metrics and verify. */
+export interface MediaQueries {
   get(id: string): Promise<MediaRecord | undefined>
   /** Newest first (by id, which sorts by time of receipt). */
   list(filter: MediaFilter, options: ListOptions): Promise<Page<MediaRecord>>
-  /** Puts matching `failed` records back to `pending` with a fresh attempt budget. */
-  requeue(filter: MediaFilter & { ids?: string[] }): Promise<number>
   counts(): Promise<StatusCount[]>
   /** Counts, the oldest pending media, and what was stored or failed since `since`. */
   summary(since: Date): Promise<CatalogSummary>
-  // ── storage policies: records under `lazy` and `proxy` wait as `remote` ──
+  /** Puts matching `failed` records back to `pending` with a fresh attempt budget. */
+  requeue(filter: MediaFilter & { ids?: string[] }): Promise<number>
+  /** Stored records pointing at this blob become `failed` with `error` (verify found it corrupt); returns how many. */
+  failBlob(blobKey: string, error: MediaError): Promise<number>
+}
+
+/** Storage policies `lazy` and `proxy`: records wait as `remote`. Serving and lazy capture use it. */
+export interface RemoteMedia {
   /** remote → stored once a lazy record's bytes are verified in the blob store; undefined if it is no longer remote. */
   storeRemote(id: string, stored: StoredOutcome): Promise<MediaRecord | undefined>
   /** Notes what a proxy pass verified (sha256, size, type) on a remote record; false if it is not remote. */
   learnRemote(id: string, facts: RemoteFacts): Promise<boolean>
   /** Lazy records still remote whose media id expires between now and `expiresBefore`, soonest first. */
   listLazyDue(options: LazyDueOptions): Promise<MediaRecord[]>
-  // ── retention and erasure: tombstones (`deleted`) hold their blob key until the blob is gone ──
+}
+
+/**
+ * Retention and erasure (the eraser, the retention sweep): tombstones (`deleted`) hold their
+ * blob key until the blob is gone.
+ */
+export interface Erasure {
   /** Ids of records not yet deleted, received before the cutoff, oldest first. */
   listExpired(options: ExpiredOptions): Promise<string[]>
   /**
@@ -205,19 +242,16 @@ export interface Catalog {
   releaseBlobKeys(keys: string[]): Promise<number>
   /** Blob keys tombstones still hold: deletions that have not finished (the blob store failed). */
   tombstoneBlobKeys(limit: number): Promise<string[]>
-  /** The raw body of a recorded webhook. */
-  getWebhookBody(webhookId: string): Promise<Buffer | undefined>
-  /** Stored records pointing at this blob become `failed` with `error` (verify found it corrupt); returns how many. */
-  failBlob(blobKey: string, error: MediaError): Promise<number>
-  /** Raw rows of a table in id order after `afterId`, for copying a catalog (migrate-data). */
-  exportRows(table: CopyTable, afterId: string | null, limit: number): Promise<Record<string, unknown>[]>
-  /** Inserts rows from `exportRows` of any engine, in one transaction; existing ids are skipped. */
-  importRows(table: CopyTable, rows: Record<string, unknown>[]): Promise<number>
-  // ── forwarding outbox (MEDIAGATE_FORWARD_URL) ──
+}
+
+/** The forwarding outbox (MEDIAGATE_FORWARD_URL): the forwarder, the forwards API and CLI. */
+export interface Outbox {
   /**
    * Leases up to `limit` due forwards, oldest first, incrementing `attempts`. A forward is due
    * when pending, past `next_attempt_at`, its lease free or expired, no earlier forward of its
-   * conversation is still pending, and (if it waits for media) no media of its webhook is pending.
+   * conversation is still pending, and (if it waits for media) no media of its webhook is
+   * pending. Only forwards with fewer than `maxAttempts` attempts are leased; due ones at or
+   * past it become `failed` (`crashed: …` or `attempts_exhausted: …`) in the same transaction.
    */
   claimForwards(options: ClaimOptions): Promise<ForwardRecord[]>
   /** Applies an outcome if `owner` still holds the lease; false if the lease was lost. */
@@ -227,9 +261,25 @@ export interface Catalog {
   listForwards(filter: { status?: ForwardStatus }, options: ListOptions): Promise<Page<ForwardRecord>>
   /** Puts `failed` forwards (these ids, or all when omitted) back to pending with a fresh budget; returns them. */
   retryForwards(ids?: string[]): Promise<ForwardRecord[]>
-  /** The media recorded with a webhook, in the order they were recorded. */
-  webhookMedia(webhookId: string): Promise<MediaRecord[]>
+}
+
+/** Copying a whole catalog between engines (`mediagate migrate-data`). */
+export interface CatalogCopy {
+  /** Raw rows of a table in id order after `afterId`. */
+  exportRows(table: CopyTable, afterId: string | null, limit: number): Promise<Record<string, unknown>[]>
+  /** Inserts rows from `exportRows` of any engine, in one transaction; existing ids are skipped. */
+  importRows(table: CopyTable, rows: Record<string, unknown>[]): Promise<number>
+}
+
+/** The connection itself: whoever opens the catalog, and the readiness probe. */
+export interface CatalogLifecycle {
+  /** `sqlite` or `postgres`. */
+  readonly dialect: string
+  /** Applies pending migrations; safe to call on every start and from several processes. */
+  migrate(): Promise<void>
   /** Readiness probe: throws if the database does not answer. */
   ping(): Promise<void>
   close(): Promise<void>
 }
+
+export interface Catalog extends CatalogLifecycle, WebhookLog, MediaJobs, MediaQueries, RemoteMedia, Erasure, Outbox, CatalogCopy {}

@@ -5,7 +5,7 @@
  * interrupted copy can simply be run again.
  */
 import type { CopyTable } from './catalog.js'
-import type { Plan, Row } from './plan.js'
+import { single, type Plan, type Row } from './plan.js'
 import type { SqlDialect } from './sql-dialect.js'
 
 const BOOLEAN_COLUMNS: Record<CopyTable, readonly string[]> = { webhooks: [], media: ['voice', 'animated'], forwards: ['wait_for_media'] }
@@ -14,7 +14,7 @@ const ROWS_PER_INSERT = 100
 export function* exportRowsPlan(dialect: SqlDialect, table: CopyTable, afterId: string | null, limit: number): Plan<Row[]> {
   let query = dialect.qb.selectFrom(table).selectAll()
   if (afterId !== null) query = query.where('id', '>', afterId)
-  return yield query.orderBy('id').limit(limit).compile()
+  return yield* single(query.orderBy('id').limit(limit).compile())
 }
 
 export function* importRowsPlan(dialect: SqlDialect, table: CopyTable, rows: Row[]): Plan<number> {

@@ -4,10 +4,9 @@
  * is gone (or another live record still uses it), `releaseBlobKeysPlan` lets go of the key.
  * Tombstones that still hold a key are deletions not yet finished (`tombstoneBlobKeysQuery`).
  */
-import type { CompiledQuery } from 'kysely'
 import type { ExpiredOptions } from './catalog.js'
 import type { MediaRecord } from '../media/record.js'
-import type { Plan } from './plan.js'
+import { single, type Plan } from './plan.js'
 import { rowToMedia } from './row-mapping.js'
 import type { SqlDialect } from './sql-dialect.js'
 
@@ -46,7 +45,7 @@ export function* markDeletedPlan(dialect: SqlDialect, ids: string[], now: number
       .where('id', 'in', chunk)
       .where('status', '<>', 'deleted')
       .compile()
-    const rows = yield dialect.qb.selectFrom('media').selectAll().where('id', 'in', chunk).compile()
+    const rows = yield* single(dialect.qb.selectFrom('media').selectAll().where('id', 'in', chunk).compile())
     records.push(...rows.map(rowToMedia))
   }
   const order = new Map(unique.map((id, i) => [id, i]))
@@ -57,13 +56,15 @@ export function* markDeletedPlan(dialect: SqlDialect, ids: string[], now: number
 export function* referencedBlobKeysPlan(dialect: SqlDialect, keys: string[]): Plan<string[]> {
   const referenced: string[] = []
   for (const chunk of chunks([...new Set(keys)])) {
-    const rows = yield dialect.qb
-      .selectFrom('media')
-      .select('blob_key')
-      .distinct()
-      .where('blob_key', 'in', chunk)
-      .where('status', '<>', 'deleted')
-      .compile()
+    const rows = yield* single(
+      dialect.qb
+        .selectFrom('media')
+        .select('blob_key')
+        .distinct()
+        .where('blob_key', 'in', chunk)
+        .where('status', '<>', 'deleted')
+        .compile(),
+    )
     for (const row of rows) referenced.push(String(row.blob_key))
   }
   return referenced
@@ -76,19 +77,21 @@ export function* referencedBlobKeysPlan(dialect: SqlDialect, keys: string[]): Pl
 export function* releaseBlobKeysPlan(dialect: SqlDialect, keys: string[]): Plan<number> {
   let released = 0
   for (const chunk of chunks([...new Set(keys)])) {
-    const rows = yield dialect.qb
-      .updateTable('media')
-      .set({ blob_key: null })
-      .where('status', '=', 'deleted')
-      .where('blob_key', 'in', chunk)
-      .returning('id')
-      .compile()
+    const rows = yield* single(
+      dialect.qb
+        .updateTable('media')
+        .set({ blob_key: null })
+        .where('status', '=', 'deleted')
+        .where('blob_key', 'in', chunk)
+        .returning('id')
+        .compile(),
+    )
     released += rows.length
   }
   return released
 }
 
-export function tombstoneBlobKeysQuery(dialect: SqlDialect, limit: number): CompiledQuery {
+export function tombstoneBlobKeysQuery(dialect: SqlDialect, limit: number) {
   return dialect.qb
     .selectFrom('media')
     .select('blob_key')
@@ -101,7 +104,7 @@ export function tombstoneBlobKeysQuery(dialect: SqlDialect, limit: number): Comp
 }
 
 /** Records not yet deleted that were received before the cutoff, oldest first. */
-export function expiredQuery(dialect: SqlDialect, options: ExpiredOptions): CompiledQuery {
+export function expiredQuery(dialect: SqlDialect, options: ExpiredOptions) {
   let query = dialect.qb
     .selectFrom('media')
     .select('id')

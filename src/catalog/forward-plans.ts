@@ -4,16 +4,17 @@
  * Order per conversation lives in the claim: a forward is never due while an earlier forward
  * of its conversation is still pending (leased, backing off, or waiting for its media).
  */
-import type { ExpressionBuilder } from 'kysely'
+import { sql } from 'kysely'
 import type { ClaimOptions, ForwardRecord, ForwardSettlement, ForwardStatus, IncomingWebhook, ListOptions, Page, RecordedWebhook } from './catalog.js'
 import { MediagateError } from '../errors.js'
 import { ulid } from '../media/ids.js'
 import type { MediaRecord } from '../media/record.js'
 import { checkLimit } from './media-filter.js'
-import type { Plan, Row } from './plan.js'
+import { gaveUpCode, gaveUpMessage } from './claim-queries.js'
+import { single, type Plan } from './plan.js'
 import { recordWebhooksPlan } from './record-plan.js'
 import { rowToMedia } from './row-mapping.js'
-import type { Database, ForwardsTable } from './schema.js'
+import type { ForwardRow, ForwardsTable } from './schema.js'
 import type { SqlDialect } from './sql-dialect.js'
 
 export const FORWARD_ID_PREFIX = 'fwd_'
@@ -49,59 +50,92 @@ export function* recordWithForwardsPlan(dialect: SqlDialect, batch: IncomingWebh
   return results
 }
 
-type Fwd = ExpressionBuilder<Database & { f: ForwardsTable }, 'f'>
-
-function dueForward(eb: Fwd, dialect: SqlDialect, now: number) {
-  return eb.and([
-    eb('f.status', '=', 'pending'),
-    eb('f.next_attempt_at', '<=', now),
-    eb.or([eb('f.lease_expires_at', 'is', null), eb('f.lease_expires_at', '<=', now)]),
-    eb.not(
-      eb.exists(
-        eb
-          .selectFrom('forwards as e')
-          .select('e.id')
-          .whereRef('e.conversation_key', '=', 'f.conversation_key')
-          .where('e.status', '=', 'pending')
-          .whereRef('e.id', '<', 'f.id'),
-      ),
-    ),
-    eb.or([
-      eb('f.wait_for_media', '=', dialect.bool(false)!),
-      eb.not(eb.exists(eb.selectFrom('media as m').select('m.id').whereRef('m.webhook_id', '=', 'f.webhook_id').where('m.status', '=', 'pending'))),
-    ]),
-  ])
+/**
+ * Ids of the due forwards: pending, past `next_attempt_at`, lease free or expired, no earlier
+ * forward of the conversation still pending, and (when it waits for media) none of its
+ * webhook's media pending.
+ */
+function dueForwards(dialect: SqlDialect, now: number) {
+  return dialect.qb
+    .selectFrom('forwards as f')
+    .select('f.id')
+    .where((eb) =>
+      eb.and([
+        eb('f.status', '=', 'pending'),
+        eb('f.next_attempt_at', '<=', now),
+        eb.or([eb('f.lease_expires_at', 'is', null), eb('f.lease_expires_at', '<=', now)]),
+        eb.not(
+          eb.exists(
+            eb
+              .selectFrom('forwards as e')
+              .select('e.id')
+              .whereRef('e.conversation_key', '=', 'f.conversation_key')
+              .where('e.status', '=', 'pending')
+              .whereRef('e.id', '<', 'f.id'),
+          ),
+        ),
+        eb.or([
+          eb('f.wait_for_media', '=', dialect.bool(false)!),
+          eb.not(eb.exists(eb.selectFrom('media as m').select('m.id').whereRef('m.webhook_id', '=', 'f.webhook_id').where('m.status', '=', 'pending'))),
+        ]),
+      ]),
+    )
 }
 
 function leaseColumns(options: ClaimOptions, now: number) {
   return { lease_owner: options.owner, lease_expires_at: now + options.leaseMs, updated_at: now }
 }
 
+/**
+ * Gives up on the spent forwards among the first `limit` due ones (as `claimJobsPlan` does for
+ * media, and for the same reason), then leases due forwards under the budget. A forward given
+ * up on is `failed`, so it stops holding back its conversation: the claim that follows, in the
+ * same transaction, may already take the next one.
+ */
 export function* claimForwardsPlan(dialect: SqlDialect, options: ClaimOptions, now: number): Plan<ForwardRecord[]> {
   const { qb } = dialect
-  const picked = qb
-    .selectFrom('forwards as f')
-    .select('f.id')
-    .where((eb) => dueForward(eb as unknown as Fwd, dialect, now))
-    .orderBy('f.id')
-    .limit(options.limit)
-  const rows =
-    dialect.name === 'postgres'
-      ? yield qb
-          .with('picked', () => picked.forUpdate().skipLocked())
-          .updateTable('forwards')
-          .from('picked')
-          .set((eb) => ({ attempts: eb('attempts', '+', 1), ...leaseColumns(options, now) }))
-          .whereRef('forwards.id', '=', 'picked.id')
-          .returningAll('forwards')
-          .compile()
-      : // SQLite: one writer, inside BEGIN IMMEDIATE; the pick and the update see one snapshot.
-        yield qb
-          .updateTable('forwards')
-          .set((eb) => ({ attempts: eb('attempts', '+', 1), ...leaseColumns(options, now) }))
-          .where('id', 'in', picked)
-          .returningAll()
-          .compile()
+  const head = dueForwards(dialect, now).orderBy('f.id').limit(options.limit)
+  const gaveUp = {
+    status: 'failed',
+    last_error: sql<string>`${gaveUpCode('lease_expires_at')} || ${': '} || ${gaveUpMessage('lease_expires_at', 'attempts', options.maxAttempts)}`,
+    next_attempt_at: null,
+    lease_owner: null,
+    lease_expires_at: null,
+    updated_at: now,
+  }
+  const picked = dueForwards(dialect, now).where('f.attempts', '<', options.maxAttempts).orderBy('f.id').limit(options.limit)
+  let rows: ForwardRow[]
+  if (dialect.name === 'postgres') {
+    yield qb
+      .with('head', () => head.forUpdate().skipLocked())
+      .updateTable('forwards')
+      .from('head')
+      .set(gaveUp)
+      .whereRef('forwards.id', '=', 'head.id')
+      .where('forwards.attempts', '>=', options.maxAttempts)
+      .compile()
+    rows = yield* single(
+      qb
+        .with('picked', () => picked.forUpdate().skipLocked())
+        .updateTable('forwards')
+        .from('picked')
+        .set((eb) => ({ attempts: eb('attempts', '+', 1), ...leaseColumns(options, now) }))
+        .whereRef('forwards.id', '=', 'picked.id')
+        .returningAll('forwards')
+        .compile(),
+    )
+  } else {
+    // SQLite: one writer, inside BEGIN IMMEDIATE; each pick and its update see one snapshot.
+    yield qb.updateTable('forwards').set(gaveUp).where('id', 'in', head).where('attempts', '>=', options.maxAttempts).compile()
+    rows = yield* single(
+      qb
+        .updateTable('forwards')
+        .set((eb) => ({ attempts: eb('attempts', '+', 1), ...leaseColumns(options, now) }))
+        .where('id', 'in', picked)
+        .returningAll()
+        .compile(),
+    )
+  }
   return rows.map(rowToForward).sort((a, b) => (a.id < b.id ? -1 : 1))
 }
 
@@ -112,19 +146,21 @@ export function* settleForwardPlan(dialect: SqlDialect, id: string, owner: strin
       : s.status === 'retry'
         ? { status: 'pending', next_attempt_at: s.nextAttemptAt.getTime(), last_error: s.error }
         : { status: 'failed', next_attempt_at: null, last_error: s.error }
-  const rows = yield dialect.qb
-    .updateTable('forwards')
-    .set({ ...columns, lease_owner: null, lease_expires_at: null, updated_at: now })
-    .where('id', '=', id)
-    .where('lease_owner', '=', owner)
-    .where('status', '=', 'pending')
-    .returning('id')
-    .compile()
+  const rows = yield* single(
+    dialect.qb
+      .updateTable('forwards')
+      .set({ ...columns, lease_owner: null, lease_expires_at: null, updated_at: now })
+      .where('id', '=', id)
+      .where('lease_owner', '=', owner)
+      .where('status', '=', 'pending')
+      .returning('id')
+      .compile(),
+  )
   return rows.length > 0
 }
 
 export function* getForwardPlan(dialect: SqlDialect, id: string): Plan<ForwardRecord | undefined> {
-  const rows = yield dialect.qb.selectFrom('forwards').selectAll().where('id', '=', id).compile()
+  const rows = yield* single(dialect.qb.selectFrom('forwards').selectAll().where('id', '=', id).compile())
   return rows[0] ? rowToForward(rows[0]) : undefined
 }
 
@@ -133,7 +169,7 @@ export function* listForwardsPlan(dialect: SqlDialect, filter: { status?: Forwar
   let query = dialect.qb.selectFrom('forwards').selectAll()
   if (filter.status !== undefined) query = query.where('status', '=', filter.status)
   if (options.cursor !== undefined) query = query.where('id', '<', decodeForwardCursor(options.cursor))
-  const rows = yield query.orderBy('id', 'desc').limit(options.limit + 1).compile()
+  const rows = yield* single(query.orderBy('id', 'desc').limit(options.limit + 1).compile())
   const data = rows.slice(0, options.limit).map(rowToForward)
   const last = data.at(-1)
   return { data, nextCursor: rows.length > options.limit && last ? Buffer.from(last.id, 'utf8').toString('base64url') : null }
@@ -146,12 +182,12 @@ export function* retryForwardsPlan(dialect: SqlDialect, ids: string[] | undefine
     .set({ status: 'pending', attempts: 0, next_attempt_at: now, lease_owner: null, lease_expires_at: null, updated_at: now })
     .where('status', '=', 'failed')
   if (ids !== undefined) query = query.where('id', 'in', ids)
-  const rows = yield query.returningAll().compile()
+  const rows = yield* single(query.returningAll().compile())
   return rows.map(rowToForward).sort((a, b) => (a.id < b.id ? -1 : 1))
 }
 
 export function* webhookMediaPlan(dialect: SqlDialect, webhookId: string): Plan<MediaRecord[]> {
-  const rows = yield dialect.qb.selectFrom('media').selectAll().where('webhook_id', '=', webhookId).orderBy('id').compile()
+  const rows = yield* single(dialect.qb.selectFrom('media').selectAll().where('webhook_id', '=', webhookId).orderBy('id').compile())
   return rows.map(rowToMedia)
 }
 
@@ -161,8 +197,7 @@ function decodeForwardCursor(cursor: string): string {
   return id
 }
 
-function rowToForward(row: Row): ForwardRecord {
-  const r = row as unknown as ForwardsTable
+function rowToForward(r: ForwardRow): ForwardRecord {
   return {
     id: r.id,
     webhookId: r.webhook_id,

@@ -29,6 +29,8 @@ import { exportRowsPlan, importRowsPlan } from './copy-plans.js'
 import type { ForwardRecord, ForwardSettlement, ForwardStatus } from './catalog.js'
 import { claimForwardsPlan, getForwardPlan, listForwardsPlan, recordWithForwardsPlan, retryForwardsPlan, settleForwardPlan, webhookMediaPlan } from './forward-plans.js'
 import { rowToMedia } from './row-mapping.js'
+import { claimJobsPlan } from './claim-queries.js'
+import type { MediaRow } from './schema.js'
 import type { DialectName, SqlDialect } from './sql-dialect.js'
 
 export abstract class KyselyCatalog implements Catalog {
@@ -37,8 +39,8 @@ export abstract class KyselyCatalog implements Catalog {
 
   /** Runs a plan; in `transaction` mode all of it commits or none of it does. */
   protected abstract run<T>(plan: Plan<T>, mode: PlanMode): Promise<T>
-  /** Leases due jobs and returns their rows (after the update). */
-  protected abstract claimQuery(options: ClaimOptions, now: number): CompiledQuery
+  /** Leases due jobs (under their attempt budget) and returns their rows after the update. */
+  protected abstract claimQuery(options: ClaimOptions, now: number): CompiledQuery<MediaRow>
   /** Statements run first in the migration transaction (locks, schema creation). */
   protected abstract migrationPrologue(): CompiledQuery[]
   /** One row when the migrations table exists, none otherwise. */
@@ -69,9 +71,10 @@ export abstract class KyselyCatalog implements Catalog {
   async claim(options: ClaimOptions): Promise<MediaRecord[]> {
     if (!Number.isInteger(options.limit) || options.limit < 0) throw new MediagateError('internal', `claim limit must be a whole number, got ${options.limit}`)
     if (!(options.leaseMs > 0)) throw new MediagateError('internal', `claim leaseMs must be positive, got ${options.leaseMs}`)
+    checkMaxAttempts(options.maxAttempts)
     if (options.limit === 0) return []
     const now = (options.now ?? new Date()).getTime()
-    const rows = await this.guard(() => this.run(single(this.claimQuery(options, now)), 'transaction'))
+    const rows = await this.guard(() => this.run(claimJobsPlan(this.sqlDialect, this.claimQuery(options, now), options, now), 'transaction'))
     // RETURNING has no order: restore "oldest due first" for the caller.
     return rows.map(rowToMedia).sort((a, b) => (a.nextAttemptAt?.getTime() ?? 0) - (b.nextAttemptAt?.getTime() ?? 0) || (a.id < b.id ? -1 : 1))
   }
@@ -177,9 +180,10 @@ export abstract class KyselyCatalog implements Catalog {
     return body === undefined ? undefined : Buffer.isBuffer(body) ? body : Buffer.from(body as Uint8Array)
   }
 
-  claimForwards(options: ClaimOptions): Promise<ForwardRecord[]> {
+  async claimForwards(options: ClaimOptions): Promise<ForwardRecord[]> {
     if (!Number.isInteger(options.limit) || options.limit < 0) throw new MediagateError('internal', `claim limit must be a whole number, got ${options.limit}`)
-    if (options.limit === 0) return Promise.resolve([])
+    checkMaxAttempts(options.maxAttempts)
+    if (options.limit === 0) return []
     const now = (options.now ?? new Date()).getTime()
     return this.guard(() => this.run(claimForwardsPlan(this.sqlDialect, options, now), 'transaction'))
   }
@@ -211,6 +215,10 @@ export abstract class KyselyCatalog implements Catalog {
       throw this.toError(err)
     }
   }
+}
+
+function checkMaxAttempts(maxAttempts: number): void {
+  if (!Number.isInteger(maxAttempts) || maxAttempts < 1) throw new MediagateError('internal', `claim maxAttempts must be a whole number of at least 1, got ${maxAttempts}`)
 }
 
 function checkBatchLimit(limit: number): void {

@@ -6,9 +6,9 @@ import type { CompiledQuery } from 'kysely'
 import type { MediaFilter, Page, Settlement, StatusCount } from './catalog.js'
 import type { MediaError, MediaRecord, MediaStatus, Platform } from '../media/record.js'
 import { checkLimit, decodeCursor, encodeCursor, filterExpression } from './media-filter.js'
-import type { Plan } from './plan.js'
+import { single, type Plan } from './plan.js'
 import { errorColumns, rowToMedia } from './row-mapping.js'
-import type { MediaTable } from './schema.js'
+import type { MediaRow, MediaTable } from './schema.js'
 import type { SqlDialect } from './sql-dialect.js'
 
 /** Ids per `IN (…)` list, far below either engine's limit on bound parameters. */
@@ -18,14 +18,17 @@ const NO_LEASE = { lease_owner: null, lease_expires_at: null } as const
 
 /** Applies an outcome only while `owner` holds the lease (expired but not yet taken counts). */
 export function* settlePlan(dialect: SqlDialect, id: string, owner: string, settlement: Settlement, now: number): Plan<boolean> {
-  const rows = yield dialect.qb
-    .updateTable('media')
-    .set({ ...settlementColumns(settlement, now), ...NO_LEASE, updated_at: now })
-    .where('id', '=', id)
-    .where('lease_owner', '=', owner)
-    .where('status', '=', 'pending')
-    .returning('id')
-    .compile()
+  const refund = settlement.status === 'retry' && settlement.refundAttempt === true
+  const rows = yield* single(
+    dialect.qb
+      .updateTable('media')
+      .set((eb) => ({ ...settlementColumns(settlement, now), ...(refund ? { attempts: eb('attempts', '-', 1) } : {}), ...NO_LEASE, updated_at: now }))
+      .where('id', '=', id)
+      .where('lease_owner', '=', owner)
+      .where('status', '=', 'pending')
+      .returning('id')
+      .compile(),
+  )
   return rows.length > 0
 }
 
@@ -60,21 +63,23 @@ export function settlementColumns(s: Settlement, now: number): Partial<MediaTabl
 export function* renewLeasesPlan(dialect: SqlDialect, ids: string[], owner: string, leaseMs: number, now: number): Plan<string[]> {
   const renewed: string[] = []
   for (let i = 0; i < ids.length; i += IDS_PER_STATEMENT) {
-    const rows = yield dialect.qb
-      .updateTable('media')
-      .set({ lease_expires_at: now + leaseMs })
-      .where('id', 'in', ids.slice(i, i + IDS_PER_STATEMENT))
-      .where('lease_owner', '=', owner)
-      .where('status', '=', 'pending')
-      .returning('id')
-      .compile()
-    for (const row of rows) renewed.push(String(row.id))
+    const rows = yield* single(
+      dialect.qb
+        .updateTable('media')
+        .set({ lease_expires_at: now + leaseMs })
+        .where('id', 'in', ids.slice(i, i + IDS_PER_STATEMENT))
+        .where('lease_owner', '=', owner)
+        .where('status', '=', 'pending')
+        .returning('id')
+        .compile(),
+    )
+    for (const row of rows) renewed.push(row.id)
   }
   return renewed
 }
 
 /** A leased job is due again when its lease runs out, not at its (past) next_attempt_at. */
-export function nextDueQuery(dialect: SqlDialect): CompiledQuery {
+export function nextDueQuery(dialect: SqlDialect) {
   return dialect.qb
     .selectFrom('media')
     .select((eb) =>
@@ -93,7 +98,7 @@ export function nextDueQuery(dialect: SqlDialect): CompiledQuery {
     .compile()
 }
 
-export function getQuery(dialect: SqlDialect, id: string): CompiledQuery {
+export function getQuery(dialect: SqlDialect, id: string): CompiledQuery<MediaRow> {
   return dialect.qb.selectFrom('media').selectAll().where('id', '=', id).compile()
 }
 
@@ -106,7 +111,7 @@ export function* listPlan(dialect: SqlDialect, filter: MediaFilter, limit: numbe
     .where((eb) => filterExpression(eb, filter))
   if (after !== undefined) query = query.where('id', '<', after)
   // One row more than asked tells whether another page exists without a count.
-  const rows = yield query.orderBy('id', 'desc').limit(limit + 1).compile()
+  const rows = yield* single(query.orderBy('id', 'desc').limit(limit + 1).compile())
   const data = rows.slice(0, limit).map(rowToMedia)
   const last = data.at(-1)
   return { data, nextCursor: rows.length > limit && last ? encodeCursor(last.id) : null }
@@ -122,41 +127,47 @@ export function* requeuePlan(dialect: SqlDialect, filter: MediaFilter & { ids?: 
   }
   let count = 0
   for (const ids of idChunks) {
-    const rows = yield dialect.qb
-      .updateTable('media')
-      .set({ status: 'pending', attempts: 0, next_attempt_at: now, ...NO_LEASE, ...errorColumns(null), updated_at: now })
-      .where('status', '=', 'failed')
-      .where((eb) => filterExpression(eb, { ...filter, ...(ids ? { ids } : {}) }))
-      .returning('id')
-      .compile()
+    const rows = yield* single(
+      dialect.qb
+        .updateTable('media')
+        .set({ status: 'pending', attempts: 0, next_attempt_at: now, ...NO_LEASE, ...errorColumns(null), updated_at: now })
+        .where('status', '=', 'failed')
+        .where((eb) => filterExpression(eb, { ...filter, ...(ids ? { ids } : {}) }))
+        .returning('id')
+        .compile(),
+    )
     count += rows.length
   }
   return count
 }
 
 export function* countsPlan(dialect: SqlDialect): Plan<StatusCount[]> {
-  const rows = yield dialect.qb
-    .selectFrom('media')
-    .select((eb) => ['platform', 'status', eb.fn.countAll().as('count')])
-    .groupBy(['platform', 'status'])
-    .orderBy('platform')
-    .orderBy('status')
-    .compile()
+  const rows = yield* single(
+    dialect.qb
+      .selectFrom('media')
+      .select((eb) => ['platform', 'status', eb.fn.countAll<number | string>().as('count')])
+      .groupBy(['platform', 'status'])
+      .orderBy('platform')
+      .orderBy('status')
+      .compile(),
+  )
   return rows.map((row) => ({ platform: row.platform as Platform, status: row.status as MediaStatus, count: Number(row.count) }))
 }
 
-export function webhookBodyQuery(dialect: SqlDialect, webhookId: string): CompiledQuery {
+export function webhookBodyQuery(dialect: SqlDialect, webhookId: string) {
   return dialect.qb.selectFrom('webhooks').select('body').where('id', '=', webhookId).compile()
 }
 
 /** Stored records whose blob turned out corrupt or missing become `failed` (retryable by hand). */
 export function* failBlobPlan(dialect: SqlDialect, blobKey: string, error: MediaError, now: number): Plan<number> {
-  const rows = yield dialect.qb
-    .updateTable('media')
-    .set({ status: 'failed', ...errorColumns(error), updated_at: now })
-    .where('status', '=', 'stored')
-    .where('blob_key', '=', blobKey)
-    .returning('id')
-    .compile()
+  const rows = yield* single(
+    dialect.qb
+      .updateTable('media')
+      .set({ status: 'failed', ...errorColumns(error), updated_at: now })
+      .where('status', '=', 'stored')
+      .where('blob_key', '=', blobKey)
+      .returning('id')
+      .compile(),
+  )
   return rows.length
 }

@@ -7,7 +7,7 @@
 import type { CompiledQuery } from 'kysely'
 import { MediagateError } from '../errors.js'
 import { LATEST_VERSION, MIGRATIONS } from './migrations/index.js'
-import type { Plan } from './plan.js'
+import { single, type Plan } from './plan.js'
 import type { SqlDialect } from './sql-dialect.js'
 
 export interface MigrationOutcome {
@@ -29,7 +29,7 @@ export function* migratePlan(dialect: SqlDialect, prologue: CompiledQuery[], tar
     .addColumn('name', 'text', (c) => c.notNull())
     .addColumn('applied_at', 'bigint', (c) => c.notNull())
     .compile()
-  const rows = yield qb.selectFrom('mediagate_migrations').select('version').compile()
+  const rows = yield* single(qb.selectFrom('mediagate_migrations').select('version').compile())
   const from = rows.reduce((max, row) => Math.max(max, Number(row.version)), 0)
   if (from > LATEST_VERSION) {
     throw new MediagateError(
@@ -57,6 +57,6 @@ export function* migratePlan(dialect: SqlDialect, prologue: CompiledQuery[], tar
 export function* schemaVersionPlan(dialect: SqlDialect, tableExists: CompiledQuery): Plan<number> {
   const exists = yield tableExists
   if (exists.length === 0) return 0
-  const rows = yield dialect.qb.selectFrom('mediagate_migrations').select((eb) => eb.fn.max('version').as('version')).compile()
+  const rows = yield* single(dialect.qb.selectFrom('mediagate_migrations').select((eb) => eb.fn.max('version').as('version')).compile())
   return Number(rows[0]?.version ?? 0)
 }

@@ -6,9 +6,14 @@
  */
 import type { CompiledQuery } from 'kysely'
 
+/** A row as a driver hands it over, before anything says which statement it came from. */
 export type Row = Record<string, unknown>
 
-export type Plan<T> = Generator<CompiledQuery, T, Row[]>
+/**
+ * Statements go out, their rows come back unread (`unknown[]`): a plan reads them only through
+ * `single`, which types them by the statement that produced them.
+ */
+export type Plan<T> = Generator<CompiledQuery, T, readonly unknown[]>
 
 /** How a plan's statements are grouped. */
 export type PlanMode =
@@ -17,13 +22,17 @@ export type PlanMode =
   /** All statements in one transaction that takes the write lock first. */
   | 'transaction'
 
-/** A plan of one statement whose rows are the result. */
-export function* single(query: CompiledQuery): Plan<Row[]> {
-  return yield query
+/**
+ * A plan of one statement whose rows are the result, typed as kysely typed the statement (its
+ * selection or RETURNING). This is the one place rows meet their type: the engine ran exactly
+ * the SQL kysely compiled for that type, so the shape is kysely's to vouch for, not a guess.
+ */
+export function* single<R>(query: CompiledQuery<R>): Plan<R[]> {
+  return (yield query) as R[]
 }
 
 /** Runs a plan with a synchronous executor. */
-export function driveSync<T>(plan: Plan<T>, execute: (query: CompiledQuery) => Row[]): T {
+export function driveSync<T>(plan: Plan<T>, execute: (query: CompiledQuery) => readonly unknown[]): T {
   try {
     let step = plan.next()
     while (!step.done) step = plan.next(execute(step.value))
@@ -34,7 +43,7 @@ export function driveSync<T>(plan: Plan<T>, execute: (query: CompiledQuery) => R
 }
 
 /** Runs a plan with an asynchronous executor, one statement at a time. */
-export async function driveAsync<T>(plan: Plan<T>, execute: (query: CompiledQuery) => Promise<Row[]>): Promise<T> {
+export async function driveAsync<T>(plan: Plan<T>, execute: (query: CompiledQuery) => Promise<readonly unknown[]>): Promise<T> {
   try {
     let step = plan.next()
     while (!step.done) step = plan.next(await execute(step.value))

@@ -9,9 +9,10 @@
  * are complete (every column is set by `newMediaToRow`).
  */
 import { createHash } from 'node:crypto'
+import type { CompiledQuery } from 'kysely'
 import type { IncomingWebhook, RecordedWebhook } from './catalog.js'
 import { newMediaId, newWebhookId } from '../media/ids.js'
-import type { Plan, Row } from './plan.js'
+import { single, type Plan } from './plan.js'
 import { newMediaToRow, rowToMedia } from './row-mapping.js'
 import type { MediaTable, WebhooksTable } from './schema.js'
 import type { SqlDialect } from './sql-dialect.js'
@@ -35,7 +36,7 @@ export function* recordWebhooksPlan(dialect: SqlDialect, batch: IncomingWebhook[
   )
   return batch.map((_, i) => {
     const rows = rowsPerWebhook[i]!
-    const created = rows.filter((row) => inserted.has(row.id)).map((row) => rowToMedia(row as unknown as Row))
+    const created = rows.filter((row) => inserted.has(row.id)).map(rowToMedia)
     return { ...bodies[i]!, created, duplicates: rows.length - created.length }
   })
 }
@@ -61,8 +62,8 @@ function* recordBodies(dialect: SqlDialect, batch: IncomingWebhook[]): Plan<{ we
   for (const row of fresh.values()) if (inserted.has(row.id)) idBySha.set(row.body_sha256, row.id)
   const known = [...fresh.keys()].filter((sha) => !idBySha.has(sha))
   if (known.length > 0) {
-    const existing = yield dialect.qb.selectFrom('webhooks').select(['id', 'body_sha256']).where('body_sha256', 'in', known).compile()
-    for (const row of existing) idBySha.set(String(row.body_sha256), String(row.id))
+    const existing = yield* single(dialect.qb.selectFrom('webhooks').select(['id', 'body_sha256']).where('body_sha256', 'in', known).compile())
+    for (const row of existing) idBySha.set(row.body_sha256, row.id)
   }
   const claimed = new Set<string>()
   return shas.map((sha) => {
@@ -80,13 +81,13 @@ function* insertReturningIds<R extends MediaTable | WebhooksTable>(
   dialect: SqlDialect,
   name: string,
   rows: R[],
-  build: (rows: R[]) => ReturnType<typeof cachedInsert>,
+  build: (rows: R[]) => CompiledQuery<{ id: string }>,
 ): Plan<Set<string>> {
   const ids = new Set<string>()
   for (let i = 0; i < rows.length; i += ROWS_PER_INSERT) {
     const chunk = rows.slice(i, i + ROWS_PER_INSERT)
-    const returned = yield cachedInsert(dialect, `${name}:returning-id`, chunk, build)
-    for (const row of returned) ids.add(String(row.id))
+    const returned = yield* single(cachedInsert(dialect, `${name}:returning-id`, chunk, build))
+    for (const row of returned) ids.add(row.id)
   }
   return ids
 }

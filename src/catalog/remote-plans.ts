@@ -6,31 +6,35 @@
 import type { LazyDueOptions, RemoteFacts, StoredOutcome } from './catalog.js'
 import type { MediaRecord } from '../media/record.js'
 import { settlementColumns } from './media-plans.js'
-import type { Plan } from './plan.js'
+import { single, type Plan } from './plan.js'
 import { rowToMedia } from './row-mapping.js'
 import type { SqlDialect } from './sql-dialect.js'
 
 /** remote → stored; undefined when the record is no longer remote (stored meanwhile, deleted). */
 export function* storeRemotePlan(dialect: SqlDialect, id: string, stored: StoredOutcome, now: number): Plan<MediaRecord | undefined> {
-  const rows = yield dialect.qb
-    .updateTable('media')
-    .set({ ...settlementColumns(stored, now), updated_at: now })
-    .where('id', '=', id)
-    .where('status', '=', 'remote')
-    .returningAll()
-    .compile()
+  const rows = yield* single(
+    dialect.qb
+      .updateTable('media')
+      .set({ ...settlementColumns(stored, now), updated_at: now })
+      .where('id', '=', id)
+      .where('status', '=', 'remote')
+      .returningAll()
+      .compile(),
+  )
   return rows[0] ? rowToMedia(rows[0]) : undefined
 }
 
 /** Records what a proxy pass verified, so later answers carry an ETag; false if not remote. */
 export function* learnRemotePlan(dialect: SqlDialect, id: string, facts: RemoteFacts, now: number): Plan<boolean> {
-  const rows = yield dialect.qb
-    .updateTable('media')
-    .set({ sha256: facts.sha256, size: facts.size, sniffed_mime: facts.sniffedMime, mime_type: facts.mimeType, updated_at: now })
-    .where('id', '=', id)
-    .where('status', '=', 'remote')
-    .returning('id')
-    .compile()
+  const rows = yield* single(
+    dialect.qb
+      .updateTable('media')
+      .set({ sha256: facts.sha256, size: facts.size, sniffed_mime: facts.sniffedMime, mime_type: facts.mimeType, updated_at: now })
+      .where('id', '=', id)
+      .where('status', '=', 'remote')
+      .returning('id')
+      .compile(),
+  )
   return rows.length > 0
 }
 
@@ -47,6 +51,6 @@ export function* lazyDuePlan(dialect: SqlDialect, options: LazyDueOptions, now: 
     if (options.ids.length === 0) return []
     query = query.where('id', 'in', options.ids)
   }
-  const rows = yield query.orderBy('source_expires_at').orderBy('id').limit(options.limit).compile()
+  const rows = yield* single(query.orderBy('source_expires_at').orderBy('id').limit(options.limit).compile())
   return rows.map(rowToMedia)
 }

@@ -4,16 +4,14 @@
  * numbers. Every conversion lives here so both engines read and write the same shape.
  */
 import type { MediaError, MediaKind, MediaRecord, MediaStatus, NewMedia, Platform, Direction, StoragePolicy } from '../media/record.js'
-import type { Row } from './plan.js'
-import type { MediaTable } from './schema.js'
+import type { MediaRow, MediaTable } from './schema.js'
 import type { SqlDialect } from './sql-dialect.js'
 
 export function toMillis(date: Date | null | undefined): number | null {
   return date ? date.getTime() : null
 }
 
-export function rowToMedia(row: Row): MediaRecord {
-  const r = row as unknown as MediaTable
+export function rowToMedia(r: MediaRow): MediaRecord {
   return {
     id: r.id,
     platform: r.platform as Platform,
@@ -121,7 +119,7 @@ export function errorColumns(error: MediaError | null): Pick<MediaTable, 'error_
   }
 }
 
-function toError(r: MediaTable): MediaError | null {
+function toError(r: MediaRow): MediaError | null {
   if (r.error_code === null) return null
   const error: MediaError = { code: r.error_code, message: r.error_message ?? '' }
   const vendor = r.error_vendor_code

@@ -4,6 +4,7 @@
  * PostgreSQL and a JavaScript `Date` round-trips exactly. Booleans are `boolean` on PostgreSQL
  * and 0/1 on SQLite (see `ValueCodec`).
  */
+import type { Selectable } from 'kysely'
 
 /** A column that is 0/1 on SQLite and a boolean on PostgreSQL. */
 export type DbBoolean = number | boolean
@@ -95,4 +96,7 @@ export interface Database {
   mediagate_migrations: MigrationsTable
 }
 
-export type MediaRow = MediaTable
+/** Rows as selected (`selectAll`, `returningAll`): what the plans read back. */
+export type WebhookRow = Selectable<WebhooksTable>
+export type MediaRow = Selectable<MediaTable>
+export type ForwardRow = Selectable<ForwardsTable>

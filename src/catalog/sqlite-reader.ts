@@ -13,7 +13,7 @@ import type { MediaRecord } from '../media/record.js'
 import { getQuery } from './media-plans.js'
 import { rowToMedia } from './row-mapping.js'
 import { sqlDialect } from './sql-dialect.js'
-import type { Row } from './plan.js'
+import type { MediaRow } from './schema.js'
 
 export const UNANSWERED = Symbol('unanswered')
 
@@ -28,7 +28,8 @@ export class SqliteReader {
     const statement = this.prepared()
     if (!statement) return UNANSWERED
     try {
-      const row = statement.get(id) as Row | undefined
+      // The statement is getQuery's SQL, so a row is a whole media row.
+      const row = statement.get(id) as MediaRow | undefined
       return row ? rowToMedia(row) : undefined
     } catch {
       return UNANSWERED

@@ -17,7 +17,7 @@ const MAX_SHAPES = 1000
 
 const caches = new WeakMap<SqlDialect, Map<string, CompiledQuery | null>>()
 
-export function cachedInsert<R extends object>(dialect: SqlDialect, name: string, rows: R[], build: (rows: R[]) => CompiledQuery): CompiledQuery {
+export function cachedInsert<R extends object, O>(dialect: SqlDialect, name: string, rows: R[], build: (rows: R[]) => CompiledQuery<O>): CompiledQuery<O> {
   const columns = rows.length > 0 ? Object.keys(rows[0]!) : []
   const key = `${name}|${rows.length}|${columns.join(',')}`
   let cache = caches.get(dialect)

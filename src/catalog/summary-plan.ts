@@ -4,30 +4,36 @@
  */
 import type { CatalogSummary } from './catalog.js'
 import { countsPlan } from './media-plans.js'
-import type { Plan } from './plan.js'
+import { single, type Plan } from './plan.js'
 import type { SqlDialect } from './sql-dialect.js'
 
 export function* summaryPlan(dialect: SqlDialect, since: number): Plan<CatalogSummary> {
   const counts = yield* countsPlan(dialect)
-  const [oldest] = yield dialect.qb
-    .selectFrom('media')
-    .select((eb) => eb.fn.min('received_at').as('oldest'))
-    .where('status', '=', 'pending')
-    .compile()
-  const [stored] = yield dialect.qb
-    .selectFrom('media')
-    .select((eb) => eb.fn.countAll().as('n'))
-    .where('status', '=', 'stored')
-    .where('stored_at', '>=', since)
-    .compile()
-  const failures = yield dialect.qb
-    .selectFrom('media')
-    .select((eb) => ['error_code', eb.fn.countAll().as('n')])
-    .where('status', '=', 'failed')
-    .where('updated_at', '>=', since)
-    .groupBy('error_code')
-    .orderBy('error_code')
-    .compile()
+  const [oldest] = yield* single(
+    dialect.qb
+      .selectFrom('media')
+      .select((eb) => eb.fn.min('received_at').as('oldest'))
+      .where('status', '=', 'pending')
+      .compile(),
+  )
+  const [stored] = yield* single(
+    dialect.qb
+      .selectFrom('media')
+      .select((eb) => eb.fn.countAll<number | string>().as('n'))
+      .where('status', '=', 'stored')
+      .where('stored_at', '>=', since)
+      .compile(),
+  )
+  const failures = yield* single(
+    dialect.qb
+      .selectFrom('media')
+      .select((eb) => ['error_code', eb.fn.countAll<number | string>().as('n')])
+      .where('status', '=', 'failed')
+      .where('updated_at', '>=', since)
+      .groupBy('error_code')
+      .orderBy('error_code')
+      .compile(),
+  )
   const oldestAt = oldest?.oldest
   return {
     counts,

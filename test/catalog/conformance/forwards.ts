@@ -12,7 +12,7 @@ function forwarded(media: ReturnType<typeof newMedia>[], conversationKey: string
 }
 
 async function claimAll(catalog: TestCatalog, owner = 'f', limit = 10) {
-  return catalog.claimForwards({ owner, limit, leaseMs: 60_000, now: LATER() })
+  return catalog.claimForwards({ owner, limit, leaseMs: 60_000, maxAttempts: 8, now: LATER() })
 }
 
 export function forwardTests(ctx: ConformanceContext): void {
@@ -43,7 +43,7 @@ export function forwardTests(ctx: ConformanceContext): void {
       expect(await catalog.settleForward(first[0]!.id, 'f', { status: 'retry', error: 'HTTP 500', nextAttemptAt: new Date(Date.now() + 60_000) })).toBe(true)
       expect(await claimAll(catalog, 'g')).toEqual([])
       expect((await catalog.getForward(first[0]!.id))!.lastError).toBe('HTTP 500')
-      const again = await catalog.claimForwards({ owner: 'g', limit: 10, leaseMs: 60_000, now: new Date(Date.now() + 120_000) })
+      const again = await catalog.claimForwards({ owner: 'g', limit: 10, leaseMs: 60_000, maxAttempts: 8, now: new Date(Date.now() + 120_000) })
       expect(again.map((f) => f.id)).toEqual([first[0]!.id])
       expect(again[0]!.attempts).toBe(2)
       expect(await catalog.settleForward(first[0]!.id, 'f', { status: 'sent' })).toBe(false)
@@ -68,12 +68,51 @@ export function forwardTests(ctx: ConformanceContext): void {
       expect(await catalog.retryForwards([])).toEqual([])
     })
 
+    it('gives up on a forward whose deliveries never finish; the next of its conversation goes out in the same claim', async () => {
+      const catalog = ctx.catalog()
+      await catalog.recordWebhooks([forwarded([], 'c'), forwarded([], 'c')])
+      const [first, second] = (await catalog.listForwards({}, { limit: 10 })).data.reverse()
+      const maxAttempts = 3
+      const leaseMs = 60_000
+      let t = Date.now() + 1000
+      for (let attempt = 1; attempt <= maxAttempts; attempt++) {
+        const claimed = await catalog.claimForwards({ owner: `f${attempt}`, limit: 10, leaseMs, maxAttempts, now: new Date(t) })
+        expect(claimed.map((f) => [f.id, f.attempts])).toEqual([[first!.id, attempt]])
+        t += leaseMs
+      }
+      const next = await catalog.claimForwards({ owner: 'g', limit: 10, leaseMs, maxAttempts, now: new Date(t) })
+      expect(next.map((f) => f.id)).toEqual([second!.id])
+      expect(await catalog.settleForward(second!.id, 'g', { status: 'sent' })).toBe(true)
+      const failed = await catalog.getForward(first!.id)
+      expect(failed).toMatchObject({ status: 'failed', attempts: maxAttempts, nextAttemptAt: null, leaseOwner: null, leaseExpiresAt: null, sentAt: null })
+      expect(failed!.lastError).toBe('crashed: gave up after 3 attempts: the last attempt never finished (the process crashed, hung or lost its lease)')
+      expect(await catalog.settleForward(first!.id, `f${maxAttempts}`, { status: 'sent' })).toBe(false)
+      expect(await catalog.claimForwards({ owner: 'h', limit: 10, leaseMs, maxAttempts: 100, now: new Date(t + 3_600_000) })).toEqual([])
+      // Failed like any other: retry gives it a fresh budget.
+      expect(await catalog.retryForwards([first!.id])).toMatchObject([{ id: first!.id, status: 'pending', attempts: 0, leaseOwner: null }])
+    })
+
+    it('gives up as attempts_exhausted on a due forward at its budget without a lease', async () => {
+      const catalog = ctx.catalog()
+      await catalog.recordWebhooks([forwarded([], 'e'), forwarded([], 'e')])
+      const t = Date.now() + 1000
+      const [a] = await catalog.claimForwards({ owner: 'f', limit: 10, leaseMs: 60_000, maxAttempts: 8, now: new Date(t) })
+      expect(await catalog.settleForward(a!.id, 'f', { status: 'retry', error: 'HTTP 500', nextAttemptAt: new Date(t) })).toBe(true)
+      const [b] = await catalog.claimForwards({ owner: 'f', limit: 10, leaseMs: 60_000, maxAttempts: 1, now: new Date(t) })
+      expect(b!.id).not.toBe(a!.id)
+      expect(await catalog.getForward(a!.id)).toMatchObject({
+        status: 'failed',
+        attempts: 1,
+        lastError: 'attempts_exhausted: gave up after 1 attempts: no attempt is left within the limit of 1',
+      })
+    })
+
     it('holds a forward that waits for media until none of its media is pending', async () => {
       const catalog = ctx.catalog()
       const media = [newMedia(), newMedia()]
       const [recorded] = await catalog.recordWebhooks([forwarded(media, 'm', true)])
       expect(await claimAll(catalog)).toEqual([])
-      const jobs = await catalog.claim({ owner: 'w', limit: 10, leaseMs: 60_000, now: LATER() })
+      const jobs = await catalog.claim({ owner: 'w', limit: 10, leaseMs: 60_000, maxAttempts: 8, now: LATER() })
       expect(jobs).toHaveLength(2)
       expect(await catalog.settle(jobs[0]!.id, 'w', stored())).toBe(true)
       expect(await claimAll(catalog)).toEqual([])
