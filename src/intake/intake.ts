@@ -5,7 +5,7 @@
  * after `accept` resolves, i.e. after the records are committed.
  */
 import { createHash } from 'node:crypto'
-import type { Catalog, IncomingWebhook, RecordedWebhook } from '../catalog/catalog.js'
+import type { IncomingWebhook, RecordedWebhook, WebhookLog } from '../catalog/catalog.js'
 import { MediagateError } from '../errors.js'
 import type { Logger } from '../logging/logger.js'
 import type { MediaRecord, Platform, StoragePolicy } from '../media/record.js'
@@ -16,7 +16,7 @@ import { GroupCommit } from '../util/group-commit.js'
 import { conversationKey } from '../forwarding/conversation-key.js'
 
 export interface IntakeOptions {
-  catalog: Catalog
+  catalog: WebhookLog
   /** Meta app secrets; any of them may have signed the body (rotation). */
   appSecrets: readonly string[]
   logger: Logger

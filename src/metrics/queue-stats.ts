@@ -3,7 +3,7 @@
  * `/metrics`, read from the catalog's `summary`, so they hold across processes and on both
  * catalog engines.
  */
-import type { Catalog, StatusCount } from '../catalog/catalog.js'
+import type { MediaQueries, StatusCount } from '../catalog/catalog.js'
 
 export interface QueueStats {
   counts: StatusCount[]
@@ -18,7 +18,7 @@ export interface QueueStats {
 const HOUR_MS = 60 * 60 * 1000
 const RATE_WINDOW_MIN = 5
 
-export async function collectQueueStats(catalog: Catalog, now = new Date()): Promise<QueueStats> {
+export async function collectQueueStats(catalog: MediaQueries, now = new Date()): Promise<QueueStats> {
   const [hour, recent] = await Promise.all([
     catalog.summary(new Date(now.getTime() - HOUR_MS)),
     catalog.summary(new Date(now.getTime() - RATE_WINDOW_MIN * 60_000)),

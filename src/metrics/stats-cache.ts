@@ -2,10 +2,10 @@
  * Shares one computation of the queue stats between callers that arrive close together (several
  * dashboards polling, a Prometheus scrape), so each caller does not read the catalog again.
  */
-import type { Catalog } from '../catalog/catalog.js'
+import type { MediaQueries } from '../catalog/catalog.js'
 import { collectQueueStats, type QueueStats } from './queue-stats.js'
 
-export function cachedQueueStats(catalog: Catalog, maxAgeMs = 2000): () => Promise<QueueStats> {
+export function cachedQueueStats(catalog: MediaQueries, maxAgeMs = 2000): () => Promise<QueueStats> {
   let last: { at: number; value: Promise<QueueStats> } | undefined
   return () => {
     const now = Date.now()

@@ -5,13 +5,13 @@
  * leaves the key on the tombstone; the retention sweep finishes the job later.
  */
 import type { BlobStore } from '../blobs/blob-store.js'
-import type { Catalog } from '../catalog/catalog.js'
+import type { Erasure } from '../catalog/catalog.js'
 import { toMediagateError } from '../errors.js'
 import type { Logger } from '../logging/logger.js'
 import type { MediaRecord } from '../media/record.js'
 
 export interface EraserOptions {
-  catalog: Catalog
+  catalog: Erasure
   blobs: BlobStore
   logger: Logger
 }

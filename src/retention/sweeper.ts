@@ -5,7 +5,7 @@
  * `mediagate sweep` runs one pass by hand. Several processes may sweep at once: every step is
  * idempotent. Each pass is bounded, so a huge backlog is worked off over several passes.
  */
-import type { Catalog } from '../catalog/catalog.js'
+import type { Erasure } from '../catalog/catalog.js'
 import { toMediagateError } from '../errors.js'
 import type { Logger } from '../logging/logger.js'
 import { PLATFORMS, type Platform } from '../media/record.js'
@@ -15,7 +15,7 @@ import type { RetentionRules } from './retention-rules.js'
 const DAY_MS = 24 * 60 * 60 * 1000
 
 export interface SweeperOptions {
-  catalog: Catalog
+  catalog: Erasure
   eraser: Eraser
   logger: Logger
   rules: RetentionRules

@@ -4,13 +4,13 @@
  * Called by intake after the webhook is recorded; an unsend that arrives before its message
  * finds nothing to erase (Meta sends them in order, but does not promise to).
  */
-import type { Catalog } from '../catalog/catalog.js'
+import type { MediaQueries } from '../catalog/catalog.js'
 import type { Logger } from '../logging/logger.js'
 import type { Unsend } from '../platforms/webhook/types.js'
 import type { Eraser } from './eraser.js'
 
 export interface UnsendDeps {
-  catalog: Catalog
+  catalog: MediaQueries
   eraser: Eraser
   logger: Logger
 }

@@ -1,7 +1,7 @@
 /** The /v1 API: list, get, content and retry of media records. JSON in snake_case. */
 import type { FastifyInstance } from 'fastify'
 import type { BlobStore } from '../blobs/blob-store.js'
-import type { Catalog } from '../catalog/catalog.js'
+import type { MediaQueries } from '../catalog/catalog.js'
 import { MediagateError } from '../errors.js'
 import { apiKeyHook } from './api-auth.js'
 import { loadMedia, type RemoteContentHandler, sendContent } from './content-route.js'
@@ -9,7 +9,7 @@ import { parseListQuery } from './list-query.js'
 import { presentMedia } from './present-media.js'
 
 export interface ApiRoutesOptions {
-  catalog: Catalog
+  catalog: MediaQueries
   blobs: BlobStore
   apiKey: string | undefined
   /** Wakes the capture worker after a retry was requested. */

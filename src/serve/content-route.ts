@@ -7,7 +7,7 @@
 import type { FastifyReply, FastifyRequest } from 'fastify'
 import type { Readable } from 'node:stream'
 import type { BlobStore, ByteRange } from '../blobs/blob-store.js'
-import type { Catalog } from '../catalog/catalog.js'
+import type { MediaQueries } from '../catalog/catalog.js'
 import { MediagateError } from '../errors.js'
 import type { MediaRecord } from '../media/record.js'
 import { resolveRange } from './byte-range.js'
@@ -19,13 +19,13 @@ export interface RemoteContentHandler {
 }
 
 export interface ContentDeps {
-  catalog: Catalog
+  catalog: MediaQueries
   blobs: BlobStore
   /** Without it, remote records answer 409 like any record that is not stored. */
   remote?: RemoteContentHandler
 }
 
-export async function loadMedia(catalog: Catalog, id: string): Promise<MediaRecord> {
+export async function loadMedia(catalog: MediaQueries, id: string): Promise<MediaRecord> {
   const media = await catalog.get(id)
   if (!media) throw new MediagateError('not_found', `no media with id ${JSON.stringify(id.slice(0, 64))}`)
   return media

@@ -4,14 +4,14 @@
  * tombstone again answers the same tombstone.
  */
 import type { FastifyInstance } from 'fastify'
-import type { Catalog } from '../catalog/catalog.js'
+import type { MediaQueries } from '../catalog/catalog.js'
 import type { Eraser } from '../retention/eraser.js'
 import { apiKeyHook } from './api-auth.js'
 import { loadMedia } from './content-route.js'
 import { presentMedia } from './present-media.js'
 
 export interface ErasureRoutesOptions {
-  catalog: Catalog
+  catalog: MediaQueries
   eraser: Eraser
   apiKey: string | undefined
 }

@@ -3,13 +3,13 @@
  * lists forwards newest first, `POST /v1/forwards/{id}/retry` puts a failed one back in line.
  */
 import type { FastifyInstance } from 'fastify'
-import type { Catalog, ForwardRecord, ForwardStatus } from '../catalog/catalog.js'
+import type { ForwardRecord, ForwardStatus, Outbox } from '../catalog/catalog.js'
 import { isForwardId } from '../catalog/forward-plans.js'
 import { MediagateError } from '../errors.js'
 import { apiKeyHook } from './api-auth.js'
 
 export interface ForwardsRoutesOptions {
-  catalog: Catalog
+  catalog: Outbox
   apiKey: string | undefined
   /** Wakes the forwarder after a retry was requested. */
   onRetried?: () => void

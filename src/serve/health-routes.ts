@@ -4,10 +4,10 @@
  */
 import type { FastifyInstance } from 'fastify'
 import type { BlobStore } from '../blobs/blob-store.js'
-import type { Catalog } from '../catalog/catalog.js'
+import type { CatalogLifecycle } from '../catalog/catalog.js'
 
 export interface HealthRoutesOptions {
-  catalog: Catalog
+  catalog: CatalogLifecycle
   blobs: BlobStore
 }
 

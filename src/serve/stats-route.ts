@@ -4,14 +4,14 @@
  *    capture_rate_per_min, oldest_pending_at }` (see src/metrics/queue-stats.ts).
  */
 import type { FastifyInstance } from 'fastify'
-import type { Catalog } from '../catalog/catalog.js'
+import type { MediaQueries } from '../catalog/catalog.js'
 import { toMediagateError } from '../errors.js'
 import type { QueueStats } from '../metrics/queue-stats.js'
 import { cachedQueueStats } from '../metrics/stats-cache.js'
 import { apiKeyHook } from './api-auth.js'
 
 export interface StatsRouteOptions {
-  catalog: Catalog
+  catalog: MediaQueries
   apiKey: string | undefined
   /** Shared queue figures; by default computed from the catalog and kept 2 s. */
   queueStats?: () => Promise<QueueStats>
