@@ -3,23 +3,17 @@
  * before the WhatsApp media id expires. The record stays `remote` until its bytes are verified
  * in the blob store, then becomes `stored` like any eagerly captured media.
  */
-import type { Catalog, StoredOutcome } from '../catalog/catalog.js'
+import type { MediaQueries, RemoteMedia, StoredOutcome } from '../catalog/catalog.js'
 import { MediagateError } from '../errors.js'
 import type { MediaRecord } from '../media/record.js'
+import { webhookUrlFresh } from '../transfer/open-source.js'
 import { type CaptureDeps, captureMedia } from './capture-media.js'
 
 export interface LazyCaptureDeps {
-  catalog: Catalog
+  catalog: RemoteMedia & Pick<MediaQueries, 'get'>
   capture: CaptureDeps
   /** Deletes blobs no live record uses (a record deleted while its capture ran). */
-  discardBlobs?: (keys: string[]) => Promise<void>
-}
-
-/** The webhook's own `url` lives minutes: worth trying only on a record that fresh. */
-const WEBHOOK_URL_FRESH_MS = 4 * 60 * 1000
-
-export function webhookUrlFresh(media: MediaRecord, now: number = Date.now()): boolean {
-  return media.sourceUrl !== null && now - media.receivedAt.getTime() < WEBHOOK_URL_FRESH_MS
+  discardBlobs: (keys: string[]) => Promise<void>
 }
 
 /** Downloads, verifies and stores a remote lazy record now; resolves with the stored record. */
@@ -37,7 +31,7 @@ export async function settleLazy(media: MediaRecord, stored: StoredOutcome, deps
   const record = await deps.catalog.storeRemote(media.id, stored)
   if (record) return record
   const current = await deps.catalog.get(media.id)
-  if (current?.blobKey !== stored.blobKey) await deps.discardBlobs?.([stored.blobKey])
+  if (current?.blobKey !== stored.blobKey) await deps.discardBlobs([stored.blobKey])
   if (current?.status === 'stored') return current
   if (current?.status === 'deleted') throw new MediagateError('deleted', `media ${media.id} was deleted while it was being captured`)
   throw new MediagateError('conflict', `media ${media.id} is ${current?.status ?? 'gone'}, no longer waiting for its bytes`)

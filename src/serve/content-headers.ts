@@ -4,6 +4,8 @@
  * that claims `image/jpeg` but is HTML goes out as an attachment. Everything else (HTML, SVG,
  * PDF, unknown) is an attachment, and `nosniff` is always set.
  */
+import { baseType } from '../media/mime.js'
+
 const INLINE_TYPES = new Set([
   'image/jpeg',
   'image/png',
@@ -24,11 +26,6 @@ const INLINE_TYPES = new Set([
   'video/webm',
 ])
 
-export function baseType(mime: string | null | undefined): string | null {
-  if (!mime) return null
-  const base = mime.split(';')[0]?.trim().toLowerCase()
-  return base && /^[a-z0-9!#$&^_.+-]+\/[a-z0-9!#$&^_.+-]+$/.test(base) ? base : null
-}
 
 export function isInlineSafe(servedType: string | null, sniffedType: string | null): boolean {
   const served = baseType(servedType)

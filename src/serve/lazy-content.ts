@@ -7,23 +7,16 @@
  * media, then answers from the store. Concurrent first requests share one download.
  */
 import type { FastifyReply, FastifyRequest } from 'fastify'
-import { pipeline } from 'node:stream'
-import type { BlobStore } from '../blobs/blob-store.js'
-import { captureLazy, type LazyCaptureDeps, settleLazy, webhookUrlFresh } from '../capture/capture-lazy.js'
-import { openSource } from '../capture/capture-media.js'
-import { EndGate } from '../capture/end-gate.js'
-import { peekHead } from '../capture/peek-head.js'
-import { chooseServedType, sniffMime } from '../capture/sniff.js'
-import { tee } from '../capture/tee.js'
+import { captureLazy, type LazyCaptureDeps, settleLazy } from '../capture/capture-lazy.js'
 import { toMediagateError } from '../errors.js'
-import { assertWithinLimit } from '../fetch/index.js'
 import type { Logger } from '../logging/logger.js'
 import type { MediaRecord } from '../media/record.js'
+import { toBlobStoreAndClient } from '../transfer/destinations.js'
+import { webhookUrlFresh } from '../transfer/open-source.js'
+import { openSniffed } from '../transfer/sniffed-source.js'
 import { type ContentDeps, loadMedia, sendContent, setContentHeaders } from './content-route.js'
-import { SNIFF_BYTES } from './proxy-content.js'
 
 export interface LazyContentDeps extends LazyCaptureDeps {
-  blobs: BlobStore
   logger: Logger
 }
 
@@ -41,7 +34,7 @@ export class LazyContent {
     const running = this.inflight.get(media.id)
     if (running) {
       const settled = await running.catch(() => undefined)
-      const current = settled ?? (await loadMedia(this.deps.catalog, media.id))
+      const current = settled ?? (await loadMedia(this.content.catalog, media.id))
       if (current.status !== 'remote') return sendContent(this.content, current, request, reply)
     }
     if (request.headers.range !== undefined || request.method === 'HEAD') {
@@ -59,63 +52,27 @@ export class LazyContent {
     // Registered before the first await: a request arriving meanwhile waits instead of downloading too.
     let outcome!: { resolve: (record: MediaRecord) => void; reject: (err: unknown) => void }
     const stored = this.track(media.id, new Promise<MediaRecord>((resolve, reject) => (outcome = { resolve, reject })))
-    let gate: EndGate
+    const { capture, logger } = this.deps
+    let transfer: ReturnType<typeof toBlobStoreAndClient<MediaRecord>>
+    let source: Awaited<ReturnType<typeof openSniffed>>
     try {
-      gate = await this.openAndStore(media, reply, outcome, stored)
+      source = await openSniffed(media, capture.sources, this.signal, { tryWebhookUrl: webhookUrlFresh(media) })
+      transfer = toBlobStoreAndClient(source, capture.blobs, { maxBytes: capture.sources.maxBytes, signal: this.signal }, (outcome) => settleLazy(media, outcome, this.deps))
     } catch (err) {
       outcome.reject(err)
       throw err
     }
-    const { logger } = this.deps
+    transfer.done.then(outcome.resolve, outcome.reject)
     stored.then(
       (record) => logger.info({ mediaId: record.id, size: record.size, sha256: record.sha256 }, 'lazy media stored on first request'),
       (err: unknown) => {
         const e = toMediagateError(err)
         logger.warn({ mediaId: media.id, code: e.code }, `lazy capture failed: ${e.message}`)
-        // The client must not get a complete-looking body for bytes that were not verified.
-        gate.destroy(e)
       },
     )
-    return reply.code(200).send(gate)
-  }
-
-  /** Opens the source, starts the put on one branch of the bytes, and returns the client's branch. */
-  private async openAndStore(
-    media: MediaRecord,
-    reply: FastifyReply,
-    outcome: { resolve: (record: MediaRecord) => void; reject: (err: unknown) => void },
-    stored: Promise<MediaRecord>,
-  ): Promise<EndGate> {
-    const { capture, blobs } = this.deps
-    const opened = await openSource(media, capture, this.signal, { tryWebhookUrl: webhookUrlFresh(media) })
-    const { response } = opened
-    assertWithinLimit(response, capture.maxBytes)
-    const { head, body } = await peekHead(response.body, SNIFF_BYTES)
-    const sniffed = await sniffMime(head)
-    const servedType = chooseServedType(opened.declaredMime, sniffed)
-    const [toStore, toClient] = tee(body)
-    blobs
-      .put(toStore, {
-        maxBytes: capture.maxBytes,
-        expectedSha256: opened.expectedSha256,
-        expectedSize: opened.expectedSize,
-        ...(opened.declaredMime ? { contentType: opened.declaredMime } : {}),
-        signal: this.signal,
-      })
-      .then((put) =>
-        settleLazy(
-          media,
-          { status: 'stored', sha256: put.sha256, size: put.size, blobKey: put.key, sniffedMime: sniffed, mimeType: servedType, storedAt: new Date() },
-          this.deps,
-        ),
-      )
-      .then(outcome.resolve, outcome.reject)
-    const gate = new EndGate(() => stored)
-    pipeline(toClient, gate, () => {})
-    setContentHeaders(reply, media, servedType, sniffed)
-    const length = response.contentLength ?? opened.expectedSize
-    if (length !== undefined) reply.header('content-length', length)
-    return gate
+    setContentHeaders(reply, media, source.servedType, source.sniffedMime)
+    if (source.length !== undefined) reply.header('content-length', source.length)
+    return reply.code(200).send(transfer.client)
   }
 
   private track(id: string, work: Promise<MediaRecord>): Promise<MediaRecord> {

@@ -6,27 +6,19 @@
  * noted on the record, so later answers carry an ETag and `If-None-Match` needs no trip to Meta.
  */
 import type { FastifyReply, FastifyRequest } from 'fastify'
-import { pipeline } from 'node:stream'
-import { HashingStream } from '../blobs/hashing-stream.js'
-import { type CaptureDeps, openSource, type OpenedSource } from '../capture/capture-media.js'
-import { webhookUrlFresh } from '../capture/capture-lazy.js'
-import { EndGate } from '../capture/end-gate.js'
-import { peekHead } from '../capture/peek-head.js'
-import { chooseServedType, sniffMime } from '../capture/sniff.js'
-import type { Catalog } from '../catalog/catalog.js'
+import type { RemoteMedia } from '../catalog/catalog.js'
 import { MediagateError, isMediagateError } from '../errors.js'
-import { assertWithinLimit } from '../fetch/index.js'
 import type { Logger } from '../logging/logger.js'
 import type { MediaRecord } from '../media/record.js'
+import { toClientVerified } from '../transfer/destinations.js'
+import { openSource, type OpenedSource, type SourceDeps, webhookUrlFresh } from '../transfer/open-source.js'
+import { sniffOpened } from '../transfer/sniffed-source.js'
 import { resolveRange } from './byte-range.js'
 import { etagMatches, ifRangeAllows, setContentHeaders } from './content-route.js'
 
-/** What file-type needs to recognize a type (its own minimum). */
-export const SNIFF_BYTES = 4100
-
 export interface ProxyDeps {
-  catalog: Catalog
-  capture: CaptureDeps
+  catalog: Pick<RemoteMedia, 'learnRemote'>
+  sources: SourceDeps
   logger: Logger
 }
 
@@ -42,7 +34,7 @@ export async function sendProxied(deps: ProxyDeps, media: MediaRecord, request: 
   if (wanted === 'unsatisfiable') return unsatisfiable(reply, media.size)
   let opened: OpenedSource
   try {
-    opened = await openSource(media, deps.capture, signal, { tryWebhookUrl: webhookUrlFresh(media), ...(wanted ? { range: wanted } : {}) })
+    opened = await openSource(media, deps.sources, signal, { tryWebhookUrl: webhookUrlFresh(media), ...(wanted ? { range: wanted } : {}) })
   } catch (err) {
     if (wanted && isMediagateError(err) && err.vendorCode === 416) return unsatisfiable(reply, media.size)
     throw err
@@ -96,26 +88,24 @@ function sendSlice(media: MediaRecord, opened: OpenedSource, reply: FastifyReply
 }
 
 async function sendWhole(deps: ProxyDeps, media: MediaRecord, opened: OpenedSource, reply: FastifyReply, etag: string | undefined): Promise<FastifyReply> {
-  const { response } = opened
-  const maxBytes = deps.capture.maxBytes
-  assertWithinLimit(response, maxBytes)
-  const { head, body } = await peekHead(response.body, SNIFF_BYTES)
-  const sniffed = await sniffMime(head)
-  const servedType = chooseServedType(opened.declaredMime ?? media.declaredMime, sniffed)
-  // What Meta declared, or what an earlier pass verified: the bytes must match either way.
-  const hashing = new HashingStream({ maxBytes, expectedSha256: media.sha256 ?? opened.expectedSha256, expectedSize: media.size ?? opened.expectedSize })
-  const gate = new EndGate(async () => {
-    const facts = { sha256: hashing.digest(), size: hashing.bytes, sniffedMime: sniffed, mimeType: servedType }
-    if (facts.sha256 === media.sha256 && facts.size === media.size && media.sniffedMime === sniffed) return
-    await deps.catalog.learnRemote(media.id, facts).catch((err: unknown) => deps.logger.warn({ err, mediaId: media.id }, 'could not note what a proxy pass verified'))
+  const source = await sniffOpened(opened, deps.sources.maxBytes)
+  const client = toClientVerified(source, {
+    maxBytes: deps.sources.maxBytes,
+    // What an earlier pass verified, else what Meta declared: the bytes must match either way.
+    expectedSha256: media.sha256 ?? undefined,
+    expectedSize: media.size ?? undefined,
+    onVerified: async (facts) => {
+      if (facts.sha256 === media.sha256 && facts.size === media.size && media.sniffedMime === facts.sniffedMime) return
+      await deps.catalog.learnRemote(media.id, facts).catch((err: unknown) => deps.logger.warn({ err, mediaId: media.id }, 'could not note what a proxy pass verified'))
+    },
+    onError: (err) => {
+      if (isMediagateError(err) && err.code === 'integrity') deps.logger.warn({ mediaId: media.id, code: err.code }, `proxied media failed verification: ${err.message}`)
+    },
   })
-  pipeline(body, hashing, gate, (err) => {
-    if (err && isMediagateError(err) && err.code === 'integrity') deps.logger.warn({ mediaId: media.id, code: err.code }, `proxied media failed verification: ${err.message}`)
-  })
-  setContentHeaders(reply, media, servedType, sniffed)
+  setContentHeaders(reply, media, source.servedType, source.sniffedMime)
   if (etag) reply.header('etag', etag)
-  if (response.contentLength !== undefined) reply.header('content-length', response.contentLength)
-  return reply.code(200).send(gate)
+  if (opened.response.contentLength !== undefined) reply.header('content-length', opened.response.contentLength)
+  return reply.code(200).send(client)
 }
 
 function unsatisfiable(reply: FastifyReply, size: number | null): FastifyReply {

@@ -5,24 +5,40 @@
  * 410 `source_expired` once Meta no longer has the media.
  */
 import type { FastifyReply, FastifyRequest } from 'fastify'
+import type { BlobStore } from '../blobs/blob-store.js'
+import type { RemoteMedia } from '../catalog/catalog.js'
 import { MediagateError } from '../errors.js'
+import type { Logger } from '../logging/logger.js'
 import type { MediaRecord } from '../media/record.js'
-import type { RemoteContentHandler } from './content-route.js'
-import { LazyContent, type LazyContentDeps } from './lazy-content.js'
-import { sendProxied } from './proxy-content.js'
+import type { ContentDeps, RemoteContentHandler } from './content-route.js'
+import type { SourceDeps } from '../transfer/open-source.js'
+import { LazyContent } from './lazy-content.js'
+import { type ProxyDeps, sendProxied } from './proxy-content.js'
+
+export interface RemoteContentDeps {
+  catalog: ContentDeps['catalog'] & RemoteMedia
+  blobs: BlobStore
+  sources: SourceDeps
+  logger: Logger
+  /** Deletes blobs no live record uses (a lazy record deleted while its capture ran). */
+  discardBlobs: (keys: string[]) => Promise<void>
+}
 
 export class RemoteContent implements RemoteContentHandler {
   private readonly controller = new AbortController()
   private readonly lazy: LazyContent
+  private readonly proxy: ProxyDeps
 
-  constructor(private readonly deps: LazyContentDeps) {
-    this.lazy = new LazyContent(deps, { catalog: deps.catalog, blobs: deps.blobs, remote: this }, this.controller.signal)
+  constructor(deps: RemoteContentDeps) {
+    const { catalog, blobs, sources, logger, discardBlobs } = deps
+    this.lazy = new LazyContent({ catalog, capture: { blobs, sources }, logger, discardBlobs }, { catalog, blobs, remote: this }, this.controller.signal)
+    this.proxy = { catalog, sources, logger }
   }
 
   send(media: MediaRecord, request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply> {
     if (this.controller.signal.aborted) throw new MediagateError('conflict', 'the gateway is shutting down')
     if (media.policy === 'lazy') return this.lazy.send(media, request, reply)
-    return sendProxied(this.deps, media, request, reply, this.controller.signal)
+    return sendProxied(this.proxy, media, request, reply, this.controller.signal)
   }
 
   /** Aborts downloads in flight (shutdown). */

@@ -48,6 +48,56 @@ describe('tokens per WhatsApp number', () => {
   })
 })
 
+/**
+ * Which token Meta received, on every path that talks to it about a media. The emulator accepts
+ * both tokens here and counts each media's lookups and downloads by the token's label, so a path
+ * that picked the global token where the number has its own shows up as `default`.
+ */
+describe.each(['eager', 'lazy', 'proxy'] as const)('the number’s own token reaches Meta (%s policy)', (policy) => {
+  const DEFAULT_TOKEN = 'global-whatsapp-token-0123456789'
+  let t: Harness
+  beforeAll(async () => {
+    const file = path.join(dir, `tokens-${policy}.json`)
+    await writeFile(file, JSON.stringify({ whatsapp: { [CONFIGURED]: { access_token: NUMBER_TOKEN } } }))
+    t = await startHarness({
+      emulator: { accessToken: DEFAULT_TOKEN, extraAccessTokens: { number: NUMBER_TOKEN } },
+      env: { WHATSAPP_ACCESS_TOKEN: DEFAULT_TOKEN, MEDIAGATE_CONFIG_FILE: file, MEDIAGATE_POLICY_WHATSAPP: policy },
+    })
+  })
+  afterAll(async () => t?.close())
+
+  async function fetchOne(phoneNumberId: string): Promise<{ tokens: Record<string, number>; status: string }> {
+    const bytes = randomBytes(3000)
+    const media = t.emulator.addWhatsAppMedia({ bytes, mimeType: 'image/jpeg', phoneNumberId })
+    // No webhook `url`: every path has to resolve the id through Graph, then download.
+    const payload = whatsappMessage({ phoneNumberId, media: { type: 'image', id: media.id, mime_type: 'image/jpeg', sha256: media.sha256 } })
+    const wamid = (payload.entry[0]!.changes[0]!.value.messages![0] as { id: string }).id
+    expect((await t.postWebhook(payload)).status).toBe(200)
+    const [record] = await t.mediaOf(wamid)
+    let status = record!.status
+    if (policy === 'eager') status = (await t.settled([record!.id]))[0]!.status
+    else {
+      const res = await t.api(`/v1/media/${record!.id}/content`)
+      expect(res.status).toBe(200)
+      expect(Buffer.from(await res.arrayBuffer()).equals(bytes)).toBe(true)
+    }
+    return { tokens: t.emulator.stats().byMedia[media.id]?.tokens ?? {}, status }
+  }
+
+  it('uses the number’s token from mediagate.config.json for its media, and only that one', async () => {
+    const { tokens, status } = await fetchOne(CONFIGURED)
+    if (policy === 'eager') expect(status).toBe('stored')
+    expect(tokens.number).toBeGreaterThanOrEqual(2) // a lookup and a download
+    expect(tokens.default).toBeUndefined()
+  })
+
+  it('falls back to WHATSAPP_ACCESS_TOKEN for a number without a token of its own', async () => {
+    const { tokens } = await fetchOne(OTHER)
+    expect(tokens.default).toBeGreaterThanOrEqual(2)
+    expect(tokens.number).toBeUndefined()
+  })
+})
+
 describe('mediagate.config.json validation', () => {
   it('reports every problem by its path, never a token', () => {
     let message = ''

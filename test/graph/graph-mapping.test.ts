@@ -1,7 +1,8 @@
 import { createHash } from 'node:crypto'
 import { describe, expect, it } from 'vitest'
 import { MediagateError } from '../../src/errors.js'
-import { downloadError, graphError, normalizeSha256, parseGraphEnvelope, parseRetryAfter, redactToken } from '../../src/platforms/graph/index.js'
+import { downloadError, parseRetryAfter } from '../../src/fetch/index.js'
+import { graphError, normalizeSha256, parseGraphEnvelope, redactToken } from '../../src/platforms/graph/index.js'
 import { parseMediaInfo } from '../../src/platforms/graph/media-info.js'
 
 const digest = createHash('sha256').update('hello').digest()
@@ -99,17 +100,37 @@ describe('parseGraphEnvelope', () => {
 })
 
 describe('downloadError', () => {
+  const graphUrl = { where: 'https://lookaside.fbsbx.com/x?…', renewable: true }
+  const cdnUrl = { where: 'https://scontent.xx.fbcdn.net/x?…', renewable: false }
+
   it.each([401, 403, 404, 410])('HTTP %i → source_expired, retryable by re-resolving', (status) => {
-    const err = downloadError(status, undefined, 'https://lookaside.fbsbx.com/x?…')
+    const err = downloadError(status, undefined, graphUrl)
     expect(err.code).toBe('source_expired')
     expect(err.retryable).toBe(true)
     expect(err.vendorCode).toBe(status)
   })
 
+  it.each([403, 404, 410])('HTTP %i from a CDN URL with nothing to renew it → source_expired, not retryable', (status) => {
+    const err = downloadError(status, undefined, cdnUrl)
+    expect(err.code).toBe('source_expired')
+    expect(err.retryable).toBe(false)
+    expect(err.vendorCode).toBe(status)
+  })
+
   it('maps 429, 5xx and other 4xx', () => {
-    expect(downloadError(429, '3', 'u')).toMatchObject({ code: 'rate_limited', retryAfterMs: 3000 })
-    expect(downloadError(503, undefined, 'u')).toMatchObject({ code: 'upstream', vendorCode: 503 })
-    expect(downloadError(400, undefined, 'u')).toMatchObject({ code: 'source_rejected', vendorCode: 400 })
+    expect(downloadError(429, '3', graphUrl)).toMatchObject({ code: 'rate_limited', retryAfterMs: 3000 })
+    expect(downloadError(503, undefined, graphUrl)).toMatchObject({ code: 'upstream', vendorCode: 503 })
+    expect(downloadError(400, undefined, graphUrl)).toMatchObject({ code: 'source_rejected', vendorCode: 400 })
+  })
+
+  it('honours Retry-After as seconds or as an HTTP date, for Graph URLs and CDN URLs alike', () => {
+    const inAMinute = new Date(Date.now() + 60_000).toUTCString()
+    for (const context of [graphUrl, cdnUrl]) {
+      expect(downloadError(429, '7', context).retryAfterMs).toBe(7000)
+      const dated = downloadError(429, inAMinute, context).retryAfterMs
+      expect(dated).toBeGreaterThan(55_000)
+      expect(dated).toBeLessThanOrEqual(60_000)
+    }
   })
 })
 

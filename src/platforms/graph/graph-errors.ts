@@ -4,7 +4,7 @@
  * HTTP status for a given code varies between sources) and keep Meta's code as `vendorCode`.
  */
 import { MediagateError } from '../../errors.js'
-import { parseRetryAfter } from './retry-after.js'
+import { parseRetryAfter } from '../../fetch/retry-after.js'
 
 /** The fields of Graph's error envelope that we use. */
 export interface GraphErrorEnvelope {
@@ -92,21 +92,4 @@ export function graphError(f: GraphFailure): MediagateError {
     return new MediagateError('upstream', message, { vendorCode })
   }
   return new MediagateError('source_rejected', message, { vendorCode })
-}
-
-/**
- * A non-2xx answer to a media download. 401/403/404/410 mean the short-lived URL is no longer
- * good: `source_expired`, but retryable, because a fresh lookup gives a fresh URL.
- */
-export function downloadError(status: number, retryAfter: string | string[] | undefined, where: string): MediagateError {
-  const message = `media download answered HTTP ${status}: ${where}`
-  if (status === 401 || status === 403 || status === 404 || status === 410) {
-    return new MediagateError('source_expired', `${message}; the URL has expired or was refused, look the media id up again`, { vendorCode: status, retryable: true })
-  }
-  if (status === 429) {
-    const retryAfterMs = parseRetryAfter(retryAfter)
-    return new MediagateError('rate_limited', message, { vendorCode: status, ...(retryAfterMs !== undefined ? { retryAfterMs } : {}) })
-  }
-  if (status >= 500 || status < 400) return new MediagateError('upstream', message, { vendorCode: status })
-  return new MediagateError('source_rejected', message, { vendorCode: status })
 }

@@ -4,8 +4,8 @@
  * Graph API and the emulator differ only by `graphUrl`.
  */
 import { MediagateError } from '../../errors.js'
-import { assertWithinLimit, discard, readBody, redactUrl, type FetchMethod, type FetchResponse, type Fetcher } from '../../fetch/index.js'
-import { downloadError, graphError, parseGraphEnvelope } from './graph-errors.js'
+import { assertWithinLimit, discard, downloadError, readBody, redactUrl, type FetchMethod, type FetchResponse, type Fetcher } from '../../fetch/index.js'
+import { graphError, parseGraphEnvelope } from './graph-errors.js'
 import { parseMediaInfo, type MediaInfo } from './media-info.js'
 
 export interface GraphMediaClientOptions {
@@ -71,7 +71,7 @@ export class GraphMediaClient {
     })
     if (res.status < 200 || res.status > 299) {
       discard(res)
-      throw downloadError(res.status, res.headers['retry-after'], redactUrl(res.url))
+      throw downloadError(res.status, res.headers['retry-after'], { where: redactUrl(res.url), renewable: true })
     }
     if (o.maxBytes !== undefined) assertWithinLimit(res, o.maxBytes)
     return res

@@ -2,5 +2,5 @@
 export { GraphMediaClient, type GraphMediaClientOptions } from './graph-media-client.js'
 export type { MediaInfo } from './media-info.js'
 export { normalizeSha256 } from './sha256.js'
-export { parseRetryAfter } from './retry-after.js'
-export { downloadError, graphError, parseGraphEnvelope, redactToken, type GraphErrorEnvelope } from './graph-errors.js'
+export { graphError, parseGraphEnvelope, redactToken, type GraphErrorEnvelope } from './graph-errors.js'
+export { GraphClients, type GraphClientsOptions } from './graph-clients.js'

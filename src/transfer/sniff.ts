@@ -1,31 +1,12 @@
 /**
- * Sniffs the real type from the first bytes while they stream past, without holding more than
- * the few KB file-type needs. The declared type is kept beside it; see chooseServedType.
+ * The real type of a media, from its first bytes (file-type), and the type we serve: the
+ * declared type is kept beside the sniffed one, see chooseServedType.
  */
-import { Transform, type TransformCallback } from 'node:stream'
 import { fileTypeFromBuffer } from 'file-type'
-import { baseType } from '../serve/content-headers.js'
+import { baseType } from '../media/mime.js'
 
-const HEAD_BYTES = 4100
-
-export class HeadTap extends Transform {
-  private chunks: Buffer[] = []
-  private length = 0
-
-  override _transform(chunk: Buffer, _enc: BufferEncoding, done: TransformCallback): void {
-    if (this.length < HEAD_BYTES) {
-      const need = HEAD_BYTES - this.length
-      const part = chunk.length > need ? chunk.subarray(0, need) : chunk
-      this.chunks.push(Buffer.from(part))
-      this.length += part.length
-    }
-    done(null, chunk)
-  }
-
-  head(): Buffer {
-    return Buffer.concat(this.chunks, this.length)
-  }
-}
+/** What file-type needs to recognize a type (its own minimum). */
+export const SNIFF_BYTES = 4100
 
 export async function sniffMime(head: Buffer): Promise<string | null> {
   if (head.length === 0) return null

@@ -1,0 +1,107 @@
+/**
+ * Opens a media's source, the first step of every transfer: WhatsApp by its media id (resolved
+ * through the Graph API with the account's own token; the webhook's short-lived `url` first when
+ * it may still be good), Messenger/Instagram by the CDN URL, without any token. Resolves with a
+ * 2xx response whose body the caller reads or destroys, and what Meta declared about the bytes.
+ */
+import { MediagateError } from '../errors.js'
+import { downloadError, type FetchResponse, type Fetcher, redactUrl } from '../fetch/index.js'
+import type { MediaRecord } from '../media/record.js'
+import { type GraphClients, normalizeSha256 } from '../platforms/graph/index.js'
+
+export interface SourceDeps {
+  /** Downloads without credentials (Messenger/Instagram CDN). */
+  fetcher: Fetcher
+  /** Graph clients by account; the account's token is chosen there. */
+  graph: GraphClients
+  /** MEDIAGATE_MAX_BYTES: no transfer reads more than this. */
+  maxBytes: number
+  now?: () => Date
+}
+
+/** What a transfer needs to know of a media to find its bytes (a record, or a bare WhatsApp id). */
+export type MediaSource = Pick<
+  MediaRecord,
+  'platform' | 'accountId' | 'sourceMediaId' | 'sourceUrl' | 'sourceExpiresAt' | 'declaredSha256' | 'declaredSize' | 'declaredMime' | 'attempts' | 'receivedAt'
+>
+
+/** An open download and what to expect of it. */
+export interface OpenedSource {
+  response: FetchResponse
+  /** Lowercase hex, when Meta declared one (WhatsApp); describes the whole media, not a range. */
+  expectedSha256: string | undefined
+  expectedSize: number | undefined
+  declaredMime: string | null
+}
+
+export interface OpenSourceOptions {
+  /** Ask for one inclusive byte range (proxy serving); the source may still answer 200 with everything. */
+  range?: { start: number; end?: number }
+  /** Try the webhook's own short-lived `url` before resolving the id; default: on the first attempt only. */
+  tryWebhookUrl?: boolean
+}
+
+/** The webhook's own `url` lives minutes: worth trying only on a record that fresh. */
+const WEBHOOK_URL_FRESH_MS = 4 * 60 * 1000
+
+export function webhookUrlFresh(media: Pick<MediaSource, 'sourceUrl' | 'receivedAt'>, now: number = Date.now()): boolean {
+  return media.sourceUrl !== null && now - media.receivedAt.getTime() < WEBHOOK_URL_FRESH_MS
+}
+
+export function openSource(media: MediaSource, deps: SourceDeps, signal: AbortSignal, options: OpenSourceOptions = {}): Promise<OpenedSource> {
+  return media.platform === 'whatsapp' ? openWhatsApp(media, deps, signal, options) : openCdn(media, deps, signal, options)
+}
+
+async function openWhatsApp(media: MediaSource, deps: SourceDeps, signal: AbortSignal, options: OpenSourceOptions): Promise<OpenedSource> {
+  const now = deps.now?.() ?? new Date()
+  if (media.sourceExpiresAt && media.sourceExpiresAt <= now) {
+    // Asking Meta would only add a failed lookup to the per-number throttle.
+    throw new MediagateError('source_expired', `WhatsApp media id expired at ${media.sourceExpiresAt.toISOString()} (ids from webhooks live 7 days)`)
+  }
+  const graph = deps.graph.forWhatsApp(media.accountId)
+  if (!graph) throw new MediagateError('auth', `no access token for WhatsApp number ${media.accountId}: set WHATSAPP_ACCESS_TOKEN (or the number's token in mediagate.config.json) and retry the media`)
+  if (!media.sourceMediaId) throw new MediagateError('source_rejected', 'the WhatsApp media record has no media id')
+  const fromWebhook = {
+    expectedSha256: normalizeSha256(media.declaredSha256 ?? '') ?? undefined,
+    expectedSize: media.declaredSize ?? undefined,
+    declaredMime: media.declaredMime,
+  }
+  // The webhook's `url` saves a lookup, but it lives minutes: only on the first attempt, and any
+  // refusal falls back to resolving the id.
+  const download = { signal, maxBytes: deps.maxBytes, ...(options.range ? { range: options.range } : {}) }
+  if (media.sourceUrl && (options.tryWebhookUrl ?? media.attempts <= 1)) {
+    try {
+      return { response: await graph.download(media.sourceUrl, download), ...fromWebhook }
+    } catch (err) {
+      if (!(err instanceof MediagateError) || !['source_expired', 'auth', 'source_rejected', 'host_not_allowed'].includes(err.code)) throw err
+    }
+  }
+  for (let resolveAttempt = 1; ; resolveAttempt++) {
+    const info = await graph.lookup(media.sourceMediaId, { signal })
+    const opened = {
+      expectedSha256: normalizeSha256(info.sha256 ?? '') ?? fromWebhook.expectedSha256,
+      expectedSize: info.fileSize ?? fromWebhook.expectedSize,
+      declaredMime: info.mimeType || fromWebhook.declaredMime,
+    }
+    try {
+      return { response: await graph.download(info.url, download), ...opened }
+    } catch (err) {
+      // Meta: "a failed download returns 404 … try to get a new media URL and download it again".
+      if (resolveAttempt >= 2 || !(err instanceof MediagateError) || err.code !== 'source_expired') throw err
+    }
+  }
+}
+
+async function openCdn(media: MediaSource, deps: SourceDeps, signal: AbortSignal, options: OpenSourceOptions): Promise<OpenedSource> {
+  if (!media.sourceUrl) throw new MediagateError('source_rejected', 'the attachment has no URL')
+  const response = await deps.fetcher.get({ url: media.sourceUrl, signal, ...(options.range ? { range: options.range } : {}) })
+  if (response.status >= 200 && response.status < 300) {
+    return { response, expectedSha256: undefined, expectedSize: undefined, declaredMime: media.declaredMime ?? headerValue(response.headers['content-type']) }
+  }
+  response.body.destroy()
+  throw downloadError(response.status, response.headers['retry-after'], { where: redactUrl(response.url), renewable: false })
+}
+
+function headerValue(v: string | string[] | undefined): string | null {
+  return (Array.isArray(v) ? v[0] : v) ?? null
+}
