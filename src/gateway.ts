@@ -1,112 +1,107 @@
 /**
- * Composition: the only place that constructs the parts and wires them together. Everything
- * else receives its collaborators; so tests, the CLI and library users build the same gateway.
+ * The gateway: the parts (parts.ts) wired into an HTTP server and the background jobs.
  *
- *   webhook → intake (verify, normalize, record) → catalog ← worker (claim, capture) → blobs
- *                                                     ↑                                  ↓
- *                                client → /v1 API ────┴──────────── content ─────────────┘
+ *   webhook → intake (verify, normalize, record) → catalog ← jobs (claim, capture) → transfer → blobs
+ *                                                     ↑                                            ↓
+ *                                client → /v1 API ────┴───────────────── content ──────────────────┘
  */
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify'
 import type { BlobStore } from './blobs/blob-store.js'
+import { type CaptureFn, captureJobs } from './capture/capture-job.js'
 import { captureMedia } from './capture/capture-media.js'
-import { DEFAULT_RETRY_POLICY, type RetryPolicy } from './capture/retry-policy.js'
-import { CaptureWorker } from './capture/worker.js'
-import type { Catalog } from './catalog/catalog.js'
-import { openConfiguredBlobStore, openConfiguredCatalog } from './config/backends.js'
+import { DEFAULT_RETRY_POLICY } from './capture/retry-policy.js'
+import type { Catalog, ForwardRecord, ForwardSettlement, Settlement } from './catalog/catalog.js'
 import type { Config } from './config/options.js'
 import { dashboardRoutes } from './dashboard/dashboard-routes.js'
-import { Fetcher } from './fetch/index.js'
+import { setupForwarding } from './forwarding/forwarding.js'
 import { Intake } from './intake/intake.js'
 import { webhookRoutes } from './intake/webhook-routes.js'
-import { createLogger, type Logger } from './logging/logger.js'
+import type { BackoffPolicy } from './jobs/backoff.js'
+import { JobEngine } from './jobs/job-engine.js'
+import type { Logger } from './logging/logger.js'
+import type { MediaRecord } from './media/record.js'
 import { Metrics } from './metrics/metrics.js'
 import { metricsRoutes } from './metrics/metrics-routes.js'
 import { observeWebhooks } from './metrics/observe-webhooks.js'
 import { cachedQueueStats } from './metrics/stats-cache.js'
-import { GraphMediaClient } from './platforms/graph/index.js'
-import { apiRoutes } from './serve/api-routes.js'
-import { installErrorHandler } from './serve/error-handler.js'
-import { healthRoutes } from './serve/health-routes.js'
-import { statsRoutes } from './serve/stats-route.js'
-import { USER_AGENT } from './version.js'
-import { Eraser } from './retention/eraser.js'
-import { retentionRules } from './retention/retention-rules.js'
-import { RetentionSweeper } from './retention/sweeper.js'
+import { openParts, type Parts } from './parts.js'
+import type { RetentionSweeper } from './retention/sweeper.js'
 import { eraseUnsent } from './retention/unsend.js'
+import { apiRoutes } from './serve/api-routes.js'
 import { erasureRoutes } from './serve/erasure-routes.js'
+import { installErrorHandler } from './serve/error-handler.js'
+import { forwardsRoutes } from './serve/forwards-routes.js'
+import { healthRoutes } from './serve/health-routes.js'
 import { linkRoutes } from './serve/link-routes.js'
 import { RemoteContent } from './serve/remote-content.js'
 import { LinkSigner, linkKeys } from './serve/signed-links.js'
-import { loadAccountTokens, whatsappTokenFor } from './config/config-file.js'
-import type { ForwardRetryPolicy } from './forwarding/forward-retry.js'
-import type { Forwarder } from './forwarding/forwarder.js'
-import { setupForwarding } from './forwarding/forwarding.js'
-import { forwardsRoutes } from './serve/forwards-routes.js'
+import { statsRoutes } from './serve/stats-route.js'
 
 export interface GatewayOptions {
+  /** A catalog to use instead of the configured one; the caller opens and closes it (the gateway migrates it on start). */
+  catalog?: Catalog
+  /** A blob store to use instead of the configured one; the caller closes it (the gateway prepares it on start). */
+  blobs?: BlobStore
   logger?: Logger
-  /** Overrides for tests and benchmarks; users configure through Config. */
-  retry?: Partial<RetryPolicy>
+  /** Tuning for tests and benchmarks; users configure through Config. */
+  retry?: Partial<BackoffPolicy>
   pollMs?: number
   /** How often the retention sweep runs (worker role); default 15 minutes. */
   sweepIntervalMs?: number
-  /** Forward backoff overrides for tests. */
-  forwardRetry?: Partial<ForwardRetryPolicy>
+  forwardRetry?: Partial<BackoffPolicy>
 }
 
+/** What a library user holds: stable across releases, whatever the parts inside become. */
 export interface Gateway {
   readonly config: Readonly<Config>
   readonly app: FastifyInstance
   readonly catalog: Catalog
   readonly blobs: BlobStore
-  readonly intake: Intake
-  readonly worker: CaptureWorker | undefined
-  readonly logger: Logger
-  readonly metrics: Metrics
-  /** Deletes media (DELETE, unsend, retention): tombstone first, then unshared blobs. */
-  readonly eraser: Eraser
-  /** The periodic retention sweep; present where the worker runs. */
-  readonly sweeper: RetentionSweeper | undefined
-  /** Serves media under the lazy and proxy storage policies (and captures lazy media). */
-  readonly remote: RemoteContent
-  /** Delivers the forwarding outbox (MEDIAGATE_FORWARD_URL); present where the worker runs. */
-  readonly forwarder: Forwarder | undefined
   /** Base URL once listening, e.g. http://127.0.0.1:8080. */
-  url: string | undefined
-  /** Migrates, prepares the blob store, listens (unless role is worker) and starts the worker. */
+  readonly url: string | undefined
+  /** Migrates, prepares the blob store, listens (unless the role is worker) and starts the background jobs. */
   start(): Promise<void>
   close(): Promise<void>
 }
 
+/** The gateway's moving parts, for mediagate's own commands and tests; not part of the library API. */
+export interface GatewayInternals {
+  readonly parts: Parts
+  readonly intake: Intake
+  readonly metrics: Metrics
+  readonly remote: RemoteContent
+  /** Captures media; present where the worker runs. */
+  readonly capture: JobEngine<MediaRecord, Settlement> | undefined
+  /** Delivers the forwarding outbox (MEDIAGATE_FORWARD_URL); present where the worker runs. */
+  readonly forwarder: JobEngine<ForwardRecord, ForwardSettlement> | undefined
+  /** The periodic retention sweep; present where the worker runs. */
+  readonly sweeper: RetentionSweeper | undefined
+}
+
+const internals = new WeakMap<Gateway, GatewayInternals>()
+
+export function gatewayInternals(gateway: Gateway): GatewayInternals {
+  const found = internals.get(gateway)
+  if (!found) throw new TypeError('not a gateway made by createGateway')
+  return found
+}
+
 export async function createGateway(config: Readonly<Config>, options: GatewayOptions = {}): Promise<Gateway> {
-  const logger = options.logger ?? createLogger(config.logLevel, undefined, config.logFormat)
-  // mediagate.config.json is validated before anything is opened.
-  const tokens = loadAccountTokens(config.configFile)
-  const catalog = await openConfiguredCatalog(config, logger, { thread: true })
-  const blobs = await openConfiguredBlobStore(config, logger)
-  const fetcher = new Fetcher({
-    allowedHosts: config.allowedHosts,
-    userAgent: USER_AGENT,
-    headersTimeoutMs: config.downloadTimeoutMs,
-    bodyTimeoutMs: config.downloadTimeoutMs,
+  const parts = await openParts(config, {
+    ...(options.logger ? { logger: options.logger } : {}),
+    catalog: options.catalog ?? 'serve',
+    blobs: options.blobs ?? 'own',
   })
-  // One Graph client per token (each holds its token), made on first use.
-  const graphs = new Map<string, GraphMediaClient>()
-  const graphWith = (accessToken: string | undefined) => {
-    if (!accessToken) return undefined
-    let client = graphs.get(accessToken)
-    if (!client) graphs.set(accessToken, (client = new GraphMediaClient({ graphUrl: config.graphUrl, version: config.graphVersion, accessToken, fetcher })))
-    return client
-  }
-  const graph = graphWith(config.accessToken)
-  const graphFor = (accountId: string) => graphWith(whatsappTokenFor(tokens, accountId, config.accessToken))
+  const { logger, catalog, blobs, eraser } = parts
+  const runsWorker = config.role !== 'api'
   const signer = new LinkSigner(linkKeys(config))
+  let url: string | undefined
   const forwarding = setupForwarding(config, {
     catalog,
     logger,
-    runsWorker: config.role !== 'api',
+    runsWorker,
     contentUrl: (id, expiresAt) => {
-      const base = config.publicUrl ?? gateway.url
+      const base = config.publicUrl ?? url
       return signer.enabled && base ? `${base}${signer.path(id, expiresAt)}` : null
     },
     ...(options.forwardRetry ? { retry: options.forwardRetry } : {}),
@@ -115,39 +110,36 @@ export async function createGateway(config: Readonly<Config>, options: GatewayOp
 
   const queueStats = cachedQueueStats(catalog)
   const metrics = new Metrics({ catalog, logger, queueStats })
-  const runsWorker = config.role !== 'api'
-  const worker = runsWorker
-    ? new CaptureWorker({
-        catalog,
-        logger,
-        concurrency: config.concurrency,
-        leaseMs: config.leaseSeconds * 1000,
-        retry: { ...DEFAULT_RETRY_POLICY, maxAttempts: config.maxAttempts, ...options.retry },
-        ...(options.pollMs !== undefined ? { pollMs: options.pollMs } : {}),
-        capture: metrics.timeCapture((media, signal) => captureMedia(media, { blobs, fetcher, graph: graphFor(media.accountId), maxBytes: config.maxBytes }, signal)),
-        onSettled: (media, settlement) => {
-          metrics.captureSettled(media.platform, settlement)
-          // The last media of a webhook settled: a forward waiting for it may be due.
-          if (settlement.status !== 'retry') forwarding?.forwarder?.wake()
+  const retry = { ...DEFAULT_RETRY_POLICY, maxAttempts: config.maxAttempts, ...options.retry }
+  const capture: CaptureFn = metrics.timeCapture((media, signal) => captureMedia(media, { blobs, sources: parts.sources }, signal))
+  const captureEngine = runsWorker
+    ? new JobEngine(
+        captureJobs({
+          catalog,
+          capture,
+          retry,
+          onSettled: (media, settlement) => {
+            metrics.captureSettled(media.platform, settlement)
+            // The last media of a webhook settled: a forward waiting for it may be due.
+            if (settlement.status !== 'retry') forwarding?.forwarder?.wake()
+          },
+        }),
+        {
+          logger,
+          concurrency: config.concurrency,
+          leaseMs: config.leaseSeconds * 1000,
+          maxAttempts: retry.maxAttempts,
+          ...(options.pollMs !== undefined ? { pollMs: options.pollMs } : {}),
         },
-      })
+      )
     : undefined
-  const eraser = new Eraser({ catalog, blobs, logger })
-  const sweeper = runsWorker
-    ? new RetentionSweeper({ catalog, eraser, logger, rules: retentionRules(config), ...(options.sweepIntervalMs !== undefined ? { intervalMs: options.sweepIntervalMs, firstDelayMs: options.sweepIntervalMs } : {}) })
-    : undefined
-  const remote = new RemoteContent({
-    catalog,
-    blobs,
-    logger,
-    capture: { blobs, fetcher, graph, maxBytes: config.maxBytes },
-    discardBlobs: async (keys) => void (await eraser.releaseBlobs(keys)),
-  })
+  const sweeper = runsWorker ? parts.sweeper(options.sweepIntervalMs !== undefined ? { intervalMs: options.sweepIntervalMs, firstDelayMs: options.sweepIntervalMs } : {}) : undefined
+  const remote = new RemoteContent({ catalog, blobs, sources: parts.sources, logger, discardBlobs: async (keys) => void (await eraser.releaseBlobs(keys)) })
   const intake = new Intake({
     catalog,
     appSecrets: config.appSecrets,
     logger,
-    onRecorded: () => worker?.wake(),
+    onRecorded: () => captureEngine?.wake(),
     ...(forwarding ? { forward: forwarding.intake } : {}),
     policies: { whatsapp: config.policyWhatsapp, messenger: config.policyMessenger, instagram: config.policyInstagram },
     ...(config.honorUnsend ? { onUnsends: async (unsends) => void (await eraseUnsent(unsends, { catalog, eraser, logger })) } : {}),
@@ -165,7 +157,7 @@ export async function createGateway(config: Readonly<Config>, options: GatewayOp
   await app.register(metricsRoutes, { metrics, apiKey: config.apiKey, public: config.metricsPublic })
   if (config.role !== 'worker') {
     await app.register(webhookRoutes, { intake, verifyToken: config.verifyToken })
-    await app.register(apiRoutes, { catalog, blobs, apiKey: config.apiKey, onRequeued: () => worker?.wake(), remote })
+    await app.register(apiRoutes, { catalog, blobs, apiKey: config.apiKey, onRequeued: () => captureEngine?.wake(), remote })
     await app.register(linkRoutes, { catalog, blobs, remote, apiKey: config.apiKey, signer, publicUrl: config.publicUrl })
     await app.register(forwardsRoutes, { catalog, apiKey: config.apiKey, onRetried: () => forwarding?.forwarder?.wake() })
     await app.register(erasureRoutes, { catalog, eraser, apiKey: config.apiKey })
@@ -178,35 +170,26 @@ export async function createGateway(config: Readonly<Config>, options: GatewayOp
     app,
     catalog,
     blobs,
-    intake,
-    worker,
-    logger,
-    metrics,
-    eraser,
-    sweeper,
-    remote,
-    forwarder: forwarding?.forwarder,
-    url: undefined,
+    get url() {
+      return url
+    },
     async start() {
-      await catalog.migrate()
-      await blobs.init()
-      const address = await app.listen({ host: config.host, port: config.port })
-      gateway.url = address
-      worker?.start()
+      await parts.prepare()
+      url = await app.listen({ host: config.host, port: config.port })
+      captureEngine?.start()
       forwarding?.forwarder?.start()
       sweeper?.start()
-      logger.info({ url: gateway.url, role: config.role, catalog: catalog.dialect, blobs: blobs.kind }, 'mediagate is running')
+      logger.info({ url, role: config.role, catalog: catalog.dialect, blobs: blobs.kind }, 'mediagate is running')
     },
     async close() {
       remote.close()
       await app.close()
-      await worker?.stop()
+      await captureEngine?.stop()
       await forwarding?.close()
       await sweeper?.stop()
-      await fetcher.close()
-      await blobs.close()
-      await catalog.close()
+      await parts.close()
     },
   }
+  internals.set(gateway, { parts, intake, metrics, remote, capture: captureEngine, forwarder: forwarding?.forwarder, sweeper })
   return gateway
 }

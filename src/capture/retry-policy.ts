@@ -1,32 +1,20 @@
 /**
  * What happens after a failed capture attempt. Transient errors (network, 5xx, 429, our own
- * stores) come back later with exponential backoff and full jitter, honouring Retry-After;
- * permanent ones (auth, expired source, 4xx, too large) fail at once so we never hammer Meta
- * (it throttles failed lookups); a hash mismatch is retried once in case the transfer was bad.
+ * stores) come back later with the jobs' backoff, honouring Retry-After; permanent ones (auth,
+ * expired source, 4xx, too large) fail at once so we never hammer Meta (it throttles failed
+ * lookups); a hash mismatch is retried once in case the transfer was bad.
  */
 import type { Settlement } from '../catalog/catalog.js'
 import type { MediagateError } from '../errors.js'
+import { type BackoffPolicy, backoffDelay } from '../jobs/backoff.js'
 import type { MediaRecord } from '../media/record.js'
 
-export interface RetryPolicy {
-  maxAttempts: number
-  /** First backoff; doubled per attempt. */
-  baseDelayMs: number
-  maxDelayMs: number
-}
-
-export const DEFAULT_RETRY_POLICY: RetryPolicy = { maxAttempts: 8, baseDelayMs: 1000, maxDelayMs: 5 * 60_000 }
-
-export function backoffDelay(attempt: number, policy: RetryPolicy, random: () => number = Math.random): number {
-  const ceiling = Math.min(policy.maxDelayMs, policy.baseDelayMs * 2 ** Math.max(0, attempt - 1))
-  // Half fixed, half random: spreads a burst of failures without ever retrying immediately.
-  return Math.round(ceiling / 2 + (random() * ceiling) / 2)
-}
+export const DEFAULT_RETRY_POLICY: BackoffPolicy = { maxAttempts: 8, baseDelayMs: 1000, maxDelayMs: 5 * 60_000 }
 
 export function decideAfterFailure(
   err: MediagateError,
-  media: MediaRecord,
-  policy: RetryPolicy,
+  media: Pick<MediaRecord, 'attempts' | 'error'>,
+  policy: BackoffPolicy,
   now: Date = new Date(),
   random: () => number = Math.random,
 ): Settlement {

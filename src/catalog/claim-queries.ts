@@ -12,6 +12,7 @@
  * that, a job whose capture crashes or hangs the process would come back after every lease
  * expiry forever, since no settlement ever counts its attempts against the budget.
  */
+import type { ErrorCode } from '../errors.js'
 import { type CompiledQuery, type ExpressionBuilder, type RawBuilder, sql } from 'kysely'
 import type { ClaimOptions } from './catalog.js'
 import { single, type Plan } from './plan.js'
@@ -24,7 +25,7 @@ export const GAVE_UP = {
   crashed: 'crashed',
   /** No lease was running: the budget was already spent (e.g. `maxAttempts` was lowered). */
   exhausted: 'attempts_exhausted',
-} as const
+} as const satisfies Record<string, ErrorCode>
 
 function due(eb: ExpressionBuilder<Database, 'media'>, now: number) {
   return eb.and([

@@ -4,8 +4,8 @@
  * the queue gauges are read from the catalog at scrape time, so they are true across processes.
  */
 import { Counter, Gauge, Histogram, Registry } from 'prom-client'
-import type { Catalog, Settlement } from '../catalog/catalog.js'
-import type { CaptureFn } from '../capture/worker.js'
+import type { MediaQueries, Settlement } from '../catalog/catalog.js'
+import type { CaptureFn } from '../capture/capture-job.js'
 import type { Logger } from '../logging/logger.js'
 import { MEDIA_STATUSES, PLATFORMS, type Platform } from '../media/record.js'
 import type { QueueStats } from './queue-stats.js'
@@ -22,7 +22,7 @@ const GRAPH_ERROR_CODES = new Set(['auth', 'rate_limited', 'upstream', 'source_e
 const OUTCOMES = ['stored', 'retry', 'failed'] as const
 
 export interface MetricsOptions {
-  catalog: Catalog
+  catalog: MediaQueries
   logger?: Logger
   /** Shared queue figures; by default computed from the catalog and kept 2 s. */
   queueStats?: () => Promise<QueueStats>

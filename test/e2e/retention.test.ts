@@ -136,7 +136,7 @@ describe('retention', () => {
     const msBytes = randomBytes(1600)
     const wa = await whatsapp(waBytes)
     const ms = await messenger(msBytes)
-    const sweeper = h.gateway.sweeper!
+    const sweeper = h.internals.sweeper!
     expect(await sweeper.runOnce(new Date(Date.now() + 29 * DAY))).toMatchObject({ deleted: { whatsapp: 0, messenger: 0 } })
     expect((await get(wa.id)).status).toBe('stored')
 

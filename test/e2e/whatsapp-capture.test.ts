@@ -157,7 +157,7 @@ describe('WhatsApp capture', () => {
         media: [newMedia({ messageId: 'wamid.too-old', sourceMediaId: media.id, sourceExpiresAt: new Date(Date.now() - 86_400_000) })],
       },
     ])
-    h.gateway.worker!.wake()
+    h.internals.capture!.wake()
     const [record] = await h.settled([recorded!.created[0]!.id])
     expect(record!.status).toBe('failed')
     expect(record!.error?.code).toBe('source_expired')

@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { loadConfig } from '../../src/config/load-config.js'
 import { type Emulator, type EmulatorOptions, startEmulator } from '../../src/emulator/index.js'
-import { createGateway, type Gateway } from '../../src/gateway.js'
+import { createGateway, type Gateway, type GatewayInternals, gatewayInternals } from '../../src/gateway.js'
 import { createLogger } from '../../src/logging/logger.js'
 import type { MediaJson } from '../../src/serve/present-media.js'
 
@@ -17,6 +17,8 @@ export const VERIFY_TOKEN = 'verify-me-please'
 export interface Harness {
   emulator: Emulator
   gateway: Gateway
+  /** The gateway's jobs, intake and parts (not library API). */
+  internals: GatewayInternals
   dataDir: string
   /** GET/POST on the gateway with the API key. */
   api(pathname: string, init?: RequestInit): Promise<Response>
@@ -64,6 +66,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
   const harness: Harness = {
     emulator,
     gateway,
+    internals: gatewayInternals(gateway),
     dataDir,
     api,
     async postWebhook(payload, headers = {}) {

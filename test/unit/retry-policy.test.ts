@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest'
-import { backoffDelay, decideAfterFailure, type RetryPolicy } from '../../src/capture/retry-policy.js'
+import { decideAfterFailure } from '../../src/capture/retry-policy.js'
+import { type BackoffPolicy as RetryPolicy, backoffDelay } from '../../src/jobs/backoff.js'
 import { MediagateError } from '../../src/errors.js'
 import type { MediaRecord } from '../../src/media/record.js'
 

@@ -1,0 +1,50 @@
+/**
+ * Capture as a kind of job: the media record is the job. Claims lease due `pending` records, a
+ * run is one capture attempt (capture-media.ts), and outcomes that finish together are settled
+ * in one transaction (one fsync). The JobEngine does the rest.
+ */
+import type { MediaJobs, Settlement } from '../catalog/catalog.js'
+import type { BackoffPolicy } from '../jobs/backoff.js'
+import type { JobKind } from '../jobs/job-engine.js'
+import type { Logger } from '../logging/logger.js'
+import type { MediaRecord } from '../media/record.js'
+import { GroupCommit } from '../util/group-commit.js'
+import { decideAfterFailure } from './retry-policy.js'
+
+/** One capture attempt; throws a MediagateError when it fails. */
+export type CaptureFn = (media: MediaRecord, signal: AbortSignal) => Promise<Settlement>
+
+export interface CaptureJobOptions {
+  catalog: MediaJobs
+  capture: CaptureFn
+  retry: BackoffPolicy
+  /** Observes each applied outcome (metrics, forwarding). */
+  onSettled?: (media: MediaRecord, settlement: Settlement) => void
+}
+
+export function captureJobs(options: CaptureJobOptions): JobKind<MediaRecord, Settlement> {
+  const { catalog, capture, retry } = options
+  const settles = new GroupCommit<{ id: string; owner: string; settlement: Settlement }, boolean>((items) => catalog.settleMany(items))
+  return {
+    name: 'capture',
+    id: (media) => media.id,
+    logFields: (media) => ({ mediaId: media.id, platform: media.platform, attempt: media.attempts }),
+    claim: (claim) => catalog.claim(claim),
+    renew: (ids, owner, leaseMs) => catalog.renewLeases(ids, owner, leaseMs),
+    nextDueAt: () => catalog.nextDueAt(),
+    run: (media, signal) => capture(media, signal),
+    afterError: (media, error) => decideAfterFailure(error, media, retry),
+    handBack: (_media, error) => ({ status: 'retry', error: { code: error.code, message: error.message }, nextAttemptAt: new Date(), refundAttempt: true }),
+    settle: (media, owner, settlement) => settles.submit({ id: media.id, owner, settlement }),
+    settled(media, settlement, log) {
+      logSettlement(log, settlement)
+      options.onSettled?.(media, settlement)
+    },
+  }
+}
+
+function logSettlement(log: Logger, s: Settlement): void {
+  if (s.status === 'stored') log.info({ size: s.size, sha256: s.sha256 }, 'media stored')
+  else if (s.status === 'retry') log.warn({ code: s.error.code, nextAttemptAt: s.nextAttemptAt }, `capture will be retried: ${s.error.message}`)
+  else log.warn({ code: s.error.code }, `capture failed: ${s.error.message}`)
+}

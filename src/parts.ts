@@ -1,0 +1,133 @@
+/**
+ * The one place that builds mediagate's parts from a configuration: catalog, blob store,
+ * fetcher, the Graph clients (with the access token chosen per account), what the transfer
+ * pipeline reads sources with, the eraser and the retention sweeper. `createGateway` and every
+ * CLI command get their parts here, so settings cannot drift between them.
+ *
+ * Each part is built on first use; the catalog and the blob store only when the caller says how
+ * it uses them (or passes its own instance, which it keeps owning).
+ */
+import type { BlobStore } from './blobs/blob-store.js'
+import type { Catalog } from './catalog/catalog.js'
+import { type CatalogAccess, openConfiguredBlobStore, openConfiguredCatalog } from './config/backends.js'
+import { type AccountTokens, loadAccountTokens } from './config/config-file.js'
+import type { Config } from './config/options.js'
+import { MediagateError } from './errors.js'
+import { Fetcher } from './fetch/index.js'
+import { createLogger, type Logger } from './logging/logger.js'
+import { GraphClients } from './platforms/graph/index.js'
+import { Eraser } from './retention/eraser.js'
+import { retentionRules } from './retention/retention-rules.js'
+import { RetentionSweeper } from './retention/sweeper.js'
+import type { SourceDeps } from './transfer/open-source.js'
+import { USER_AGENT } from './version.js'
+
+export type { CatalogAccess } from './config/backends.js'
+
+/**
+ * `own`: this process prepares the store (`init()` clears leftovers of interrupted puts).
+ * `shared`: used beside a running gateway, whose puts in progress must be left alone.
+ */
+export type BlobAccess = 'own' | 'shared'
+
+export interface PartsOptions {
+  logger?: Logger
+  /** How to open the configured catalog, or an instance to use (the caller closes it). Omitted: none. */
+  catalog?: CatalogAccess | Catalog
+  /** How to open the configured blob store, or an instance to use (the caller closes it). Omitted: none. */
+  blobs?: BlobAccess | BlobStore
+}
+
+export interface Parts {
+  readonly config: Readonly<Config>
+  readonly logger: Logger
+  readonly catalog: Catalog
+  readonly blobs: BlobStore
+  readonly fetcher: Fetcher
+  /** Graph clients by account: the one place an account's access token is chosen. */
+  readonly graph: GraphClients
+  /** What the transfer pipeline opens sources with (fetcher, Graph clients, size cap). */
+  readonly sources: SourceDeps
+  /** Erases media (DELETE, unsend, retention, `mediagate delete`): tombstones, then unshared blobs. */
+  readonly eraser: Eraser
+  /** A retention sweeper over these parts (started by the worker role, run once by `mediagate sweep`). */
+  sweeper(timing?: { intervalMs?: number; firstDelayMs?: number }): RetentionSweeper
+  /** Migrates the catalog (unless it was opened `read`) and prepares an `own` blob store. */
+  prepare(): Promise<void>
+  /** Closes what these parts opened, not the instances a caller passed in. */
+  close(): Promise<void>
+}
+
+export async function openParts(config: Readonly<Config>, options: PartsOptions = {}): Promise<Parts> {
+  const logger = options.logger ?? createLogger(config.logLevel, undefined, config.logFormat)
+  // mediagate.config.json is validated before anything is opened.
+  const tokens: AccountTokens = loadAccountTokens(config.configFile)
+  const catalogAccess = typeof options.catalog === 'string' ? options.catalog : undefined
+  const blobAccess = typeof options.blobs === 'string' ? options.blobs : undefined
+  const closers: (() => Promise<void>)[] = []
+  let catalog: Catalog | undefined
+  let blobs: BlobStore | undefined
+  try {
+    if (typeof options.catalog === 'object') catalog = options.catalog
+    else if (catalogAccess) {
+      const opened = await openConfiguredCatalog(config, logger, { access: catalogAccess })
+      closers.push(() => opened.close())
+      catalog = opened
+    }
+    if (typeof options.blobs === 'object') blobs = options.blobs
+    else if (blobAccess) {
+      const opened = await openConfiguredBlobStore(config, logger)
+      closers.push(() => opened.close())
+      blobs = opened
+    }
+  } catch (err) {
+    for (const close of closers.reverse()) await close().catch(() => {})
+    throw err
+  }
+
+  let fetcher: Fetcher | undefined
+  let graph: GraphClients | undefined
+  let eraser: Eraser | undefined
+  const parts: Parts = {
+    config,
+    logger,
+    get catalog() {
+      if (!catalog) throw new MediagateError('internal', 'these parts were opened without a catalog')
+      return catalog
+    },
+    get blobs() {
+      if (!blobs) throw new MediagateError('internal', 'these parts were opened without a blob store')
+      return blobs
+    },
+    get fetcher() {
+      if (!fetcher) {
+        fetcher = new Fetcher({ allowedHosts: config.allowedHosts, userAgent: USER_AGENT, headersTimeoutMs: config.downloadTimeoutMs, bodyTimeoutMs: config.downloadTimeoutMs })
+        const opened = fetcher
+        closers.push(() => opened.close())
+      }
+      return fetcher
+    },
+    get graph() {
+      graph ??= new GraphClients({ graphUrl: config.graphUrl, version: config.graphVersion, fetcher: parts.fetcher, tokens, defaultToken: config.accessToken })
+      return graph
+    },
+    get sources() {
+      return { fetcher: parts.fetcher, graph: parts.graph, maxBytes: config.maxBytes }
+    },
+    get eraser() {
+      eraser ??= new Eraser({ catalog: parts.catalog, blobs: parts.blobs, logger })
+      return eraser
+    },
+    sweeper(timing = {}) {
+      return new RetentionSweeper({ catalog: parts.catalog, eraser: parts.eraser, logger, rules: retentionRules(config), ...timing })
+    },
+    async prepare() {
+      if (catalog && catalogAccess !== 'read') await catalog.migrate()
+      if (blobs && blobAccess !== 'shared') await blobs.init()
+    },
+    async close() {
+      for (const close of closers.splice(0).reverse()) await close()
+    },
+  }
+  return parts
+}
