@@ -6,7 +6,8 @@
  *   S3BlobStore. Options passed in code win over the query. Credentials come from the standard
  *   AWS chain (AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, profiles, roles) and are refused in the
  *   URL, which ends up in logs and process listings.
- * The store is returned unprepared: call `init()` before use.
+ * The store is returned unprepared: call `init()` before use. `parseStorageUrl` is the parsing
+ * alone: the configuration checks the URL with it when it loads.
  */
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -31,62 +32,91 @@ export interface OpenBlobStoreOptions {
   credentials?: S3BlobStoreOptions['credentials']
 }
 
-// Async so that a backend needing I/O to open (a future one) does not change the signature.
-export async function openBlobStore(storageUrl: string, options: OpenBlobStoreOptions = {}): Promise<BlobStore> {
+/** What a storage URL names, parsed and checked (the configuration does it once, at load). */
+export type StorageTarget =
+  | { kind: 'disk'; root: string }
+  | { kind: 's3'; bucket: string; prefix: string; endpoint?: string; region?: string; forcePathStyle?: boolean; redirect?: boolean }
+
+/** `name` is what messages call the value: the variable, or the flag it came from. */
+export function parseStorageUrl(storageUrl: string, name = 'MEDIAGATE_STORAGE_URL'): StorageTarget {
   const url = storageUrl.trim()
-  if (url.startsWith('file:')) return new DiskBlobStore(diskRoot(url))
-  if (url.startsWith('s3://')) return new S3BlobStore(s3Options(url, options))
-  throw new MediagateError('invalid_config', `MEDIAGATE_STORAGE_URL must start with file: or s3://, got ${JSON.stringify(url.split(':')[0] ?? '')}:…`)
+  if (url.startsWith('file:')) return { kind: 'disk', root: diskRoot(url, name) }
+  if (url.startsWith('s3://')) return s3Target(url, name)
+  throw new MediagateError('invalid_config', `${name} must start with file: or s3://, got ${JSON.stringify(url.split(':')[0] ?? '')}:…`)
 }
 
-function diskRoot(url: string): string {
+// Async so that a backend needing I/O to open (a future one) does not change the signature.
+export async function openBlobStore(storage: string | StorageTarget, options: OpenBlobStoreOptions = {}): Promise<BlobStore> {
+  const target = typeof storage === 'string' ? parseStorageUrl(storage) : storage
+  if (target.kind === 'disk') return new DiskBlobStore(target.root)
+  return new S3BlobStore(s3Options(target, options))
+}
+
+function diskRoot(url: string, name: string): string {
   const rest = url.slice('file:'.length)
-  if (rest === '') throw new MediagateError('invalid_config', 'MEDIAGATE_STORAGE_URL file: needs a directory, e.g. file:/var/lib/mediagate/blobs')
+  if (rest === '') throw new MediagateError('invalid_config', `${name} file: needs a directory, e.g. file:/var/lib/mediagate/blobs`)
   // file:// is a real URL (percent-encoded); file:<path> is a plain path, as the config writes it.
   if (rest.startsWith('//')) {
     try {
       return fileURLToPath(url)
     } catch (err) {
-      throw new MediagateError('invalid_config', `MEDIAGATE_STORAGE_URL is not a valid file URL: ${(err as Error).message}`, { cause: err })
+      throw new MediagateError('invalid_config', `${name} is not a valid file URL: ${(err as Error).message}`, { cause: err })
     }
   }
   return path.resolve(rest)
 }
 
-function s3Options(raw: string, options: OpenBlobStoreOptions): S3BlobStoreOptions {
+function s3Target(raw: string, name: string): StorageTarget {
   let url: URL
   try {
     url = new URL(raw)
   } catch (err) {
-    throw new MediagateError('invalid_config', 'MEDIAGATE_STORAGE_URL is not a valid s3:// URL', { cause: err })
+    throw new MediagateError('invalid_config', `${name} is not a valid s3:// URL`, { cause: err })
   }
   if (url.username || url.password) {
-    throw new MediagateError('invalid_config', 'MEDIAGATE_STORAGE_URL must not contain credentials: use AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY')
+    throw new MediagateError('invalid_config', `${name} must not contain credentials: use AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY`)
   }
   const bucket = url.hostname
   if (!/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/.test(bucket)) {
-    throw new MediagateError('invalid_config', `MEDIAGATE_STORAGE_URL: ${JSON.stringify(bucket)} is not a valid bucket name`)
+    throw new MediagateError('invalid_config', `${name}: ${JSON.stringify(bucket)} is not a valid bucket name`)
   }
   const q = url.searchParams
   const known = new Set(['endpoint', 'region', 'forcePathStyle', 'redirect'])
   const unknown = [...q.keys()].filter((k) => !known.has(k))
-  if (unknown.length > 0) throw new MediagateError('invalid_config', `MEDIAGATE_STORAGE_URL: unknown option ${unknown.join(', ')} (known: ${[...known].join(', ')})`)
-  const endpoint = options.endpoint ?? q.get('endpoint') ?? undefined
-  const region = options.region ?? q.get('region') ?? undefined
-  const forcePathStyle = options.forcePathStyle ?? flag(q, 'forcePathStyle')
-  const redirect = options.redirect ?? flag(q, 'redirect')
+  if (unknown.length > 0) throw new MediagateError('invalid_config', `${name}: unknown option ${unknown.join(', ')} (known: ${[...known].join(', ')})`)
+  const endpoint = q.get('endpoint') ?? undefined
+  const region = q.get('region') ?? undefined
+  const forcePathStyle = flag(q, 'forcePathStyle', name)
+  const redirect = flag(q, 'redirect', name)
   let prefix: string
   try {
     prefix = decodeURIComponent(url.pathname).replace(/^\/+|\/+$/g, '')
   } catch (err) {
-    throw new MediagateError('invalid_config', 'MEDIAGATE_STORAGE_URL: the prefix is not valid percent-encoding', { cause: err })
+    throw new MediagateError('invalid_config', `${name}: the prefix is not valid percent-encoding`, { cause: err })
   }
   if (prefix !== '' && !isSafeKey(prefix)) {
-    throw new MediagateError('invalid_config', 'MEDIAGATE_STORAGE_URL: the prefix must be /-separated segments of [A-Za-z0-9._-] not starting with a dot')
+    throw new MediagateError('invalid_config', `${name}: the prefix must be /-separated segments of [A-Za-z0-9._-] not starting with a dot`)
   }
   return {
+    kind: 's3',
     bucket,
     prefix,
+    ...(endpoint ? { endpoint } : {}),
+    ...(region ? { region } : {}),
+    ...(forcePathStyle !== undefined ? { forcePathStyle } : {}),
+    ...(redirect !== undefined ? { redirect } : {}),
+  }
+}
+
+/** Options passed in code win over the URL's query. */
+function s3Options(target: Extract<StorageTarget, { kind: 's3' }>, options: OpenBlobStoreOptions): S3BlobStoreOptions {
+  const endpoint = options.endpoint ?? target.endpoint
+  const region = options.region ?? target.region
+  const forcePathStyle = options.forcePathStyle ?? target.forcePathStyle
+  const redirect = options.redirect ?? target.redirect
+  return {
+    bucket: target.bucket,
+    prefix: target.prefix,
     ...(endpoint ? { endpoint } : {}),
     ...(region ? { region } : {}),
     ...(forcePathStyle !== undefined ? { forcePathStyle } : {}),
@@ -96,10 +126,10 @@ function s3Options(raw: string, options: OpenBlobStoreOptions): S3BlobStoreOptio
   }
 }
 
-function flag(q: URLSearchParams, name: string): boolean | undefined {
-  const v = q.get(name)
+function flag(q: URLSearchParams, option: string, name: string): boolean | undefined {
+  const v = q.get(option)
   if (v === null) return undefined
   if (v === 'true' || v === '1') return true
   if (v === 'false' || v === '0') return false
-  throw new MediagateError('invalid_config', `MEDIAGATE_STORAGE_URL: ${name} must be true or false`)
+  throw new MediagateError('invalid_config', `${name}: ${option} must be true or false`)
 }

@@ -3,6 +3,7 @@
  * optional query parameters `schema` and `pool_size` (removed before pg sees the URL). SQLite:
  * `sqlite:<path>`, `sqlite:///abs/path`, `sqlite::memory:`, `file:<path>`, `file:///abs/path`
  * or a plain path. Anything else is `invalid_config`; messages never show the password.
+ * The configuration parses it once when it loads (`Config.database`); openers take the target.
  */
 import { fileURLToPath } from 'node:url'
 import { MediagateError } from '../errors.js'
@@ -11,18 +12,29 @@ export type DatabaseTarget =
   | { kind: 'sqlite'; path: string }
   | { kind: 'postgres'; connectionString: string; schema?: string; poolSize?: number }
 
+/** A PostgreSQL schema we put in search_path: a plain lowercase identifier, never quoted. */
+export const POSTGRES_SCHEMA_NAME = /^[a-z_][a-z0-9_]{0,62}$/
+
 const SCHEME = /^([a-z][a-z0-9+.-]*):/i
 const WINDOWS_DRIVE = /^[a-z]:[\\/]/i
 
-export function parseDatabaseUrl(databaseUrl: string): DatabaseTarget {
+/** `name` is what messages call the value: the variable, or the flag it came from. */
+export function parseDatabaseUrl(databaseUrl: string, name = 'MEDIAGATE_DATABASE_URL'): DatabaseTarget {
+  const invalid = (message: string, cause?: unknown) => new MediagateError('invalid_config', `${name}: ${message}`, cause === undefined ? {} : { cause })
   const raw = databaseUrl.trim()
   if (raw === '') throw invalid('the database URL is empty')
   const scheme = WINDOWS_DRIVE.test(raw) ? undefined : SCHEME.exec(raw)?.[1]?.toLowerCase()
   if (scheme === undefined) return { kind: 'sqlite', path: raw }
-  if (scheme === 'postgres' || scheme === 'postgresql') return parsePostgres(raw)
-  if (scheme === 'sqlite') return { kind: 'sqlite', path: nonEmpty(raw.slice('sqlite:'.length).replace(/^\/\/(?=\/)/, '').replace(/^\/\//, ''), raw) }
-  if (scheme === 'file') return { kind: 'sqlite', path: nonEmpty(fileUrlPath(raw), raw) }
+  if (scheme === 'postgres' || scheme === 'postgresql') return parsePostgres(raw, invalid)
+  if (scheme === 'sqlite') return { kind: 'sqlite', path: nonEmpty(raw.slice('sqlite:'.length).replace(/^\/\/(?=\/)/, '').replace(/^\/\//, ''), raw, invalid) }
+  if (scheme === 'file') return { kind: 'sqlite', path: nonEmpty(fileUrlPath(raw, invalid), raw, invalid) }
   throw invalid(`unsupported database URL scheme "${scheme}:" (use sqlite:<path> or postgres://…)`)
+}
+
+/** Where a target points, for messages: the SQLite path, or the PostgreSQL URL without its password (and the schema). */
+export function describeDatabase(target: DatabaseTarget): string {
+  if (target.kind === 'sqlite') return target.path
+  return `${maskPassword(target.connectionString)}${target.schema ? ` (schema ${target.schema})` : ''}`
 }
 
 /** The URL with its password replaced by `***`, for messages. */
@@ -30,7 +42,9 @@ export function maskPassword(databaseUrl: string): string {
   return databaseUrl.replace(/^([a-z][a-z0-9+.-]*:\/\/[^:/?#@]*:)[^@/?#]*@/i, '$1***@')
 }
 
-function parsePostgres(raw: string): DatabaseTarget {
+type Invalid = (message: string, cause?: unknown) => MediagateError
+
+function parsePostgres(raw: string, invalid: Invalid): DatabaseTarget {
   let url: URL
   try {
     url = new URL(raw)
@@ -39,6 +53,7 @@ function parsePostgres(raw: string): DatabaseTarget {
   }
   if (!url.hostname && !url.searchParams.get('host')) throw invalid(`the PostgreSQL URL ${maskPassword(raw)} names no host`)
   const schema = url.searchParams.get('schema') ?? undefined
+  if (schema !== undefined && !POSTGRES_SCHEMA_NAME.test(schema)) throw invalid(`schema must match ${POSTGRES_SCHEMA_NAME.source}, got "${schema}"`)
   const poolText = url.searchParams.get('pool_size') ?? undefined
   url.searchParams.delete('schema')
   url.searchParams.delete('pool_size')
@@ -55,7 +70,7 @@ function parsePostgres(raw: string): DatabaseTarget {
   }
 }
 
-function fileUrlPath(raw: string): string {
+function fileUrlPath(raw: string, invalid: Invalid): string {
   if (!raw.startsWith('file://')) return raw.slice('file:'.length)
   try {
     return fileURLToPath(raw)
@@ -64,11 +79,7 @@ function fileUrlPath(raw: string): string {
   }
 }
 
-function nonEmpty(path: string, raw: string): string {
+function nonEmpty(path: string, raw: string, invalid: Invalid): string {
   if (path === '') throw invalid(`${raw} names no file`)
   return path
-}
-
-function invalid(message: string, cause?: unknown): MediagateError {
-  return new MediagateError('invalid_config', `MEDIAGATE_DATABASE_URL: ${message}`, cause === undefined ? {} : { cause })
 }

@@ -1,9 +1,13 @@
 /**
  * Loads the configuration once at start: flag, then environment variable, then default.
  * Every wrong value is reported at once, each with its variable name; the result is frozen.
+ * The database and storage URLs are parsed here too, so a wrong one stops any command at start
+ * rather than when (or if) it opens the catalog or the blob store.
  */
+import { parseStorageUrl, type StorageTarget } from '../blobs/open-blob-store.js'
+import { type DatabaseTarget, parseDatabaseUrl } from '../catalog/database-url.js'
 import { MediagateError } from '../errors.js'
-import { type Config, OPTIONS, type OptionSpec } from './options.js'
+import { type Config, OPTIONS, type OptionKey, type OptionSpec, optionsFor } from './options.js'
 
 /** `MEDIAGATE_DATA_DIR` → `data-dir`; `META_APP_SECRET` → `meta-app-secret`. */
 export function flagName(option: Pick<OptionSpec, 'env'>): string {
@@ -14,15 +18,21 @@ export interface ConfigSources {
   env?: NodeJS.ProcessEnv
   /** Values from command-line flags, keyed by flag name (see `flagName`). */
   flags?: Record<string, string | undefined>
+  /**
+   * Read only these options (what a command uses) and those their defaults derive from; every
+   * other option keeps its default whatever the environment says, and is not checked. Default: all.
+   */
+  only?: readonly OptionKey[]
 }
 
 export function loadConfig(sources: ConfigSources = {}): Readonly<Config> {
   const env = sources.env ?? process.env
   const flags = sources.flags ?? {}
+  const read = new Set((sources.only ? optionsFor(sources.only) : OPTIONS).map((o) => o.key))
   const partial: Partial<Config> = {}
   const problems: string[] = []
   for (const option of OPTIONS) {
-    const raw = flags[flagName(option)] ?? env[option.env]
+    const raw = read.has(option.key) ? (flags[flagName(option)] ?? env[option.env]) : undefined
     let value: unknown
     if (raw !== undefined && raw !== '') {
       try {
@@ -34,21 +44,35 @@ export function loadConfig(sources: ConfigSources = {}): Readonly<Config> {
     }
     ;(partial as Record<string, unknown>)[option.key] = value === undefined ? option.fallback(partial) : value
   }
-  const config = partial as Config
-  problems.push(...crossChecks(config))
+  const { databaseUrl, storageUrl } = partial
+  const database = databaseUrl === undefined ? undefined : target(() => parseDatabaseUrl(databaseUrl), problems)
+  const storage = storageUrl === undefined ? undefined : target(() => parseStorageUrl(storageUrl), problems)
+  const config = { ...partial, database, storage } as Config
+  problems.push(...crossChecks(config, read))
   if (problems.length > 0) {
     throw new MediagateError('invalid_config', `invalid configuration:\n  - ${problems.join('\n  - ')}`)
   }
   return Object.freeze({ ...config, appSecrets: Object.freeze([...config.appSecrets]), allowedHosts: Object.freeze([...config.allowedHosts]) })
 }
 
-function crossChecks(config: Config): string[] {
+/** Parses a backend URL; its messages already name the variable. */
+function target<T extends DatabaseTarget | StorageTarget>(parse: () => T, problems: string[]): T | undefined {
+  try {
+    return parse()
+  } catch (err) {
+    problems.push((err as Error).message)
+    return undefined
+  }
+}
+
+/** Checks between options, each only where the command reads the options it is about. */
+function crossChecks(config: Config, read: ReadonlySet<OptionKey>): string[] {
   const problems: string[] = []
-  if (!config.sandbox) {
-    if (config.appSecrets.length === 0 && config.role !== 'worker') {
+  if (read.has('sandbox') && !config.sandbox) {
+    if (read.has('appSecrets') && config.appSecrets.length === 0 && config.role !== 'worker') {
       problems.push('META_APP_SECRET: required outside sandbox mode (webhooks must be signed)')
     }
-    if (!config.apiKey && config.role !== 'worker') {
+    if (read.has('apiKey') && !config.apiKey && config.role !== 'worker') {
       problems.push('MEDIAGATE_API_KEY: required outside sandbox mode (the /v1 API needs a key)')
     }
   }

@@ -4,6 +4,8 @@
  * list (test/config.test.ts checks that the README documents each option).
  */
 import path from 'node:path'
+import type { StorageTarget } from '../blobs/open-blob-store.js'
+import type { DatabaseTarget } from '../catalog/database-url.js'
 import { STORAGE_POLICIES, type StoragePolicy } from '../media/record.js'
 import {
   parseBoolean,
@@ -29,7 +31,11 @@ export interface Config {
   port: number
   dataDir: string
   databaseUrl: string
+  /** The catalog `databaseUrl` names, parsed when the configuration loads. */
+  database: DatabaseTarget
   storageUrl: string
+  /** The blob store `storageUrl` names, parsed when the configuration loads (the MEDIAGATE_S3_* options still apply). */
+  storage: StorageTarget
   appSecrets: readonly string[]
   verifyToken: string | undefined
   accessToken: string | undefined
@@ -79,8 +85,11 @@ export interface Config {
   configFile: string | undefined
 }
 
+/** The options a user sets; `database` and `storage` are parsed from two of them. */
+export type OptionKey = Exclude<keyof Config, 'database' | 'storage'>
+
 export interface OptionSpec {
-  key: keyof Config
+  key: OptionKey
   env: string
   /** The default as documented; `undefined` means none. */
   defaultText: string
@@ -91,6 +100,8 @@ export interface OptionSpec {
   parse: (raw: string) => unknown
   /** The default, possibly derived from options parsed before it. */
   fallback: (partial: Partial<Config>) => unknown
+  /** The options that default is derived from: whoever reads this option reads those too. */
+  uses?: readonly OptionKey[]
 }
 
 /** Lazy needs something to come back to: only WhatsApp's media id (7 days) is one. */
@@ -126,6 +137,7 @@ export const OPTIONS: readonly OptionSpec[] = [
     secret: true,
     parse: (r) => r.trim(),
     fallback: (c) => `sqlite:${path.join(c.dataDir ?? path.resolve('data'), 'mediagate.db')}`,
+    uses: ['dataDir'],
   },
   {
     key: 'storageUrl',
@@ -134,6 +146,7 @@ export const OPTIONS: readonly OptionSpec[] = [
     describe: 'blob store: `file:<directory>` or `s3://bucket/prefix`',
     parse: (r) => r.trim(),
     fallback: (c) => `file:${path.join(c.dataDir ?? path.resolve('data'), 'blobs')}`,
+    uses: ['dataDir'],
   },
   { key: 's3Endpoint', env: 'MEDIAGATE_S3_ENDPOINT', defaultText: '— (AWS)', describe: 'S3 server URL for anything but AWS: R2, B2, Ceph, Swift, MinIO (credentials: AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY or the AWS chain)', parse: parseHttpUrl, fallback: () => undefined },
   { key: 's3ForcePathStyle', env: 'MEDIAGATE_S3_FORCE_PATH_STYLE', defaultText: '1 with an endpoint, else 0', describe: 'address buckets as `endpoint/bucket` instead of `bucket.endpoint`', parse: parseBoolean, fallback: () => undefined },
@@ -181,9 +194,21 @@ export const OPTIONS: readonly OptionSpec[] = [
   { key: 'retentionDaysInstagram', env: 'MEDIAGATE_RETENTION_DAYS_INSTAGRAM', defaultText: 'MEDIAGATE_RETENTION_DAYS', describe: 'retention for Instagram media, in days (0: keep forever)', parse: parseDays, fallback: () => undefined },
   { key: 'honorUnsend', env: 'MEDIAGATE_HONOR_UNSEND', defaultText: '1', describe: 'delete the media of Messenger/Instagram messages their sender unsent (1) or keep them (0)', parse: parseBoolean, fallback: () => true },
   { key: 'forwardUrl', env: 'MEDIAGATE_FORWARD_URL', defaultText: '— (off)', describe: "your app's webhook URL: every accepted webhook is forwarded there as Meta sent it, plus a `mediagate` block (durable outbox, retried)", parse: parseHttpUrl, fallback: () => undefined },
-  { key: 'forwardSecret', env: 'MEDIAGATE_FORWARD_SECRET', defaultText: 'the first META_APP_SECRET', describe: 'HMAC key of the `X-Mediagate-Signature-256` (and `X-Hub-Signature-256`) header on forwards', secret: true, parse: (r) => r, fallback: (c) => c.appSecrets?.[0] },
+  { key: 'forwardSecret', env: 'MEDIAGATE_FORWARD_SECRET', defaultText: 'the first META_APP_SECRET', describe: 'HMAC key of the `X-Mediagate-Signature-256` (and `X-Hub-Signature-256`) header on forwards', secret: true, parse: (r) => r, fallback: (c) => c.appSecrets?.[0], uses: ['appSecrets'] },
   { key: 'forwardWhen', env: 'MEDIAGATE_FORWARD_WHEN', defaultText: 'received', describe: '`received` (forward at once) or `stored` (once every media of the webhook is stored or failed, so its links work)', parse: (r) => parseChoice(r, FORWARD_WHEN), fallback: () => 'received' },
   { key: 'forwardMaxAttempts', env: 'MEDIAGATE_FORWARD_MAX_ATTEMPTS', defaultText: '20', describe: 'attempts per forward (exponential backoff up to 10 minutes) before it is marked `failed`', parse: (r) => parseInteger(r, 1, 1000), fallback: () => 20 },
   { key: 'configFile', env: 'MEDIAGATE_CONFIG_FILE', defaultText: './mediagate.config.json if it exists', describe: 'JSON file with access tokens per WhatsApp phone_number_id and per page id (see "Several numbers and pages")', parse: (r) => path.resolve(r.trim()), fallback: () => undefined },
-  { key: 'sandbox', env: 'MEDIAGATE_SANDBOX', defaultText: 'auto', describe: 'sandbox mode (built-in Meta emulator): `auto` (when META_APP_SECRET is unset), 1 or 0', parse: (r) => (r.trim().toLowerCase() === 'auto' ? undefined : parseBoolean(r)), fallback: (c) => (c.appSecrets?.length ?? 0) === 0 },
+  { key: 'sandbox', env: 'MEDIAGATE_SANDBOX', defaultText: 'auto', describe: 'sandbox mode (built-in Meta emulator): `auto` (when META_APP_SECRET is unset), 1 or 0', parse: (r) => (r.trim().toLowerCase() === 'auto' ? undefined : parseBoolean(r)), fallback: (c) => (c.appSecrets?.length ?? 0) === 0, uses: ['appSecrets'] },
 ]
+
+/** The options behind these keys and those their defaults derive from, in OPTIONS order. */
+export function optionsFor(keys: readonly OptionKey[]): OptionSpec[] {
+  const wanted = new Set<OptionKey>()
+  const add = (key: OptionKey) => {
+    if (wanted.has(key)) return
+    wanted.add(key)
+    for (const used of OPTIONS.find((o) => o.key === key)?.uses ?? []) add(used)
+  }
+  keys.forEach(add)
+  return OPTIONS.filter((o) => wanted.has(o.key))
+}

@@ -25,6 +25,7 @@ export const REDACTED_PATHS = [
   'config.appSecrets',
   'config.verifyToken',
   'config.databaseUrl',
+  'config.database.connectionString',
 ]
 
 export type LogFormat = 'auto' | 'json' | 'pretty'

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { maskPassword, parseDatabaseUrl } from '../../src/catalog/database-url.js'
+import { describeDatabase, maskPassword, parseDatabaseUrl } from '../../src/catalog/database-url.js'
 
 describe('parseDatabaseUrl', () => {
   it('reads the SQLite forms', () => {
@@ -31,6 +31,16 @@ describe('parseDatabaseUrl', () => {
       expect(error, bad).toMatchObject({ code: 'invalid_config' })
       expect((error as Error).message).not.toContain('hunter2')
     }
+  })
+
+  it('refuses a schema it would have to quote, and names where the value came from', () => {
+    expect(() => parseDatabaseUrl('postgres://h/db?schema=a;drop')).toThrow(/^MEDIAGATE_DATABASE_URL: schema must match/)
+    expect(() => parseDatabaseUrl('mysql://h/db', '--to-database')).toThrow(/^--to-database: unsupported database URL scheme "mysql:"/)
+  })
+
+  it('describes a target for messages without its password', () => {
+    expect(describeDatabase(parseDatabaseUrl('sqlite:/var/lib/x.db'))).toBe('/var/lib/x.db')
+    expect(describeDatabase(parseDatabaseUrl('postgres://u:s3cret@h:5432/db?schema=tenant_a&pool_size=3'))).toBe('postgres://u:***@h:5432/db (schema tenant_a)')
   })
 
   it('masks the password in messages', () => {

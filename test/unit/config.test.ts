@@ -27,6 +27,47 @@ describe('loadConfig', () => {
     const c = loadConfig({ env: { ...real, MEDIAGATE_DATA_DIR: '/srv/mg' } })
     expect(c.databaseUrl).toBe('sqlite:/srv/mg/mediagate.db')
     expect(c.storageUrl).toBe('file:/srv/mg/blobs')
+    expect(c.database).toEqual({ kind: 'sqlite', path: '/srv/mg/mediagate.db' })
+    expect(c.storage).toEqual({ kind: 'disk', root: '/srv/mg/blobs' })
+  })
+
+  it('parses the database and storage URLs into the targets the openers use', () => {
+    const c = loadConfig({ env: { ...real, MEDIAGATE_DATABASE_URL: 'postgres://u:pw@db/media?schema=tenant_a&pool_size=4', MEDIAGATE_STORAGE_URL: 's3://media-bucket/gw?region=eu-west-1' } })
+    expect(c.database).toEqual({ kind: 'postgres', connectionString: 'postgres://u:pw@db/media', schema: 'tenant_a', poolSize: 4 })
+    expect(c.storage).toEqual({ kind: 's3', bucket: 'media-bucket', prefix: 'gw', region: 'eu-west-1' })
+    expect(c.databaseUrl).toBe('postgres://u:pw@db/media?schema=tenant_a&pool_size=4')
+  })
+
+  it('reports wrong database and storage URLs with the other wrong values, never a password', () => {
+    let message = ''
+    try {
+      loadConfig({ env: { ...real, MEDIAGATE_PORT: 'eighty', MEDIAGATE_DATABASE_URL: 'mysql://u:hunter2@h/db', MEDIAGATE_STORAGE_URL: 'ftp://x' } })
+    } catch (err) {
+      expect(err).toMatchObject({ code: 'invalid_config' })
+      message = (err as Error).message
+    }
+    const problems = message.split('\n').slice(1)
+    expect(problems).toHaveLength(3)
+    expect(problems[0]).toMatch(/^ {2}- MEDIAGATE_PORT: /)
+    expect(problems[1]).toMatch(/^ {2}- MEDIAGATE_DATABASE_URL: unsupported database URL scheme "mysql:"/)
+    expect(problems[2]).toMatch(/^ {2}- MEDIAGATE_STORAGE_URL must start with file: or s3:\/\//)
+    expect(message).not.toContain('hunter2')
+    expect(() => loadConfig({ env: { ...real, MEDIAGATE_DATABASE_URL: 'postgres://h/db?schema=Bad-Name' } })).toThrow(/MEDIAGATE_DATABASE_URL: schema must match/)
+  })
+
+  it('reads only the options asked for (and what their defaults derive from); the others keep their defaults', () => {
+    const env = { MEDIAGATE_PORT: 'eighty', META_APP_SECRET: 'secret-without-api-key', MEDIAGATE_DATA_DIR: '/srv/mg', WHATSAPP_ACCESS_TOKEN: 'token' }
+    expect(() => loadConfig({ env })).toThrow(/MEDIAGATE_PORT/)
+    const c = loadConfig({ env, only: ['databaseUrl'] })
+    expect(c.port).toBe(8080)
+    expect(c.appSecrets).toEqual([])
+    expect(c.accessToken).toBeUndefined()
+    expect(c.dataDir).toBe('/srv/mg')
+    expect(c.database).toEqual({ kind: 'sqlite', path: '/srv/mg/mediagate.db' })
+    expect(loadConfig({ env, flags: { 'data-dir': '/opt/mg' }, only: ['databaseUrl'] }).databaseUrl).toBe('sqlite:/opt/mg/mediagate.db')
+    // The secret requirement belongs to what reads the secrets.
+    expect(() => loadConfig({ env: { META_APP_SECRET: 's' }, only: ['sandbox', 'apiKey'] })).toThrow(/MEDIAGATE_API_KEY: required/)
+    expect(loadConfig({ env: { META_APP_SECRET: 's' }, only: ['appSecrets'] }).appSecrets).toEqual(['s'])
   })
 
   it('lets a flag override the environment', () => {
