@@ -10,6 +10,7 @@ import pg from 'pg'
 import { MediagateError } from '../errors.js'
 import type { Logger } from '../logging/logger.js'
 import type { ClaimOptions } from './catalog.js'
+import { POSTGRES_SCHEMA_NAME } from './database-url.js'
 import { toCatalogError } from './catalog-errors.js'
 import { postgresClaimQuery } from './claim-queries.js'
 import { KyselyCatalog } from './kysely-catalog.js'
@@ -25,10 +26,11 @@ export interface PostgresCatalogOptions {
   poolSize?: number
   /** How long to wait for a connection before failing with `catalog`; default 10 s. */
   connectionTimeoutMs?: number
+  /** Every transaction read-only (`mediagate` commands that only read): the server refuses writes. */
+  readOnly?: boolean
   logger?: Logger
 }
 
-const SCHEMA_NAME = /^[a-z_][a-z0-9_]{0,62}$/
 const INT8_OID = 20
 
 /** bigint columns hold epoch milliseconds and sizes, and count(*) is a bigint: all fit a double. */
@@ -50,14 +52,15 @@ export class PostgresCatalog extends KyselyCatalog {
     super()
     const password = passwordOf(options.connectionString)
     this.secrets = password ? [password] : []
-    if (options.schema !== undefined && !SCHEMA_NAME.test(options.schema)) {
-      throw new MediagateError('invalid_config', `PostgreSQL schema "${options.schema}" must match ${SCHEMA_NAME.source}`)
+    if (options.schema !== undefined && !POSTGRES_SCHEMA_NAME.test(options.schema)) {
+      throw new MediagateError('invalid_config', `PostgreSQL schema "${options.schema}" must match ${POSTGRES_SCHEMA_NAME.source}`)
     }
     const poolSize = options.poolSize ?? 10
     if (!Number.isInteger(poolSize) || poolSize < 1 || poolSize > 1000) {
       throw new MediagateError('invalid_config', `PostgreSQL pool size must be a whole number from 1 to 1000, got ${poolSize}`)
     }
     this.schema = options.schema
+    const settings = [options.schema && `-c search_path=${options.schema}`, options.readOnly && '-c default_transaction_read_only=on'].filter(Boolean).join(' ')
     this.pool = new pg.Pool({
       connectionString: options.connectionString,
       max: poolSize,
@@ -65,7 +68,7 @@ export class PostgresCatalog extends KyselyCatalog {
       idleTimeoutMillis: 30_000,
       application_name: 'mediagate',
       types: TYPES,
-      ...(options.schema ? { options: `-c search_path=${options.schema}` } : {}),
+      ...(settings ? { options: settings } : {}),
     })
     // An idle connection dropped by the server must not crash the process; the pool replaces it.
     this.pool.on('error', (err) => options.logger?.warn({ err: this.toError(err) }, 'an idle PostgreSQL connection failed'))

@@ -7,13 +7,14 @@
  * lock before reading, and waits up to `busyTimeoutMs` for another process to finish. Plans run
  * synchronously, so nothing else in this process interleaves with an open transaction.
  */
-import { mkdirSync } from 'node:fs'
+import { existsSync, mkdirSync } from 'node:fs'
 import path from 'node:path'
 import BetterSqlite3 from 'better-sqlite3'
 import { type CompiledQuery, sql } from 'kysely'
 import { MediagateError } from '../errors.js'
 import type { Logger } from '../logging/logger.js'
 import type { ClaimOptions } from './catalog.js'
+import { missingCatalog, type OpenAccess } from './catalog-access.js'
 import { toCatalogError } from './catalog-errors.js'
 import { sqliteClaimQuery } from './claim-queries.js'
 import { KyselyCatalog } from './kysely-catalog.js'
@@ -30,6 +31,8 @@ export interface SqliteCatalogOptions {
    * raises it because a background thread checkpoints instead (sqlite-checkpointer.ts).
    */
   walAutocheckpointPages?: number
+  /** Default `create`. `write` and `read` need the file to exist; `read` opens it read-only. */
+  access?: OpenAccess
   logger?: Logger
 }
 
@@ -44,16 +47,27 @@ export class SqliteCatalog extends KyselyCatalog {
   private readonly statements = new Map<string, BetterSqlite3.Statement>()
   private readonly inTransaction: BetterSqlite3.Transaction<(fn: () => unknown) => unknown>
 
-  /** Opens (creating the file and its directory if needed); throws `invalid_config` if it cannot. */
+  /**
+   * Opens (creating the file and its directory if needed, unless `access` says the catalog must
+   * exist); throws `invalid_config` if it cannot, `not_found` for a missing file it may not create.
+   */
   constructor(options: SqliteCatalogOptions) {
     super()
     this.path = options.path
+    const access = options.access ?? 'create'
     const busyTimeoutMs = options.busyTimeoutMs ?? 5000
+    const memory = options.path === ':memory:'
+    // Checked before opening so nothing is created: better-sqlite3's fileMustExist alone would
+    // still leave the directory we made, and its message does not say what to do.
+    if (access !== 'create' && (memory || !existsSync(options.path))) throw missingCatalog(options.path)
     try {
-      if (options.path !== ':memory:') mkdirSync(path.dirname(path.resolve(options.path)), { recursive: true })
-      this.db = new BetterSqlite3(options.path, { timeout: busyTimeoutMs })
-      this.db.pragma('journal_mode = WAL')
-      this.db.pragma('synchronous = FULL')
+      if (access === 'create' && !memory) mkdirSync(path.dirname(path.resolve(options.path)), { recursive: true })
+      this.db = new BetterSqlite3(options.path, { timeout: busyTimeoutMs, readonly: access === 'read', fileMustExist: access !== 'create' })
+      // A reader changes nothing, the journal mode included (it stays what the writers set).
+      if (access !== 'read') {
+        this.db.pragma('journal_mode = WAL')
+        this.db.pragma('synchronous = FULL')
+      }
       this.db.pragma('foreign_keys = ON')
       this.db.pragma(`busy_timeout = ${Math.max(0, Math.floor(busyTimeoutMs))}`)
       if (options.walAutocheckpointPages !== undefined) this.db.pragma(`wal_autocheckpoint = ${Math.max(0, Math.floor(options.walAutocheckpointPages))}`)
