@@ -1,26 +1,25 @@
-/** Commands that work on the data directly (ls, retry, migrate, replay) open only what they need. */
-import type { BlobStore } from '../blobs/blob-store.js'
-import type { Catalog } from '../catalog/catalog.js'
-import { openConfiguredBlobStore, openConfiguredCatalog } from '../config/backends.js'
+/** Commands get their parts from openParts (src/parts.ts), as the gateway does: open, prepare, run, close. */
+import { type BlobAccess, type CatalogAccess, openParts, type Parts } from '../parts.js'
+import { createLogger, type Logger } from '../logging/logger.js'
 import type { Config } from '../config/options.js'
-import { createLogger } from '../logging/logger.js'
 
-export async function withCatalog<T>(config: Readonly<Config>, fn: (catalog: Catalog) => Promise<T>): Promise<T> {
-  const catalog = await openConfiguredCatalog(config, createLogger('warn', process.stderr as never))
-  try {
-    await catalog.migrate()
-    return await fn(catalog)
-  } finally {
-    await catalog.close()
-  }
+export interface CommandParts {
+  catalog?: CatalogAccess
+  blobs?: BlobAccess
+  /** Default: warnings and errors on stderr (stdout is the command's output). */
+  logger?: Logger
 }
 
-export async function withBlobs<T>(config: Readonly<Config>, fn: (blobs: BlobStore) => Promise<T>): Promise<T> {
-  const blobs = await openConfiguredBlobStore(config, createLogger('warn', process.stderr as never))
+export async function withParts<T>(config: Readonly<Config>, what: CommandParts, fn: (parts: Parts) => Promise<T>): Promise<T> {
+  const parts = await openParts(config, {
+    logger: what.logger ?? createLogger('warn', process.stderr as never),
+    ...(what.catalog ? { catalog: what.catalog } : {}),
+    ...(what.blobs ? { blobs: what.blobs } : {}),
+  })
   try {
-    await blobs.init()
-    return await fn(blobs)
+    await parts.prepare()
+    return await fn(parts)
   } finally {
-    await blobs.close()
+    await parts.close()
   }
 }

@@ -4,19 +4,17 @@
  */
 import { Command } from 'commander'
 import { MediagateError } from '../../errors.js'
-import { createLogger } from '../../logging/logger.js'
-import { Eraser } from '../../retention/eraser.js'
-import { addConfigOptions, configFromCommand } from '../config-flags.js'
-import { withCatalog } from '../open-parts.js'
-import { type CommandOutput, withSharedBlobs } from './capture.js'
+import { addConfigOptions, configFromCommand, READS } from '../config-flags.js'
+import { withParts } from '../with-parts.js'
+import type { CommandOutput } from './capture.js'
 
 export function deleteCommand(out: CommandOutput = process.stdout): Command {
   const command = new Command('delete').description('delete media by id, keeping a tombstone for audit').argument('<ids...>', 'media ids')
-  addConfigOptions(command)
+  addConfigOptions(command, [...READS.catalog, ...READS.blobs])
   command.action(async (ids: string[]) => {
     const config = configFromCommand(command)
-    const logger = createLogger('warn', process.stderr as never)
-    const tombstones = await withCatalog(config, (catalog) => withSharedBlobs(config, (blobs) => new Eraser({ catalog, blobs, logger }).erase(ids)))
+    // Shared: a gateway running beside this command may be in the middle of a put.
+    const tombstones = await withParts(config, { catalog: 'write', blobs: 'shared' }, (parts) => parts.eraser.erase(ids))
     for (const t of tombstones) out.write(`deleted ${t.id} (${t.platform} ${t.kind}, deleted at ${t.deletedAt?.toISOString() ?? '?'})\n`)
     const found = new Set(tombstones.map((t) => t.id))
     const missing = [...new Set(ids)].filter((id) => !found.has(id))

@@ -1,23 +1,26 @@
 /**
  * `mediagate doctor`: checks what a running gateway depends on and says what to fix. Exits 1
- * when a check fails. Never prints a secret, only whether it is set.
+ * when a check fails. Never prints a secret, only whether it is set. It changes nothing: the
+ * catalog is opened read-only (a missing one is reported, not created), and the blob store
+ * probe is one blob written and deleted again.
  */
 import { Readable } from 'node:stream'
 import { Command } from 'commander'
-import { openConfiguredBlobStore, openConfiguredCatalog } from '../../config/backends.js'
+import { DEFAULT_CONFIG_FILE, loadAccountTokens } from '../../config/config-file.js'
 import type { Config } from '../../config/options.js'
-import { toMediagateError } from '../../errors.js'
-import { Fetcher } from '../../fetch/index.js'
+import { MediagateError, toMediagateError } from '../../errors.js'
 import { silentLogger } from '../../logging/logger.js'
-import { GraphMediaClient } from '../../platforms/graph/index.js'
-import { USER_AGENT } from '../../version.js'
-import { addConfigOptions, configFromCommand } from '../config-flags.js'
+import { ALL_OPTIONS, addConfigOptions, configFromCommand } from '../config-flags.js'
+import { withParts } from '../with-parts.js'
 
 type Outcome = { ok: boolean; warn?: boolean; detail: string }
 
+const GRAPH_TIMEOUT_MS = 10_000
+
 export function doctorCommand(): Command {
   const command = new Command('doctor').description('check configuration, catalog, blob store, Graph API access and secrets; print what to fix')
-  addConfigOptions(command)
+  // It checks the configuration a gateway would run with: every option.
+  addConfigOptions(command, ALL_OPTIONS)
   command.action(async () => {
     let config: Readonly<Config>
     try {
@@ -30,6 +33,7 @@ export function doctorCommand(): Command {
     }
     const results = [
       ['secrets', checkSecrets(config)],
+      ['tokens file', checkTokensFile(config)],
       ['catalog', await checkCatalog(config)],
       ['blob store', await checkBlobs(config)],
       ['graph api', await checkGraph(config)],
@@ -56,37 +60,45 @@ function checkSecrets(config: Readonly<Config>): Outcome {
   return { ok: true, detail: `app secret(s): ${config.appSecrets.length}, verify token and API key set` }
 }
 
+/** mediagate.config.json: every part is opened after it is read, so a broken file stops them all. */
+function checkTokensFile(config: Readonly<Config>): Outcome {
+  try {
+    const tokens = loadAccountTokens(config.configFile)
+    const count = tokens.whatsapp.size + tokens.pages.size
+    if (count === 0) return { ok: true, detail: config.configFile ? `${config.configFile}: no tokens` : `no ${DEFAULT_CONFIG_FILE}: WHATSAPP_ACCESS_TOKEN serves every number` }
+    return { ok: true, detail: `${tokens.whatsapp.size} WhatsApp number(s), ${tokens.pages.size} page(s) with their own token` }
+  } catch (err) {
+    return { ok: false, detail: `${toMediagateError(err, 'invalid_config').message} — fix the file or MEDIAGATE_CONFIG_FILE` }
+  }
+}
+
 async function checkCatalog(config: Readonly<Config>): Promise<Outcome> {
   try {
-    const catalog = await openConfiguredCatalog(config, silentLogger())
-    try {
+    return await withParts(config, { catalog: 'read', logger: silentLogger() }, async ({ catalog }) => {
       await catalog.ping()
-      await catalog.migrate()
       const counts = await catalog.counts()
       const total = counts.reduce((n, c) => n + c.count, 0)
-      return { ok: true, detail: `${catalog.dialect}: reachable, migrated, ${total} media` }
-    } finally {
-      await catalog.close()
-    }
+      return { ok: true, detail: `${catalog.dialect}: reachable, ${total} media` }
+    })
   } catch (err) {
-    return { ok: false, detail: `${toMediagateError(err, 'catalog').message} — check MEDIAGATE_DATABASE_URL` }
+    const e = toMediagateError(err, 'catalog')
+    // Nothing there yet is what a first `serve` (or `mediagate migrate`) fixes by creating it.
+    if (e.code === 'not_found') return { ok: true, warn: true, detail: `${e.message} (serve creates it too)` }
+    return { ok: false, detail: `${e.message} — check MEDIAGATE_DATABASE_URL` }
   }
 }
 
 async function checkBlobs(config: Readonly<Config>): Promise<Outcome> {
   try {
-    const blobs = await openConfiguredBlobStore(config, silentLogger())
-    try {
-      await blobs.init()
+    // `own`: prepared as the gateway prepares it, which is part of what is checked.
+    return await withParts(config, { blobs: 'own', logger: silentLogger() }, async ({ blobs }) => {
       const probe = Buffer.from(`mediagate doctor probe ${Date.now()}`)
       const put = await blobs.put(Readable.from([probe]))
       const back = await blobs.stat(put.key)
       await blobs.delete(put.key)
       if (back?.size !== probe.length) return { ok: false, detail: 'wrote a probe blob but could not read it back' }
       return { ok: true, detail: `${blobs.kind}: writable and readable` }
-    } finally {
-      await blobs.close()
-    }
+    })
   } catch (err) {
     return { ok: false, detail: `${toMediagateError(err, 'storage').message} — check MEDIAGATE_STORAGE_URL and its credentials` }
   }
@@ -95,16 +107,17 @@ async function checkBlobs(config: Readonly<Config>): Promise<Outcome> {
 async function checkGraph(config: Readonly<Config>): Promise<Outcome> {
   if (config.sandbox) return { ok: true, warn: true, detail: 'sandbox mode: the emulator stands in for the Graph API' }
   if (!config.accessToken) return { ok: true, warn: true, detail: 'WHATSAPP_ACCESS_TOKEN is unset: WhatsApp media cannot be captured (Messenger/Instagram can)' }
-  const fetcher = new Fetcher({ allowedHosts: config.allowedHosts, userAgent: USER_AGENT, headersTimeoutMs: 10_000, bodyTimeoutMs: 10_000 })
   try {
-    const graph = new GraphMediaClient({ graphUrl: config.graphUrl, version: config.graphVersion, accessToken: config.accessToken, fetcher })
-    const me = await graph.me()
-    return { ok: true, detail: `${config.graphUrl} ${config.graphVersion}: token valid (app/user id ${me.id})` }
+    const signal = AbortSignal.timeout(GRAPH_TIMEOUT_MS)
+    return await withParts(config, { logger: silentLogger() }, async ({ graph }) => {
+      const me = await graph.default!.me({ signal }).catch((err: unknown) => {
+        throw signal.aborted ? new MediagateError('network', `Graph did not answer within ${GRAPH_TIMEOUT_MS / 1000} s`, { cause: err }) : err
+      })
+      return { ok: true, detail: `${config.graphUrl} ${config.graphVersion}: token valid (app/user id ${me.id})` }
+    })
   } catch (err) {
     const e = toMediagateError(err)
     const hint = e.code === 'auth' ? 'renew WHATSAPP_ACCESS_TOKEN' : e.code === 'host_not_allowed' || e.code === 'address_refused' ? 'add the Graph host to MEDIAGATE_ALLOWED_HOSTS' : 'check META_GRAPH_URL and the network'
     return { ok: false, detail: `${e.code}: ${e.message} — ${hint}` }
-  } finally {
-    await fetcher.close()
   }
 }

@@ -3,8 +3,8 @@ import { Command, Option } from 'commander'
 import { MEDIA_STATUSES, PLATFORMS } from '../../media/record.js'
 import { presentMedia } from '../../serve/present-media.js'
 import { parseListQuery } from '../../serve/list-query.js'
-import { addConfigOptions, configFromCommand } from '../config-flags.js'
-import { withCatalog } from '../open-parts.js'
+import { addConfigOptions, configFromCommand, READS } from '../config-flags.js'
+import { withParts } from '../with-parts.js'
 
 export function lsCommand(): Command {
   const command = new Command('ls')
@@ -14,7 +14,7 @@ export function lsCommand(): Command {
     .option('--message-id <id>', 'only media of this message')
     .option('--limit <n>', 'how many (1-1000)', '50')
     .option('--json', 'one JSON object per line, as the API returns them')
-  addConfigOptions(command)
+  addConfigOptions(command, READS.catalog)
   command.action(async () => {
     const opts = command.opts<{ status?: string; platform?: string; messageId?: string; limit: string; json?: boolean }>()
     const config = configFromCommand(command)
@@ -24,7 +24,7 @@ export function lsCommand(): Command {
       ...(opts.platform ? { platform: opts.platform } : {}),
       ...(opts.messageId ? { message_id: opts.messageId } : {}),
     })
-    await withCatalog(config, async (catalog) => {
+    await withParts(config, { catalog: 'read' }, async ({ catalog }) => {
       const page = await catalog.list(query.filter, { limit: query.limit })
       const rows = page.data.map(presentMedia)
       if (opts.json) {

@@ -7,12 +7,14 @@
  */
 import { Command } from 'commander'
 import type { BlobStore } from '../../blobs/blob-store.js'
+import { parseStorageUrl } from '../../blobs/open-blob-store.js'
 import type { Catalog, CopyTable } from '../../catalog/catalog.js'
-import { openConfiguredBlobStore, openConfiguredCatalog } from '../../config/backends.js'
+import { parseDatabaseUrl } from '../../catalog/database-url.js'
+import type { Config } from '../../config/options.js'
 import { MediagateError } from '../../errors.js'
-import { createLogger } from '../../logging/logger.js'
-import { addConfigOptions, configFromCommand } from '../config-flags.js'
+import { addConfigOptions, configFromCommand, READS } from '../config-flags.js'
 import { startProgress } from '../progress.js'
+import { withParts } from '../with-parts.js'
 
 const PAGE = 200
 
@@ -21,35 +23,42 @@ export function migrateDataCommand(): Command {
     .description('copy catalog and blobs to another database and blob store, verifying every blob (re-runnable)')
     .requiredOption('--to-database <url>', 'destination catalog, e.g. postgres://user@host/db')
     .requiredOption('--to-storage <url>', 'destination blob store, e.g. s3://bucket/prefix (MEDIAGATE_S3_* options apply)')
-  addConfigOptions(command)
+  addConfigOptions(command, [...READS.catalog, ...READS.blobs])
   command.action(async () => {
     const { toDatabase, toStorage } = command.opts<{ toDatabase: string; toStorage: string }>()
     const config = configFromCommand(command)
+    const destConfig = destination(config, toDatabase, toStorage)
     if (toDatabase === config.databaseUrl && toStorage === config.storageUrl) {
       throw new MediagateError('bad_request', 'the destination is the same as the source')
     }
-    const logger = createLogger('warn', process.stderr as never)
-    const destConfig = { ...config, databaseUrl: toDatabase, storageUrl: toStorage }
-    const [source, sourceBlobs, dest, destBlobs] = await Promise.all([
-      openConfiguredCatalog(config, logger),
-      openConfiguredBlobStore(config, logger),
-      openConfiguredCatalog(destConfig, logger),
-      openConfiguredBlobStore(destConfig, logger),
-    ])
-    try {
-      await source.migrate()
-      await dest.migrate()
-      await destBlobs.init()
-      const stats = await copyAll(source, sourceBlobs, dest, destBlobs)
-      process.stdout.write(
-        `copied ${stats.webhooks} webhooks, ${stats.forwards} forwards and ${stats.media} media records (${stats.skipped} already there); ` +
-          `${stats.blobsCopied} blobs copied and verified, ${stats.blobsPresent} already present\n`,
-      )
-    } finally {
-      await Promise.allSettled([source.close(), sourceBlobs.close(), dest.close(), destBlobs.close()])
-    }
+    // The source is only read (the gateway is stopped, so its blob store needs no preparing);
+    // the destination is created and prepared as a gateway would.
+    const stats = await withParts(config, { catalog: 'read', blobs: 'shared' }, (source) =>
+      withParts(destConfig, { catalog: 'create', blobs: 'own' }, (dest) => copyAll(source.catalog, source.blobs, dest.catalog, dest.blobs)),
+    )
+    process.stdout.write(
+      `copied ${stats.webhooks} webhooks, ${stats.forwards} forwards and ${stats.media} media records (${stats.skipped} already there); ` +
+        `${stats.blobsCopied} blobs copied and verified, ${stats.blobsPresent} already present\n`,
+    )
   })
   return command
+}
+
+/** The source configuration with the destination's backends, checked as the configuration checks its own. */
+function destination(config: Readonly<Config>, toDatabase: string, toStorage: string): Readonly<Config> {
+  const problems: string[] = []
+  const parse = <T>(fn: () => T): T | undefined => {
+    try {
+      return fn()
+    } catch (err) {
+      problems.push((err as Error).message)
+      return undefined
+    }
+  }
+  const database = parse(() => parseDatabaseUrl(toDatabase, '--to-database'))
+  const storage = parse(() => parseStorageUrl(toStorage, '--to-storage'))
+  if (!database || !storage) throw new MediagateError('invalid_config', `invalid destination:\n  - ${problems.join('\n  - ')}`)
+  return Object.freeze({ ...config, databaseUrl: toDatabase.trim(), database, storageUrl: toStorage.trim(), storage })
 }
 
 interface CopyStats {

@@ -1,14 +1,14 @@
-/** `mediagate migrate`: apply catalog migrations (serve also does this at start). */
+/** `mediagate migrate`: create the catalog or apply its pending migrations (serve also does this at start). */
 import { Command } from 'commander'
-import { addConfigOptions, configFromCommand } from '../config-flags.js'
-import { withCatalog } from '../open-parts.js'
+import { addConfigOptions, configFromCommand, READS } from '../config-flags.js'
+import { withParts } from '../with-parts.js'
 
 export function migrateCommand(): Command {
-  const command = new Command('migrate').description('apply pending catalog migrations and exit')
-  addConfigOptions(command)
+  const command = new Command('migrate').description('create the catalog if it does not exist, apply pending migrations and exit')
+  addConfigOptions(command, READS.catalog)
   command.action(async () => {
     const config = configFromCommand(command)
-    await withCatalog(config, async (catalog) => {
+    await withParts(config, { catalog: 'create' }, async ({ catalog }) => {
       process.stdout.write(`catalog (${catalog.dialect}) is up to date\n`)
     })
   })

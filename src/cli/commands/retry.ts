@@ -3,8 +3,8 @@ import { Command, Option } from 'commander'
 import type { MediaFilter } from '../../catalog/catalog.js'
 import { MediagateError } from '../../errors.js'
 import { PLATFORMS, type Platform } from '../../media/record.js'
-import { addConfigOptions, configFromCommand } from '../config-flags.js'
-import { withCatalog } from '../open-parts.js'
+import { addConfigOptions, configFromCommand, READS } from '../config-flags.js'
+import { withParts } from '../with-parts.js'
 
 export function retryCommand(): Command {
   const command = new Command('retry')
@@ -13,7 +13,7 @@ export function retryCommand(): Command {
     .addOption(new Option('--status <status>', 'only failed media can be retried').choices(['failed']).default('failed'))
     .option('--code <code>', 'only media that failed with this error code (e.g. auth)')
     .addOption(new Option('--platform <platform>').choices(PLATFORMS))
-  addConfigOptions(command)
+  addConfigOptions(command, READS.catalog)
   command.action(async (ids: string[]) => {
     const opts = command.opts<{ code?: string; platform?: Platform }>()
     if (ids.length === 0 && !opts.code && !opts.platform && !process.argv.includes('--status')) {
@@ -26,7 +26,7 @@ export function retryCommand(): Command {
       ...(opts.code ? { errorCode: opts.code } : {}),
       ...(opts.platform ? { platform: opts.platform } : {}),
     }
-    const count = await withCatalog(config, (catalog) => catalog.requeue(filter))
+    const count = await withParts(config, { catalog: 'write' }, ({ catalog }) => catalog.requeue(filter))
     process.stdout.write(`requeued ${count} media; a running gateway picks them up within a second\n`)
   })
   return command

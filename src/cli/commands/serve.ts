@@ -1,12 +1,12 @@
 /** `mediagate serve`: the gateway (intake, capture worker, API), or sandbox mode without Meta. */
 import { Command } from 'commander'
-import { createGateway } from '../../gateway.js'
+import { createGateway, gatewayInternals } from '../../gateway.js'
 import { startSandbox } from '../../sandbox/start-sandbox.js'
-import { addConfigOptions, configFromCommand } from '../config-flags.js'
+import { ALL_OPTIONS, addConfigOptions, configFromCommand } from '../config-flags.js'
 
 export function serveCommand(): Command {
   const command = new Command('serve').description('run the gateway: webhook intake, capture worker and API (sandbox mode when META_APP_SECRET is unset)')
-  addConfigOptions(command)
+  addConfigOptions(command, ALL_OPTIONS)
   command.action(async () => {
     let config = configFromCommand(command)
     const sandbox = config.sandbox ? await startSandbox(config) : undefined
@@ -20,7 +20,7 @@ export function serveCommand(): Command {
     const shutdown = async (signal: string) => {
       if (closing) return
       closing = true
-      gateway.logger.info({ signal }, 'shutting down')
+      gatewayInternals(gateway).parts.logger.info({ signal }, 'shutting down')
       await gateway.close()
       await sandbox?.emulator.close()
       process.exit(0)

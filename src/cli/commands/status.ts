@@ -1,8 +1,9 @@
 /** `mediagate status`: counts by status and platform, the oldest pending media, recent failures. */
 import { Command } from 'commander'
+import { MediagateError } from '../../errors.js'
 import { MEDIA_STATUSES, PLATFORMS } from '../../media/record.js'
-import { addConfigOptions, configFromCommand } from '../config-flags.js'
-import { withCatalog } from '../open-parts.js'
+import { addConfigOptions, configFromCommand, READS } from '../config-flags.js'
+import { withParts } from '../with-parts.js'
 import { printTable } from './ls.js'
 
 export function statusCommand(): Command {
@@ -10,13 +11,13 @@ export function statusCommand(): Command {
     .description('counts by status and platform, oldest pending media, recent failures by code')
     .option('--since <hours>', 'window for "recent", in hours', '24')
     .option('--json', 'print the summary as JSON')
-  addConfigOptions(command)
+  addConfigOptions(command, READS.catalog)
   command.action(async () => {
     const opts = command.opts<{ since: string; json?: boolean }>()
     const hours = Number(opts.since)
-    if (!Number.isFinite(hours) || hours <= 0) throw new Error('--since must be a positive number of hours')
+    if (!Number.isFinite(hours) || hours <= 0) throw new MediagateError('bad_request', '--since must be a positive number of hours')
     const config = configFromCommand(command)
-    const summary = await withCatalog(config, (catalog) => catalog.summary(new Date(Date.now() - hours * 3_600_000)))
+    const summary = await withParts(config, { catalog: 'read' }, ({ catalog }) => catalog.summary(new Date(Date.now() - hours * 3_600_000)))
     if (opts.json) {
       process.stdout.write(`${JSON.stringify(summary)}\n`)
       return

@@ -4,25 +4,20 @@
  * and finishes blob deletions an earlier blob store failure left unfinished.
  */
 import { Command } from 'commander'
-import { createLogger } from '../../logging/logger.js'
 import { PLATFORMS } from '../../media/record.js'
-import { Eraser } from '../../retention/eraser.js'
 import { retentionRules } from '../../retention/retention-rules.js'
-import { RetentionSweeper, type SweepResult } from '../../retention/sweeper.js'
-import { addConfigOptions, configFromCommand } from '../config-flags.js'
-import { withCatalog } from '../open-parts.js'
-import { type CommandOutput, withSharedBlobs } from './capture.js'
+import { addConfigOptions, configFromCommand, READS } from '../config-flags.js'
+import { withParts } from '../with-parts.js'
+import type { CommandOutput } from './capture.js'
 
 export function sweepCommand(out: CommandOutput = process.stdout): Command {
   const command = new Command('sweep').description('delete media past their retention now, and finish unfinished blob deletions')
-  addConfigOptions(command)
+  addConfigOptions(command, [...READS.catalog, ...READS.blobs, ...READS.retention])
   command.action(async () => {
     const config = configFromCommand(command)
     const rules = retentionRules(config)
-    const logger = createLogger('warn', process.stderr as never)
-    const result: SweepResult = await withCatalog(config, (catalog) =>
-      withSharedBlobs(config, (blobs) => new RetentionSweeper({ catalog, eraser: new Eraser({ catalog, blobs, logger }), logger, rules }).runOnce()),
-    )
+    // Shared: a gateway running beside this command may be in the middle of a put.
+    const result = await withParts(config, { catalog: 'write', blobs: 'shared' }, (parts) => parts.sweeper().runOnce())
     const kept = PLATFORMS.filter((p) => rules[p] === undefined)
     for (const platform of PLATFORMS) {
       if (rules[platform] !== undefined) out.write(`${platform}: deleted ${result.deleted[platform] ?? 0} media older than ${rules[platform]} days\n`)
