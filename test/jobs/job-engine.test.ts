@@ -1,0 +1,168 @@
+/**
+ * The job engine on a real SQLite catalog, with capture as its kind and capture attempts that
+ * the test controls: how a graceful stop hands jobs back, how a lost lease stops a run, how
+ * claim errors are backed off and recovered from, and how a wake is never lost.
+ */
+import { mkdtemp, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import path from 'node:path'
+import { afterEach, beforeEach, describe, expect, it } from 'vitest'
+import { type CaptureFn, captureJobs } from '../../src/capture/capture-job.js'
+import type { Settlement } from '../../src/catalog/catalog.js'
+import { SqliteCatalog } from '../../src/catalog/sqlite-catalog.js'
+import { MediagateError } from '../../src/errors.js'
+import { JobEngine } from '../../src/jobs/job-engine.js'
+import { silentLogger } from '../../src/logging/logger.js'
+import type { MediaRecord } from '../../src/media/record.js'
+import { seed } from '../catalog/fixtures.js'
+
+const RETRY = { maxAttempts: 3, baseDelayMs: 10, maxDelayMs: 20 }
+const STORED: Settlement = { status: 'stored', sha256: 'a'.repeat(64), size: 1, blobKey: `sha256/aa/aa/${'a'.repeat(64)}`, sniffedMime: null, mimeType: null }
+
+let dir: string
+let catalog: SqliteCatalog
+const engines: JobEngine<MediaRecord, Settlement>[] = []
+beforeEach(async () => {
+  dir = await mkdtemp(path.join(tmpdir(), 'mediagate-jobs-'))
+  catalog = new SqliteCatalog({ path: path.join(dir, 'catalog.db') })
+  await catalog.migrate()
+})
+afterEach(async () => {
+  for (const engine of engines.splice(0)) await engine.stop()
+  await catalog.close()
+  await rm(dir, { recursive: true, force: true })
+})
+
+function engine(capture: CaptureFn, options: { leaseMs?: number; pollMs?: number; claimCatalog?: typeof catalog; onStop?: 'abort' | 'finish' } = {}) {
+  const settled: { id: string; settlement: Settlement }[] = []
+  const e = new JobEngine(
+    captureJobs({ catalog: options.claimCatalog ?? catalog, capture, retry: RETRY, onSettled: (m, s) => settled.push({ id: m.id, settlement: s }) }),
+    { logger: silentLogger(), concurrency: 4, leaseMs: options.leaseMs ?? 30_000, maxAttempts: RETRY.maxAttempts, pollMs: options.pollMs ?? 30, ...(options.onStop ? { onStop: options.onStop } : {}) },
+  )
+  engines.push(e)
+  return { engine: e, settled }
+}
+
+async function until<T>(probe: () => T | undefined | Promise<T | undefined>, timeoutMs = 10_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs
+  for (;;) {
+    const v = await probe()
+    if (v !== undefined) return v
+    if (Date.now() > deadline) throw new Error('timed out')
+    await new Promise((r) => setTimeout(r, 10))
+  }
+}
+
+describe('JobEngine', () => {
+  it('runs due jobs and settles their outcomes', async () => {
+    const ids = await seed(catalog, 10)
+    const { engine: e, settled } = engine(async () => STORED)
+    e.start()
+    await until(() => (settled.length === 10 ? true : undefined))
+    for (const id of ids) expect((await catalog.get(id))?.status).toBe('stored')
+  })
+
+  it('retries a failed run with backoff, then fails it for good once the budget is spent', async () => {
+    const [id] = await seed(catalog, 1)
+    const { engine: e } = engine(async () => {
+      throw new MediagateError('upstream', 'Meta answered 503')
+    })
+    e.start()
+    const record = await until(async () => {
+      const m = await catalog.get(id!)
+      return m?.status === 'failed' ? m : undefined
+    })
+    expect(record.attempts).toBe(RETRY.maxAttempts)
+    expect(record.error).toMatchObject({ code: 'upstream', message: expect.stringMatching(/gave up after 3 attempts/) })
+  })
+
+  it('stop() aborts runs in flight and hands their jobs back due now, without spending an attempt', async () => {
+    const [id] = await seed(catalog, 1)
+    let started = 0
+    const { engine: e } = engine(
+      (_media, signal) =>
+        new Promise((_resolve, reject) => {
+          started++
+          signal.addEventListener('abort', () => reject(signal.reason), { once: true })
+        }),
+    )
+    e.start()
+    await until(() => (started === 1 ? true : undefined))
+    expect((await catalog.get(id!))?.attempts).toBe(1)
+    await e.stop()
+    const back = await catalog.get(id!)
+    expect(back).toMatchObject({ status: 'pending', attempts: 0, leaseOwner: null })
+    expect(back!.nextAttemptAt!.getTime()).toBeLessThanOrEqual(Date.now())
+  })
+
+  it("with onStop 'finish', stop() lets runs in flight end and settles them", async () => {
+    const [id] = await seed(catalog, 1)
+    let release!: () => void
+    const { engine: e } = engine(() => new Promise((resolve) => (release = () => resolve(STORED))), { onStop: 'finish' })
+    e.start()
+    await until(() => (release ? true : undefined))
+    const stopping = e.stop()
+    await new Promise((r) => setTimeout(r, 50))
+    expect((await catalog.get(id!))?.status).toBe('pending')
+    release()
+    await stopping
+    expect((await catalog.get(id!))?.status).toBe('stored')
+  })
+
+  it('aborts a run whose lease another process took over, and its late outcome is refused', async () => {
+    const [id] = await seed(catalog, 1)
+    let aborted: unknown
+    const { engine: e, settled } = engine(
+      (_media, signal) =>
+        new Promise((_resolve, reject) => {
+          signal.addEventListener('abort', () => reject((aborted = signal.reason)), { once: true })
+        }),
+      { leaseMs: 1500 },
+    )
+    e.start()
+    await until(async () => ((await catalog.get(id!))?.leaseOwner === e.owner ? true : undefined))
+    // Another process claims the job as if the lease had run out (its clock past the lease).
+    const [taken] = await catalog.claim({ owner: 'another-process', limit: 1, leaseMs: 60_000, maxAttempts: 10, now: new Date(Date.now() + 60_000) })
+    expect(taken?.id).toBe(id)
+    // The engine renews every second; the renewal finds the lease gone and aborts the run.
+    await until(() => (aborted ? true : undefined), 5000)
+    expect(aborted).toMatchObject({ code: 'conflict' })
+    await new Promise((r) => setTimeout(r, 100))
+    expect(settled).toEqual([])
+    expect((await catalog.get(id!))?.leaseOwner).toBe('another-process')
+  })
+
+  it('backs off after a failed claim and recovers when the catalog answers again', async () => {
+    const [id] = await seed(catalog, 1)
+    let failures = 0
+    const flaky = new Proxy(catalog, {
+      get(target, prop, receiver) {
+        if (prop === 'claim') {
+          return (...args: Parameters<SqliteCatalog['claim']>) => {
+            if (failures < 2) {
+              failures++
+              return Promise.reject(new Error('database is locked'))
+            }
+            return target.claim(...args)
+          }
+        }
+        const value: unknown = Reflect.get(target, prop, receiver)
+        return typeof value === 'function' ? value.bind(target) : value
+      },
+    })
+    const { engine: e } = engine(async () => STORED, { claimCatalog: flaky })
+    e.start()
+    await until(async () => ((await catalog.get(id!))?.status === 'stored' ? true : undefined))
+    expect(failures).toBe(2)
+  })
+
+  it('a wake gets new work claimed at once, without waiting for the next poll', async () => {
+    const { engine: e, settled } = engine(async () => STORED, { pollMs: 60_000 })
+    e.start()
+    await new Promise((r) => setTimeout(r, 50))
+    // Idle with a one-minute poll: only the wake can get this job claimed within the test.
+    const [id] = await seed(catalog, 1)
+    e.wake()
+    await until(() => (settled.some((s) => s.id === id) ? true : undefined), 2000)
+  })
+})
