@@ -14,10 +14,11 @@ import { whatsappMessage } from '../../src/emulator/webhook-payloads.js'
 import { signPayload } from '../../src/platforms/signature.js'
 import { downloadMedia } from '../../examples/download-media.js'
 import { startEmbeddedGateway } from '../../examples/embedded-gateway.js'
+import { startOnOwnBackends } from '../../examples/own-backends.js'
 import { handleMetaWebhook } from '../../examples/verify-and-parse.js'
 
 const ROOT = new URL('../../', import.meta.url)
-const EXAMPLES = ['verify-and-parse.ts', 'download-media.ts', 'embedded-gateway.ts']
+const EXAMPLES = ['verify-and-parse.ts', 'download-media.ts', 'embedded-gateway.ts', 'own-backends.ts']
 
 /** The ```ts blocks of the README's "## Library" section. */
 function readmeLibraryBlocks(): string[] {
@@ -108,5 +109,50 @@ describe('README library examples', () => {
     } finally {
       await gateway.close()
     }
+  })
+
+  it('own-backends: the gateway captures into the catalog and blob store it was given, and leaves them open', async () => {
+    const databaseUrl = `sqlite:${path.join(dir, 'own', 'catalog.db')}`
+    const storageUrl = `file:${path.join(dir, 'own', 'blobs')}`
+    const { gateway, catalog, blobs } = await startOnOwnBackends(
+      {
+        // The configured backends are elsewhere: nothing may be written there.
+        MEDIAGATE_DATA_DIR: path.join(dir, 'not-used'),
+        META_APP_SECRET: 'example-app-secret',
+        WHATSAPP_ACCESS_TOKEN: 'example-access-token',
+        META_GRAPH_URL: emulator.url,
+        MEDIAGATE_ALLOWED_HOSTS: new URL(emulator.url).hostname,
+        MEDIAGATE_API_KEY: 'example-api-key-0123456789',
+        MEDIAGATE_LOG_LEVEL: 'silent',
+      },
+      databaseUrl,
+      storageUrl,
+    )
+    try {
+      expect(gateway.catalog).toBe(catalog)
+      expect(gateway.blobs).toBe(blobs)
+      expect(Object.keys(gateway).sort()).toEqual(['app', 'blobs', 'catalog', 'close', 'config', 'start', 'url'])
+      const bytes = randomBytes(2500)
+      const media = emulator.addWhatsAppMedia({ bytes, mimeType: 'image/jpeg' })
+      const payload = whatsappMessage({ media: { type: 'image', id: media.id, mime_type: 'image/jpeg', sha256: media.sha256 } })
+      const body = Buffer.from(JSON.stringify(payload))
+      const res = await fetch(`${gateway.url}/webhooks/meta`, { method: 'POST', body, headers: { 'content-type': 'application/json', 'x-hub-signature-256': signPayload(body, 'example-app-secret') } })
+      expect(res.status).toBe(200)
+      const wamid = (payload.entry[0]!.changes[0]!.value.messages![0] as { id: string }).id
+      let record
+      for (let i = 0; i < 200 && record?.status !== 'stored'; i++) {
+        await new Promise((r) => setTimeout(r, 25))
+        record = (await catalog.list({ messageId: wamid }, { limit: 1 })).data[0]
+      }
+      expect(record?.status).toBe('stored')
+      expect(await blobs.stat(record!.blobKey!)).toEqual({ key: record!.blobKey, size: bytes.length })
+    } finally {
+      await gateway.close()
+    }
+    // Still open: the gateway closes only what it opened itself.
+    expect((await catalog.counts()).reduce((n, c) => n + c.count, 0)).toBe(1)
+    await catalog.close()
+    await blobs.close()
+    await expect(readFile(path.join(dir, 'not-used', 'mediagate.db'))).rejects.toMatchObject({ code: 'ENOENT' })
   })
 })
