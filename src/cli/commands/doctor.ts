@@ -1,8 +1,8 @@
 /**
  * `mediagate doctor`: checks what a running gateway depends on and says what to fix. Exits 1
- * when a check fails. Never prints a secret, only whether it is set. It changes nothing: the
- * catalog is opened read-only (a missing one is reported, not created), and the blob store
- * probe is one blob written and deleted again.
+ * when a check fails. Never prints a secret, only whether it is set. The catalog is opened
+ * read-only (a missing one is reported, not created); the blob store is prepared as the gateway
+ * prepares it, and one probe blob is written, read back and deleted.
  */
 import { Readable } from 'node:stream'
 import { Command } from 'commander'
