@@ -97,14 +97,14 @@ describe('JobEngine', () => {
 
   it("with onStop 'finish', stop() lets runs in flight end and settles them", async () => {
     const [id] = await seed(catalog, 1)
-    let release!: () => void
+    let release: (() => void) | undefined
     const { engine: e } = engine(() => new Promise((resolve) => (release = () => resolve(STORED))), { onStop: 'finish' })
     e.start()
-    await until(() => (release ? true : undefined))
+    await until(() => release)
     const stopping = e.stop()
     await new Promise((r) => setTimeout(r, 50))
     expect((await catalog.get(id!))?.status).toBe('pending')
-    release()
+    release!()
     await stopping
     expect((await catalog.get(id!))?.status).toBe('stored')
   })

@@ -5,7 +5,7 @@
  * this module runs from dist/ or from src/ under vitest.
  */
 import { existsSync, readdirSync, readFileSync } from 'node:fs'
-import { extname, join } from 'node:path'
+import { dirname, extname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { renderIndexHtml } from './index-html.js'
 
@@ -21,9 +21,22 @@ export interface DashboardAssets {
   files: Readonly<Record<string, DashboardAsset>>
 }
 
-/** This file sits three levels below the package root both as src/dashboard/assets/*.ts and dist/dashboard/assets/*.js. */
-const PACKAGE_ROOT = fileURLToPath(new URL('../../../', import.meta.url))
-export const WEB_BUILD_DIR = join(PACKAGE_ROOT, 'dist', 'dashboard', 'web')
+/**
+ * The nearest folder above this module with mediagate's package.json: src/ under vitest, dist/
+ * when installed or run, dist-bench/src/ when the benchmarks compile their own copy.
+ */
+function packageRoot(): string {
+  let dir = dirname(fileURLToPath(import.meta.url))
+  for (;;) {
+    const manifest = join(dir, 'package.json')
+    if (existsSync(manifest) && (JSON.parse(readFileSync(manifest, 'utf8')) as { name?: unknown }).name === 'mediagate') return dir
+    const parent = dirname(dir)
+    if (parent === dir) throw new Error(`mediagate's package.json is not above ${fileURLToPath(import.meta.url)}`)
+    dir = parent
+  }
+}
+
+export const WEB_BUILD_DIR = join(packageRoot(), 'dist', 'dashboard', 'web')
 
 /** Only these kinds of file are served; anything else in the folder stays private. */
 const CONTENT_TYPES: Readonly<Record<string, string>> = {
