@@ -35,7 +35,7 @@ import { healthRoutes } from './serve/health-routes.js'
 import { linkRoutes } from './serve/link-routes.js'
 import { RemoteContent } from './serve/remote-content.js'
 import { LinkSigner, linkKeys } from './serve/signed-links.js'
-import { statsRoutes } from './serve/stats-route.js'
+import { statsRoutes } from './metrics/stats-route.js'
 
 export interface GatewayOptions {
   /** A catalog to use instead of the configured one; the caller opens and closes it (the gateway migrates it on start). */

@@ -10,7 +10,7 @@
 import type { BlobStore } from './blobs/blob-store.js'
 import type { Catalog } from './catalog/catalog.js'
 import { type CatalogAccess, openConfiguredBlobStore, openConfiguredCatalog } from './config/backends.js'
-import { type AccountTokens, loadAccountTokens } from './config/config-file.js'
+import { loadAccountTokens } from './config/config-file.js'
 import type { Config } from './config/options.js'
 import { MediagateError } from './errors.js'
 import { Fetcher } from './fetch/index.js'
@@ -60,8 +60,6 @@ export interface Parts {
 
 export async function openParts(config: Readonly<Config>, options: PartsOptions = {}): Promise<Parts> {
   const logger = options.logger ?? createLogger(config.logLevel, undefined, config.logFormat)
-  // mediagate.config.json is validated before anything is opened.
-  const tokens: AccountTokens = loadAccountTokens(config.configFile)
   const catalogAccess = typeof options.catalog === 'string' ? options.catalog : undefined
   const blobAccess = typeof options.blobs === 'string' ? options.blobs : undefined
   const closers: (() => Promise<void>)[] = []
@@ -108,7 +106,9 @@ export async function openParts(config: Readonly<Config>, options: PartsOptions 
       return fetcher
     },
     get graph() {
-      graph ??= new GraphClients({ graphUrl: config.graphUrl, version: config.graphVersion, fetcher: parts.fetcher, tokens, defaultToken: config.accessToken })
+      // mediagate.config.json is read (and validated) by whoever talks to Meta, and only by them:
+      // `mediagate ls` has no use for it, and a broken one must not stop it.
+      graph ??= new GraphClients({ graphUrl: config.graphUrl, version: config.graphVersion, fetcher: parts.fetcher, tokens: loadAccountTokens(config.configFile), defaultToken: config.accessToken })
       return graph
     },
     get sources() {

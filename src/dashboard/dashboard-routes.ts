@@ -11,8 +11,8 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import { MediagateError } from '../errors.js'
 import { hasValidSession } from '../serve/api-auth.js'
 import { loadDashboardAssets } from './assets/web-assets.js'
-import { readCookie, sessionCookie } from './cookies.js'
-import { issueSessionToken, revokeSessionToken, SESSION_COOKIE } from './session-token.js'
+import { readCookie, sessionCookie } from '../serve/cookies.js'
+import { issueSessionToken, revokeSessionToken, SESSION_COOKIE } from '../serve/session-token.js'
 
 export interface DashboardRoutesOptions {
   apiKey: string | undefined

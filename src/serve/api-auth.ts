@@ -9,8 +9,8 @@
  */
 import { createHash, timingSafeEqual } from 'node:crypto'
 import type { FastifyReply, FastifyRequest, HookHandlerDoneFunction } from 'fastify'
-import { readCookie } from '../dashboard/cookies.js'
-import { SESSION_COOKIE, verifySessionToken } from '../dashboard/session-token.js'
+import { readCookie } from './cookies.js'
+import { SESSION_COOKIE, verifySessionToken } from './session-token.js'
 import { MediagateError } from '../errors.js'
 
 const digest = (s: string) => createHash('sha256').update(s).digest()

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
-import { readCookie, sessionCookie } from '../../src/dashboard/cookies.js'
-import { issueSessionToken, revokeSessionToken, SESSION_TTL_MS, verifySessionToken } from '../../src/dashboard/session-token.js'
+import { readCookie, sessionCookie } from '../../src/serve/cookies.js'
+import { issueSessionToken, revokeSessionToken, SESSION_TTL_MS, verifySessionToken } from '../../src/serve/session-token.js'
 
 const KEY = 'dashboard-test-key-0123456789'
 

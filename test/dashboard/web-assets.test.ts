@@ -15,7 +15,7 @@ import { dashboardRoutes } from '../../src/dashboard/dashboard-routes.js'
 import type { MediaJson as BrowserMediaJson, StatsJson as BrowserStatsJson } from '../../src/dashboard/web/types.js'
 import { MEDIA_KINDS, MEDIA_STATUSES, PLATFORMS } from '../../src/media/record.js'
 import type { MediaJson } from '../../src/serve/present-media.js'
-import type { StatsJson } from '../../src/serve/stats-route.js'
+import type { StatsJson } from '../../src/metrics/stats-route.js'
 
 const WEB_SOURCE_DIR = 'src/dashboard/web'
 let app: FastifyInstance

@@ -6,9 +6,9 @@
 import type { FastifyInstance } from 'fastify'
 import type { MediaQueries } from '../catalog/catalog.js'
 import { toMediagateError } from '../errors.js'
-import type { QueueStats } from '../metrics/queue-stats.js'
-import { cachedQueueStats } from '../metrics/stats-cache.js'
-import { apiKeyHook } from './api-auth.js'
+import type { QueueStats } from './queue-stats.js'
+import { cachedQueueStats } from './stats-cache.js'
+import { apiKeyHook } from '../serve/api-auth.js'
 
 export interface StatsRouteOptions {
   catalog: MediaQueries
