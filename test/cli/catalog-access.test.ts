@@ -3,7 +3,6 @@
  * says where it looked when there is none, creating nothing; commands that only read open it so
  * that nothing can be written (SQLite read-only, PostgreSQL read-only transactions).
  */
-import { spawn } from 'node:child_process'
 import { createHash } from 'node:crypto'
 import { existsSync } from 'node:fs'
 import { mkdir, mkdtemp, readdir, readFile, rm, stat } from 'node:fs/promises'
@@ -12,24 +11,12 @@ import path from 'node:path'
 import pg from 'pg'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { openCatalog } from '../../src/catalog/open-catalog.js'
-import { assertBuilt, CLI } from '../helpers/child-gateway.js'
 import { createTestSchema, type TestSchema } from '../helpers/postgres.js'
-import type { CliResult } from '../helpers/run-cli.js'
+import { type CliResult, runCli } from '../helpers/run-cli.js'
 import { POSTGRES_URL, postgresAvailable } from '../helpers/services.js'
 
-/** The built binary run from `cwd`, with nothing but PATH in its environment unless given. */
-function runIn(cwd: string, args: string[], env: Record<string, string> = {}): Promise<CliResult> {
-  assertBuilt()
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [CLI, ...args], { cwd, env: { PATH: process.env.PATH ?? '', ...env }, stdio: ['ignore', 'pipe', 'pipe'] })
-    let stdout = ''
-    let stderr = ''
-    child.stdout.on('data', (c: Buffer) => (stdout += c.toString()))
-    child.stderr.on('data', (c: Buffer) => (stderr += c.toString()))
-    child.once('error', reject)
-    child.once('exit', (code) => resolve({ code, stdout, stderr }))
-  })
-}
+/** The built binary run from `cwd`. */
+const runIn = (cwd: string, args: string[], env: Record<string, string> = {}): Promise<CliResult> => runCli(args, env, 30_000, cwd)
 
 const MISSING = /^mediagate: not_found: no mediagate catalog at (.+): point MEDIAGATE_DATABASE_URL \(--database-url\) or MEDIAGATE_DATA_DIR \(--data-dir\) at the existing one, or run `mediagate migrate` to create it$/m
 

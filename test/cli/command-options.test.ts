@@ -2,7 +2,6 @@
  * Each command takes the configuration options it reads and no other, and every command checks
  * the database and storage URLs before doing anything, one line per wrong value.
  */
-import { spawn } from 'node:child_process'
 import { mkdtemp, readdir, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
@@ -18,21 +17,10 @@ import { replayCommand } from '../../src/cli/commands/replay.js'
 import { sweepCommand } from '../../src/cli/commands/sweep.js'
 import { flagName } from '../../src/config/load-config.js'
 import { OPTIONS } from '../../src/config/options.js'
-import { assertBuilt, CLI } from '../helpers/child-gateway.js'
-import type { CliResult } from '../helpers/run-cli.js'
+import { type CliResult, runCli } from '../helpers/run-cli.js'
 
-function runIn(cwd: string, args: string[], env: Record<string, string> = {}): Promise<CliResult> {
-  assertBuilt()
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [CLI, ...args], { cwd, env: { PATH: process.env.PATH ?? '', ...env }, stdio: ['ignore', 'pipe', 'pipe'] })
-    let stdout = ''
-    let stderr = ''
-    child.stdout.on('data', (c: Buffer) => (stdout += c.toString()))
-    child.stderr.on('data', (c: Buffer) => (stderr += c.toString()))
-    child.once('error', reject)
-    child.once('exit', (code) => resolve({ code, stdout, stderr }))
-  })
-}
+/** The built binary run from `cwd`. */
+const runIn = (cwd: string, args: string[], env: Record<string, string> = {}): Promise<CliResult> => runCli(args, env, 30_000, cwd)
 
 /** The configuration flags a command's help lists. */
 function configFlags(command: Command): string[] {

@@ -110,7 +110,7 @@ describe('WhatsApp download', () => {
     await (await fetch(url, { headers: f.auth })).arrayBuffer()
     await (await fetch(url, { headers: { ...f.auth, range: 'bytes=0-9' } })).arrayBuffer()
     const stats = f.emu.stats()
-    expect(stats.byMedia[media.id]).toEqual({ lookups: 1, downloadsStarted: 2, downloadsCompleted: 2, bytesSent: 4106 })
+    expect(stats.byMedia[media.id]).toEqual({ lookups: 1, downloadsStarted: 2, downloadsCompleted: 2, bytesSent: 4106, tokens: { default: 3 } })
     expect(stats.downloadsCompleted).toBe(2)
     expect(stats.bytesSent).toBe(4106)
     expect(stats.requests['whatsapp.download']).toEqual({ '200': 1, '206': 1 })

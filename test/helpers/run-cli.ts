@@ -8,10 +8,11 @@ export interface CliResult {
   stderr: string
 }
 
-export function runCli(args: string[], env: Record<string, string>, timeoutMs = 30_000): Promise<CliResult> {
+/** With nothing but PATH (and a quiet log level, unless `env` sets one) in its environment; from `cwd` if given. */
+export function runCli(args: string[], env: Record<string, string>, timeoutMs = 30_000, cwd?: string): Promise<CliResult> {
   assertBuilt()
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [CLI, ...args], { env: { PATH: process.env.PATH ?? '', MEDIAGATE_LOG_LEVEL: 'warn', ...env }, stdio: ['ignore', 'pipe', 'pipe'] })
+    const child = spawn(process.execPath, [CLI, ...args], { cwd, env: { PATH: process.env.PATH ?? '', MEDIAGATE_LOG_LEVEL: 'warn', ...env }, stdio: ['ignore', 'pipe', 'pipe'] })
     let stdout = ''
     let stderr = ''
     child.stdout.on('data', (c: Buffer) => (stdout += c.toString()))
