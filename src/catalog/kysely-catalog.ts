@@ -2,6 +2,7 @@
  * The `Catalog` both engines share. An engine supplies how plans run (`run`), its claim query,
  * what serializes migrations, and how its driver errors read; everything else is here.
  */
+import { type CatalogClock, localCatalogClock } from './catalog-clock.js'
 import type { CompiledQuery } from 'kysely'
 import type { Catalog, CatalogSummary, ClaimOptions, CopyTable, IncomingWebhook, ListOptions, MediaFilter, Page, RecordedWebhook, Settlement, StatusCount } from './catalog.js'
 import { MediagateError } from '../errors.js'
@@ -26,6 +27,8 @@ import { type Plan, type PlanMode, single } from './plan.js'
 import { lazyDuePlan, learnRemotePlan, storeRemotePlan } from './remote-plans.js'
 import { summaryPlan } from './summary-plan.js'
 import { exportRowsPlan, importRowsPlan } from './copy-plans.js'
+import type { NewSession } from './catalog.js'
+import { createSessionPlan, endSessionPlan, sessionActivePlan } from './session-plans.js'
 import type { ForwardRecord, ForwardSettlement, ForwardStatus } from './catalog.js'
 import { claimForwardsPlan, getForwardPlan, listForwardsPlan, recordWithForwardsPlan, retryForwardsPlan, settleForwardPlan, webhookMediaPlan } from './forward-plans.js'
 import { rowToMedia } from './row-mapping.js'
@@ -46,6 +49,8 @@ export abstract class KyselyCatalog implements Catalog {
   /** One row when the migrations table exists, none otherwise. */
   protected abstract migrationsTableQuery(): CompiledQuery
   protected abstract toError(err: unknown): MediagateError
+  /** What leases, due times and timestamps are measured against (catalog-clock.ts). */
+  protected clock: CatalogClock = localCatalogClock()
   abstract ping(): Promise<void>
   abstract close(): Promise<void>
 
@@ -65,7 +70,7 @@ export abstract class KyselyCatalog implements Catalog {
 
   recordWebhooks(batch: IncomingWebhook[]): Promise<RecordedWebhook[]> {
     if (batch.length === 0) return Promise.resolve([])
-    return this.guard(() => this.run(recordWithForwardsPlan(this.sqlDialect, batch, Date.now()), 'transaction'))
+    return this.guard(async () => this.run(recordWithForwardsPlan(this.sqlDialect, batch, await this.clock.now()), 'transaction'))
   }
 
   async claim(options: ClaimOptions): Promise<MediaRecord[]> {
@@ -73,7 +78,7 @@ export abstract class KyselyCatalog implements Catalog {
     if (!(options.leaseMs > 0)) throw new MediagateError('internal', `claim leaseMs must be positive, got ${options.leaseMs}`)
     checkMaxAttempts(options.maxAttempts)
     if (options.limit === 0) return []
-    const now = (options.now ?? new Date()).getTime()
+    const now = options.now?.getTime() ?? (await this.guard(() => this.clock.now()))
     const rows = await this.guard(() => this.run(claimJobsPlan(this.sqlDialect, this.claimQuery(options, now), options, now), 'transaction'))
     // RETURNING has no order: restore "oldest due first" for the caller.
     return rows.map(rowToMedia).sort((a, b) => (a.nextAttemptAt?.getTime() ?? 0) - (b.nextAttemptAt?.getTime() ?? 0) || (a.id < b.id ? -1 : 1))
@@ -81,16 +86,19 @@ export abstract class KyselyCatalog implements Catalog {
 
   renewLeases(ids: string[], owner: string, leaseMs: number): Promise<string[]> {
     if (ids.length === 0) return Promise.resolve([])
-    return this.guard(() => this.run(renewLeasesPlan(this.sqlDialect, ids, owner, leaseMs, Date.now()), 'transaction'))
+    return this.guard(async () => this.run(renewLeasesPlan(this.sqlDialect, ids, owner, leaseMs, await this.clock.now()), 'transaction'))
   }
 
   settle(id: string, owner: string, settlement: Settlement): Promise<boolean> {
-    return this.guard(() => this.run(settlePlan(this.sqlDialect, id, owner, settlement, Date.now()), 'autocommit'))
+    return this.guard(async () => this.run(settlePlan(this.sqlDialect, id, owner, await this.onCatalogClock(settlement), await this.clock.now()), 'autocommit'))
   }
 
   settleMany(items: { id: string; owner: string; settlement: Settlement }[]): Promise<boolean[]> {
     if (items.length === 0) return Promise.resolve([])
-    return this.guard(() => this.run(settleManyPlan(this.sqlDialect, items, Date.now()), 'transaction'))
+    return this.guard(async () => {
+      const shifted = await Promise.all(items.map(async (item) => ({ ...item, settlement: await this.onCatalogClock(item.settlement) })))
+      return this.run(settleManyPlan(this.sqlDialect, shifted, await this.clock.now()), 'transaction')
+    })
   }
 
   async nextDueAt(): Promise<Date | null> {
@@ -109,7 +117,7 @@ export abstract class KyselyCatalog implements Catalog {
   }
 
   requeue(filter: MediaFilter & { ids?: string[] }): Promise<number> {
-    return this.guard(() => this.run(requeuePlan(this.sqlDialect, filter, Date.now()), 'transaction'))
+    return this.guard(async () => this.run(requeuePlan(this.sqlDialect, filter, await this.clock.now()), 'transaction'))
   }
 
   counts(): Promise<StatusCount[]> {
@@ -121,7 +129,7 @@ export abstract class KyselyCatalog implements Catalog {
   }
 
   failBlob(blobKey: string, error: MediaError): Promise<number> {
-    return this.guard(() => this.run(failBlobPlan(this.sqlDialect, blobKey, error, Date.now()), 'transaction'))
+    return this.guard(async () => this.run(failBlobPlan(this.sqlDialect, blobKey, error, await this.clock.now()), 'transaction'))
   }
 
   exportRows(table: CopyTable, afterId: string | null, limit: number): Promise<Record<string, unknown>[]> {
@@ -134,16 +142,16 @@ export abstract class KyselyCatalog implements Catalog {
   }
 
   storeRemote(id: string, stored: StoredOutcome): Promise<MediaRecord | undefined> {
-    return this.guard(() => this.run(storeRemotePlan(this.sqlDialect, id, stored, Date.now()), 'autocommit'))
+    return this.guard(async () => this.run(storeRemotePlan(this.sqlDialect, id, stored, await this.clock.now()), 'autocommit'))
   }
 
   learnRemote(id: string, facts: RemoteFacts): Promise<boolean> {
-    return this.guard(() => this.run(learnRemotePlan(this.sqlDialect, id, facts, Date.now()), 'autocommit'))
+    return this.guard(async () => this.run(learnRemotePlan(this.sqlDialect, id, facts, await this.clock.now()), 'autocommit'))
   }
 
-  listLazyDue(options: LazyDueOptions): Promise<MediaRecord[]> {
+  async listLazyDue(options: LazyDueOptions): Promise<MediaRecord[]> {
     checkBatchLimit(options.limit)
-    const now = (options.now ?? new Date()).getTime()
+    const now = options.now?.getTime() ?? (await this.guard(() => this.clock.now()))
     return this.guard(() => this.run(lazyDuePlan(this.sqlDialect, options, now), 'autocommit'))
   }
 
@@ -153,9 +161,9 @@ export abstract class KyselyCatalog implements Catalog {
     return rows.map((row) => String(row.id))
   }
 
-  markDeleted(ids: string[], now: Date = new Date()): Promise<MediaRecord[]> {
+  markDeleted(ids: string[], now?: Date): Promise<MediaRecord[]> {
     if (ids.length === 0) return Promise.resolve([])
-    return this.guard(() => this.run(markDeletedPlan(this.sqlDialect, ids, now.getTime()), 'transaction'))
+    return this.guard(async () => this.run(markDeletedPlan(this.sqlDialect, ids, now?.getTime() ?? (await this.clock.now())), 'transaction'))
   }
 
   referencedBlobKeys(keys: string[]): Promise<string[]> {
@@ -184,12 +192,15 @@ export abstract class KyselyCatalog implements Catalog {
     if (!Number.isInteger(options.limit) || options.limit < 0) throw new MediagateError('internal', `claim limit must be a whole number, got ${options.limit}`)
     checkMaxAttempts(options.maxAttempts)
     if (options.limit === 0) return []
-    const now = (options.now ?? new Date()).getTime()
+    const now = options.now?.getTime() ?? (await this.guard(() => this.clock.now()))
     return this.guard(() => this.run(claimForwardsPlan(this.sqlDialect, options, now), 'transaction'))
   }
 
   settleForward(id: string, owner: string, settlement: ForwardSettlement): Promise<boolean> {
-    return this.guard(() => this.run(settleForwardPlan(this.sqlDialect, id, owner, settlement, Date.now()), 'autocommit'))
+    return this.guard(async () => {
+      const onClock = settlement.status === 'retry' ? { ...settlement, nextAttemptAt: new Date(await this.clock.fromLocal(settlement.nextAttemptAt.getTime())) } : settlement
+      return this.run(settleForwardPlan(this.sqlDialect, id, owner, onClock, await this.clock.now()), 'autocommit')
+    })
   }
 
   getForward(id: string): Promise<ForwardRecord | undefined> {
@@ -201,11 +212,29 @@ export abstract class KyselyCatalog implements Catalog {
   }
 
   retryForwards(ids?: string[]): Promise<ForwardRecord[]> {
-    return this.guard(() => this.run(retryForwardsPlan(this.sqlDialect, ids, Date.now()), 'transaction'))
+    return this.guard(async () => this.run(retryForwardsPlan(this.sqlDialect, ids, await this.clock.now()), 'transaction'))
   }
 
   webhookMedia(webhookId: string): Promise<MediaRecord[]> {
     return this.guard(() => this.run(webhookMediaPlan(this.sqlDialect, webhookId), 'autocommit'))
+  }
+
+  createSession(session: NewSession): Promise<void> {
+    return this.guard(() => this.run(createSessionPlan(this.sqlDialect, session), 'transaction'))
+  }
+
+  sessionActive(idHash: string, now: Date = new Date()): Promise<boolean> {
+    return this.guard(() => this.run(sessionActivePlan(this.sqlDialect, idHash, now.getTime()), 'autocommit'))
+  }
+
+  endSession(idHash: string): Promise<boolean> {
+    return this.guard(() => this.run(endSessionPlan(this.sqlDialect, idHash), 'autocommit'))
+  }
+
+  /** A retry's due time was computed on the caller's clock: move it onto the catalog's. */
+  private async onCatalogClock(settlement: Settlement): Promise<Settlement> {
+    if (settlement.status !== 'retry') return settlement
+    return { ...settlement, nextAttemptAt: new Date(await this.clock.fromLocal(settlement.nextAttemptAt.getTime())) }
   }
 
   protected async guard<T>(fn: () => Promise<T>): Promise<T> {

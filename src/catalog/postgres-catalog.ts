@@ -11,6 +11,7 @@ import { MediagateError } from '../errors.js'
 import type { Logger } from '../logging/logger.js'
 import type { ClaimOptions } from './catalog.js'
 import { POSTGRES_SCHEMA_NAME } from './database-url.js'
+import { serverCatalogClock } from './catalog-clock.js'
 import { toCatalogError } from './catalog-errors.js'
 import { postgresClaimQuery } from './claim-queries.js'
 import { KyselyCatalog } from './kysely-catalog.js'
@@ -28,6 +29,8 @@ export interface PostgresCatalogOptions {
   connectionTimeoutMs?: number
   /** Every transaction read-only (`mediagate` commands that only read): the server refuses writes. */
   readOnly?: boolean
+  /** This process's clock, measured against the server's (catalog-clock.ts); tests skew it. Default Date.now. */
+  localClock?: () => number
   logger?: Logger
 }
 
@@ -70,6 +73,13 @@ export class PostgresCatalog extends KyselyCatalog {
       types: TYPES,
       ...(settings ? { options: settings } : {}),
     })
+    this.clock = serverCatalogClock(
+      async () => {
+        const { rows } = await this.pool.query<{ now: number }>('select (extract(epoch from clock_timestamp()) * 1000)::float8 as now')
+        return Number(rows[0]!.now)
+      },
+      options.localClock ? { local: options.localClock } : {},
+    )
     // An idle connection dropped by the server must not crash the process; the pool replaces it.
     this.pool.on('error', (err) => options.logger?.warn({ err: this.toError(err) }, 'an idle PostgreSQL connection failed'))
   }

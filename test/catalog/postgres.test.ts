@@ -68,6 +68,30 @@ describe.skipIf(!available)('PostgresCatalog', () => {
     expect(await catalogs[0]!.schemaVersion()).toBe(LATEST_VERSION)
   })
 
+  it("claims, renewals and settlements run on the database's clock, not a skewed worker's", async () => {
+    const s = await schema()
+    const onTime = new PostgresCatalog({ connectionString: POSTGRES_URL, schema: s.name, poolSize: 2 })
+    // A worker whose clock runs ten minutes ahead: by its own clock every lease has run out.
+    const ahead = new PostgresCatalog({ connectionString: POSTGRES_URL, schema: s.name, poolSize: 2, localClock: () => Date.now() + 10 * 60_000 })
+    cleanups.push(() => onTime.close(), () => ahead.close())
+    await onTime.migrate()
+    const [id] = await seed(onTime, 1)
+    const [held] = await onTime.claim({ owner: 'on-time', limit: 1, leaseMs: 60_000, maxAttempts: 8 })
+    expect(held?.id).toBe(id)
+    // The live lease is not taken over.
+    expect(await ahead.claim({ owner: 'ahead', limit: 1, leaseMs: 60_000, maxAttempts: 8 })).toEqual([])
+    expect(await onTime.renewLeases([id!], 'on-time', 60_000)).toEqual([id])
+    expect(await onTime.settle(id!, 'on-time', { status: 'retry', error: { code: 'upstream', message: '503' }, nextAttemptAt: new Date(Date.now()) })).toBe(true)
+    const [again] = await ahead.claim({ owner: 'ahead', limit: 1, leaseMs: 60_000, maxAttempts: 8 })
+    expect(again?.id).toBe(id)
+    // Its lease ends a minute after the database's now, not eleven minutes after.
+    expect(Math.abs(again!.leaseExpiresAt!.getTime() - (Date.now() + 60_000))).toBeLessThan(5_000)
+    // "Retry in 30 s" by its own clock is 30 s from now on the database's.
+    await ahead.settle(id!, 'ahead', { status: 'retry', error: { code: 'upstream', message: '503' }, nextAttemptAt: new Date(Date.now() + 10 * 60_000 + 30_000) })
+    const due = (await onTime.get(id!))!.nextAttemptAt!.getTime()
+    expect(Math.abs(due - (Date.now() + 30_000))).toBeLessThan(5_000)
+  })
+
   it('rejects a schema name that is not a plain identifier', () => {
     expect(() => new PostgresCatalog({ connectionString: POSTGRES_URL, schema: 'x"; drop table y; --' })).toThrow(/schema/)
   })
