@@ -271,6 +271,27 @@ export interface CatalogCopy {
   importRows(table: CopyTable, rows: Record<string, unknown>[]): Promise<number>
 }
 
+/** A dashboard sign-in as the catalog keeps it. */
+export interface NewSession {
+  /** A hash of the session's random id (the cookie carries the id, the catalog never does). */
+  idHash: string
+  createdAt: Date
+  expiresAt: Date
+}
+
+/**
+ * Dashboard sessions (src/serve/session-token.ts): a session is live while its row exists and
+ * has not expired, so ending it here ends it in every process that shares the catalog.
+ */
+export interface Sessions {
+  /** Records a sign-in, and deletes a bounded number of sessions expired by `createdAt` (upkeep). */
+  createSession(session: NewSession): Promise<void>
+  /** True while the session exists and expires after `now` (default: the current time). */
+  sessionActive(idHash: string, now?: Date): Promise<boolean>
+  /** Ends the session (a logout); false when there was none to end. */
+  endSession(idHash: string): Promise<boolean>
+}
+
 /** The connection itself: whoever opens the catalog, and the readiness probe. */
 export interface CatalogLifecycle {
   /** `sqlite` or `postgres`. */
@@ -282,4 +303,4 @@ export interface CatalogLifecycle {
   close(): Promise<void>
 }
 
-export interface Catalog extends CatalogLifecycle, WebhookLog, MediaJobs, MediaQueries, RemoteMedia, Erasure, Outbox, CatalogCopy {}
+export interface Catalog extends CatalogLifecycle, WebhookLog, MediaJobs, MediaQueries, RemoteMedia, Erasure, Outbox, CatalogCopy, Sessions {}

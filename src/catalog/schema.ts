@@ -83,6 +83,14 @@ export interface ForwardsTable {
   updated_at: number
 }
 
+/** Dashboard sessions (migration 4): one row per sign-in; deleted at logout. */
+export interface DashboardSessionsTable {
+  /** sha256 (hex) of the session id the cookie carries; never the id itself. */
+  id: string
+  created_at: number
+  expires_at: number
+}
+
 export interface MigrationsTable {
   version: number
   name: string
@@ -93,6 +101,7 @@ export interface Database {
   webhooks: WebhooksTable
   media: MediaTable
   forwards: ForwardsTable
+  dashboard_sessions: DashboardSessionsTable
   mediagate_migrations: MigrationsTable
 }
 

@@ -75,6 +75,9 @@ const THREAD_METHODS: Record<ThreadMethod, true> = {
   retryForwards: true,
   exportRows: true,
   importRows: true,
+  createSession: true,
+  sessionActive: true,
+  endSession: true,
 }
 
 export function isThreadMethod(name: string): name is ThreadMethod {

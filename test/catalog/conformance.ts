@@ -13,6 +13,7 @@ import { policyTests } from './conformance/policies.js'
 import { queryTests } from './conformance/query.js'
 import { recordTests } from './conformance/record.js'
 import { settleTests } from './conformance/settle.js'
+import { sessionTests } from './conformance/sessions.js'
 
 export type TestCatalog = Catalog & {
   migrateTo(version: number): Promise<MigrationOutcome>
@@ -71,5 +72,6 @@ export function catalogConformance(name: string, setup: () => Promise<CatalogFix
     queryTests(ctx)
     policyTests(ctx)
     forwardTests(ctx)
+    sessionTests(ctx)
   })
 }

@@ -9,6 +9,7 @@ import type { SqlDialect } from '../sql-dialect.js'
 import { initial } from './0001_initial.js'
 import { policiesAndDeletion } from './0002_policies_and_deletion.js'
 import { forwarding } from './0003_forwarding.js'
+import { dashboardSessions } from './0004_dashboard_sessions.js'
 
 export interface Migration {
   version: number
@@ -17,6 +18,6 @@ export interface Migration {
   down(dialect: SqlDialect): CompiledQuery[]
 }
 
-export const MIGRATIONS: readonly Migration[] = [initial, policiesAndDeletion, forwarding]
+export const MIGRATIONS: readonly Migration[] = [initial, policiesAndDeletion, forwarding, dashboardSessions]
 
 export const LATEST_VERSION = MIGRATIONS.at(-1)?.version ?? 0
