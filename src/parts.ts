@@ -20,6 +20,7 @@ import { Eraser } from './retention/eraser.js'
 import { retentionRules } from './retention/retention-rules.js'
 import { RetentionSweeper } from './retention/sweeper.js'
 import type { SourceDeps } from './transfer/open-source.js'
+import { WhatsAppUrlCache } from './transfer/whatsapp-urls.js'
 import { USER_AGENT } from './version.js'
 
 export type { CatalogAccess } from './config/backends.js'
@@ -86,6 +87,7 @@ export async function openParts(config: Readonly<Config>, options: PartsOptions 
   let fetcher: Fetcher | undefined
   let graph: GraphClients | undefined
   let eraser: Eraser | undefined
+  let whatsappUrls: WhatsAppUrlCache | undefined
   const parts: Parts = {
     config,
     logger,
@@ -112,7 +114,9 @@ export async function openParts(config: Readonly<Config>, options: PartsOptions 
       return graph
     },
     get sources() {
-      return { fetcher: parts.fetcher, graph: parts.graph, maxBytes: config.maxBytes }
+      // One URL cache per process, shared by every reader of these parts (memory only: see whatsapp-urls.ts).
+      whatsappUrls ??= new WhatsAppUrlCache()
+      return { fetcher: parts.fetcher, graph: parts.graph, maxBytes: config.maxBytes, deadlineMs: config.downloadDeadlineMs, whatsappUrls }
     },
     get eraser() {
       eraser ??= new Eraser({ catalog: parts.catalog, blobs: parts.blobs, logger })

@@ -48,6 +48,8 @@ export interface Config {
   maxAttempts: number
   leaseSeconds: number
   downloadTimeoutMs: number
+  /** The most one download may take from start to end (lookup and body), however steadily it flows. */
+  downloadDeadlineMs: number
   s3Endpoint: string | undefined
   s3ForcePathStyle: boolean | undefined
   s3Region: string | undefined
@@ -171,6 +173,10 @@ export const OPTIONS: readonly OptionSpec[] = [
   { key: 'maxAttempts', env: 'MEDIAGATE_MAX_ATTEMPTS', defaultText: '8', describe: 'attempts before a transient failure becomes `failed`', parse: (r) => parseInteger(r, 1, 100), fallback: () => 8 },
   { key: 'leaseSeconds', env: 'MEDIAGATE_LEASE_SECONDS', defaultText: '60', describe: 'how long a claimed job is reserved before another worker may take it over (renewed while a download runs)', parse: (r) => parseInteger(r, 5, 3600), fallback: () => 60 },
   { key: 'downloadTimeoutMs', env: 'MEDIAGATE_DOWNLOAD_TIMEOUT_MS', defaultText: '30000', describe: 'longest wait for response headers, or silence between two body chunks, before a download counts as stalled and is retried', parse: (r) => parseInteger(r, 100, 600_000), fallback: () => 30_000 },
+  // 10 minutes moves 100 MB (MEDIAGATE_MAX_BYTES) at ~1.4 Mbit/s. The stall timeout cannot stand in for
+  // it: undici does not count silence while the reader holds the body paused (backpressure), so only
+  // a deadline ends every download, however its reader behaves.
+  { key: 'downloadDeadlineMs', env: 'MEDIAGATE_DOWNLOAD_DEADLINE_MS', defaultText: '600000', describe: 'longest time one download from Meta may take, lookup and body included, however steadily it flows; past it the download is aborted with `network` and retried (eager), or the client\'s response is cut short (lazy, proxy)', parse: (r) => parseInteger(r, 1000, 86_400_000), fallback: () => 600_000 },
   { key: 'role', env: 'MEDIAGATE_ROLE', defaultText: 'all', describe: '`all`, `api` (intake and serving only) or `worker` (capture only)', parse: (r) => parseChoice(r, ROLES), fallback: () => 'all' },
   { key: 'logLevel', env: 'MEDIAGATE_LOG_LEVEL', defaultText: 'info', describe: `log level: ${LOG_LEVELS.join(', ')}`, parse: (r) => parseChoice(r, LOG_LEVELS), fallback: () => 'info' },
   { key: 'logFormat', env: 'MEDIAGATE_LOG_FORMAT', defaultText: 'auto', describe: '`json` (one JSON object per line), `pretty` (readable), or `auto`: pretty on a terminal, JSON otherwise', parse: (r) => parseChoice(r, LOG_FORMATS), fallback: () => 'auto' },

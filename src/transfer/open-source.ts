@@ -8,6 +8,8 @@ import { MediagateError } from '../errors.js'
 import { downloadError, type FetchResponse, type Fetcher, redactUrl } from '../fetch/index.js'
 import type { MediaRecord } from '../media/record.js'
 import { type GraphClients, normalizeSha256 } from '../platforms/graph/index.js'
+import { withDeadline } from './deadline.js'
+import type { WhatsAppUrlCache } from './whatsapp-urls.js'
 
 export interface SourceDeps {
   /** Downloads without credentials (Messenger/Instagram CDN). */
@@ -16,6 +18,10 @@ export interface SourceDeps {
   graph: GraphClients
   /** MEDIAGATE_MAX_BYTES: no transfer reads more than this. */
   maxBytes: number
+  /** MEDIAGATE_DOWNLOAD_DEADLINE_MS: the most one transfer may take, lookup and body included (deadline.ts). */
+  deadlineMs?: number
+  /** WhatsApp URLs resolved earlier, for callers that ask to reuse them (`reuseUrl`). */
+  whatsappUrls?: WhatsAppUrlCache
   now?: () => Date
 }
 
@@ -39,6 +45,11 @@ export interface OpenSourceOptions {
   range?: { start: number; end?: number }
   /** Try the webhook's own short-lived `url` before resolving the id; default: on the first attempt only. */
   tryWebhookUrl?: boolean
+  /**
+   * Reuse a WhatsApp URL (and what Meta declared) resolved for this media a moment ago, sharing
+   * concurrent lookups (proxy serving). Captures resolve afresh: a retry is there to ask Meta again.
+   */
+  reuseUrl?: boolean
 }
 
 /** The webhook's own `url` lives minutes: worth trying only on a record that fresh. */
@@ -49,7 +60,7 @@ export function webhookUrlFresh(media: Pick<MediaSource, 'sourceUrl' | 'received
 }
 
 export function openSource(media: MediaSource, deps: SourceDeps, signal: AbortSignal, options: OpenSourceOptions = {}): Promise<OpenedSource> {
-  return media.platform === 'whatsapp' ? openWhatsApp(media, deps, signal, options) : openCdn(media, deps, signal, options)
+  return withDeadline(signal, deps.deadlineMs, (bounded) => (media.platform === 'whatsapp' ? openWhatsApp(media, deps, bounded, options) : openCdn(media, deps, bounded, options)))
 }
 
 async function openWhatsApp(media: MediaSource, deps: SourceDeps, signal: AbortSignal, options: OpenSourceOptions): Promise<OpenedSource> {
@@ -76,8 +87,12 @@ async function openWhatsApp(media: MediaSource, deps: SourceDeps, signal: AbortS
       if (!(err instanceof MediagateError) || !['source_expired', 'auth', 'source_rejected', 'host_not_allowed'].includes(err.code)) throw err
     }
   }
+  const mediaId = media.sourceMediaId
+  const cache = options.reuseUrl ? deps.whatsappUrls : undefined
   for (let resolveAttempt = 1; ; resolveAttempt++) {
-    const info = await graph.lookup(media.sourceMediaId, { signal })
+    const lookup = (s: AbortSignal) => graph.lookup(mediaId, { signal: s })
+    const resolved = cache ? await cache.resolve(media.accountId, mediaId, lookup, signal) : { info: await lookup(signal), forget: () => {} }
+    const { info } = resolved
     const opened = {
       expectedSha256: normalizeSha256(info.sha256 ?? '') ?? fromWebhook.expectedSha256,
       expectedSize: info.fileSize ?? fromWebhook.expectedSize,
@@ -87,7 +102,9 @@ async function openWhatsApp(media: MediaSource, deps: SourceDeps, signal: AbortS
       return { response: await graph.download(info.url, download), ...opened }
     } catch (err) {
       // Meta: "a failed download returns 404 … try to get a new media URL and download it again".
-      if (resolveAttempt >= 2 || !(err instanceof MediagateError) || err.code !== 'source_expired') throw err
+      if (!(err instanceof MediagateError) || err.code !== 'source_expired') throw err
+      resolved.forget()
+      if (resolveAttempt >= 2) throw err
     }
   }
 }
