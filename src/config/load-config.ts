@@ -7,7 +7,8 @@
 import { parseStorageUrl, type StorageTarget } from '../blobs/open-blob-store.js'
 import { type DatabaseTarget, parseDatabaseUrl } from '../catalog/database-url.js'
 import { MediagateError } from '../errors.js'
-import { type Config, OPTIONS, type OptionKey, type OptionSpec, optionsFor } from './options.js'
+import { loadAccountTokens } from './config-file.js'
+import { type Config, OPTIONS, type OptionKey, type OptionSpec, optionsFor, sandboxConflicts } from './options.js'
 
 /** `MEDIAGATE_DATA_DIR` → `data-dir`; `META_APP_SECRET` → `meta-app-secret`. */
 export function flagName(option: Pick<OptionSpec, 'env'>): string {
@@ -68,16 +69,49 @@ function target<T extends DatabaseTarget | StorageTarget>(parse: () => T, proble
 /** Checks between options, each only where the command reads the options it is about. */
 function crossChecks(config: Config, read: ReadonlySet<OptionKey>): string[] {
   const problems: string[] = []
+  if (read.has('sandbox') && config.sandbox) {
+    // Only MEDIAGATE_SANDBOX=1 gets here with a conflict: `auto` stays off whenever there is one.
+    const conflicts = sandboxConflicts(config, 'forced')
+    if (conflicts.length > 0) {
+      problems.push(
+        `MEDIAGATE_SANDBOX: sandbox mode replaces Meta with the built-in emulator (generated token and secret, local SQLite and disk, one whole gateway) and cannot run with ${conflicts.join(', ')} set; unset ${conflicts.length > 1 ? 'them' : 'it'}, or set MEDIAGATE_SANDBOX=0 to run for real`,
+      )
+    }
+  }
   if (read.has('sandbox') && !config.sandbox) {
     if (read.has('appSecrets') && config.appSecrets.length === 0 && config.role !== 'worker') {
-      problems.push('META_APP_SECRET: required outside sandbox mode (webhooks must be signed)')
+      problems.push(
+        'META_APP_SECRET: required outside sandbox mode (webhooks must be signed); sandbox mode starts by itself only for --role all with no Meta secret, access token, Graph URL, config file, database or storage configured',
+      )
     }
     if (read.has('apiKey') && !config.apiKey && config.role !== 'worker') {
       problems.push('MEDIAGATE_API_KEY: required outside sandbox mode (the /v1 API needs a key)')
+    }
+    if (config.role === 'worker' && ['accessToken', 'configFile', 'policyWhatsapp'].every((k) => read.has(k as OptionKey))) {
+      problems.push(...workerTokenProblems(config))
     }
   }
   if (config.apiKey !== undefined && config.apiKey.length < 16) {
     problems.push('MEDIAGATE_API_KEY: must be at least 16 characters')
   }
   return problems
+}
+
+/**
+ * A worker captures WhatsApp media through Graph, which needs a token: without one, every
+ * WhatsApp media it claims ends `failed` (auth). Better to stop at start, saying what to set.
+ */
+function workerTokenProblems(config: Config): string[] {
+  if (config.policyWhatsapp !== 'eager' || config.accessToken !== undefined) return []
+  let numbers: number
+  try {
+    numbers = loadAccountTokens(config.configFile).whatsapp.size
+  } catch (err) {
+    // The file's own message names the file and the entry, never a token.
+    return [(err as Error).message]
+  }
+  if (numbers > 0) return []
+  return [
+    'WHATSAPP_ACCESS_TOKEN: required by a worker (--role worker captures WhatsApp media, MEDIAGATE_POLICY_WHATSAPP=eager); set it, or give each number its token in mediagate.config.json (MEDIAGATE_CONFIG_FILE)',
+  ]
 }

@@ -3,9 +3,11 @@
  * documentation. The loader, the CLI help text and the README table are all derived from this
  * list (test/config.test.ts checks that the README documents each option).
  */
+import { existsSync } from 'node:fs'
 import path from 'node:path'
 import type { StorageTarget } from '../blobs/open-blob-store.js'
 import type { DatabaseTarget } from '../catalog/database-url.js'
+import { DEFAULT_CONFIG_FILE } from './config-file.js'
 import { STORAGE_POLICIES, type StoragePolicy } from '../media/record.js'
 import {
   parseBoolean,
@@ -22,6 +24,8 @@ export const ROLES = ['all', 'api', 'worker'] as const
 export const FORWARD_WHEN = ['received', 'stored'] as const
 export const LOG_FORMATS = ['auto', 'json', 'pretty'] as const
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const
+
+export const DEFAULT_GRAPH_URL = 'https://graph.facebook.com'
 
 /** Meta's media hosts: WhatsApp's lookaside, Messenger/Instagram CDNs. Suffixes match subdomains. */
 export const META_MEDIA_HOSTS = ['fbcdn.net', 'fbsbx.com', 'cdninstagram.com', 'whatsapp.net', 'facebook.com'] as const
@@ -48,8 +52,6 @@ export interface Config {
   maxAttempts: number
   leaseSeconds: number
   downloadTimeoutMs: number
-  /** The most one download may take from start to end (lookup and body), however steadily it flows. */
-  downloadDeadlineMs: number
   s3Endpoint: string | undefined
   s3ForcePathStyle: boolean | undefined
   s3Region: string | undefined
@@ -59,7 +61,7 @@ export interface Config {
   logFormat: (typeof LOG_FORMATS)[number]
   /** Serve `GET /metrics` without the API key (for a scraper on a private network). */
   metricsPublic: boolean
-  /** Set by the sandbox, not by users: the emulator's base URL when sandbox mode is on. */
+  /** Sandbox mode: the built-in emulator stands in for Meta (see `sandboxConflicts` for when it may). */
   sandbox: boolean
   /** Keys for signed content links; the first signs, all verify. Empty: derived from the API key. */
   signingSecrets: readonly string[]
@@ -106,6 +108,35 @@ export interface OptionSpec {
   uses?: readonly OptionKey[]
 }
 
+const defaultDatabaseUrl = (dataDir: string | undefined) => `sqlite:${path.join(dataDir ?? path.resolve('data'), 'mediagate.db')}`
+const defaultStorageUrl = (dataDir: string | undefined) => `file:${path.join(dataDir ?? path.resolve('data'), 'blobs')}`
+
+/**
+ * What rules sandbox mode out, by the setting to unset. The sandbox swaps Meta for a local
+ * emulator with a generated token and secret: next to a real token, a real Graph URL or shared
+ * PostgreSQL/S3 backends, it would fail every media it touches (a `--role worker` without
+ * META_APP_SECRET did exactly that) or write emulator media into production. `auto` enters it
+ * only on the embedded defaults of a whole gateway; `forced` (MEDIAGATE_SANDBOX=1) also admits a
+ * local SQLite file and disk directory of the user's choosing, never PostgreSQL or S3.
+ */
+export function sandboxConflicts(c: Partial<Config>, mode: 'auto' | 'forced', cwd: string = process.cwd()): string[] {
+  const conflicts: string[] = []
+  if ((c.appSecrets?.length ?? 0) > 0) conflicts.push('META_APP_SECRET')
+  if (c.accessToken !== undefined) conflicts.push('WHATSAPP_ACCESS_TOKEN')
+  if (c.graphUrl !== undefined && c.graphUrl !== DEFAULT_GRAPH_URL) conflicts.push('META_GRAPH_URL')
+  if (c.configFile !== undefined) conflicts.push('MEDIAGATE_CONFIG_FILE')
+  else if (existsSync(path.resolve(cwd, DEFAULT_CONFIG_FILE))) conflicts.push(`./${DEFAULT_CONFIG_FILE} (its tokens)`)
+  if (mode === 'auto') {
+    if (c.databaseUrl !== undefined && c.databaseUrl !== defaultDatabaseUrl(c.dataDir)) conflicts.push('MEDIAGATE_DATABASE_URL')
+    if (c.storageUrl !== undefined && c.storageUrl !== defaultStorageUrl(c.dataDir)) conflicts.push('MEDIAGATE_STORAGE_URL')
+  } else {
+    if (c.database?.kind === 'postgres') conflicts.push('MEDIAGATE_DATABASE_URL (PostgreSQL)')
+    if (c.storage?.kind === 's3') conflicts.push('MEDIAGATE_STORAGE_URL (S3)')
+  }
+  if (c.role !== undefined && c.role !== 'all') conflicts.push(`MEDIAGATE_ROLE=${c.role}`)
+  return conflicts
+}
+
 /** Lazy needs something to come back to: only WhatsApp's media id (7 days) is one. */
 function parsePolicy(platform: 'whatsapp' | 'messenger' | 'instagram') {
   return (raw: string): StoragePolicy => {
@@ -138,7 +169,7 @@ export const OPTIONS: readonly OptionSpec[] = [
     describe: 'catalog: `sqlite:<path>` or `postgres://user:pass@host/db`',
     secret: true,
     parse: (r) => r.trim(),
-    fallback: (c) => `sqlite:${path.join(c.dataDir ?? path.resolve('data'), 'mediagate.db')}`,
+    fallback: (c) => defaultDatabaseUrl(c.dataDir),
     uses: ['dataDir'],
   },
   {
@@ -147,7 +178,7 @@ export const OPTIONS: readonly OptionSpec[] = [
     defaultText: 'file:<data dir>/blobs',
     describe: 'blob store: `file:<directory>` or `s3://bucket/prefix`',
     parse: (r) => r.trim(),
-    fallback: (c) => `file:${path.join(c.dataDir ?? path.resolve('data'), 'blobs')}`,
+    fallback: (c) => defaultStorageUrl(c.dataDir),
     uses: ['dataDir'],
   },
   { key: 's3Endpoint', env: 'MEDIAGATE_S3_ENDPOINT', defaultText: '— (AWS)', describe: 'S3 server URL for anything but AWS: R2, B2, Ceph, Swift, MinIO (credentials: AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY or the AWS chain)', parse: parseHttpUrl, fallback: () => undefined },
@@ -157,7 +188,7 @@ export const OPTIONS: readonly OptionSpec[] = [
   { key: 'appSecrets', env: 'META_APP_SECRET', defaultText: '—', describe: "Meta app secret(s), comma-separated (several during rotation); checks X-Hub-Signature-256. Without it, `serve` runs in sandbox mode", secret: true, parse: parseList, fallback: () => [] },
   { key: 'verifyToken', env: 'META_VERIFY_TOKEN', defaultText: '—', describe: "token Meta's webhook handshake (hub.verify_token) must match", secret: true, parse: (r) => r, fallback: () => undefined },
   { key: 'accessToken', env: 'WHATSAPP_ACCESS_TOKEN', defaultText: '—', describe: 'Bearer token for the Graph API (WhatsApp media lookups and downloads)', secret: true, parse: (r) => r.trim(), fallback: () => undefined },
-  { key: 'graphUrl', env: 'META_GRAPH_URL', defaultText: 'https://graph.facebook.com', describe: 'Graph API base URL', parse: parseHttpUrl, fallback: () => 'https://graph.facebook.com' },
+  { key: 'graphUrl', env: 'META_GRAPH_URL', defaultText: DEFAULT_GRAPH_URL, describe: 'Graph API base URL', parse: parseHttpUrl, fallback: () => DEFAULT_GRAPH_URL },
   { key: 'graphVersion', env: 'META_GRAPH_VERSION', defaultText: 'v26.0', describe: 'Graph API version', parse: parseGraphVersion, fallback: () => 'v26.0' },
   { key: 'apiKey', env: 'MEDIAGATE_API_KEY', defaultText: '— (generated and printed in sandbox mode)', describe: 'Bearer key for the /v1 API', secret: true, parse: (r) => r.trim(), fallback: () => undefined },
   {
@@ -176,7 +207,6 @@ export const OPTIONS: readonly OptionSpec[] = [
   // 10 minutes moves 100 MB (MEDIAGATE_MAX_BYTES) at ~1.4 Mbit/s. The stall timeout cannot stand in for
   // it: undici does not count silence while the reader holds the body paused (backpressure), so only
   // a deadline ends every download, however its reader behaves.
-  { key: 'downloadDeadlineMs', env: 'MEDIAGATE_DOWNLOAD_DEADLINE_MS', defaultText: '600000', describe: 'longest time one download from Meta may take, lookup and body included, however steadily it flows; past it the download is aborted with `network` and retried (eager), or the client\'s response is cut short (lazy, proxy)', parse: (r) => parseInteger(r, 1000, 86_400_000), fallback: () => 600_000 },
   { key: 'role', env: 'MEDIAGATE_ROLE', defaultText: 'all', describe: '`all`, `api` (intake and serving only) or `worker` (capture only)', parse: (r) => parseChoice(r, ROLES), fallback: () => 'all' },
   { key: 'logLevel', env: 'MEDIAGATE_LOG_LEVEL', defaultText: 'info', describe: `log level: ${LOG_LEVELS.join(', ')}`, parse: (r) => parseChoice(r, LOG_LEVELS), fallback: () => 'info' },
   { key: 'logFormat', env: 'MEDIAGATE_LOG_FORMAT', defaultText: 'auto', describe: '`json` (one JSON object per line), `pretty` (readable), or `auto`: pretty on a terminal, JSON otherwise', parse: (r) => parseChoice(r, LOG_FORMATS), fallback: () => 'auto' },
@@ -204,7 +234,16 @@ export const OPTIONS: readonly OptionSpec[] = [
   { key: 'forwardWhen', env: 'MEDIAGATE_FORWARD_WHEN', defaultText: 'received', describe: '`received` (forward at once) or `stored` (once every media of the webhook is stored or failed, so its links work)', parse: (r) => parseChoice(r, FORWARD_WHEN), fallback: () => 'received' },
   { key: 'forwardMaxAttempts', env: 'MEDIAGATE_FORWARD_MAX_ATTEMPTS', defaultText: '20', describe: 'attempts per forward (exponential backoff up to 10 minutes) before it is marked `failed`', parse: (r) => parseInteger(r, 1, 1000), fallback: () => 20 },
   { key: 'configFile', env: 'MEDIAGATE_CONFIG_FILE', defaultText: './mediagate.config.json if it exists', describe: 'JSON file with access tokens per WhatsApp phone_number_id and per page id (see "Several numbers and pages")', parse: (r) => path.resolve(r.trim()), fallback: () => undefined },
-  { key: 'sandbox', env: 'MEDIAGATE_SANDBOX', defaultText: 'auto', describe: 'sandbox mode (built-in Meta emulator): `auto` (when META_APP_SECRET is unset), 1 or 0', parse: (r) => (r.trim().toLowerCase() === 'auto' ? undefined : parseBoolean(r)), fallback: (c) => (c.appSecrets?.length ?? 0) === 0, uses: ['appSecrets'] },
+  {
+    key: 'sandbox',
+    env: 'MEDIAGATE_SANDBOX',
+    defaultText: 'auto',
+    describe:
+      'sandbox mode (built-in Meta emulator): `auto` only for `--role all` with no Meta secret, access token, Graph URL, config file, database or storage configured; 1 forces it (refused with any of those but a local SQLite/disk path); 0 never',
+    parse: (r) => (r.trim().toLowerCase() === 'auto' ? undefined : parseBoolean(r)),
+    fallback: (c) => sandboxConflicts(c, 'auto').length === 0,
+    uses: ['appSecrets', 'accessToken', 'graphUrl', 'databaseUrl', 'storageUrl', 'configFile', 'role'],
+  },
 ]
 
 /** The options behind these keys and those their defaults derive from, in OPTIONS order. */

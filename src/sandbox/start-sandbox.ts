@@ -1,10 +1,12 @@
 /**
- * Sandbox mode: with no Meta app configured, `mediagate serve` starts the built-in Meta emulator,
- * generates the secrets, points the gateway at the emulator and says so loudly. A newcomer sees
- * the whole flow (signed webhook → capture → stored → served) without a Meta account.
+ * Sandbox mode: with nothing of Meta configured, `mediagate serve` starts the built-in Meta
+ * emulator, generates the secrets, points the gateway at the emulator and says so loudly. A
+ * newcomer sees the whole flow (signed webhook → capture → stored → served) without a Meta
+ * account. The sandbox talks to the emulator and nothing else: its token and secret are its own,
+ * its downloads may go to the emulator alone, and it runs on local storage only.
  */
 import { randomBytes } from 'node:crypto'
-import type { Config } from '../config/options.js'
+import { type Config, sandboxConflicts } from '../config/options.js'
 import { MediagateError } from '../errors.js'
 import { type Emulator, startEmulator } from '../emulator/index.js'
 
@@ -21,6 +23,11 @@ export async function startSandbox(config: Readonly<Config>): Promise<Sandbox> {
   if (!LOOPBACK.test(config.host)) {
     throw new MediagateError('invalid_config', `MEDIAGATE_HOST: sandbox mode listens on loopback only, got ${config.host}; set META_APP_SECRET to run for real`)
   }
+  // loadConfig refuses these already; a library caller handing in its own Config gets the same answer.
+  const conflicts = sandboxConflicts(config, 'forced')
+  if (conflicts.length > 0) {
+    throw new MediagateError('invalid_config', `MEDIAGATE_SANDBOX: sandbox mode cannot run with ${conflicts.join(', ')} set; unset ${conflicts.length > 1 ? 'them' : 'it'}, or set MEDIAGATE_SANDBOX=0`)
+  }
   const secret = (bytes: number) => randomBytes(bytes).toString('base64url')
   const accessToken = `sandbox-${secret(24)}`
   const appSecret = secret(24)
@@ -33,7 +40,9 @@ export async function startSandbox(config: Readonly<Config>): Promise<Sandbox> {
     accessToken,
     apiKey: config.apiKey ?? `mgk_${secret(24)}`,
     graphUrl: emulator.url,
-    allowedHosts: [...config.allowedHosts, emulatorHost],
+    // The emulator alone: a real Meta URL replayed into the sandbox must not be fetched with the
+    // sandbox's token (nor at all) — the sandbox is not Meta and must not reach it.
+    allowedHosts: [emulatorHost],
     sandbox: true,
   }
   // A key the user chose is theirs to know; only a generated one is printed.
@@ -48,9 +57,10 @@ export async function startSandbox(config: Readonly<Config>): Promise<Sandbox> {
       return [
         '',
         '==================================================================================',
-        '  SANDBOX MODE: no META_APP_SECRET is set, so mediagate talks to its built-in Meta',
-        '  emulator, not to Meta. Nothing here reaches the internet. Set META_APP_SECRET,',
-        '  META_VERIFY_TOKEN, WHATSAPP_ACCESS_TOKEN and MEDIAGATE_API_KEY to run for real.',
+        '  SANDBOX MODE: nothing of Meta is configured, so mediagate talks to its built-in Meta',
+        '  emulator, not to Meta, and downloads from the emulator only. Nothing here reaches',
+        '  the internet. Set META_APP_SECRET, META_VERIFY_TOKEN, WHATSAPP_ACCESS_TOKEN and',
+        '  MEDIAGATE_API_KEY to run for real.',
         '==================================================================================',
         `  gateway:   ${gatewayUrl}`,
         `  emulator:  ${emulator.url}`,

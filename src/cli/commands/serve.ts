@@ -1,11 +1,11 @@
-/** `mediagate serve`: the gateway (intake, capture worker, API), or sandbox mode without Meta. */
+/** `mediagate serve`: the gateway (intake, capture worker, API), or sandbox mode when nothing of Meta is configured. */
 import { Command } from 'commander'
 import { createGateway, gatewayInternals } from '../../gateway.js'
 import { startSandbox } from '../../sandbox/start-sandbox.js'
 import { ALL_OPTIONS, addConfigOptions, configFromCommand } from '../config-flags.js'
 
 export function serveCommand(): Command {
-  const command = new Command('serve').description('run the gateway: webhook intake, capture worker and API (sandbox mode when META_APP_SECRET is unset)')
+  const command = new Command('serve').description('run the gateway: webhook intake, capture worker and API (sandbox mode, on the built-in emulator, for --role all with nothing of Meta configured)')
   addConfigOptions(command, ALL_OPTIONS)
   command.action(async () => {
     let config = configFromCommand(command)
