@@ -18,6 +18,32 @@ describe('isPublicAddress', () => {
   it.each(['8.8.8.8', '157.240.1.1', '172.32.0.1', '2a03:2880:f003::1', '::ffff:8.8.8.8'])('admits %s', (address) => {
     expect(isPublicAddress(address)).toBe(true)
   })
+
+  // IPv4-compatible addresses (::/96) reach the embedded IPv4 on some stacks: all refused,
+  // whichever way they are written, public IPv4 inside or not.
+  it.each(['::7f00:1', '::127.0.0.1', '::a9fe:a9fe', '::169.254.169.254', '::a00:1', '::c0a8:101', '::808:808', '::8.8.8.8', '0:0:0:0:0:0:7f00:1'])(
+    'refuses the IPv4-compatible %s',
+    (address) => {
+      expect(isPublicAddress(address)).toBe(false)
+    },
+  )
+
+  // NAT64 (64:ff9b::/96) is judged by the IPv4 it embeds: DNS64 networks keep working for public
+  // hosts, a private one stays refused. The local-use prefix 64:ff9b:1::/48 is never public.
+  it.each(['64:ff9b::7f00:1', '64:ff9b::127.0.0.1', '64:ff9b::a9fe:a9fe', '64:ff9b::169.254.169.254', '64:ff9b::a00:1', '64:ff9b::c0a8:101', '64:ff9b::6440:1', '64:ff9b::', '64:ff9b:1::808:808', '64:ff9b:1:2::9df0:101', '64:ff9b:2::808:808'])(
+    'refuses the NAT64 address %s',
+    (address) => {
+      expect(isPublicAddress(address)).toBe(false)
+    },
+  )
+
+  it.each(['64:ff9b::808:808', '64:ff9b::8.8.8.8', '64:ff9b::9df0:101'])('admits the NAT64 address %s of a public IPv4', (address) => {
+    expect(isPublicAddress(address)).toBe(true)
+  })
+
+  it.each(['fe80::1%eth0', '2a03:2880:f003::1%1', '::ffff:1.2.3', '1.2.3.4.5'])('refuses the malformed or scoped %s', (address) => {
+    expect(isPublicAddress(address)).toBe(false)
+  })
 })
 
 type Answer = LookupAddress[] | { address: string; family: number }
@@ -63,6 +89,15 @@ describe('guardLookup', () => {
     expect((refused.err as MediagateError).code).toBe('address_refused')
     const ok = await run(guardLookup(stubLookup({ address: '8.8.4.4', family: 4 }), never), 'x', { all: true })
     expect(ok.address).toEqual([{ address: '8.8.4.4', family: 4 }])
+  })
+
+  it('refuses an IPv4-compatible answer and admits a DNS64 answer for a public IPv4', async () => {
+    for (const address of ['::7f00:1', '::a9fe:a9fe', '64:ff9b::a9fe:a9fe']) {
+      const { err } = await run(guardLookup(stubLookup([{ address, family: 6 }]), never), 'scontent.xx.fbcdn.net', { all: true })
+      expect((err as MediagateError).code, address).toBe('address_refused')
+    }
+    const ok = await run(guardLookup(stubLookup([{ address: '64:ff9b::9df0:101', family: 6 }]), never), 'scontent.xx.fbcdn.net', {})
+    expect(ok).toMatchObject({ err: null, address: '64:ff9b::9df0:101', family: 6 })
   })
 
   it('admits any address for a host the policy admits', async () => {

@@ -144,6 +144,14 @@ describe('address check at connect time', () => {
     ['100.64.0.1'],
     ['255.255.255.255'],
     ['::'],
+    // IPv4-compatible (::/96) and NAT64 forms of loopback and the metadata address.
+    ['::7f00:1'],
+    ['::a9fe:a9fe'],
+    ['::a00:5'],
+    ['64:ff9b::7f00:1'],
+    ['64:ff9b::a9fe:a9fe'],
+    ['64:ff9b::c0a8:1'],
+    ['64:ff9b:1::808:808'],
   ])('a public-looking allowed name resolving to %s is refused before any connection', async (address) => {
     // The check runs on the answer the connection itself got (one lookup, no earlier resolution
     // that a DNS rebinding could change), and no socket ever connects.
@@ -193,7 +201,7 @@ describe('the guarded connector', () => {
     })
   }
 
-  it.each(['10.0.0.5', '169.254.169.254', '[::ffff:a9fe:a9fe]', '::1', '127.0.0.2'])('refuses the IP literal %s that never reaches lookup', async (host) => {
+  it.each(['10.0.0.5', '169.254.169.254', '[::ffff:a9fe:a9fe]', '::1', '127.0.0.2', '[::7f00:1]', '[::a9fe:a9fe]', '[64:ff9b::a9fe:a9fe]'])('refuses the IP literal %s that never reaches lookup', async (host) => {
     const before = local2.connections
     const { err, lookups } = await connect(host, host === '127.0.0.2' ? local2.port : 9)
     expect(err).toBeInstanceOf(MediagateError)
