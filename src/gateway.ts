@@ -35,6 +35,7 @@ import { healthRoutes } from './serve/health-routes.js'
 import { linkRoutes } from './serve/link-routes.js'
 import { RemoteContent } from './serve/remote-content.js'
 import { LinkSigner, linkKeys } from './serve/signed-links.js'
+import { SERVER_TIMEOUTS, type ServerTimeouts, serverTimeoutOptions } from './serve/server-timeouts.js'
 import { statsRoutes } from './metrics/stats-route.js'
 
 export interface GatewayOptions {
@@ -49,6 +50,8 @@ export interface GatewayOptions {
   /** How often the retention sweep runs (worker role); default 15 minutes. */
   sweepIntervalMs?: number
   forwardRetry?: Partial<BackoffPolicy>
+  /** The HTTP server's timeouts (serve/server-timeouts.ts); tests shorten them. */
+  serverTimeouts?: Partial<ServerTimeouts>
 }
 
 /** What a library user holds: stable across releases, whatever the parts inside become. */
@@ -145,7 +148,7 @@ export async function createGateway(config: Readonly<Config>, options: GatewayOp
     ...(config.honorUnsend ? { onUnsends: async (unsends) => void (await eraseUnsent(unsends, { catalog, eraser, logger })) } : {}),
   })
 
-  const app = Fastify({ loggerInstance: logger as FastifyBaseLogger, logController: new LogController({ disableRequestLogging: true, requestIdLogLabel: 'requestId' }), return503OnClosing: true, forceCloseConnections: true, requestIdHeader: 'x-request-id' })
+  const app = Fastify({ loggerInstance: logger as FastifyBaseLogger, logController: new LogController({ disableRequestLogging: true, requestIdLogLabel: 'requestId' }), return503OnClosing: true, forceCloseConnections: true, requestIdHeader: 'x-request-id', ...serverTimeoutOptions({ ...SERVER_TIMEOUTS, ...options.serverTimeouts }) })
   // Clients and proxies can correlate: the id (theirs, or ours) comes back and is on every log line.
   app.addHook('onRequest', (request, reply, done) => {
     void reply.header('x-request-id', request.id)

@@ -1,10 +1,12 @@
 /**
  * Content under the `lazy` storage policy. The first request for a record still `remote`
  * resolves the media id and streams the bytes to the client while writing them to the blob
- * store (one download, backpressure from both); the record becomes `stored` only once the blob
+ * store (one download, paced by the store); the record becomes `stored` only once the blob
  * store verified the bytes, and the client's response ends only then (a mismatch cuts it short).
- * Later requests are served from the store. A range request or HEAD first captures the whole
- * media, then answers from the store. Concurrent first requests share one download.
+ * A first client slower than Meta never holds the download: past CLIENT_LAG_BYTES behind, it gets
+ * the rest from the stored blob. Later requests are served from the store. A range request or
+ * HEAD first captures the whole media, then answers from the store. Concurrent first requests
+ * share one download.
  */
 import type { FastifyReply, FastifyRequest } from 'fastify'
 import { captureLazy, type LazyCaptureDeps, settleLazy } from '../capture/capture-lazy.js'
@@ -15,6 +17,14 @@ import { toBlobStoreAndClient } from '../transfer/destinations.js'
 import { webhookUrlFresh } from '../transfer/open-source.js'
 import { openSniffed } from '../transfer/sniffed-source.js'
 import { type ContentDeps, loadMedia, sendContent, setContentHeaders } from './content-route.js'
+import { holdIdleTimeout, whileServerWorks } from './idle-hold.js'
+
+/**
+ * How far the first client may fall behind the download before it is fed from the store instead.
+ * This is the memory a slow first client costs; past it the client waits for the capture to end
+ * (Meta's pace, not its own) and then reads the rest from the blob, so a small value costs little.
+ */
+export const CLIENT_LAG_BYTES = 2 * 1024 * 1024
 
 export interface LazyContentDeps extends LazyCaptureDeps {
   logger: Logger
@@ -33,14 +43,14 @@ export class LazyContent {
   async send(media: MediaRecord, request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply> {
     const running = this.inflight.get(media.id)
     if (running) {
-      const settled = await running.catch(() => undefined)
+      const settled = await whileServerWorks(request, running.catch(() => undefined))
       const current = settled ?? (await loadMedia(this.content.catalog, media.id))
       if (current.status !== 'remote') return sendContent(this.content, current, request, reply)
     }
     if (request.headers.range !== undefined || request.method === 'HEAD') {
-      return sendContent(this.content, await this.capture(media), request, reply)
+      return sendContent(this.content, await whileServerWorks(request, this.capture(media)), request, reply)
     }
-    return this.streamWhileStoring(media, reply)
+    return this.streamWhileStoring(media, request, reply)
   }
 
   /** Captures the record now (or joins the capture already running) and returns it stored. */
@@ -48,16 +58,23 @@ export class LazyContent {
     return this.inflight.get(media.id) ?? this.track(media.id, captureLazy(media, this.deps, this.signal))
   }
 
-  private async streamWhileStoring(media: MediaRecord, reply: FastifyReply): Promise<FastifyReply> {
+  private async streamWhileStoring(media: MediaRecord, request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply> {
     // Registered before the first await: a request arriving meanwhile waits instead of downloading too.
     let outcome!: { resolve: (record: MediaRecord) => void; reject: (err: unknown) => void }
     const stored = this.track(media.id, new Promise<MediaRecord>((resolve, reject) => (outcome = { resolve, reject })))
     const { capture, logger } = this.deps
     let transfer: ReturnType<typeof toBlobStoreAndClient<MediaRecord>>
     let source: Awaited<ReturnType<typeof openSniffed>>
+    let release: (() => void) | undefined
+    // While the client waits for the rest of the capture, its quiet connection is ours, not its.
+    const onWait = (waiting: boolean) => {
+      release?.()
+      release = waiting ? holdIdleTimeout(request) : undefined
+    }
     try {
-      source = await openSniffed(media, capture.sources, this.signal, { tryWebhookUrl: webhookUrlFresh(media) })
-      transfer = toBlobStoreAndClient(source, capture.blobs, { maxBytes: capture.sources.maxBytes, signal: this.signal }, (outcome) => settleLazy(media, outcome, this.deps))
+      source = await whileServerWorks(request, openSniffed(media, capture.sources, this.signal, { tryWebhookUrl: webhookUrlFresh(media) }))
+      const options = { maxBytes: capture.sources.maxBytes, signal: this.signal, client: { maxLagBytes: CLIENT_LAG_BYTES, onWait } }
+      transfer = toBlobStoreAndClient(source, capture.blobs, options, (outcome) => settleLazy(media, outcome, this.deps))
     } catch (err) {
       outcome.reject(err)
       throw err

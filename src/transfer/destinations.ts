@@ -6,15 +6,15 @@
  * - toBlobStoreAndClient: lazy serving (one download, stored and streamed to the first client).
  * - toClientVerified: proxy serving and `mediagate fetch` (nothing stored).
  */
-import type { Readable } from 'node:stream'
-import type { BlobStore, PutOptions } from '../blobs/blob-store.js'
+import { Readable } from 'node:stream'
+import type { BlobStore, PutOptions, PutResult } from '../blobs/blob-store.js'
 import { HashingStream } from '../blobs/hashing-stream.js'
 import type { RemoteFacts, StoredOutcome } from '../catalog/catalog.js'
 import { toMediagateError } from '../errors.js'
 import { pipe } from '../util/pipe.js'
 import { EndGate } from './end-gate.js'
 import type { SniffedSource } from './sniffed-source.js'
-import { tee } from './tee.js'
+import { type FollowerOptions, teeFollowing } from './tee.js'
 
 export interface StoreOptions {
   maxBytes: number
@@ -28,21 +28,36 @@ export async function toBlobStore(source: SniffedSource, blobs: BlobStore, optio
   return storedOutcome(source, put, options)
 }
 
+export interface StoreAndClientOptions extends StoreOptions {
+  /** How far the client may fall behind the store before it gets the rest from the stored blob. */
+  client: Pick<FollowerOptions, 'maxLagBytes' | 'onWait'>
+}
+
 /**
- * One download to the blob store and to a client at the pace of the slower. `settle` runs once
- * the blob is verified and durable (it marks the record stored); the client's stream ends only
- * after it succeeded, and is cut short if the put or the settlement fails.
+ * One download to the blob store and to a client, at the pace of the store: a client that falls
+ * behind (or stops reading) never holds the download; it gets the bytes it missed from the blob
+ * once that is stored (teeFollowing). `settle` runs once the blob is verified and durable (it marks
+ * the record stored); the client's stream ends only after it succeeded, and is cut short if the
+ * put or the settlement fails.
  */
 export function toBlobStoreAndClient<T>(
   source: SniffedSource,
   blobs: BlobStore,
-  options: StoreOptions,
+  options: StoreAndClientOptions,
   settle: (stored: StoredOutcome) => Promise<T>,
 ): { client: Readable; done: Promise<T> } {
-  const [toStore, toClient] = tee(source.body)
-  const done = blobs.put(toStore, putOptions(source, options)).then((put) => settle(storedOutcome(source, put, options)))
+  // Assigned below, before the source flows: `rest` is only asked from a 'data' event.
+  let put!: Promise<PutResult>
+  let done!: Promise<T>
+  const rest = async (offset: number) => {
+    await done
+    return restOfBlob(blobs, await put, offset)
+  }
+  const { leader, follower } = teeFollowing(source.body, { ...options.client, rest })
+  put = blobs.put(leader, putOptions(source, options))
+  done = put.then((stored) => settle(storedOutcome(source, stored, options)))
   const client = new EndGate(() => done)
-  pipe([toClient, client], () => {})
+  pipe([follower, client], () => {})
   done.catch((err: unknown) => client.destroy(toMediagateError(err)))
   return { client, done }
 }
@@ -95,4 +110,10 @@ function storedOutcome(source: SniffedSource, put: { key: string; sha256: string
     mimeType: source.servedType,
     storedAt: options.now?.() ?? new Date(),
   }
+}
+
+/** The blob from `offset` to its end (nothing when the reader already had every byte). */
+async function restOfBlob(blobs: BlobStore, put: Pick<PutResult, 'key' | 'size'>, offset: number): Promise<Readable> {
+  if (offset >= put.size) return Readable.from([])
+  return blobs.read(put.key, { start: offset, end: put.size - 1 })
 }

@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { loadConfig } from '../../src/config/load-config.js'
 import { type Emulator, type EmulatorOptions, startEmulator } from '../../src/emulator/index.js'
-import { createGateway, type Gateway, type GatewayInternals, gatewayInternals } from '../../src/gateway.js'
+import { createGateway, type Gateway, type GatewayInternals, type GatewayOptions, gatewayInternals } from '../../src/gateway.js'
 import { createLogger } from '../../src/logging/logger.js'
 import type { MediaJson } from '../../src/serve/present-media.js'
 
@@ -37,6 +37,8 @@ export interface HarnessOptions {
   logLevel?: string
   /** Where log lines go (default stdout); tests that inspect logs pass a collecting stream. */
   logDestination?: { write(line: string): void }
+  /** The HTTP server's timeouts, shortened by tests of slow clients. */
+  serverTimeouts?: GatewayOptions['serverTimeouts']
 }
 
 export async function startHarness(options: HarnessOptions = {}): Promise<Harness> {
@@ -56,7 +58,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
       ...options.env,
     },
   })
-  const gateway = await createGateway(config, { retry: { baseDelayMs: 10, maxDelayMs: 100 }, pollMs: 50, logger: createLogger(config.logLevel, options.logDestination as never) })
+  const gateway = await createGateway(config, { retry: { baseDelayMs: 10, maxDelayMs: 100 }, pollMs: 50, logger: createLogger(config.logLevel, options.logDestination as never), ...(options.serverTimeouts ? { serverTimeouts: options.serverTimeouts } : {}) })
   await gateway.start()
   const base = gateway.url!
 
