@@ -61,6 +61,11 @@ export async function cdnRoute(ctx: EmulatorContext, req: IncomingMessage, res: 
     if (fault.retryAfterSeconds !== undefined) headers['retry-after'] = String(fault.retryAfterSeconds)
     return sendText(res, fault.downloadStatus, statusText(fault.downloadStatus), headers)
   }
+  if (fault?.partialContent && req.headers.range === undefined && media.size > 0) {
+    // Answered as if the client had asked for the head only: a valid 206 it never asked for.
+    const cut = Math.min(media.size, Math.max(1, Math.floor(fault.atByte ?? media.size / 2)))
+    return sendMedia(ctx, { method: req.method, headers: { range: `bytes=0-${cut - 1}` } }, res, media, fault, downloadHeaders(kind, url, media))
+  }
   await sendMedia(ctx, req, res, media, fault, downloadHeaders(kind, url, media))
 }
 

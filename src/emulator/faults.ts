@@ -30,6 +30,14 @@ export interface FaultSpec {
   stallMs?: number
   /** Where truncate/reset/stall happen, counted in the response body; default half of it. */
   atByte?: number
+  /**
+   * A download without a Range header answers `206 Partial Content` with the first `atByte`
+   * bytes (default half), `Content-Range: bytes 0-(atByte-1)/size` and a matching
+   * Content-Length: a well-formed partial answer to a request that asked for everything, as
+   * Instagram's CDN was seen to send (`atByte` at or past the end: a 206 covering every byte).
+   * Requests with a Range are answered as usual.
+   */
+  partialContent?: boolean
   /** Download answers 302 to this URL (SSRF tests: the CDN redirects to another host). */
   redirectTo?: string
   /** Extra wait before the first byte of matching requests, on top of `latencyMs`. */
@@ -46,7 +54,7 @@ export type FaultPhase = 'lookup' | 'download'
 
 const PHASE_FIELDS: Record<FaultPhase, readonly (keyof FaultSpec)[]> = {
   lookup: ['lookupStatus', 'graphErrorCode', 'wrongHash', 'wrongSize', 'delayMs'],
-  download: ['downloadStatus', 'expired', 'truncate', 'resetMidBody', 'stallMs', 'redirectTo', 'delayMs'],
+  download: ['downloadStatus', 'expired', 'truncate', 'resetMidBody', 'stallMs', 'partialContent', 'redirectTo', 'delayMs'],
 }
 
 /** mulberry32: tiny, fast, good enough to decide "fault this request or not". */

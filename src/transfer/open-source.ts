@@ -2,7 +2,8 @@
  * Opens a media's source, the first step of every transfer: WhatsApp by its media id (resolved
  * through the Graph API with the account's own token; the webhook's short-lived `url` first when
  * it may still be good), Messenger/Instagram by the CDN URL, without any token. Resolves with a
- * 2xx response whose body the caller reads or destroys, and what Meta declared about the bytes.
+ * 2xx response whose body the caller reads or destroys, and what Meta declared about the bytes;
+ * without a requested range, only with an answer that is the whole media (see `wholeAnswer`).
  */
 import { MediagateError } from '../errors.js'
 import { downloadError, type FetchResponse, type Fetcher, redactUrl } from '../fetch/index.js'
@@ -82,7 +83,7 @@ async function openWhatsApp(media: MediaSource, deps: SourceDeps, signal: AbortS
   const download = { signal, maxBytes: deps.maxBytes, ...(options.range ? { range: options.range } : {}) }
   if (media.sourceUrl && (options.tryWebhookUrl ?? media.attempts <= 1)) {
     try {
-      return { response: await graph.download(media.sourceUrl, download), ...fromWebhook }
+      return { response: wholeAnswer(await graph.download(media.sourceUrl, download), options), ...fromWebhook }
     } catch (err) {
       if (!(err instanceof MediagateError) || !['source_expired', 'auth', 'source_rejected', 'host_not_allowed'].includes(err.code)) throw err
     }
@@ -99,7 +100,7 @@ async function openWhatsApp(media: MediaSource, deps: SourceDeps, signal: AbortS
       declaredMime: info.mimeType || fromWebhook.declaredMime,
     }
     try {
-      return { response: await graph.download(info.url, download), ...opened }
+      return { response: wholeAnswer(await graph.download(info.url, download), options), ...opened }
     } catch (err) {
       // Meta: "a failed download returns 404 … try to get a new media URL and download it again".
       if (!(err instanceof MediagateError) || err.code !== 'source_expired') throw err
@@ -113,10 +114,35 @@ async function openCdn(media: MediaSource, deps: SourceDeps, signal: AbortSignal
   if (!media.sourceUrl) throw new MediagateError('source_rejected', 'the attachment has no URL')
   const response = await deps.fetcher.get({ url: media.sourceUrl, signal, ...(options.range ? { range: options.range } : {}) })
   if (response.status >= 200 && response.status < 300) {
-    return { response, expectedSha256: undefined, expectedSize: undefined, declaredMime: media.declaredMime ?? headerValue(response.headers['content-type']) }
+    return { response: wholeAnswer(response, options), expectedSha256: undefined, expectedSize: undefined, declaredMime: media.declaredMime ?? headerValue(response.headers['content-type']) }
   }
   response.body.destroy()
   throw downloadError(response.status, response.headers['retry-after'], { where: redactUrl(response.url), renewable: false })
+}
+
+/**
+ * A request for the whole media must get the whole media: a 200, or a 206 whose Content-Range
+ * covers the entity (`bytes 0-(n-1)/n`, passed on as the 200 it amounts to). Anything else — a
+ * 206 of a part (Instagram's CDN was seen answering a plain GET so), a 204, a 203 — would be
+ * stored or served as if whole, and Messenger/Instagram declare no size or hash to catch it.
+ * Refused as `upstream` (retryable: the next answer is usually whole). With a requested range
+ * the caller judges the answer itself.
+ */
+function wholeAnswer(response: FetchResponse, options: OpenSourceOptions): FetchResponse {
+  if (options.range || response.status === 200) return response
+  const contentRange = headerValue(response.headers['content-range'])
+  if (response.status === 206) {
+    const match = /^bytes 0-(\d{1,15})\/(\d{1,15})$/.exec(contentRange?.trim() ?? '')
+    const size = match ? Number(match[2]) : undefined
+    if (match && Number(match[1]) + 1 === size && (response.contentLength === undefined || response.contentLength === size)) {
+      return { ...response, status: 200 }
+    }
+  }
+  response.body.destroy()
+  const what = response.status === 206 ? `206 Partial Content (${contentRange ? `Content-Range: ${contentRange}` : 'no Content-Range'})` : `HTTP ${response.status}`
+  throw new MediagateError('upstream', `${redactUrl(response.url)} answered a request for the whole media with ${what}; a partial body is never taken for the media`, {
+    vendorCode: response.status,
+  })
 }
 
 function headerValue(v: string | string[] | undefined): string | null {

@@ -1,6 +1,7 @@
 /**
  * Messenger and Instagram end to end: the CDN URL in the webhook is downloaded at once, without
- * a token, and stored; an expired URL is a visible `failed` with nothing stored.
+ * a token, and stored; an expired URL is a visible `failed` with nothing stored; a partial answer
+ * to a plain GET (206 of the head only) is never stored as the media.
  */
 import { createHash, randomBytes } from 'node:crypto'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
@@ -78,6 +79,49 @@ describe.each(['messenger', 'instagram'] as const)('%s capture', (platform) => {
     const content = await h.api(`/v1/media/${record!.id}/content`)
     expect(content.status).toBe(409)
     expect(await content.json()).toMatchObject({ status: 'failed' })
+  })
+
+  // Meta declares no size or hash for these: only the status and Content-Range tell a part from
+  // the whole (issue 12, defect 7).
+  it('a 206 of the head only, answered to a plain GET, is refused and retried: the whole media is stored', async () => {
+    const bytes = randomBytes(20_000)
+    const media = h.emulator.addCdnMedia({ platform, bytes, mimeType: 'image/jpeg' })
+    h.emulator.setFaults(media.id, { partialContent: true, atByte: 8_000, times: 1 })
+    const payload = build({ attachments: [{ type: 'image', url: media.url! }] })
+    await h.postWebhook(payload)
+    const [m] = await h.mediaOf(midOf(payload))
+    const [record] = await h.settled([m!.id])
+    expect(record).toMatchObject({ status: 'stored', sha256: sha(bytes), size: bytes.length })
+    expect(record!.attempts).toBe(2)
+    expect(h.emulator.stats().byMedia[media.id]!.downloadsStarted).toBe(2)
+    const content = await h.api(`/v1/media/${record!.id}/content`)
+    expect(Buffer.compare(Buffer.from(await content.arrayBuffer()), bytes)).toBe(0)
+  })
+
+  it('fails with upstream, storing nothing, when every answer is a part', async () => {
+    const media = h.emulator.addCdnMedia({ platform, bytes: randomBytes(20_000), mimeType: 'image/jpeg' })
+    h.emulator.setFaults(media.id, { partialContent: true })
+    const payload = build({ attachments: [{ type: 'image', url: media.url! }] })
+    await h.postWebhook(payload)
+    const [m] = await h.mediaOf(midOf(payload))
+    const [record] = await h.settled([m!.id])
+    expect(record!.status).toBe('failed')
+    expect(record!.error).toMatchObject({ code: 'upstream', vendor_code: 206 })
+    expect(record!.error!.message).toMatch(/206 Partial Content \(Content-Range: bytes 0-9999\/20000\)/)
+    expect(record!.sha256).toBeNull()
+    expect((await h.api(`/v1/media/${record!.id}/content`)).status).toBe(409)
+  })
+
+  it('takes a 206 whose Content-Range covers the whole media as the media', async () => {
+    const bytes = randomBytes(5_000)
+    const media = h.emulator.addCdnMedia({ platform, bytes, mimeType: 'image/jpeg' })
+    // The "part" the fault sends is everything: bytes 0-4999/5000 is the whole entity.
+    h.emulator.setFaults(media.id, { partialContent: true, atByte: 5_000 })
+    const payload = build({ attachments: [{ type: 'image', url: media.url! }] })
+    await h.postWebhook(payload)
+    const [m] = await h.mediaOf(midOf(payload))
+    const [record] = await h.settled([m!.id])
+    expect(record).toMatchObject({ status: 'stored', sha256: sha(bytes), size: bytes.length, attempts: 1 })
   })
 })
 

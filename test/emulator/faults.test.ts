@@ -153,6 +153,27 @@ describe('download faults', () => {
     expect(res.body.length).toBe(10_000)
   })
 
+  it('partialContent answers a plain GET with a well-formed 206 of the head only; a Range request as usual', async () => {
+    const bytes = randomBytes(10_000)
+    const media = f.emu.addCdnMedia({ platform: 'instagram', bytes, mimeType: 'image/jpeg' })
+    f.emu.setFaults(media.id, { partialContent: true, atByte: 4_000 })
+    const res = await request(media.url!)
+    const body = Buffer.from(await res.body.arrayBuffer())
+    expect(res.statusCode).toBe(206)
+    expect(res.headers['content-range']).toBe('bytes 0-3999/10000')
+    expect(res.headers['content-length']).toBe('4000')
+    expect(body.equals(bytes.subarray(0, 4_000))).toBe(true)
+    const ranged = await request(media.url!, { headers: { range: 'bytes=5000-5009' } })
+    expect(ranged.statusCode).toBe(206)
+    expect(ranged.headers['content-range']).toBe('bytes 5000-5009/10000')
+    expect(Buffer.from(await ranged.body.arrayBuffer()).equals(bytes.subarray(5_000, 5_010))).toBe(true)
+    // WhatsApp's lookaside too, by default half the body.
+    const wa = f.emu.addWhatsAppMedia({ size: 1_000, mimeType: 'image/jpeg' })
+    f.emu.setFaults(wa.id, { partialContent: true })
+    const half = await download(wa.id)
+    expect([half.status, half.headers['content-range'], half.body.length]).toEqual([206, 'bytes 0-499/1000', 500])
+  })
+
   it('redirectTo answers 302 to another host', async () => {
     const media = f.emu.addCdnMedia({ platform: 'messenger', size: 10, mimeType: 'image/jpeg' })
     f.emu.setFaults(media.id, { redirectTo: 'http://127.0.0.2:9/elsewhere' })
