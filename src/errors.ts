@@ -14,6 +14,7 @@ export const ERROR_CODES = {
   not_found: { status: 404, retryable: false, summary: 'no such resource' },
   conflict: { status: 409, retryable: false, summary: 'the resource is not in a state that allows this' },
   payload_too_large: { status: 413, retryable: false, summary: 'the request body is too large' },
+  too_many_requests: { status: 429, retryable: true, summary: 'too many failed dashboard sign-ins from this address; try again after Retry-After' },
   // capture: what can go wrong between Meta and the blob store
   network: { status: 502, retryable: true, summary: 'connection failed, reset or timed out' },
   upstream: { status: 502, retryable: true, summary: 'Meta answered with a server error (5xx)' },

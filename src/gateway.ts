@@ -37,6 +37,8 @@ import { RemoteContent } from './serve/remote-content.js'
 import { LinkSigner, linkKeys } from './serve/signed-links.js'
 import { SERVER_TIMEOUTS, type ServerTimeouts, serverTimeoutOptions } from './serve/server-timeouts.js'
 import { statsRoutes } from './metrics/stats-route.js'
+import { provideSessions } from './serve/api-auth.js'
+import { DashboardSessions } from './serve/session-token.js'
 
 export interface GatewayOptions {
   /** A catalog to use instead of the configured one; the caller opens and closes it (the gateway migrates it on start). */
@@ -155,6 +157,9 @@ export async function createGateway(config: Readonly<Config>, options: GatewayOp
     done()
   })
   installErrorHandler(app)
+  // Before any route plugin: every API key check reads dashboard sessions from the catalog.
+  const sessions = new DashboardSessions({ apiKey: config.apiKey, catalog })
+  provideSessions(app, sessions)
   observeWebhooks(app, metrics)
   await app.register(healthRoutes, { catalog, blobs })
   await app.register(metricsRoutes, { metrics, apiKey: config.apiKey, public: config.metricsPublic })
@@ -165,7 +170,7 @@ export async function createGateway(config: Readonly<Config>, options: GatewayOp
     await app.register(forwardsRoutes, { catalog, apiKey: config.apiKey, onRetried: () => forwarding?.forwarder?.wake() })
     await app.register(erasureRoutes, { catalog, eraser, apiKey: config.apiKey })
     await app.register(statsRoutes, { catalog, apiKey: config.apiKey, queueStats })
-    await app.register(dashboardRoutes, { apiKey: config.apiKey })
+    await app.register(dashboardRoutes, { sessions, publicUrl: config.publicUrl })
   }
 
   const gateway: Gateway = {

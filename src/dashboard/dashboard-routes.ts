@@ -5,17 +5,28 @@
  *
  * The page and assets are the build output of src/dashboard/web/ (see ./assets/web-assets.ts),
  * read once when the routes are registered: without `npm run build` registration fails.
+ *
+ * Sessions live in the catalog (../serve/session-token.ts): a logout here ends the session in
+ * every process. Failed sign-ins are limited per client address (./sign-in-limiter.ts).
  */
-import { createHash, timingSafeEqual } from 'node:crypto'
+import { createHash } from 'node:crypto'
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import { MediagateError } from '../errors.js'
-import { hasValidSession } from '../serve/api-auth.js'
 import { loadDashboardAssets } from './assets/web-assets.js'
 import { readCookie, sessionCookie } from '../serve/cookies.js'
-import { issueSessionToken, revokeSessionToken, SESSION_COOKIE } from '../serve/session-token.js'
+import { type DashboardSessions, SESSION_COOKIE } from '../serve/session-token.js'
+import { type SignInLimits, SignInLimiter } from './sign-in-limiter.js'
 
 export interface DashboardRoutesOptions {
-  apiKey: string | undefined
+  /** The same sessions the API's cookie check uses (`provideSessions`). */
+  sessions: DashboardSessions
+  /**
+   * MEDIAGATE_PUBLIC_URL: where browsers reach us. A reverse proxy usually rewrites `Host` to
+   * the upstream's address, so a sign-in's `Origin` is compared with this as well.
+   */
+  publicUrl?: string | undefined
+  /** Failed sign-ins per client address; default 10 a minute. */
+  signInLimits?: Partial<SignInLimits>
 }
 
 /** Sent with every dashboard response; the page needs nothing from anywhere else. */
@@ -25,8 +36,9 @@ export const DASHBOARD_CSP =
 const SESSION_BODY_LIMIT = 4096
 
 export async function dashboardRoutes(app: FastifyInstance, options: DashboardRoutesOptions): Promise<void> {
-  const { apiKey } = options
-  const expectedKey = apiKey ? digest(apiKey) : undefined
+  const { sessions } = options
+  const publicOrigin = options.publicUrl ? new URL(options.publicUrl).origin : undefined
+  const limiter = new SignInLimiter(options.signInLimits)
   const { indexHtml, files } = loadDashboardAssets()
   const indexEtag = etagOf(indexHtml)
 
@@ -50,7 +62,8 @@ export async function dashboardRoutes(app: FastifyInstance, options: DashboardRo
 
   app.get('/dashboard/session', async (request, reply) => {
     void reply.header('cache-control', 'no-store')
-    if (!hasValidSession(request, apiKey)) return { signed_in: false }
+    const token = readCookie(request.headers.cookie, SESSION_COOKIE)
+    if (token === undefined || !(await sessions.active(token))) return { signed_in: false }
     return {
       signed_in: true,
       // Buttons for API routes that may not exist in this version are shown only when they do.
@@ -62,15 +75,31 @@ export async function dashboardRoutes(app: FastifyInstance, options: DashboardRo
   })
 
   app.post('/dashboard/session', { bodyLimit: SESSION_BODY_LIMIT }, async (request, reply) => {
-    checkSameOrigin(request)
+    checkSameOrigin(request, publicOrigin)
     const form = isForm(request)
-    const given = (request.body as Record<string, unknown> | null | undefined)?.api_key
-    if (!apiKey || !expectedKey || typeof given !== 'string' || !timingSafeEqual(digest(given), expectedKey)) {
+    if (!sessions.enabled) {
+      request.log.info('dashboard sign-in refused: no API key')
+      if (form) return reply.code(303).header('location', '/?signin=failed').send()
+      throw new MediagateError('unauthorized', 'MEDIAGATE_API_KEY is not set; the dashboard is disabled')
+    }
+    // The socket's address: there is no trust-proxy setting, so X-Forwarded-For is not believed.
+    const address = request.ip
+    const waitMs = limiter.waitFor(address)
+    if (waitMs > 0) {
+      request.log.info('dashboard sign-in refused: too many failed sign-ins from this address')
+      const seconds = Math.ceil(waitMs / 1000)
+      void reply.header('retry-after', seconds)
+      if (form) return reply.code(303).header('location', '/?signin=throttled').send()
+      throw new MediagateError('too_many_requests', `too many failed sign-ins from this address; try again in ${seconds} s`, { retryAfterMs: waitMs })
+    }
+    if (!sessions.keyMatches((request.body as Record<string, unknown> | null | undefined)?.api_key)) {
+      limiter.failed(address)
       request.log.info('dashboard sign-in refused')
       if (form) return reply.code(303).header('location', '/?signin=failed').send()
-      throw new MediagateError('unauthorized', expectedKey ? 'wrong API key' : 'MEDIAGATE_API_KEY is not set; the dashboard is disabled')
+      throw new MediagateError('unauthorized', 'wrong API key')
     }
-    const { token, expiresAt } = issueSessionToken(apiKey)
+    limiter.succeeded(address)
+    const { token, expiresAt } = await sessions.start()
     void reply.header('set-cookie', sessionCookie(SESSION_COOKIE, token, { maxAgeSeconds: (expiresAt.getTime() - Date.now()) / 1000, secure: isHttps(request) }))
     void reply.header('cache-control', 'no-store')
     if (form) return reply.code(303).header('location', '/').send()
@@ -78,12 +107,15 @@ export async function dashboardRoutes(app: FastifyInstance, options: DashboardRo
   })
 
   app.post('/dashboard/logout', { bodyLimit: SESSION_BODY_LIMIT }, async (request, reply) => {
-    checkSameOrigin(request)
+    checkSameOrigin(request, publicOrigin)
     const token = readCookie(request.headers.cookie, SESSION_COOKIE)
-    if (token) revokeSessionToken(token)
+    const outcome = token === undefined ? 'ended' : await sessions.end(token)
+    // Cleared either way: a cookie this server cannot verify is of no use to the browser.
     void reply.header('set-cookie', sessionCookie(SESSION_COOKIE, '', { maxAgeSeconds: 0, secure: isHttps(request) }))
     void reply.header('cache-control', 'no-store')
+    if (outcome === 'forged') request.log.info('dashboard logout with a cookie that does not verify: nothing ended')
     if (isForm(request)) return reply.code(303).header('location', '/').send()
+    if (outcome === 'forged') throw new MediagateError('unauthorized', 'the session cookie does not verify; no session was ended')
     return { signed_in: false }
   })
 }
@@ -97,19 +129,27 @@ function sendStatic(request: FastifyRequest, reply: FastifyReply, body: string, 
 /**
  * Another site may not sign a browser in or out (login CSRF). Browsers send Origin on POSTs and
  * Sec-Fetch-Site on everything; tools such as curl send neither and are let through.
+ *
+ * Sec-Fetch-Site is set by the browser itself, out of any page's reach, so `same-origin` settles
+ * it. Otherwise Origin must be the public URL's origin (MEDIAGATE_PUBLIC_URL) or name the host
+ * the request reached: behind a reverse proxy `Host` is often the upstream's (nginx's default
+ * `proxy_set_header Host $proxy_host`), which no browser's Origin matches.
  */
-function checkSameOrigin(request: FastifyRequest): void {
+function checkSameOrigin(request: FastifyRequest, publicOrigin: string | undefined): void {
   const site = request.headers['sec-fetch-site']
+  if (site === 'same-origin') return
   if (site === 'cross-site' || site === 'same-site') throw new MediagateError('forbidden', 'cross-site requests to the dashboard are refused')
   const origin = request.headers.origin
   if (origin === undefined) return
-  let host: string | undefined
+  let parsed: URL | undefined
   try {
-    host = new URL(origin).host
+    parsed = new URL(origin)
   } catch {
-    host = undefined
+    parsed = undefined
   }
-  if (!host || host !== request.headers.host) throw new MediagateError('forbidden', 'cross-origin requests to the dashboard are refused')
+  const host = request.headers.host?.toLowerCase()
+  if (parsed && (parsed.origin === publicOrigin || (host !== undefined && parsed.host === host))) return
+  throw new MediagateError('forbidden', 'cross-origin requests to the dashboard are refused')
 }
 
 function isForm(request: FastifyRequest): boolean {
@@ -123,5 +163,4 @@ function isHttps(request: FastifyRequest): boolean {
   return request.protocol === 'https' || first === 'https'
 }
 
-const digest = (s: string) => createHash('sha256').update(s).digest()
 const etagOf = (body: string) => `"${createHash('sha256').update(body).digest('base64url').slice(0, 27)}"`

@@ -225,6 +225,26 @@ describe.skipIf(!hasChromium)('the dashboard in Chromium', () => {
     await page.screenshot({ path: `${ARTIFACTS}/signed-out.png` })
   })
 
+  it('says so when too many wrong keys came from this address, refusing even the right one for a while', async () => {
+    await page.locator('#signin').waitFor({ state: 'visible' })
+    // The first test's successful sign-in cleared this address: ten wrong keys use up its budget.
+    const statuses = await page.evaluate(async () => {
+      const out: number[] = []
+      for (let i = 0; i < 10; i++) {
+        const res = await fetch('/dashboard/session', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ api_key: 'wrong' }) })
+        out.push(res.status)
+      }
+      return out
+    })
+    expect(statuses).toEqual(Array(10).fill(401))
+    await page.fill('#api-key', API_KEY)
+    await page.click('#signin-form button[type=submit]')
+    await expect.poll(() => page.locator('#signin-error').textContent()).toMatch(/^Too many failed sign-ins from this address/)
+    expect(await page.locator('#signin-error').isVisible()).toBe(true)
+    expect(await page.locator('#media').isVisible()).toBe(false)
+    await page.screenshot({ path: `${ARTIFACTS}/signin-throttled.png` })
+  })
+
   it('raised no other dialog, no script error and no Content-Security-Policy violation on the way', () => {
     expect(dialogs).toHaveLength(1)
     expect(pageErrors).toEqual([])

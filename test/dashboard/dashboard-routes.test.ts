@@ -6,15 +6,19 @@ import { spawnSync } from 'node:child_process'
 import Fastify, { type FastifyInstance } from 'fastify'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { loadDashboardAssets } from '../../src/dashboard/assets/web-assets.js'
+import { SqliteCatalog } from '../../src/catalog/sqlite-catalog.js'
 import { DASHBOARD_CSP, dashboardRoutes } from '../../src/dashboard/dashboard-routes.js'
-import { createApiKeyCheck } from '../../src/serve/api-auth.js'
+import { createApiKeyCheck, provideSessions } from '../../src/serve/api-auth.js'
 import { installErrorHandler } from '../../src/serve/error-handler.js'
+import { DashboardSessions } from '../../src/serve/session-token.js'
 
 const KEY = 'routes-test-key-abcdefghijklmnop'
 // What `npm run build` put in dist/dashboard/web/ (pretest runs it), as the routes serve it.
 const DASHBOARD_ASSETS = loadDashboardAssets().files
 let app: FastifyInstance
 let base: string
+let catalog: SqliteCatalog
+let sessions: DashboardSessions
 
 async function protectedRoutes(instance: FastifyInstance): Promise<void> {
   const check = createApiKeyCheck(KEY)
@@ -24,13 +28,20 @@ async function protectedRoutes(instance: FastifyInstance): Promise<void> {
 }
 
 beforeAll(async () => {
+  catalog = new SqliteCatalog({ path: ':memory:' })
+  await catalog.migrate()
+  sessions = new DashboardSessions({ apiKey: KEY, catalog })
   app = Fastify()
   installErrorHandler(app)
-  await app.register(dashboardRoutes, { apiKey: KEY })
+  provideSessions(app, sessions)
+  await app.register(dashboardRoutes, { sessions })
   await app.register(protectedRoutes)
   base = await app.listen({ host: '127.0.0.1', port: 0 })
 })
-afterAll(async () => app?.close())
+afterAll(async () => {
+  await app?.close()
+  await catalog?.close()
+})
 
 const cookieOf = (res: Response) => (res.headers.get('set-cookie') ?? '').split(';')[0]!
 
@@ -168,7 +179,7 @@ describe('the session cookie on the API', () => {
 describe('optional API features', () => {
   it('offers links and delete only when those routes exist, whatever their parameter is called', async () => {
     const other = Fastify()
-    await other.register(dashboardRoutes, { apiKey: KEY })
+    await other.register(dashboardRoutes, { sessions })
     other.post('/v1/media/:mediaId/links', async () => ({}))
     other.delete('/v1/media/:id', async () => ({}))
     const login = await other.inject({ method: 'POST', url: '/dashboard/session', payload: { api_key: KEY } })

@@ -1,6 +1,11 @@
-import { describe, expect, it } from 'vitest'
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import path from 'node:path'
+import BetterSqlite3 from 'better-sqlite3'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { SqliteCatalog } from '../../src/catalog/sqlite-catalog.js'
 import { readCookie, sessionCookie } from '../../src/serve/cookies.js'
-import { issueSessionToken, revokeSessionToken, SESSION_TTL_MS, verifySessionToken } from '../../src/serve/session-token.js'
+import { DashboardSessions, issueSessionToken, SESSION_TTL_MS, verifySessionToken } from '../../src/serve/session-token.js'
 
 const KEY = 'dashboard-test-key-0123456789'
 
@@ -36,12 +41,64 @@ describe('session tokens', () => {
     expect(verifySessionToken(token, KEY)).toBe(false)
   })
 
-  it('refuses a revoked token and keeps accepting others', () => {
-    const a = issueSessionToken(KEY).token
-    const b = issueSessionToken(KEY).token
-    revokeSessionToken(a)
-    expect(verifySessionToken(a, KEY)).toBe(false)
-    expect(verifySessionToken(b, KEY)).toBe(true)
+})
+
+describe('sessions in the catalog', () => {
+  let catalog: SqliteCatalog
+  const dir = mkdtempSync(path.join(tmpdir(), 'mediagate-sessions-'))
+  const file = path.join(dir, 'catalog.db')
+  beforeAll(async () => {
+    catalog = new SqliteCatalog({ path: file })
+    await catalog.migrate()
+  })
+  afterAll(async () => {
+    await catalog?.close()
+    rmSync(dir, { recursive: true, force: true })
+  })
+
+  it('refuses a revoked token and keeps accepting others', async () => {
+    const sessions = new DashboardSessions({ apiKey: KEY, catalog })
+    const a = (await sessions.start()).token
+    const b = (await sessions.start()).token
+    expect(await sessions.end(a)).toBe('ended')
+    expect(await sessions.active(a)).toBe(false)
+    expect(await sessions.active(b)).toBe(true)
+  })
+
+  it('accepts only tokens it recorded: a MAC alone, without its row, signs nobody in', async () => {
+    const sessions = new DashboardSessions({ apiKey: KEY, catalog })
+    const unrecorded = issueSessionToken(KEY).token
+    expect(verifySessionToken(unrecorded, KEY)).toBe(true)
+    expect(await sessions.active(unrecorded)).toBe(false)
+  })
+
+  it('keeps in the catalog a hash of the session id, never the cookie or the id', async () => {
+    const sessions = new DashboardSessions({ apiKey: KEY, catalog })
+    const { token } = await sessions.start()
+    const [, id, mac] = token.split('.') as [string, string, string]
+    const raw = new BetterSqlite3(file, { readonly: true })
+    const dump = JSON.stringify(raw.prepare('select * from dashboard_sessions').all())
+    raw.close()
+    expect(dump).toMatch(/[0-9a-f]{64}/)
+    for (const secret of [token, id, mac, KEY]) expect(dump).not.toContain(secret)
+  })
+
+  it('ends every session when the API key changes, and a cookie under another key ends nothing', async () => {
+    const before = new DashboardSessions({ apiKey: KEY, catalog })
+    const after = new DashboardSessions({ apiKey: `${KEY}-rotated`, catalog })
+    const { token } = await before.start()
+    expect(await after.active(token)).toBe(false)
+    expect(await after.end(token)).toBe('forged')
+    expect(await before.active(token)).toBe(true)
+  })
+
+  it('ends an expired session without a trace and never reports it active', async () => {
+    let now = Date.now()
+    const sessions = new DashboardSessions({ apiKey: KEY, catalog, now: () => now })
+    const { token } = await sessions.start()
+    now += SESSION_TTL_MS + 1000
+    expect(await sessions.active(token)).toBe(false)
+    expect(await sessions.end(token)).toBe('ended')
   })
 })
 

@@ -11,22 +11,29 @@ import ts from 'typescript'
 import { afterAll, beforeAll, describe, expect, expectTypeOf, it } from 'vitest'
 import { renderIndexHtml } from '../../src/dashboard/assets/index-html.js'
 import { loadDashboardAssets, WEB_BUILD_DIR } from '../../src/dashboard/assets/web-assets.js'
+import { SqliteCatalog } from '../../src/catalog/sqlite-catalog.js'
 import { dashboardRoutes } from '../../src/dashboard/dashboard-routes.js'
 import type { MediaJson as BrowserMediaJson, StatsJson as BrowserStatsJson } from '../../src/dashboard/web/types.js'
 import { MEDIA_KINDS, MEDIA_STATUSES, PLATFORMS } from '../../src/media/record.js'
 import type { MediaJson } from '../../src/serve/present-media.js'
 import type { StatsJson } from '../../src/metrics/stats-route.js'
+import { DashboardSessions } from '../../src/serve/session-token.js'
 
 const WEB_SOURCE_DIR = 'src/dashboard/web'
 let app: FastifyInstance
 let base: string
+let catalog: SqliteCatalog
 
 beforeAll(async () => {
+  catalog = new SqliteCatalog({ path: ':memory:' })
   app = Fastify()
-  await app.register(dashboardRoutes, { apiKey: 'web-assets-test-key-abcdefghijkl' })
+  await app.register(dashboardRoutes, { sessions: new DashboardSessions({ apiKey: 'web-assets-test-key-abcdefghijkl', catalog }) })
   base = await app.listen({ host: '127.0.0.1', port: 0 })
 })
-afterAll(async () => app?.close())
+afterAll(async () => {
+  await app?.close()
+  await catalog?.close()
+})
 
 const TYPE_BY_EXTENSION: Record<string, RegExp> = { js: /^text\/javascript; charset=utf-8$/, css: /^text\/css; charset=utf-8$/ }
 const expectedType = (path: string) => TYPE_BY_EXTENSION[path.split('.').pop()!] ?? /^never$/

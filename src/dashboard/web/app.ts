@@ -1,5 +1,5 @@
 /** The entry point: signs in and out, and keeps the page live while signed in. */
-import { api } from './api.js'
+import { api, ApiError } from './api.js'
 import { closeDetail, initDetail, setFeatures } from './detail.js'
 import { $, formatAge } from './dom.js'
 import { on } from './events.js'
@@ -55,6 +55,15 @@ function showApp(session: Extract<Session, { signed_in: true }>): void {
   void reloadGallery()
 }
 
+const SIGN_IN_REFUSED = 'That key was not accepted.'
+/** The server refuses every sign-in from an address for a while after too many wrong keys (429). */
+const SIGN_IN_THROTTLED = 'Too many failed sign-ins from this address. Wait a minute, then try again.'
+
+function showSignInError(text: string): void {
+  $('signin-error').textContent = text
+  $('signin-error').hidden = false
+}
+
 async function signIn(ev: Event): Promise<void> {
   ev.preventDefault()
   const input = $('api-key', HTMLInputElement)
@@ -65,8 +74,8 @@ async function signIn(ev: Event): Promise<void> {
     // Signed in a moment ago; signed out again only if the cookie was refused.
     if (session.signed_in) showApp(session)
     else showSignIn()
-  } catch {
-    $('signin-error').hidden = false
+  } catch (err) {
+    showSignInError(err instanceof ApiError && err.status === 429 ? SIGN_IN_THROTTLED : SIGN_IN_REFUSED)
   }
 }
 
@@ -86,8 +95,9 @@ async function boot(): Promise<void> {
   initGallery()
   initDetail()
   const params = new URLSearchParams(location.search)
-  if (params.get('signin') === 'failed') {
-    $('signin-error').hidden = false
+  const refused = params.get('signin')
+  if (refused === 'failed' || refused === 'throttled') {
+    showSignInError(refused === 'throttled' ? SIGN_IN_THROTTLED : SIGN_IN_REFUSED)
     history.replaceState(null, '', '/')
   }
   let session: Session = { signed_in: false }
