@@ -11,6 +11,7 @@
  */
 import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto'
 import type { Sessions } from '../catalog/catalog.js'
+import { MediagateError } from '../errors.js'
 
 /** Cookie name of the dashboard session. */
 export const SESSION_COOKIE = 'mediagate_session'
@@ -102,7 +103,7 @@ export class DashboardSessions {
 
   /** A new session, recorded in the catalog before its cookie is handed out. */
   async start(): Promise<{ token: string; expiresAt: Date }> {
-    if (!this.apiKey) throw new Error('no API key: the dashboard is disabled')
+    if (!this.apiKey) throw new MediagateError('unauthorized', 'MEDIAGATE_API_KEY is not set; the dashboard is disabled')
     const now = this.now()
     const { token, expiresAt, idHash } = issueSessionToken(this.apiKey, now)
     await this.catalog.createSession({ idHash, createdAt: new Date(now), expiresAt })
