@@ -76,11 +76,11 @@ describe('sandbox mode', () => {
 })
 
 describe('a worker is never put in sandbox mode', () => {
-  it('without WHATSAPP_ACCESS_TOKEN it stops at start, naming what to set', async () => {
+  it('without WHATSAPP_ACCESS_TOKEN it stops at start, naming what to set', { timeout: 60_000 }, async () => {
     const dir = await mkdtemp(path.join(tmpdir(), 'mediagate-worker-'))
     try {
       // Before the fix this worker started a sandbox and ran on (the run timed out).
-      const run = await runCli(['serve', '--role', 'worker'], { MEDIAGATE_DATA_DIR: dir }, 15_000)
+      const run = await runCli(['serve', '--role', 'worker'], { MEDIAGATE_DATA_DIR: dir }, 40_000)
       expect(run.code).not.toBe(0)
       expect(run.stderr).toMatch(/WHATSAPP_ACCESS_TOKEN: required by a worker/)
       expect(run.stderr).toContain('mediagate.config.json')
@@ -90,10 +90,10 @@ describe('a worker is never put in sandbox mode', () => {
     }
   })
 
-  it('MEDIAGATE_SANDBOX=1 on PostgreSQL is refused at start, the password never shown', async () => {
+  it('MEDIAGATE_SANDBOX=1 on PostgreSQL is refused at start, the password never shown', { timeout: 60_000 }, async () => {
     const dir = await mkdtemp(path.join(tmpdir(), 'mediagate-forced-'))
     try {
-      const run = await runCli(['serve'], { MEDIAGATE_DATA_DIR: dir, MEDIAGATE_SANDBOX: '1', MEDIAGATE_DATABASE_URL: 'postgres://mg:hunter2@127.0.0.1:1/mediagate' }, 15_000)
+      const run = await runCli(['serve'], { MEDIAGATE_DATA_DIR: dir, MEDIAGATE_SANDBOX: '1', MEDIAGATE_DATABASE_URL: 'postgres://mg:hunter2@127.0.0.1:1/mediagate' }, 40_000)
       expect(run.code).not.toBe(0)
       expect(run.stderr).toMatch(/MEDIAGATE_SANDBOX: .*MEDIAGATE_DATABASE_URL \(PostgreSQL\)/)
       expect(`${run.stdout}${run.stderr}`).not.toContain('hunter2')
@@ -126,7 +126,7 @@ describe.skipIf(!servicesUp)('the scale-out setup: api + a worker without META_A
     await rm(dataDir, { recursive: true, force: true })
   })
 
-  it('the worker captures WhatsApp media from the configured Graph with the configured token', { timeout: 60_000 }, async () => {
+  it('the worker captures WhatsApp media from the configured Graph with the configured token', { timeout: 120_000 }, async () => {
     const shared = {
       MEDIAGATE_DATA_DIR: dataDir,
       MEDIAGATE_DATABASE_URL: schema.url,
@@ -154,7 +154,7 @@ describe.skipIf(!servicesUp)('the scale-out setup: api + a worker without META_A
       const res = await fetch(`${api.url}/v1/media?message_id=${encodeURIComponent(wamid)}`, { headers: { authorization: `Bearer ${API_KEY}` } })
       const [m] = ((await res.json()) as { data: MediaJson[] }).data
       return m && m.status !== 'pending' ? m : undefined
-    }, 30_000)
+    }, 60_000)
     expect(record, JSON.stringify(record.error)).toMatchObject({ status: 'stored', sha256: createHash('sha256').update(bytes).digest('hex') })
     // The configured token reached the configured Graph; no sandbox of its own stood in.
     expect(Object.keys(emulator.stats().byMedia[media.id]?.tokens ?? {})).toEqual(['default'])
