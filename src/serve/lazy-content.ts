@@ -65,15 +65,14 @@ export class LazyContent {
     const { capture, logger } = this.deps
     let transfer: ReturnType<typeof toBlobStoreAndClient<MediaRecord>>
     let source: Awaited<ReturnType<typeof openSniffed>>
-    let release: (() => void) | undefined
-    // While the client waits for the rest of the capture, its quiet connection is ours, not its.
-    const onWait = (waiting: boolean) => {
-      release?.()
-      release = waiting ? holdIdleTimeout(request) : undefined
-    }
+    // Until the capture settles, a quiet connection may be the server's doing (the store sets the
+    // pace, the end waits for the verdict, a client that fell behind waits for the blob); the
+    // download deadline bounds that. After it, only the client's reading is left to wait for.
+    const release = holdIdleTimeout(request)
+    stored.then(release, release)
     try {
-      source = await whileServerWorks(request, openSniffed(media, capture.sources, this.signal, { tryWebhookUrl: webhookUrlFresh(media) }))
-      const options = { maxBytes: capture.sources.maxBytes, signal: this.signal, client: { maxLagBytes: CLIENT_LAG_BYTES, onWait } }
+      source = await openSniffed(media, capture.sources, this.signal, { tryWebhookUrl: webhookUrlFresh(media) })
+      const options = { maxBytes: capture.sources.maxBytes, signal: this.signal, client: { maxLagBytes: CLIENT_LAG_BYTES } }
       transfer = toBlobStoreAndClient(source, capture.blobs, options, (outcome) => settleLazy(media, outcome, this.deps))
     } catch (err) {
       outcome.reject(err)

@@ -1,7 +1,8 @@
 /**
  * Content under the `proxy` storage policy: nothing is stored; every request fetches from Meta
- * (WhatsApp by re-resolving the id, Messenger/Instagram while the CDN URL lives) and streams
- * through. Range is passed on to Meta. A full pass is hashed on the way: it is checked against
+ * (WhatsApp by the id's URL, resolved again once the last one is minutes old, see
+ * whatsapp-urls.ts; Messenger/Instagram while the CDN URL lives) and streams through. Range is
+ * passed on to Meta. A full pass is hashed on the way: it is checked against
  * what Meta declared (or what an earlier pass found), and the verified sha256, size and type are
  * noted on the record, so later answers carry an ETag and `If-None-Match` needs no trip to Meta.
  */
@@ -15,6 +16,7 @@ import { openSource, type OpenedSource, type SourceDeps, webhookUrlFresh } from 
 import { sniffOpened } from '../transfer/sniffed-source.js'
 import { resolveRange } from './byte-range.js'
 import { etagMatches, ifRangeAllows, setContentHeaders } from './content-route.js'
+import { whileServerWorks } from './idle-hold.js'
 
 export interface ProxyDeps {
   catalog: Pick<RemoteMedia, 'learnRemote'>
@@ -34,7 +36,8 @@ export async function sendProxied(deps: ProxyDeps, media: MediaRecord, request: 
   if (wanted === 'unsatisfiable') return unsatisfiable(reply, media.size)
   let opened: OpenedSource
   try {
-    opened = await openSource(media, deps.sources, signal, { tryWebhookUrl: webhookUrlFresh(media), ...(wanted ? { range: wanted } : {}) })
+    const options = { tryWebhookUrl: webhookUrlFresh(media), reuseUrl: true, ...(wanted ? { range: wanted } : {}) }
+    opened = await whileServerWorks(request, openSource(media, deps.sources, signal, options))
   } catch (err) {
     if (wanted && isMediagateError(err) && err.vendorCode === 416) return unsatisfiable(reply, media.size)
     throw err
@@ -99,7 +102,10 @@ async function sendWhole(deps: ProxyDeps, media: MediaRecord, opened: OpenedSour
       await deps.catalog.learnRemote(media.id, facts).catch((err: unknown) => deps.logger.warn({ err, mediaId: media.id }, 'could not note what a proxy pass verified'))
     },
     onError: (err) => {
-      if (isMediagateError(err) && err.code === 'integrity') deps.logger.warn({ mediaId: media.id, code: err.code }, `proxied media failed verification: ${err.message}`)
+      if (!isMediagateError(err) || err.code !== 'integrity') return
+      deps.logger.warn({ mediaId: media.id, code: err.code }, `proxied media failed verification: ${err.message}`)
+      // What Meta declared may be what was wrong: the next request asks again rather than reuse it.
+      if (media.platform === 'whatsapp' && media.sourceMediaId) deps.sources.whatsappUrls?.forgetMedia(media.accountId, media.sourceMediaId)
     },
   })
   setContentHeaders(reply, media, source.servedType, source.sniffedMime)

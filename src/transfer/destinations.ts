@@ -30,7 +30,7 @@ export async function toBlobStore(source: SniffedSource, blobs: BlobStore, optio
 
 export interface StoreAndClientOptions extends StoreOptions {
   /** How far the client may fall behind the store before it gets the rest from the stored blob. */
-  client: Pick<FollowerOptions, 'maxLagBytes' | 'onWait'>
+  client: Pick<FollowerOptions, 'maxLagBytes'>
 }
 
 /**

@@ -58,11 +58,6 @@ export interface FollowerOptions {
    * and stored). Asked once, only for a follower that fell behind; a rejection destroys it.
    */
   rest: (offset: number) => Promise<Readable>
-  /**
-   * Told `true` when the follower fell behind and waits for `rest` (from then on the follower's
-   * connection may see nothing new until the leader finished), `false` once that wait is over.
-   */
-  onWait?: (waiting: boolean) => void
 }
 
 /**
@@ -79,30 +74,18 @@ export function teeFollowing(source: Readable, options: FollowerOptions): { lead
   const follower = new PassThrough()
   let fed = 0
   let feeding = true
-  let waiting = false
-  const wait = (now: boolean) => {
-    if (waiting === now) return
-    waiting = now
-    options.onWait?.(now)
-  }
   const fallBehind = () => {
     feeding = false
-    wait(true)
     options.rest(fed).then(
       (rest) => {
-        wait(false)
         if (follower.destroyed) rest.destroy()
         else pipe([rest, follower], () => {}) // an error of either destroys the other
       },
-      (err: unknown) => {
-        wait(false)
-        follower.destroy(err instanceof Error ? err : new Error(String(err)))
-      },
+      (err: unknown) => follower.destroy(err instanceof Error ? err : new Error(String(err))),
     )
   }
   follower.once('close', () => {
     feeding = false
-    wait(false)
   })
   leader.on('drain', () => source.resume())
   leader.once('close', () => {

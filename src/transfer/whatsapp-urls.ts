@@ -65,7 +65,7 @@ export class WhatsAppUrlCache {
    * not kept. Each caller waits only as long as its own signal allows.
    */
   async resolve(accountId: string | null, mediaId: string, lookup: (signal: AbortSignal) => Promise<MediaInfo>, signal: AbortSignal): Promise<ResolvedUrl> {
-    const key = `${accountId ?? ''}\u0000${mediaId}`
+    const key = keyOf(accountId, mediaId)
     for (let join = 1; ; join++) {
       const found = this.live(key)
       const entry = found ?? this.start(key, lookup, signal)
@@ -79,6 +79,11 @@ export class WhatsAppUrlCache {
         if (!ownLookupAborted || join >= MAX_JOINS) throw err
       }
     }
+  }
+
+  /** Forgets what is kept for this media (its bytes failed what Meta declared: ask Meta again next time). */
+  forgetMedia(accountId: string | null, mediaId: string): void {
+    this.entries.delete(keyOf(accountId, mediaId))
   }
 
   private live(key: string): Entry | undefined {
@@ -120,6 +125,10 @@ export class WhatsAppUrlCache {
       this.entries.delete(key)
     }
   }
+}
+
+function keyOf(accountId: string | null, mediaId: string): string {
+  return `${accountId ?? ''}\u0000${mediaId}`
 }
 
 /**
