@@ -162,8 +162,39 @@ export type ForwardSettlement =
   | { status: 'retry'; error: string; nextAttemptAt: Date }
   | { status: 'failed'; error: string }
 
-/** Tables `exportRows`/`importRows` copy. */
+/**
+ * Tables `exportRows`/`importRows` copy. Not `dashboard_sessions`: a sign-in belongs to the
+ * deployment it was made on, and a logout deletes its row, which a copy could not carry over
+ * (it would bring ended sessions back); people sign in again on the new deployment.
+ */
 export type CopyTable = 'webhooks' | 'media' | 'forwards'
+
+/** What `importRows` would do with a row another catalog exported (`compareRows`). */
+export type CopyVerdict =
+  /** Not here: inserted. */
+  | 'insert'
+  /** Here in an older version (`updated_at`): replaced. */
+  | 'update'
+  /** Here in the same version. */
+  | 'same'
+  /** Here in a version that wins: changed here since, or a tombstone (an erasure is never undone). */
+  | 'keep'
+  /** Not here, and neither is the webhook it belongs to (written meanwhile at the source): copy that first. */
+  | 'wait'
+
+/** Whether a process is still writing to a catalog (`copyActivity`). */
+export interface CopyActivity {
+  /** The catalog's own time of this reading. */
+  now: Date
+  /** Media and forwards leased to a process (the lease has not expired at `now`). */
+  leases: number
+  /** When the last of those leases expires; null when there is none. */
+  leasedUntil: Date | null
+  /** The latest change: media and forwards `updated_at`, webhooks `received_at`; null when empty. */
+  lastChangeAt: Date | null
+  /** Rows of the copied tables together. */
+  rows: number
+}
 
 /**
  * The catalog's roles. A consumer takes the role (or the intersection of roles) it uses, so
@@ -265,10 +296,21 @@ export interface Outbox {
 
 /** Copying a whole catalog between engines (`mediagate migrate-data`). */
 export interface CatalogCopy {
-  /** Raw rows of a table in id order after `afterId`. */
-  exportRows(table: CopyTable, afterId: string | null, limit: number): Promise<Record<string, unknown>[]>
-  /** Inserts rows from `exportRows` of any engine, in one transaction; existing ids are skipped. */
+  /**
+   * Raw rows of a table in id order after `afterId`; with `changedSince`, only the rows changed
+   * since then (media and forwards by `updated_at`, webhooks by `received_at`).
+   */
+  exportRows(table: CopyTable, afterId: string | null, limit: number, changedSince?: Date): Promise<Record<string, unknown>[]>
+  /** By id, what `importRows` would do here with these rows from `exportRows` of any engine (only `id`, `status`, `updated_at` and `webhook_id` are read). */
+  compareRows(table: CopyTable, rows: Record<string, unknown>[]): Promise<Record<string, CopyVerdict>>
+  /**
+   * Writes rows from `exportRows` of any engine, in one transaction: new ids are inserted, and a
+   * media or forward row here is replaced by a newer version (`updated_at`), never a tombstone
+   * by a live row; a webhook never changes once recorded. Returns how many rows it wrote.
+   */
   importRows(table: CopyTable, rows: Record<string, unknown>[]): Promise<number>
+  /** Live leases and the latest change, so a copy can tell whether a process is still writing here. */
+  copyActivity(): Promise<CopyActivity>
 }
 
 /** A dashboard sign-in as the catalog keeps it. */

@@ -26,7 +26,8 @@ import { LATEST_VERSION } from './migrations/index.js'
 import { type Plan, type PlanMode, single } from './plan.js'
 import { lazyDuePlan, learnRemotePlan, storeRemotePlan } from './remote-plans.js'
 import { summaryPlan } from './summary-plan.js'
-import { exportRowsPlan, importRowsPlan } from './copy-plans.js'
+import { compareRowsPlan, copyActivityPlan, exportRowsPlan, importRowsPlan } from './copy-plans.js'
+import type { CopyActivity, CopyVerdict } from './catalog.js'
 import type { NewSession } from './catalog.js'
 import { createSessionPlan, endSessionPlan, sessionActivePlan } from './session-plans.js'
 import type { ForwardRecord, ForwardSettlement, ForwardStatus } from './catalog.js'
@@ -132,8 +133,17 @@ export abstract class KyselyCatalog implements Catalog {
     return this.guard(async () => this.run(failBlobPlan(this.sqlDialect, blobKey, error, await this.clock.now()), 'transaction'))
   }
 
-  exportRows(table: CopyTable, afterId: string | null, limit: number): Promise<Record<string, unknown>[]> {
-    return this.guard(() => this.run(exportRowsPlan(this.sqlDialect, table, afterId, limit), 'autocommit'))
+  exportRows(table: CopyTable, afterId: string | null, limit: number, changedSince?: Date): Promise<Record<string, unknown>[]> {
+    return this.guard(() => this.run(exportRowsPlan(this.sqlDialect, table, afterId, limit, changedSince?.getTime() ?? null), 'autocommit'))
+  }
+
+  compareRows(table: CopyTable, rows: Record<string, unknown>[]): Promise<Record<string, CopyVerdict>> {
+    if (rows.length === 0) return Promise.resolve({})
+    return this.guard(() => this.run(compareRowsPlan(this.sqlDialect, table, rows), 'autocommit'))
+  }
+
+  copyActivity(): Promise<CopyActivity> {
+    return this.guard(async () => this.run(copyActivityPlan(this.sqlDialect, await this.clock.now()), 'autocommit'))
   }
 
   importRows(table: CopyTable, rows: Record<string, unknown>[]): Promise<number> {
