@@ -23,13 +23,21 @@ export function deadlineError(ms: number): MediagateError {
  */
 export async function withDeadline<T extends { response: FetchResponse }>(signal: AbortSignal, ms: number | undefined, open: (signal: AbortSignal) => Promise<T>): Promise<T> {
   if (ms === undefined || ms <= 0) return open(signal)
+  // Not AbortSignal.any: `signal` is often long-lived (the gateway's shutdown signal), and on Node
+  // 20 every composite made from it stays attached to it; this listener is removed when done.
   const controller = new AbortController()
+  const follow = () => controller.abort(signal.reason)
+  if (signal.aborted) follow()
+  else signal.addEventListener('abort', follow, { once: true })
   const timer = setTimeout(() => controller.abort(deadlineError(ms)), ms)
   // A download forgotten by its reader must not keep the process alive; the abort still ends it.
   timer.unref()
-  const clear = () => clearTimeout(timer)
+  const clear = () => {
+    clearTimeout(timer)
+    signal.removeEventListener('abort', follow)
+  }
   try {
-    const opened = await open(AbortSignal.any([signal, controller.signal]))
+    const opened = await open(controller.signal)
     if (opened.response.body.destroyed) clear()
     else opened.response.body.once('close', clear)
     return opened
