@@ -7,6 +7,7 @@ import { afterEach, beforeEach, describe } from 'vitest'
 import type { Catalog } from '../../src/catalog/catalog.js'
 import type { MigrationOutcome } from '../../src/catalog/migrate.js'
 import { claimTests } from './conformance/claim.js'
+import { copyTests } from './conformance/copy.js'
 import { forwardTests } from './conformance/forwards.js'
 import { lifecycleTests } from './conformance/lifecycle.js'
 import { policyTests } from './conformance/policies.js'
@@ -72,6 +73,7 @@ export function catalogConformance(name: string, setup: () => Promise<CatalogFix
     queryTests(ctx)
     policyTests(ctx)
     forwardTests(ctx)
+    copyTests(ctx)
     sessionTests(ctx)
   })
 }

@@ -1,14 +1,28 @@
 /**
  * Outgrowing the embedded default: `mediagate migrate-data` copies SQLite + disk into PostgreSQL
  * + S3, verifying every blob, and a second run (as after an interruption) copies nothing twice.
- * A gateway started on the destination then serves the same bytes.
+ * A gateway started on the destination then serves the same bytes. Run again after the source
+ * changed, it brings the destination up to date (erasures and their blobs included), and it
+ * refuses a source a gateway is still writing to unless told `--live`.
  */
 import { createHash, randomBytes } from 'node:crypto'
-import { rm } from 'node:fs/promises'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { mkdtemp, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import path from 'node:path'
+import { Readable } from 'node:stream'
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
+import type { Catalog } from '../../src/catalog/catalog.js'
+import { checkSource, copyUntilStill, migrateData } from '../../src/cli/commands/migrate-data.js'
+import { READS } from '../../src/cli/config-flags.js'
+import { loadConfig } from '../../src/config/load-config.js'
+import { type Emulator, startEmulator } from '../../src/emulator/index.js'
+import { createLogger } from '../../src/logging/logger.js'
+import { openParts, type Parts } from '../../src/parts.js'
+import { signPayload } from '../../src/platforms/signature.js'
+import { newMedia, webhook } from '../catalog/fixtures.js'
 import { whatsappMessage, messengerMessage } from '../../src/emulator/webhook-payloads.js'
 import type { MediaJson } from '../../src/serve/present-media.js'
-import { startChildGateway } from '../helpers/child-gateway.js'
+import { type ChildGateway, startChildGateway } from '../helpers/child-gateway.js'
 import { API_KEY, type Harness, startHarness } from '../helpers/harness.js'
 import { createTestSchema, type TestSchema } from '../helpers/postgres.js'
 import { runCli } from '../helpers/run-cli.js'
@@ -117,5 +131,326 @@ describe.skipIf(!available)('migrate-data from SQLite + disk to PostgreSQL + S3'
     } finally {
       await redirecting.kill('SIGTERM')
     }
+  })
+})
+
+/** Every row of the copied tables, without the leases a copy drops, for comparing two catalogs. */
+async function dump(catalog: Catalog): Promise<Record<string, Record<string, unknown>[]>> {
+  const out: Record<string, Record<string, unknown>[]> = {}
+  for (const table of ['webhooks', 'forwards', 'media'] as const) {
+    out[table] = (await catalog.exportRows(table, null, 10_000)).map((row) => {
+      const { lease_owner: _owner, lease_expires_at: _expires, ...rest } = row
+      // Numbers as numbers and booleans as booleans, whichever engine they come from.
+      return Object.fromEntries(Object.entries(rest).map(([k, v]) => [k, typeof v === 'string' && /^\d+$/.test(v) && k !== 'id' ? Number(v) : k === 'voice' || k === 'animated' || k === 'wait_for_media' ? (v === null ? null : Boolean(v)) : Buffer.isBuffer(v) || v instanceof Uint8Array ? Buffer.from(v).toString('hex') : v]))
+    })
+  }
+  return out
+}
+
+async function until<T>(what: string, fn: () => Promise<T | undefined>, timeoutMs = 30_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs
+  for (;;) {
+    const value = await fn()
+    if (value !== undefined) return value
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
+    await new Promise((r) => setTimeout(r, 100))
+  }
+}
+
+describe.skipIf(!available)('migrate-data again: the destination catches up with the source', () => {
+  const bucket = useTestBucket('migrate-again')
+  let schema: TestSchema
+  let emulator: Emulator
+  let dataDir: string
+  const gateways: ChildGateway[] = []
+
+  beforeAll(async () => {
+    schema = await createTestSchema('mg_migrate_again')
+    emulator = await startEmulator({ accessToken: 'emu-access-token-secret', appSecret: 'emu-app-secret-value' })
+    dataDir = await mkdtemp(path.join(tmpdir(), 'mediagate-migrate-again-'))
+  })
+  afterAll(async () => {
+    for (const gw of gateways) await gw.kill('SIGKILL')
+    await emulator?.close()
+    if (dataDir) await rm(dataDir, { recursive: true, force: true })
+    await schema?.drop()
+  })
+
+  const s3 = () => ({
+    MEDIAGATE_S3_ENDPOINT: S3_ENDPOINT,
+    AWS_ACCESS_KEY_ID: S3_TEST_CREDENTIALS.accessKeyId,
+    AWS_SECRET_ACCESS_KEY: S3_TEST_CREDENTIALS.secretAccessKey,
+    AWS_REGION: 'us-east-1',
+  })
+  const sourceEnv = () => ({
+    MEDIAGATE_DATA_DIR: dataDir,
+    META_APP_SECRET: emulator.appSecret,
+    META_VERIFY_TOKEN: 'verify-me-please',
+    WHATSAPP_ACCESS_TOKEN: emulator.accessToken,
+    META_GRAPH_URL: emulator.url,
+    MEDIAGATE_API_KEY: API_KEY,
+    MEDIAGATE_ALLOWED_HOSTS: new URL(emulator.url).hostname,
+    // Refused connections keep the forwards owed and retrying: the outbox changes while a gateway runs.
+    MEDIAGATE_FORWARD_URL: 'http://127.0.0.1:9/hook',
+  })
+  const destEnv = () => ({ ...sourceEnv(), ...s3(), MEDIAGATE_DATABASE_URL: schema.url, MEDIAGATE_STORAGE_URL: `s3://${bucket.name}/m`, MEDIAGATE_ROLE: 'api' })
+  const migrate = (extra: string[] = []) =>
+    runCli(['migrate-data', '--to-database', schema.url, '--to-storage', `s3://${bucket.name}/m`, ...extra], { MEDIAGATE_DATA_DIR: dataDir, ...s3() }, 90_000)
+  const sourceGateway = async () => {
+    const gw = await startChildGateway(sourceEnv())
+    gateways.push(gw)
+    return gw
+  }
+  const api = (gw: ChildGateway, pathname: string, init: RequestInit = {}) => fetch(`${gw.url}${pathname}`, { ...init, headers: { authorization: `Bearer ${API_KEY}` } })
+  const post = (gw: ChildGateway, payload: object) => {
+    const body = Buffer.from(JSON.stringify(payload))
+    return fetch(`${gw.url}/webhooks/meta`, { method: 'POST', body, headers: { 'content-type': 'application/json', 'x-hub-signature-256': signPayload(body, emulator.appSecret) } })
+  }
+  const byMessage = async (gw: ChildGateway, messageId: string) => ((await (await api(gw, `/v1/media?message_id=${messageId}`)).json()) as { data: MediaJson[] }).data[0]
+  const whatsapp = (wamid: string, bytes: Buffer) => {
+    const m = emulator.addWhatsAppMedia({ bytes, mimeType: 'image/jpeg' })
+    return { media: m, payload: whatsappMessage({ wamid, media: { type: 'image', id: m.id, mime_type: 'image/jpeg', sha256: m.sha256 } }) }
+  }
+  const messenger = (mid: string, bytes: Buffer) => {
+    const m = emulator.addCdnMedia({ platform: 'messenger', bytes, mimeType: 'image/jpeg' })
+    return { media: m, payload: messengerMessage({ mid, attachments: [{ type: 'image', url: m.url! }] }) }
+  }
+  const openCatalogs = async () => {
+    const quiet = createLogger('silent')
+    const source = await openParts(loadConfig({ env: { MEDIAGATE_DATA_DIR: dataDir }, only: READS.catalog }), { catalog: 'read', logger: quiet })
+    const dest = await openParts(loadConfig({ env: { MEDIAGATE_DATABASE_URL: schema.url }, only: READS.catalog }), { catalog: 'read', logger: quiet })
+    return { source: source.catalog, dest: dest.catalog, close: () => Promise.all([source.close(), dest.close()]) }
+  }
+
+  it('brings over erasures (and deletes their blobs), captures, retries and the outbox; a third run changes nothing', { timeout: 240_000 }, async () => {
+    const twin = randomBytes(3000)
+    const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex')
+    const erased = randomBytes(2500)
+    const items = {
+      keep: whatsapp('wamid.again.keep', randomBytes(2000)),
+      erase: whatsapp('wamid.again.erase', erased),
+      twinA: whatsapp('wamid.again.twinA', twin),
+      twinB: whatsapp('wamid.again.twinB', twin),
+      // Pending at the first copy: Meta answers 503 and asks for a few seconds.
+      later: whatsapp('wamid.again.later', randomBytes(1800)),
+      // Failed at the first copy (the CDN URL had expired); retried by hand afterwards.
+      retried: messenger('m_again_retried', randomBytes(1600)),
+    }
+    emulator.setFaults(items.later.media.id, { downloadStatus: 503, retryAfterSeconds: 3 })
+    emulator.setFaults(items.retried.media.id, { expired: true })
+
+    // 1. A gateway on SQLite + disk receives them; stopped with `later` still pending.
+    let gw = await sourceGateway()
+    for (const item of Object.values(items)) expect((await post(gw, item.payload)).status).toBe(200)
+    const settledAs = { keep: 'stored', erase: 'stored', twinA: 'stored', twinB: 'stored', retried: 'failed' } as const
+    const ids: Record<keyof typeof items, string> = {} as never
+    for (const [name, wanted] of Object.entries(settledAs)) {
+      const messageId = name === 'retried' ? 'm_again_retried' : `wamid.again.${name}`
+      ids[name as keyof typeof items] = (await until(`${name} ${wanted}`, async () => ((await byMessage(gw, messageId))?.status === wanted ? byMessage(gw, messageId) : undefined)))!.id
+    }
+    ids.later = (await until('a first attempt at `later`', async () => {
+      const m = await byMessage(gw, 'wamid.again.later')
+      return m && m.attempts >= 1 ? m : undefined
+    })).id
+    await gw.kill('SIGTERM')
+
+    // 2. The first copy.
+    const first = await migrate()
+    expect(first.code, first.stderr).toBe(0)
+    expect(first.stdout).toMatch(/copied 6 webhooks, 6 forwards and 6 media records \(0 already there\); 3 blobs copied and verified, 1 already present/)
+    const erasedKey = `m/sha256/${sha(erased).slice(0, 2)}/${sha(erased).slice(2, 4)}/${sha(erased)}`
+    expect(await listKeys(bucket.client, bucket.name, 'm/sha256/')).toContain(erasedKey)
+
+    // 3. The source runs again. While a capture holds its lease, a copy is refused...
+    emulator.setFaults(items.later.media.id, {})
+    emulator.setFaults(items.retried.media.id, {})
+    gw = await sourceGateway()
+    const slow = messenger('m_again_slow', randomBytes(1200))
+    emulator.setFaults(slow.media.id, { delayMs: 12_000, times: 1 })
+    expect((await post(gw, slow.payload)).status).toBe(200)
+    await until('the slow capture to hold its lease', async () => ((await byMessage(gw, 'm_again_slow'))?.attempts === 1 ? true : undefined))
+    const refused = await migrate()
+    expect(refused.code).toBe(1)
+    expect(refused.stderr).toMatch(/mediagate: conflict: the source catalog is in use: \d+ jobs are leased to a running process .*--live/)
+    expect(refused.stderr).not.toContain(schema.url)
+    // ... unless --live: it copies what is there now, and is safe to repeat.
+    const live = await migrate(['--live'])
+    expect(live.code, live.stderr).toBe(0)
+    expect(live.stdout).toMatch(/copied 1 webhooks, 1 forwards and 1 media records/)
+
+    // 4. What changes at the source: a capture completes, two erasures (one blob shared with a
+    // record that stays), a failed media retried by hand.
+    await until('`later` stored', async () => ((await byMessage(gw, 'wamid.again.later'))?.status === 'stored' ? true : undefined))
+    expect((await api(gw, `/v1/media/${ids.erase}`, { method: 'DELETE' })).status).toBe(200)
+    expect((await api(gw, `/v1/media/${ids.twinA}`, { method: 'DELETE' })).status).toBe(200)
+    expect((await api(gw, `/v1/media/${ids.retried}/retry`, { method: 'POST' })).status).toBe(202)
+    await until('the retried media stored', async () => ((await byMessage(gw, 'm_again_retried'))?.status === 'stored' ? true : undefined))
+    await until('the slow capture stored', async () => ((await byMessage(gw, 'm_again_slow'))?.status === 'stored' ? true : undefined))
+    await gw.kill('SIGTERM')
+
+    // 5. The re-run (a gateway stopped a moment ago is waited for, not refused).
+    const again = await migrate()
+    expect(again.code, again.stderr).toBe(0)
+    expect(again.stdout).toMatch(/copied 0 webhooks, 0 forwards and 0 media records \(7 already there\)/)
+    // The two erasures and the retry, and the slow capture unless it was stored before the --live run.
+    expect(again.stdout).toMatch(/updated \d+ forwards and [34] media records to the source's newer state, kept 0 the destination changed since; deleted 1 blobs of erased media at the destination/)
+    const keys = await listKeys(bucket.client, bucket.name, 'm/sha256/')
+    expect(keys).not.toContain(erasedKey)
+    expect(keys).toContain(`m/sha256/${sha(twin).slice(0, 2)}/${sha(twin).slice(2, 4)}/${sha(twin)}`)
+    expect(keys).toHaveLength(5)
+
+    const { source, dest, close } = await openCatalogs()
+    try {
+      const there = await dump(dest)
+      expect(there).toEqual(await dump(source))
+      expect(await dest.get(ids.erase)).toMatchObject({ status: 'deleted', blobKey: null })
+      expect(await dest.get(ids.twinA)).toMatchObject({ status: 'deleted', blobKey: null })
+      expect(await dest.get(ids.twinB)).toMatchObject({ status: 'stored' })
+      expect(await dest.get(ids.later)).toMatchObject({ status: 'stored', error: null })
+      expect(await dest.get(ids.retried)).toMatchObject({ status: 'stored', error: null, attempts: (await source.get(ids.retried))!.attempts })
+      expect((await dest.listForwards({}, { limit: 100 })).data).toEqual((await source.listForwards({}, { limit: 100 })).data)
+
+      // 6. Once more: nothing left to do, nothing changes.
+      const third = await migrate()
+      expect(third.code, third.stderr).toBe(0)
+      expect(third.stdout).toMatch(/copied 0 webhooks, 0 forwards and 0 media records \(7 already there\); 0 blobs copied and verified, 5 already present/)
+      expect(third.stdout).toMatch(/updated 0 forwards and 0 media records to the source's newer state, kept 0 the destination changed since; deleted 0 blobs/)
+      expect(await dump(dest)).toEqual(there)
+    } finally {
+      await close()
+    }
+
+    // The erased photo is gone at the destination, for a gateway started there.
+    const served = await startChildGateway(destEnv())
+    gateways.push(served)
+    try {
+      const gone = await api(served, `/v1/media/${ids.erase}/content`)
+      expect(gone.status).toBe(410)
+      expect(((await gone.json()) as { error: { code: string } }).error.code).toBe('deleted')
+      const kept = await api(served, `/v1/media/${ids.twinB}/content`)
+      expect(sha(Buffer.from(await kept.arrayBuffer()))).toBe(sha(twin))
+    } finally {
+      await served.kill('SIGTERM')
+    }
+  })
+})
+
+/** The command's own functions on SQLite + disk at both ends: no services needed. */
+describe('migrate-data: copy rules on parts opened by the caller', () => {
+  const dirs: string[] = []
+  const opened: Parts[] = []
+  afterEach(async () => {
+    for (const parts of opened.splice(0)) await parts.close()
+    for (const dir of dirs.splice(0)) await rm(dir, { recursive: true, force: true })
+  })
+  const open = async () => {
+    const dir = await mkdtemp(path.join(tmpdir(), 'mediagate-migrate-parts-'))
+    dirs.push(dir)
+    const parts = await openParts(loadConfig({ env: { MEDIAGATE_DATA_DIR: dir }, only: [...READS.catalog, ...READS.blobs] }), { catalog: 'create', blobs: 'own', logger: createLogger('silent') })
+    opened.push(parts)
+    await parts.prepare()
+    return parts
+  }
+  const storedMedia = async (parts: Parts, bytes: Buffer) => {
+    const [recorded] = await parts.catalog.recordWebhooks([webhook([newMedia()])])
+    const id = recorded!.created[0]!.id
+    const put = await parts.blobs.put(Readable.from([bytes]))
+    await parts.catalog.claim({ owner: 't', limit: 10, leaseMs: 60_000, crashLimit: 8 })
+    expect(await parts.catalog.settle(id, 't', { status: 'stored', sha256: put.sha256, size: put.size, blobKey: put.key, sniffedMime: null, mimeType: null })).toBe(true)
+    return { id, key: put.key }
+  }
+
+  it('a re-run brings erasures over and deletes their unshared blobs from the destination store', async () => {
+    const [source, dest] = [await open(), await open()]
+    const shared = randomBytes(400)
+    const alone = await storedMedia(source, randomBytes(600))
+    const twinA = await storedMedia(source, shared)
+    const twinB = await storedMedia(source, shared)
+    expect(await migrateData(source, dest, { live: false, quietMs: 0 })).toMatchObject({ media: 3, blobsCopied: 2, blobsPresent: 1 })
+    await source.eraser.erase([alone.id, twinA.id])
+    expect(await source.blobs.stat(alone.key)).toBeUndefined()
+    const again = await migrateData(source, dest, { live: false, quietMs: 0 })
+    expect(again).toMatchObject({ media: 0, updated: { media: 2 }, blobsDeleted: 1, converged: true })
+    expect(await dest.catalog.get(alone.id)).toMatchObject({ status: 'deleted', blobKey: null })
+    expect(await dest.catalog.get(twinA.id)).toMatchObject({ status: 'deleted', blobKey: null })
+    expect(await dest.blobs.stat(alone.key)).toBeUndefined()
+    expect(await dest.blobs.stat(twinB.key)).toBeDefined()
+    expect(await dump(dest.catalog)).toEqual(await dump(source.catalog))
+    expect(await migrateData(source, dest, { live: false, quietMs: 0 })).toMatchObject({ media: 0, updated: { media: 0 }, kept: 0, blobsDeleted: 0, blobsCopied: 0 })
+  })
+
+  it('bytes a run copied before it was interrupted go with the erasure of their media', async () => {
+    const [source, dest] = [await open(), await open()]
+    const { id, key } = await storedMedia(source, randomBytes(700))
+    // The interrupted run: the blob arrived, the record did not.
+    await dest.blobs.put(await source.blobs.read(key))
+    await source.eraser.erase([id])
+    expect(await source.catalog.get(id)).toMatchObject({ status: 'deleted', blobKey: null })
+    expect(await migrateData(source, dest, { live: false, quietMs: 0 })).toMatchObject({ media: 1, blobsDeleted: 1, blobsCopied: 0 })
+    expect(await dest.blobs.stat(key)).toBeUndefined()
+    expect(await dest.catalog.get(id)).toMatchObject({ status: 'deleted', blobKey: null })
+  })
+
+  it('a source older than the destination brings back neither erased media nor their bytes', async () => {
+    const [source, dest] = [await open(), await open()]
+    const { id, key } = await storedMedia(source, randomBytes(500))
+    expect(await migrateData(source, dest, { live: false, quietMs: 0 })).toMatchObject({ media: 1, blobsCopied: 1, converged: true })
+    // Erased at the destination after the switch; the old source still has it stored.
+    await dest.eraser.erase([id])
+    expect(await dest.blobs.stat(key)).toBeUndefined()
+    const again = await migrateData(source, dest, { live: false, quietMs: 0 })
+    expect(again).toMatchObject({ media: 0, kept: 1, blobsCopied: 0, blobsPresent: 0, converged: true })
+    expect((await dest.catalog.get(id))!.status).toBe('deleted')
+    expect(await dest.blobs.stat(key)).toBeUndefined()
+  })
+
+  it('refuses a source with live leases, or one that keeps changing, unless live; waits out one that just stopped', async () => {
+    const source = await open()
+    const [recorded] = await source.catalog.recordWebhooks([webhook([newMedia()])])
+    const [job] = await source.catalog.claim({ owner: 'running', limit: 1, leaseMs: 60_000, crashLimit: 8 })
+    const leased = await checkSource(source.catalog, { live: false, quietMs: 0 }).catch((e: unknown) => e)
+    expect(leased).toMatchObject({ code: 'conflict', message: expect.stringMatching(/1 jobs are leased to a running process \(until .*\)\. Stop the gateway .* --live/) })
+    expect((await checkSource(source.catalog, { live: true })).leases).toBe(1)
+    await source.catalog.settle(job!.id, 'running', { status: 'failed', error: { code: 'auth', message: 'x', vendorCode: null } })
+
+    let writes = 0
+    const writer = setInterval(() => void source.catalog.recordWebhooks([webhook([newMedia()])]).then(() => writes++), 40)
+    try {
+      await new Promise((r) => setTimeout(r, 100))
+      const busy = await checkSource(source.catalog, { live: false, quietMs: 400 }).catch((e: unknown) => e)
+      expect(busy).toMatchObject({ code: 'conflict', message: expect.stringMatching(/still changing/) })
+    } finally {
+      clearInterval(writer)
+    }
+    expect(writes).toBeGreaterThan(0)
+    await new Promise((r) => setTimeout(r, 50))
+    const started = Date.now()
+    const still = await checkSource(source.catalog, { live: false, quietMs: 400 })
+    expect(Date.now() - started).toBeGreaterThanOrEqual(200)
+    expect(still.rows).toBeGreaterThan(2)
+    expect(recorded).toBeDefined()
+  })
+
+  it('catches up with what a gateway wrote during the copy, media waiting for their webhook', async () => {
+    const [source, dest] = [await open(), await open()]
+    await storedMedia(source, randomBytes(300))
+    let late: string | undefined
+    // A webhook that arrives after the webhooks were copied, before the media are.
+    const writing = new Proxy(source.catalog, {
+      get(target, prop, receiver) {
+        if (prop === 'exportRows') {
+          return async (...args: Parameters<Catalog['exportRows']>) => {
+            if (args[0] === 'media' && late === undefined) late = (await target.recordWebhooks([webhook([newMedia()])]))[0]!.created[0]!.id
+            return target.exportRows(...args)
+          }
+        }
+        const value = Reflect.get(target, prop, receiver) as unknown
+        return typeof value === 'function' ? (value as (...a: unknown[]) => unknown).bind(target) : value
+      },
+    })
+    const stats = await copyUntilStill({ catalog: writing, blobs: source.blobs }, dest, await source.catalog.copyActivity())
+    expect(stats).toMatchObject({ converged: true, passes: 2, webhooks: 2, media: 2, waiting: 0 })
+    expect((await dest.catalog.get(late!))!.status).toBe('pending')
+    expect(await dump(dest.catalog)).toEqual(await dump(source.catalog))
   })
 })
