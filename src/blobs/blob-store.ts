@@ -19,6 +19,13 @@ export interface PutOptions {
   /** Stored alongside where the backend supports it (S3 Content-Type). */
   contentType?: string
   signal?: AbortSignal
+  /**
+   * Runs once the blob's sha256 is known and before the store commits the bytes under its key or
+   * decides they are already there (disk: before the durable rename; S3: before the upload when
+   * the sha256 was declared, before the copy otherwise). A rejection fails the put with that
+   * error and commits nothing. The caller's chance to make the key safe from deletion first.
+   */
+  beforeCommit?: (sha256: string) => Promise<void>
 }
 
 export interface PutResult {
@@ -33,6 +40,8 @@ export interface PutResult {
 export interface BlobStat {
   key: string
   size: number
+  /** When the blob was last written (disk: mtime; S3: LastModified); given by `list()`. */
+  modifiedAt?: Date
 }
 
 /** Inclusive byte range, as in HTTP `Range: bytes=start-end`. */

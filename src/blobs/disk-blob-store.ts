@@ -128,7 +128,7 @@ export class DiskBlobStore implements BlobStore {
       if (entry.isDirectory()) yield* this.walk(full, `${keyPrefix}${entry.name}/`)
       else if (entry.isFile()) {
         const s = await stat(full).catch(() => undefined)
-        if (s) yield { key: `${keyPrefix}${entry.name}`, size: s.size }
+        if (s) yield { key: `${keyPrefix}${entry.name}`, size: s.size, modifiedAt: s.mtime }
       }
     }
   }

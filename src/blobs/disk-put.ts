@@ -1,15 +1,16 @@
 /**
  * Where a disk put's hashed bytes go and how they become a blob (the frame around it is
  * put-frame.ts): into a `BlobSink`, in memory for a small blob and in `<root>/.tmp/<uuid>.part`
- * beyond that; then a durable-write thread writes and fsyncs the temp file (if it was in memory),
- * renames it to its content-addressed path and fsyncs that directory.
+ * beyond that; then, once the caller's `beforeCommit` let it, a durable-write thread writes and
+ * fsyncs the temp file (if it was in memory), renames it to its content-addressed path and fsyncs
+ * that directory.
  */
 import { randomUUID } from 'node:crypto'
 import { open, rm } from 'node:fs/promises'
 import path from 'node:path'
 import type { Readable } from 'node:stream'
 import { pipeAsync } from '../util/pipe.js'
-import { blobKeyFor } from './blob-store.js'
+import { blobKeyFor, type PutOptions } from './blob-store.js'
 import { BlobSink } from './blob-sink.js'
 import type { DurableWriter } from './durable-writer.js'
 import type { HashingStream } from './hashing-stream.js'
@@ -39,10 +40,13 @@ export class DiskPut implements PutAttempt {
     this.sink = new BlobSink({ open: () => open(tmp, 'wx', 0o644), memoryLimit: SMALL_BLOB_BYTES })
   }
 
-  async write(body: Readable, hasher: HashingStream): Promise<boolean> {
+  async write(body: Readable, hasher: HashingStream, options: PutOptions): Promise<boolean> {
     const { sink, target } = this
     await pipeAsync([body, hasher, sink])
-    const file = keyToPath(target.root, blobKeyFor(hasher.digest()))
+    const sha256 = hasher.digest()
+    // Before the rename and its "already there?" check: a blob found there must stay there.
+    await options.beforeCommit?.(sha256)
+    const file = keyToPath(target.root, blobKeyFor(sha256))
     const existed = await target.writer.finish({ tmp: this.tmp, file, size: hasher.bytes, ...(sink.memory ? { bytes: sink.memory } : {}) })
     if (!existed) target.openFiles.forget(file)
     return existed

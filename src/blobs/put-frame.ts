@@ -6,8 +6,9 @@
  * its temporary data; the result is always the hasher's sha256 and count under `blobKeyFor`.
  *
  * A failure becomes: the caller's abort reason when it aborted; our own errors (too_large,
- * integrity) as they are; an error of the source stream as `network` (the download broke, not
- * the store); anything else through the store's own mapping.
+ * integrity, and whatever `beforeCommit` refused the commit with) as they are; an error of the
+ * source stream as `network` (the download broke, not the store); anything else through the
+ * store's own mapping.
  *
  * The store supplies only the middle, a `PutAttempt`: where the hashed bytes go and how they are
  * committed. It pipes `body` into `hasher` itself, in the one pipe it needs anyway (the disk
@@ -24,6 +25,8 @@ export interface PutAttempt {
    * Pipes `body` through `hasher` into the store and commits the bytes under
    * `blobKeyFor(hasher.digest())`; resolves true when that blob was already there. Must not
    * resolve before the hasher has seen the end of the body (the frame then fails with `internal`).
+   * Awaits `options.beforeCommit` once, with the sha256, before it commits or looks for the
+   * blob under its final key, and commits nothing when it rejects.
    */
   write(body: Readable, hasher: HashingStream, options: PutOptions): Promise<boolean>
   /** After a failed `write`: removes what it left outside the final keys. Never rejects. */

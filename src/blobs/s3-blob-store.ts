@@ -131,10 +131,10 @@ export class S3BlobStore implements BlobStore {
     }
   }
 
-  /** The content-addressed blobs (`sha256/…`); temporary and quarantined objects are not listed. */
+  /** The content-addressed blobs (`sha256/…`) with their LastModified; temporary and quarantined objects are not listed. */
   async *list(): AsyncIterable<BlobStat> {
     for await (const object of listObjects(this.client, this.bucket, `${this.prefix}${BLOB_PREFIX}`)) {
-      yield { key: object.key.slice(this.prefix.length), size: object.size }
+      yield { key: object.key.slice(this.prefix.length), size: object.size, ...(object.lastModified ? { modifiedAt: object.lastModified } : {}) }
     }
   }
 

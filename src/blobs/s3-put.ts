@@ -12,6 +12,8 @@
  * - Otherwise (Messenger, Instagram): upload to a temporary key under `<prefix>.tmp/`, then
  *   CopyObject to the final key once the hash is known, then delete the temporary object.
  *   CopyObject is limited to 5 GB per object, far above our 100 MB default `maxBytes`.
+ * The caller's `beforeCommit` runs before the final key is looked at: at the start on the first
+ * path, between the temporary upload and the copy on the second.
  * A failed or aborted put aborts its multipart upload and deletes its temporary object (the frame
  * around every put, put-frame.ts, discards it); `init()` removes what a crash left behind. A
  * bucket lifecycle rule expiring `.tmp/` and incomplete multipart uploads after a day is a good
@@ -61,6 +63,8 @@ export class S3Put implements PutAttempt {
 
   private async putKnown(hasher: HashingStream, sha256: string, options: PutOptions): Promise<boolean> {
     const key = blobKeyFor(sha256)
+    // The key is known before a byte is sent: made safe from deletion before "is it there?".
+    await options.beforeCommit?.(sha256)
     const existing = options.expectedSize === undefined ? undefined : await this.target.stat(key)
     if (existing && existing.size === options.expectedSize) {
       // Let the bytes flow (the caller sniffs them, the hasher verifies them) but send none.
@@ -76,7 +80,9 @@ export class S3Put implements PutAttempt {
     const tmpKey = `${prefix}${TMP_PREFIX}${randomUUID()}`
     this.tmpKey = tmpKey
     await this.upload(hasher, tmpKey, options.contentType)
-    const key = blobKeyFor(hasher.digest())
+    const sha256 = hasher.digest()
+    await options.beforeCommit?.(sha256)
+    const key = blobKeyFor(sha256)
     const existing = await this.target.stat(key)
     const existed = existing?.size === hasher.bytes
     if (!existed) {

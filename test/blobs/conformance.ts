@@ -10,9 +10,10 @@ import { text } from 'node:stream/consumers'
 import v8 from 'node:v8'
 import vm from 'node:vm'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
-import { type BlobStore, blobKeyFor } from '../../src/blobs/blob-store.js'
+import { type BlobStat, type BlobStore, blobKeyFor } from '../../src/blobs/blob-store.js'
 import { verifyBlob } from '../../src/blobs/verify.js'
 import { chunkedSource, expectCode, listKeys, readAll, sampleBytes, sha256 } from './fixtures.js'
+import { beforeCommitTests } from './before-commit.js'
 import { putFailureTests } from './put-failures.js'
 
 export interface ConformanceSubject {
@@ -66,6 +67,7 @@ export function blobStoreConformance(name: string, factory: () => Promise<Confor
     }
 
     putFailureTests({ store: () => store, subject: () => subject, expectNothingStored })
+    beforeCommitTests({ store: () => store, subject: () => subject, expectNothingStored })
 
     it('puts, stats, reads and deletes a blob', async () => {
       const bytes = sampleBytes(10_000)
@@ -173,9 +175,19 @@ export function blobStoreConformance(name: string, factory: () => Promise<Confor
       const blobs = [sampleBytes(10, 1), sampleBytes(2000, 2), sampleBytes(30_000, 3)]
       for (const b of blobs) await store.put(Readable.from([b]))
       const listed: { key: string; size: number }[] = []
-      for await (const s of store.list()) listed.push(s)
+      for await (const s of store.list()) listed.push({ key: s.key, size: s.size })
       const want = blobs.map((b) => ({ key: blobKeyFor(sha256(b)), size: b.length }))
       expect(listed.sort((a, b) => a.key.localeCompare(b.key))).toEqual(want.sort((a, b) => a.key.localeCompare(b.key)))
+    })
+
+    it('lists when each blob was written', async () => {
+      const before = Date.now()
+      const { key } = await store.put(Readable.from([sampleBytes(100, 9)]))
+      const listed: BlobStat[] = []
+      for await (const s of store.list()) listed.push(s)
+      expect(listed.map((s) => s.key)).toEqual([key])
+      // Whole seconds on some stores (S3's LastModified), and another machine's clock: a loose bound.
+      expect(Math.abs(listed[0]!.modifiedAt!.getTime() - before)).toBeLessThan(60_000)
     })
 
     it('rejects hostile keys with bad_request', async () => {
