@@ -275,6 +275,51 @@ export interface Erasure {
   tombstoneBlobKeys(limit: number): Promise<string[]>
 }
 
+/** A capture about to commit a blob: the record it captures and the engine that holds its lease. */
+export interface BlobLease {
+  mediaId: string
+  owner: string
+  blobKey: string
+}
+
+/**
+ * What `leaseBlobs` answers per lease: `leased`; `deleting` (a deletion of the key is in
+ * progress: try again once it ends); `busy` (another transaction is writing the record, a lease
+ * renewal say: try again now); `lost` (the record is no longer pending under this lease: deleted,
+ * or taken over by another process; commit nothing).
+ */
+export type BlobLeaseAnswer = 'leased' | 'deleting' | 'busy' | 'lost'
+
+/** What `claimBlobDeletions` made of each key (sorted, each key in one list). */
+export interface BlobDeletionClaim {
+  /** The claimant may delete these blobs now, and ends the claims with `endBlobDeletions`. */
+  claimed: string[]
+  /** A record that is not deleted uses the key. */
+  referenced: string[]
+  /** A capture in flight holds a lease on the key: it is about to be used. */
+  leased: string[]
+  /** Another claimant is deleting the blob now. */
+  busy: string[]
+}
+
+/**
+ * Safe deletion of shared blobs (retention/blob-guard.ts): a capture leases its blob key before
+ * the store commits the bytes, a deletion claims the key before it deletes the blob, and neither
+ * passes the other, in one process or several. A lease lasts while its record is pending under a
+ * live job lease (the settlement ends it); a claim until `endBlobDeletions`, or its expiry.
+ */
+export interface BlobLeases {
+  /** One answer per lease, in order; one transaction. */
+  leaseBlobs(leases: BlobLease[]): Promise<BlobLeaseAnswer[]>
+  /** Claims, for `claimMs`, the deletion of each key no live record uses and no capture has leased. */
+  claimBlobDeletions(keys: string[], claimant: string, claimMs: number): Promise<BlobDeletionClaim>
+  /**
+   * Ends the claimant's claims on `release` and `abandon` keys. Tombstones let go of the `release`
+   * keys (deleted, or used by a live record); `abandon` keys (deleting failed) stay on them.
+   */
+  endBlobDeletions(claimant: string, release: string[], abandon: string[]): Promise<void>
+}
+
 /** The forwarding outbox (MEDIAGATE_FORWARD_URL): the forwarder, the forwards API and CLI. */
 export interface Outbox {
   /**
@@ -345,4 +390,4 @@ export interface CatalogLifecycle {
   close(): Promise<void>
 }
 
-export interface Catalog extends CatalogLifecycle, WebhookLog, MediaJobs, MediaQueries, RemoteMedia, Erasure, Outbox, CatalogCopy, Sessions {}
+export interface Catalog extends CatalogLifecycle, WebhookLog, MediaJobs, MediaQueries, RemoteMedia, Erasure, BlobLeases, Outbox, CatalogCopy, Sessions {}

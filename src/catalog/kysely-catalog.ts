@@ -22,6 +22,8 @@ import {
 import type { ExpiredOptions, LazyDueOptions, RemoteFacts, StoredOutcome } from './catalog.js'
 import { expiredQuery, markDeletedPlan, referencedBlobKeysPlan, releaseBlobKeysPlan, tombstoneBlobKeysQuery } from './deletion-plans.js'
 import { type MigrationOutcome, migratePlan, schemaVersionPlan } from './migrate.js'
+import type { BlobDeletionClaim, BlobLease, BlobLeaseAnswer } from './catalog.js'
+import { claimBlobDeletionsPlan, endBlobDeletionsPlan, leaseBlobsPlan } from './blob-plans.js'
 import { LATEST_VERSION } from './migrations/index.js'
 import { type Plan, type PlanMode, single } from './plan.js'
 import { lazyDuePlan, learnRemotePlan, storeRemotePlan } from './remote-plans.js'
@@ -190,6 +192,22 @@ export abstract class KyselyCatalog implements Catalog {
     checkBatchLimit(limit)
     const rows = await this.guard(() => this.run(single(tombstoneBlobKeysQuery(this.sqlDialect, limit)), 'autocommit'))
     return rows.map((row) => String(row.blob_key))
+  }
+
+  leaseBlobs(leases: BlobLease[]): Promise<BlobLeaseAnswer[]> {
+    if (leases.length === 0) return Promise.resolve([])
+    return this.guard(async () => this.run(leaseBlobsPlan(this.sqlDialect, leases, await this.clock.now()), 'transaction'))
+  }
+
+  claimBlobDeletions(keys: string[], claimant: string, claimMs: number): Promise<BlobDeletionClaim> {
+    if (keys.length === 0) return Promise.resolve({ claimed: [], referenced: [], leased: [], busy: [] })
+    if (!(claimMs > 0)) throw new MediagateError('internal', `claimMs must be positive, got ${claimMs}`)
+    return this.guard(async () => this.run(claimBlobDeletionsPlan(this.sqlDialect, keys, claimant, await this.clock.now(), claimMs), 'transaction'))
+  }
+
+  endBlobDeletions(claimant: string, release: string[], abandon: string[]): Promise<void> {
+    if (release.length === 0 && abandon.length === 0) return Promise.resolve()
+    return this.guard(() => this.run(endBlobDeletionsPlan(this.sqlDialect, claimant, release, abandon), 'transaction'))
   }
 
   async getWebhookBody(webhookId: string): Promise<Buffer | undefined> {

@@ -106,6 +106,7 @@ export function newMediaToRow(media: NewMedia, ctx: NewMediaRowContext, dialect:
     updated_at: ctx.now,
     policy,
     deleted_at: null,
+    blob_lease_key: null,
   }
 }
 

@@ -62,6 +62,8 @@ export interface MediaTable {
   policy: string
   /** Set when the record became a tombstone (migration 2). */
   deleted_at: number | null
+  /** The blob key a capture of this pending record is about to commit (migration 5; blob-plans.ts). */
+  blob_lease_key: string | null
 }
 
 /** The forwarding outbox (migration 3): one row per webhook to hand on to the user's app. */
@@ -91,6 +93,15 @@ export interface DashboardSessionsTable {
   expires_at: number
 }
 
+/** Blob deletions in progress (migration 5): a claim on a key, held while its blob is deleted. */
+export interface BlobDeletionsTable {
+  blob_key: string
+  /** Who deletes it: only they end the claim. */
+  owner: string
+  /** A claimant that died is taken over after this. */
+  expires_at: number
+}
+
 export interface MigrationsTable {
   version: number
   name: string
@@ -102,6 +113,7 @@ export interface Database {
   media: MediaTable
   forwards: ForwardsTable
   dashboard_sessions: DashboardSessionsTable
+  blob_deletions: BlobDeletionsTable
   mediagate_migrations: MigrationsTable
 }
 

@@ -10,6 +10,7 @@ import { initial } from './0001_initial.js'
 import { policiesAndDeletion } from './0002_policies_and_deletion.js'
 import { forwarding } from './0003_forwarding.js'
 import { dashboardSessions } from './0004_dashboard_sessions.js'
+import { blobLeases } from './0005_blob_leases.js'
 
 export interface Migration {
   version: number
@@ -18,6 +19,6 @@ export interface Migration {
   down(dialect: SqlDialect): CompiledQuery[]
 }
 
-export const MIGRATIONS: readonly Migration[] = [initial, policiesAndDeletion, forwarding, dashboardSessions]
+export const MIGRATIONS: readonly Migration[] = [initial, policiesAndDeletion, forwarding, dashboardSessions, blobLeases]
 
 export const LATEST_VERSION = MIGRATIONS.at(-1)?.version ?? 0

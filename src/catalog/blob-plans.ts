@@ -1,0 +1,144 @@
+/**
+ * The catalog side of safe blob deletion (the protocol is in retention/blob-guard.ts). Blobs are
+ * shared by content, so a blob may be deleted only while nothing is about to use it:
+ * - a capture leases its blob key on its own pending record (`blob_lease_key`) before the store
+ *   commits the bytes; the lease holds while the record is pending under a live job lease, so it
+ *   ends with the settlement (no write needed) or with the lease of a process that died;
+ * - a deletion first claims the key in `blob_deletions`, which is refused while a live record
+ *   uses the key or a capture holds a lease on it, and a lease is refused while a claim is held.
+ * The two must not pass each other: on SQLite every transaction holds the write lock
+ * (`BEGIN IMMEDIATE`), on PostgreSQL each takes a transaction-scoped advisory lock per key first,
+ * so checks and writes on one key never interleave, whichever process makes them.
+ */
+import { createHash } from 'node:crypto'
+import { sql } from 'kysely'
+import type { BlobDeletionClaim, BlobLease, BlobLeaseAnswer } from './catalog.js'
+import { single, type Plan } from './plan.js'
+import type { SqlDialect } from './sql-dialect.js'
+
+/** Keys per `IN (…)` list, far below either engine's limit on bound parameters. */
+const KEYS_PER_STATEMENT = 500
+
+function chunks<T>(items: T[]): T[][] {
+  const out: T[][] = []
+  for (let i = 0; i < items.length; i += KEYS_PER_STATEMENT) out.push(items.slice(i, i + KEYS_PER_STATEMENT))
+  return out
+}
+
+/** A key's advisory lock id: 64 bits of its hash (a collision only makes two keys wait on each other). */
+function lockId(key: string): bigint {
+  return createHash('sha256').update(`mediagate:blob:${key}`).digest().readBigInt64BE(0)
+}
+
+/**
+ * PostgreSQL: locks the keys until the transaction ends, in one order for every caller (no
+ * deadlock between two claims). SQLite needs nothing: the transaction already holds the write lock.
+ */
+function* lockKeys(dialect: SqlDialect, keys: string[]): Plan<void> {
+  if (dialect.name !== 'postgres' || keys.length === 0) return
+  const ids = [...new Set(keys.map(lockId))].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0)).map(String)
+  // unnest yields the array in order, and each row's lock is taken before the next row is read.
+  yield sql`select pg_advisory_xact_lock(id) from unnest(${ids}::bigint[]) as id`.compile(dialect.qb)
+}
+
+/** Of `keys`, those with an unexpired deletion claim not held by `claimant`. */
+function* claimedKeys(dialect: SqlDialect, keys: string[], now: number, claimant: string | null): Plan<Set<string>> {
+  const found = new Set<string>()
+  for (const chunk of chunks(keys)) {
+    let query = dialect.qb.selectFrom('blob_deletions').select('blob_key').where('blob_key', 'in', chunk).where('expires_at', '>', now)
+    if (claimant !== null) query = query.where('owner', '<>', claimant)
+    for (const row of yield* single(query.compile())) found.add(row.blob_key)
+  }
+  return found
+}
+
+/**
+ * Leases each blob key for its capture; one answer per lease, in order.
+ *
+ * On PostgreSQL the record's row is taken with SKIP LOCKED: this transaction updates several
+ * records, and so do lease renewals and erasures, each in an order of its own; waiting for a row
+ * here could close a deadlock. A row another transaction holds is answered `busy` (try again)
+ * unless the record is no longer this capture's.
+ */
+export function* leaseBlobsPlan(dialect: SqlDialect, leases: BlobLease[], now: number): Plan<BlobLeaseAnswer[]> {
+  const keys = [...new Set(leases.map((l) => l.blobKey))]
+  yield* lockKeys(dialect, keys)
+  const deleting = yield* claimedKeys(dialect, keys, now, null)
+  const answers: BlobLeaseAnswer[] = []
+  for (const lease of leases) {
+    if (deleting.has(lease.blobKey)) {
+      answers.push('deleting')
+      continue
+    }
+    // A lease that ran out protects nothing (see claimBlobDeletionsPlan): better not to commit.
+    const ours = dialect.qb
+      .selectFrom('media')
+      .select('id')
+      .where('id', '=', lease.mediaId)
+      .where('status', '=', 'pending')
+      .where('lease_owner', '=', lease.owner)
+      .where('lease_expires_at', '>', now)
+    const target = dialect.name === 'postgres' ? ours.forUpdate().skipLocked() : ours
+    const rows = yield* single(dialect.qb.updateTable('media').set({ blob_lease_key: lease.blobKey }).where('id', 'in', target).returning('id').compile())
+    if (rows.length > 0) answers.push('leased')
+    else if (dialect.name === 'postgres' && (yield* single(ours.compile())).length > 0) answers.push('busy')
+    else answers.push('lost')
+  }
+  return answers
+}
+
+/** Claims the deletion of each key no live record uses, no capture has leased and no one else is deleting. */
+export function* claimBlobDeletionsPlan(dialect: SqlDialect, keys: string[], claimant: string, now: number, claimMs: number): Plan<BlobDeletionClaim> {
+  const unique = [...new Set(keys)].sort()
+  yield* lockKeys(dialect, unique)
+  const referenced = new Set<string>()
+  const leased = new Set<string>()
+  for (const chunk of chunks(unique)) {
+    const used = yield* single(dialect.qb.selectFrom('media').select('blob_key').distinct().where('blob_key', 'in', chunk).where('status', '<>', 'deleted').compile())
+    for (const row of used) referenced.add(String(row.blob_key))
+    const leases = yield* single(
+      dialect.qb
+        .selectFrom('media')
+        .select('blob_lease_key')
+        .distinct()
+        .where('blob_lease_key', 'in', chunk)
+        .where('status', '=', 'pending')
+        .where('lease_expires_at', '>', now)
+        .compile(),
+    )
+    for (const row of leases) leased.add(String(row.blob_lease_key))
+  }
+  const busy = yield* claimedKeys(dialect, unique, now, claimant)
+  const result: BlobDeletionClaim = { claimed: [], referenced: [], leased: [], busy: [] }
+  for (const key of unique) {
+    if (referenced.has(key)) result.referenced.push(key)
+    else if (leased.has(key)) result.leased.push(key)
+    else if (busy.has(key)) result.busy.push(key)
+    else result.claimed.push(key)
+  }
+  for (const chunk of chunks(result.claimed)) {
+    yield dialect.qb
+      .insertInto('blob_deletions')
+      .values(chunk.map((key) => ({ blob_key: key, owner: claimant, expires_at: now + claimMs })))
+      .onConflict((oc) => oc.column('blob_key').doUpdateSet((eb) => ({ owner: eb.ref('excluded.owner'), expires_at: eb.ref('excluded.expires_at') })))
+      .compile()
+  }
+  return result
+}
+
+/**
+ * Ends `claimant`'s claims on these keys. Tombstones let go of the `release` keys (their blobs are
+ * gone, or a live record uses them); the `abandon` keys stay on their tombstones for the next
+ * sweep (deleting failed). The claim of a claimant that died stays until the key is claimed again:
+ * expired, it holds nothing back, and sweeping other claimants' rows here could deadlock.
+ */
+export function* endBlobDeletionsPlan(dialect: SqlDialect, claimant: string, release: string[], abandon: string[]): Plan<void> {
+  const ended = [...new Set([...release, ...abandon])]
+  for (const chunk of chunks(ended)) {
+    yield dialect.qb.deleteFrom('blob_deletions').where('owner', '=', claimant).where('blob_key', 'in', chunk).compile()
+  }
+  for (const chunk of chunks([...new Set(release)])) {
+    // Housekeeping, invisible in the API: `updated_at` stays the time of deletion.
+    yield dialect.qb.updateTable('media').set({ blob_key: null }).where('status', '=', 'deleted').where('blob_key', 'in', chunk).compile()
+  }
+}
