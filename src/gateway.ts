@@ -26,6 +26,8 @@ import { observeWebhooks } from './metrics/observe-webhooks.js'
 import { cachedQueueStats } from './metrics/stats-cache.js'
 import { openParts, type Parts } from './parts.js'
 import type { RetentionSweeper } from './retention/sweeper.js'
+import { BlobLeaser } from './retention/blob-leaser.js'
+import { withBeforeCommit } from './blobs/with-before-commit.js'
 import { eraseUnsent } from './retention/unsend.js'
 import { apiRoutes } from './serve/api-routes.js'
 import { erasureRoutes } from './serve/erasure-routes.js'
@@ -116,11 +118,14 @@ export async function createGateway(config: Readonly<Config>, options: GatewayOp
   const queueStats = cachedQueueStats(catalog)
   const metrics = new Metrics({ catalog, logger, queueStats })
   const retry = { ...DEFAULT_RETRY_POLICY, maxAttempts: config.maxAttempts, ...options.retry }
-  const capture: CaptureFn = metrics.timeCapture((media, signal) => captureMedia(media, { blobs, sources: parts.sources }, signal))
+  // Each capture leases its blob key before the put commits, so an erasure never deletes bytes it is about to use.
+  const leaser = new BlobLeaser({ catalog })
+  const capture: CaptureFn = metrics.timeCapture((media, signal) => captureMedia(media, { blobs: withBeforeCommit(blobs, leaser.beforeCommit(media, signal)), sources: parts.sources }, signal))
   const captureEngine = runsWorker
     ? new JobEngine(
         captureJobs({
           catalog,
+          discardBlobs: (keys) => eraser.discard(keys),
           capture,
           retry,
           onSettled: (media, settlement) => {
@@ -139,7 +144,7 @@ export async function createGateway(config: Readonly<Config>, options: GatewayOp
       )
     : undefined
   const sweeper = runsWorker ? parts.sweeper(options.sweepIntervalMs !== undefined ? { intervalMs: options.sweepIntervalMs, firstDelayMs: options.sweepIntervalMs } : {}) : undefined
-  const remote = new RemoteContent({ catalog, blobs, sources: parts.sources, logger, discardBlobs: async (keys) => void (await eraser.releaseBlobs(keys)) })
+  const remote = new RemoteContent({ catalog, blobs, sources: parts.sources, logger, discardBlobs: async (keys) => void (await eraser.discard(keys)) })
   const intake = new Intake({
     catalog,
     appSecrets: config.appSecrets,

@@ -20,6 +20,12 @@ export interface CaptureJobOptions {
   retry: BackoffPolicy
   /** Observes each applied outcome (metrics, forwarding). */
   onSettled?: (media: MediaRecord, settlement: Settlement) => void
+  /**
+   * Deletes blobs no live record uses (the eraser's `discard`). A capture whose settlement is
+   * refused because its record was deleted meanwhile (an unsend a second after the message) has
+   * already written its blob, and nothing else would ever collect it.
+   */
+  discardBlobs?: (keys: string[]) => Promise<unknown>
 }
 
 export function captureJobs(options: CaptureJobOptions): JobKind<MediaRecord, Settlement> {
@@ -39,6 +45,11 @@ export function captureJobs(options: CaptureJobOptions): JobKind<MediaRecord, Se
     settled(media, settlement, log) {
       logSettlement(log, settlement)
       options.onSettled?.(media, settlement)
+    },
+    async refused(_media, settlement, log) {
+      if (settlement.status !== 'stored' || !options.discardBlobs) return
+      log.info({ blobKey: settlement.blobKey }, 'the record no longer waits for these bytes; deleting its blob unless another record uses it')
+      await options.discardBlobs([settlement.blobKey])
     },
   }
 }

@@ -43,6 +43,11 @@ export interface JobKind<J, O> {
   settle(job: J, owner: string, outcome: O): Promise<boolean>
   /** Observes an applied outcome (logs, metrics, waking other work). */
   settled?(job: J, outcome: O, log: Logger): void
+  /**
+   * After `settle` refused the outcome (the job was deleted or taken over meanwhile): undoes what
+   * the run left that nothing will use now (a capture's blob). Awaited; a failure is logged.
+   */
+  refused?(job: J, outcome: O, log: Logger): Promise<void>
   /** Fields for every log line about the job. */
   logFields?(job: J): Record<string, unknown>
 }
@@ -201,7 +206,10 @@ export class JobEngine<J, O> {
       try {
         const applied = await this.kind.settle(job, this.owner, outcome)
         if (applied) this.kind.settled?.(job, outcome, log)
-        else log.warn(`the lease was lost before settling; another ${this.kind.name} engine owns the job now`)
+        else {
+          log.warn(`the lease was lost before settling: the job was deleted, or another ${this.kind.name} engine owns it now`)
+          await this.afterRefusal(job, outcome, log)
+        }
         return
       } catch (err) {
         log.error({ err: toMediagateError(err, 'catalog') }, `settling failed (try ${attempt} of ${SETTLE_TRIES})`)
@@ -209,6 +217,14 @@ export class JobEngine<J, O> {
       }
     }
     // The lease expires and the job is claimed again (within its attempt budget).
+  }
+
+  private async afterRefusal(job: J, outcome: O, log: Logger): Promise<void> {
+    try {
+      await this.kind.refused?.(job, outcome, log)
+    } catch (err) {
+      log.error({ err: toMediagateError(err) }, `cleaning up after a refused ${this.kind.name} settlement failed`)
+    }
   }
 
   private async renewLeases(): Promise<void> {

@@ -1,15 +1,18 @@
 /**
  * The retention sweep: deletes the media older than their platform's retention (as the Eraser
- * does: tombstone, then unshared blobs), and finishes blob deletions an earlier failure left on
- * tombstones. Runs in the worker process, shortly after start and then every `intervalMs`;
- * `mediagate sweep` runs one pass by hand. Several processes may sweep at once: every step is
- * idempotent. Each pass is bounded, so a huge backlog is worked off over several passes.
+ * does: tombstone, then unshared blobs), finishes blob deletions an earlier failure left on
+ * tombstones, and removes orphan blobs (orphans.ts; every `orphansEveryMs`, since it lists the
+ * whole store). Runs in the worker process, shortly after start and then every `intervalMs`, with
+ * or without a retention; `mediagate sweep` runs one pass by hand. Several processes may sweep at
+ * once: every step is idempotent. Each pass is bounded, so a huge backlog is worked off over
+ * several passes.
  */
 import type { Erasure } from '../catalog/catalog.js'
 import { toMediagateError } from '../errors.js'
 import type { Logger } from '../logging/logger.js'
 import { PLATFORMS, type Platform } from '../media/record.js'
 import type { Eraser } from './eraser.js'
+import { ORPHAN_GRACE_MS } from './orphans.js'
 import type { RetentionRules } from './retention-rules.js'
 
 const DAY_MS = 24 * 60 * 60 * 1000
@@ -27,25 +30,32 @@ export interface SweeperOptions {
   batchSize?: number
   /** Batches per platform per pass; default 200 (100 000 records). */
   maxBatches?: number
+  /** Orphan blobs written less than this long ago are left alone. Default 1 hour (ORPHAN_GRACE_MS). */
+  orphanGraceMs?: number
+  /** How often a pass also looks for orphan blobs; the first pass always does. Default 6 hours. */
+  orphansEveryMs?: number
 }
 
 export interface SweepResult {
   /** Records turned into tombstones, by platform. */
   deleted: Partial<Record<Platform, number>>
-  /** Blobs removed from the store. */
+  /** Blobs removed from the store for tombstones. */
   blobsDeleted: number
+  /** Orphan blobs removed from the store (0 when this pass did not look for them). */
+  orphansDeleted: number
 }
 
 export class RetentionSweeper {
   private timer: NodeJS.Timeout | undefined
   private running: Promise<SweepResult> | undefined
   private stopped = false
+  /** When a pass last looked for orphans (the local clock: blob times are not on the catalog's). */
+  private orphansScannedAt: number | undefined
 
   constructor(private readonly options: SweeperOptions) {}
 
-  /** Schedules passes; does nothing when no platform has a retention. */
+  /** Schedules passes, also when no platform has a retention: unfinished deletions and orphans are collected all the same. */
   start(): void {
-    if (Object.keys(this.options.rules).length === 0) return
     this.schedule(this.options.firstDelayMs ?? 10_000)
   }
 
@@ -55,7 +65,10 @@ export class RetentionSweeper {
     await this.running?.catch(() => undefined)
   }
 
-  /** One pass now (joins a pass already running). */
+  /**
+   * One pass now (joins a pass already running). `now` is what retention measures ages against;
+   * orphans are always judged by the clock, since the grace period covers puts happening now.
+   */
   runOnce(now: Date = new Date()): Promise<SweepResult> {
     this.running ??= this.pass(now).finally(() => {
       this.running = undefined
@@ -77,7 +90,7 @@ export class RetentionSweeper {
     const { catalog, eraser, logger, rules } = this.options
     const batchSize = this.options.batchSize ?? 500
     const maxBatches = this.options.maxBatches ?? 200
-    const result: SweepResult = { deleted: {}, blobsDeleted: 0 }
+    const result: SweepResult = { deleted: {}, blobsDeleted: 0, orphansDeleted: 0 }
     for (const platform of PLATFORMS) {
       const days = rules[platform]
       if (days === undefined) continue
@@ -95,9 +108,17 @@ export class RetentionSweeper {
     for (let batch = 0; batch < maxBatches && !this.stopped; batch++) {
       const keys = await catalog.tombstoneBlobKeys(batchSize)
       if (keys.length === 0) break
-      const { deleted, released } = await eraser.releaseBlobs(keys)
+      const { deleted, released, failed } = await eraser.releaseBlobs(keys)
       result.blobsDeleted += deleted
-      if (released.size < keys.length) break // the store is failing; next pass
+      // The store is failing, or what is left is in use by captures: next pass.
+      if (failed.size > 0 || released.size === 0) break
+    }
+    const clock = Date.now()
+    if (!this.stopped && (this.orphansScannedAt === undefined || clock - this.orphansScannedAt >= (this.options.orphansEveryMs ?? 6 * 60 * 60_000))) {
+      const orphans = await eraser.collectOrphans(new Date(clock - (this.options.orphanGraceMs ?? ORPHAN_GRACE_MS)), () => this.stopped)
+      this.orphansScannedAt = clock
+      result.orphansDeleted = orphans.deleted
+      if (orphans.found > 0) logger.warn({ found: orphans.found, deleted: orphans.deleted }, 'retention: removed blobs no record uses (orphans)')
     }
     return result
   }

@@ -1,7 +1,8 @@
 /**
  * `mediagate sweep`: one retention pass by hand (the worker runs one every 15 minutes): deletes
- * media older than MEDIAGATE_RETENTION_DAYS (per platform: MEDIAGATE_RETENTION_DAYS_<PLATFORM>)
- * and finishes blob deletions an earlier blob store failure left unfinished.
+ * media older than MEDIAGATE_RETENTION_DAYS (per platform: MEDIAGATE_RETENTION_DAYS_<PLATFORM>),
+ * finishes blob deletions an earlier blob store failure left unfinished, and removes orphan blobs
+ * (no record uses them, written over an hour ago).
  */
 import { Command } from 'commander'
 import { PLATFORMS } from '../../media/record.js'
@@ -11,7 +12,7 @@ import { withParts } from '../with-parts.js'
 import type { CommandOutput } from './capture.js'
 
 export function sweepCommand(out: CommandOutput = process.stdout): Command {
-  const command = new Command('sweep').description('delete media past their retention now, and finish unfinished blob deletions')
+  const command = new Command('sweep').description('delete media past their retention now, finish unfinished blob deletions, remove orphan blobs')
   addConfigOptions(command, [...READS.catalog, ...READS.blobs, ...READS.retention])
   command.action(async () => {
     const config = configFromCommand(command)
@@ -24,6 +25,7 @@ export function sweepCommand(out: CommandOutput = process.stdout): Command {
     }
     if (kept.length > 0) out.write(`${kept.join(', ')}: no retention set, kept forever\n`)
     out.write(`blobs removed: ${result.blobsDeleted}\n`)
+    out.write(`orphan blobs removed (no record used them): ${result.orphansDeleted}\n`)
   })
   return command
 }
