@@ -4,11 +4,15 @@
  * shares it, and a tombstone (`status: deleted`) stays; its content answers 410 `deleted`.
  */
 import { createHash, randomBytes } from 'node:crypto'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { utimes } from 'node:fs/promises'
+import path from 'node:path'
+import { Readable } from 'node:stream'
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest'
 import type { BlobStore } from '../../src/blobs/blob-store.js'
 import { blobKeyFor } from '../../src/blobs/blob-store.js'
 import { deleteCommand } from '../../src/cli/commands/delete.js'
 import { sweepCommand } from '../../src/cli/commands/sweep.js'
+import { verifyCommand } from '../../src/cli/commands/verify.js'
 import { messengerMessage, whatsappMessage } from '../../src/emulator/webhook-payloads.js'
 import { MediagateError } from '../../src/errors.js'
 import { createLogger } from '../../src/logging/logger.js'
@@ -198,6 +202,85 @@ describe('retention', () => {
     }
     expect(await blobOf(bytes)).toBeUndefined()
     expect(await h.gateway.catalog.tombstoneBlobKeys(100)).not.toContain(blobKeyFor(sha(bytes)))
+    expect((await h.gateway.catalog.get(record.id))!.blobKey).toBeNull()
+  })
+})
+
+describe('orphan blobs (in the store, used by no record)', () => {
+  const HOUR = 60 * 60 * 1000
+  /** Puts bytes straight into the store, as a put whose record never settled would have. */
+  async function orphan(hoursAgo: number): Promise<string> {
+    const { key } = await h.gateway.blobs.put(Readable.from([randomBytes(1200)]))
+    if (hoursAgo > 0) await age(key, hoursAgo)
+    return key
+  }
+  async function age(key: string, hoursAgo: number): Promise<void> {
+    const when = new Date(Date.now() - hoursAgo * HOUR)
+    await utimes(path.join(h.dataDir, 'blobs', key), when, when)
+  }
+  async function verify(...args: string[]): Promise<string> {
+    let out = ''
+    const write = vi.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => {
+      out += String(chunk)
+      return true
+    })
+    try {
+      await verifyCommand().parseAsync(['--data-dir', h.dataDir, ...args], { from: 'user' })
+    } finally {
+      write.mockRestore()
+    }
+    return out
+  }
+
+  it('verify reports an orphan older than an hour; the sweep removes it and keeps a younger one and one a record uses', async () => {
+    const old = await orphan(2)
+    const young = await orphan(0)
+    const bytes = randomBytes(1300)
+    const used = await whatsapp(bytes)
+    await age(blobKeyFor(used.sha256!), 2)
+
+    const report = await verify()
+    expect(report).toMatch(new RegExp(`^orphan: ${old} \\(1200 bytes, written .*, no record uses it\\)$`, 'm'))
+    expect(report).not.toContain(young)
+    expect(report).not.toContain(`orphan: ${blobKeyFor(used.sha256!)}`)
+    expect(report).toMatch(/^orphans: [1-9]\d* blobs \(\d+ bytes\) no record uses, written over an hour ago; the retention sweep removes them/m)
+    expect(await h.gateway.blobs.stat(old)).toBeDefined()
+
+    let out = ''
+    await sweepCommand({ write: (s: string) => (out += s) }).parseAsync(['--data-dir', h.dataDir], { from: 'user' })
+    expect(out).toMatch(/^orphan blobs removed \(no record used them\): [1-9]\d*$/m)
+    expect(await h.gateway.blobs.stat(old)).toBeUndefined()
+    expect(await h.gateway.blobs.stat(young)).toBeDefined()
+    const content = await h.api(`/v1/media/${used.id}/content`)
+    expect(Buffer.from(await content.arrayBuffer()).equals(bytes)).toBe(true)
+    expect(await verify()).not.toContain(old)
+    await h.gateway.blobs.delete(young)
+  })
+
+  it('the periodic sweep removes orphans also without any retention set', async () => {
+    const old = await orphan(3)
+    const sweeper = new RetentionSweeper({ catalog: h.gateway.catalog, eraser: h.internals.parts.eraser, logger: createLogger('silent'), rules: {}, intervalMs: 30, firstDelayMs: 10 })
+    sweeper.start()
+    try {
+      for (let i = 0; i < 200 && (await h.gateway.blobs.stat(old)) !== undefined; i++) await new Promise((r) => setTimeout(r, 20))
+    } finally {
+      await sweeper.stop()
+    }
+    expect(await h.gateway.blobs.stat(old)).toBeUndefined()
+  })
+
+  it('verify --remove-orphans removes them now, and a tombstone that held the key lets go of it', async () => {
+    const bytes = randomBytes(1400)
+    const record = await whatsapp(bytes)
+    const key = blobKeyFor(record.sha256!)
+    // A deletion that failed halfway: the tombstone still holds the key, the blob is still there.
+    await h.gateway.catalog.markDeleted([record.id])
+    await age(key, 2)
+    const out = await verify('--remove-orphans')
+    expect(out).toContain(`orphan: ${key} (1400 bytes`)
+    expect(out).toMatch(new RegExp(`orphan: ${key} .*→ removed$`, 'm'))
+    expect(out).toMatch(/; [1-9]\d* removed$/m)
+    expect(await h.gateway.blobs.stat(key)).toBeUndefined()
     expect((await h.gateway.catalog.get(record.id))!.blobKey).toBeNull()
   })
 })

@@ -39,6 +39,8 @@ export interface HarnessOptions {
   logDestination?: { write(line: string): void }
   /** The HTTP server's timeouts, shortened by tests of slow clients. */
   serverTimeouts?: GatewayOptions['serverTimeouts']
+  /** A blob store to use instead of the data directory's (the caller closes it). */
+  blobs?: GatewayOptions['blobs']
 }
 
 export async function startHarness(options: HarnessOptions = {}): Promise<Harness> {
@@ -58,7 +60,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
       ...options.env,
     },
   })
-  const gateway = await createGateway(config, { retry: { baseDelayMs: 10, maxDelayMs: 100 }, pollMs: 50, logger: createLogger(config.logLevel, options.logDestination as never), ...(options.serverTimeouts ? { serverTimeouts: options.serverTimeouts } : {}) })
+  const gateway = await createGateway(config, { retry: { baseDelayMs: 10, maxDelayMs: 100 }, pollMs: 50, logger: createLogger(config.logLevel, options.logDestination as never), ...(options.serverTimeouts ? { serverTimeouts: options.serverTimeouts } : {}), ...(options.blobs ? { blobs: options.blobs } : {}) })
   await gateway.start()
   const base = gateway.url!
 
