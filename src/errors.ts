@@ -30,8 +30,7 @@ export const ERROR_CODES = {
   meta_error: { status: 502, retryable: false, summary: 'Meta reported in the webhook that the media could not be delivered' },
   deleted: { status: 410, retryable: false, summary: 'the media was deleted (retention, DELETE or an unsend); only its tombstone is kept' },
   // jobs: what the job engine records when a job cannot run to an end
-  crashed: { status: 500, retryable: false, summary: 'every attempt of the job ended with its process (crash, hang or lost lease); given up once its attempt budget was spent' },
-  attempts_exhausted: { status: 500, retryable: false, summary: 'the job was due with its attempt budget already spent (e.g. MEDIAGATE_MAX_ATTEMPTS was lowered)' },
+  crashed: { status: 500, retryable: false, summary: 'MEDIAGATE_CRASH_LIMIT attempts in a row ended with their process (a crash, a hang or a lost lease); the job was given up instead of taken again' },
   // our own backends
   storage: { status: 503, retryable: true, summary: 'the blob store failed' },
   catalog: { status: 503, retryable: true, summary: 'the catalog (database) failed' },

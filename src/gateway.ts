@@ -9,14 +9,14 @@ import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } 
 import type { BlobStore } from './blobs/blob-store.js'
 import { type CaptureFn, captureJobs } from './capture/capture-job.js'
 import { captureMedia } from './capture/capture-media.js'
-import { DEFAULT_RETRY_POLICY } from './capture/retry-policy.js'
+import { type CaptureRetryPolicy, DEFAULT_RETRY_POLICY } from './capture/retry-policy.js'
 import type { Catalog, ForwardRecord, ForwardSettlement, Settlement } from './catalog/catalog.js'
 import type { Config } from './config/options.js'
 import { dashboardRoutes } from './dashboard/dashboard-routes.js'
+import type { ForwardRetryPolicy } from './forwarding/forward-job.js'
 import { setupForwarding } from './forwarding/forwarding.js'
 import { Intake } from './intake/intake.js'
 import { webhookRoutes } from './intake/webhook-routes.js'
-import type { BackoffPolicy } from './jobs/backoff.js'
 import { JobEngine } from './jobs/job-engine.js'
 import type { Logger } from './logging/logger.js'
 import type { MediaRecord } from './media/record.js'
@@ -49,11 +49,11 @@ export interface GatewayOptions {
   blobs?: BlobStore
   logger?: Logger
   /** Tuning for tests and benchmarks; users configure through Config. */
-  retry?: Partial<BackoffPolicy>
+  retry?: Partial<CaptureRetryPolicy>
   pollMs?: number
   /** How often the retention sweep runs (worker role); default 15 minutes. */
   sweepIntervalMs?: number
-  forwardRetry?: Partial<BackoffPolicy>
+  forwardRetry?: Partial<ForwardRetryPolicy>
   /** The HTTP server's timeouts (serve/server-timeouts.ts); tests shorten them. */
   serverTimeouts?: Partial<ServerTimeouts>
 }
@@ -117,7 +117,7 @@ export async function createGateway(config: Readonly<Config>, options: GatewayOp
 
   const queueStats = cachedQueueStats(catalog)
   const metrics = new Metrics({ catalog, logger, queueStats })
-  const retry = { ...DEFAULT_RETRY_POLICY, maxAttempts: config.maxAttempts, ...options.retry }
+  const retry = { ...DEFAULT_RETRY_POLICY, windowMs: config.retryWindowMs, ...options.retry }
   // Each capture leases its blob key before the put commits, so an erasure never deletes bytes it is about to use.
   const leaser = new BlobLeaser({ catalog })
   const capture: CaptureFn = metrics.timeCapture((media, signal) => captureMedia(media, { blobs: withBeforeCommit(blobs, leaser.beforeCommit(media, signal)), sources: parts.sources }, signal))
@@ -138,7 +138,7 @@ export async function createGateway(config: Readonly<Config>, options: GatewayOp
           logger,
           concurrency: config.concurrency,
           leaseMs: config.leaseSeconds * 1000,
-          maxAttempts: retry.maxAttempts,
+          crashLimit: config.crashLimit,
           ...(options.pollMs !== undefined ? { pollMs: options.pollMs } : {}),
         },
       )

@@ -4,12 +4,11 @@
  * in one transaction (one fsync). The JobEngine does the rest.
  */
 import type { MediaJobs, Settlement } from '../catalog/catalog.js'
-import type { BackoffPolicy } from '../jobs/backoff.js'
 import type { JobKind } from '../jobs/job-engine.js'
 import type { Logger } from '../logging/logger.js'
 import type { MediaRecord } from '../media/record.js'
 import { GroupCommit } from '../util/group-commit.js'
-import { decideAfterFailure } from './retry-policy.js'
+import { type CaptureRetryPolicy, decideAfterFailure } from './retry-policy.js'
 
 /** One capture attempt; throws a MediagateError when it fails. */
 export type CaptureFn = (media: MediaRecord, signal: AbortSignal) => Promise<Settlement>
@@ -17,7 +16,7 @@ export type CaptureFn = (media: MediaRecord, signal: AbortSignal) => Promise<Set
 export interface CaptureJobOptions {
   catalog: MediaJobs
   capture: CaptureFn
-  retry: BackoffPolicy
+  retry: CaptureRetryPolicy
   /** Observes each applied outcome (metrics, forwarding). */
   onSettled?: (media: MediaRecord, settlement: Settlement) => void
   /**

@@ -35,11 +35,12 @@ export interface ClaimOptions {
   limit: number
   leaseMs: number
   /**
-   * The attempt budget: only jobs with fewer attempts are handed out. Due jobs at or past it
-   * become `failed` in the same transaction: `crashed` when their last lease ran out without a
-   * settlement, `attempts_exhausted` when none was running (the budget was lowered).
+   * How many attempts in a row may end without a settlement (the process crashed or hung, or
+   * lost its lease). A claim that takes over an expired lease counts one more; a due job whose
+   * count reaches the limit becomes `failed` with `crashed` in the same transaction instead of
+   * being handed out again. Any settlement resets the count.
    */
-  maxAttempts: number
+  crashLimit: number
   now?: Date
 }
 
@@ -215,9 +216,9 @@ export interface WebhookLog {
 export interface MediaJobs {
   /**
    * Leases up to `limit` due jobs: `pending`, `next_attempt_at` passed, lease free or expired,
-   * fewer than `maxAttempts` attempts. Increments `attempts`. Oldest due first. No two
-   * concurrent callers get the same record. Due jobs at or past `maxAttempts` at the head of
-   * the queue become `failed` (`crashed` or `attempts_exhausted`) in the same transaction.
+   * under the `crashLimit`. Increments `attempts`. Oldest due first. No two concurrent callers
+   * get the same record. Due jobs at the head of the queue that reached the `crashLimit` become
+   * `failed` (`crashed`) in the same transaction.
    */
   claim(options: ClaimOptions): Promise<MediaRecord[]>
   /** Extends the lease of records still owned by `owner`; returns the ids it renewed. */
@@ -326,8 +327,8 @@ export interface Outbox {
    * Leases up to `limit` due forwards, oldest first, incrementing `attempts`. A forward is due
    * when pending, past `next_attempt_at`, its lease free or expired, no earlier forward of its
    * conversation is still pending, and (if it waits for media) no media of its webhook is
-   * pending. Only forwards with fewer than `maxAttempts` attempts are leased; due ones at or
-   * past it become `failed` (`crashed: …` or `attempts_exhausted: …`) in the same transaction.
+   * pending, under the `crashLimit` (see ClaimOptions); due ones that reached it become `failed`
+   * (`crashed: …`) in the same transaction.
    */
   claimForwards(options: ClaimOptions): Promise<ForwardRecord[]>
   /** Applies an outcome if `owner` still holds the lease; false if the lease was lost. */

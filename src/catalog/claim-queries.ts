@@ -7,10 +7,13 @@
  * - SQLite has one writer at a time; the engine runs this inside `BEGIN IMMEDIATE`, so the pick
  *   and the update see the same snapshot even with other processes on the same file.
  *
- * A job whose attempts are spent is never leased again: in the same transaction, just before
- * the claim, the due jobs at or past `maxAttempts` become `failed` (see `giveUpQuery`). Without
- * that, a job whose capture crashes or hangs the process would come back after every lease
- * expiry forever, since no settlement ever counts its attempts against the budget.
+ * A job whose attempts keep ending without a settlement is not leased again forever: a claim
+ * that takes over an expired lease counts one more unfinished attempt (`unfinished`; any
+ * settlement resets it), and in the same transaction, just before the claim, the due jobs whose
+ * count reaches `crashLimit` become `failed` with `crashed` (see `giveUpQuery`). Without that, a
+ * job whose capture crashes or hangs the process would come back after every lease expiry
+ * forever, since no settlement ever ends it. Attempts that did settle never count here: how
+ * long a failing job is retried is the job kind's decision (media: until the source's deadline).
  */
 import type { ErrorCode } from '../errors.js'
 import { type CompiledQuery, type ExpressionBuilder, type RawBuilder, sql } from 'kysely'
@@ -19,13 +22,8 @@ import { single, type Plan } from './plan.js'
 import type { Database, MediaRow } from './schema.js'
 import type { SqlDialect } from './sql-dialect.js'
 
-/** Error codes of a job (or forward) the claim gave up on. */
-export const GAVE_UP = {
-  /** Its last attempt never settled: the process crashed or hung, or the worker lost its lease. */
-  crashed: 'crashed',
-  /** No lease was running: the budget was already spent (e.g. `maxAttempts` was lowered). */
-  exhausted: 'attempts_exhausted',
-} as const satisfies Record<string, ErrorCode>
+/** The error code of a job (or forward) the claim gave up on: its attempts never settled. */
+export const GAVE_UP: ErrorCode = 'crashed'
 
 function due(eb: ExpressionBuilder<Database, 'media'>, now: number) {
   return eb.and([
@@ -35,9 +33,20 @@ function due(eb: ExpressionBuilder<Database, 'media'>, now: number) {
   ])
 }
 
+/** The row's previous attempt ended without a settlement (its lease ran out and is still set). */
+function unsettled(eb: ExpressionBuilder<Database, 'media'>) {
+  return eb('lease_expires_at', 'is not', null)
+}
+
+/** Rows the claim may hand out: fresh, settled, or unfinished fewer times in a row than the limit. */
+export function underCrashLimit(eb: ExpressionBuilder<Database, 'media'>, crashLimit: number) {
+  return eb.or([eb.not(unsettled(eb)), eb(eb('unfinished', '+', 1), '<', crashLimit)])
+}
+
 function leaseColumns(eb: ExpressionBuilder<Database, 'media'>, options: ClaimOptions, now: number) {
   return {
     attempts: eb('attempts', '+', 1),
+    unfinished: unfinishedAfterClaim(),
     lease_owner: options.owner,
     lease_expires_at: now + options.leaseMs,
     updated_at: now,
@@ -45,11 +54,11 @@ function leaseColumns(eb: ExpressionBuilder<Database, 'media'>, options: ClaimOp
 }
 
 /**
- * Gives up on the spent jobs among the first `limit` due ones, then claims. The window is the
+ * Gives up on the crashed jobs among the first `limit` due ones, then claims. The window is the
  * one the claim itself reads through the (status, next_attempt_at) index, so the extra
- * statement costs no scan of the whole backlog; a spent job beyond it is skipped by the claim
- * (`attempts < maxAttempts`) and given up once it reaches the head of the queue, where a
- * crashed job sorts anyway (its next_attempt_at is older than its expired lease).
+ * statement costs no scan of the whole backlog; a crashed job beyond it is skipped by the claim
+ * (`underCrashLimit`) and given up once it reaches the head of the queue, where a crashed job
+ * sorts anyway (its next_attempt_at is older than its expired lease).
  */
 export function* claimJobsPlan(dialect: SqlDialect, claimQuery: CompiledQuery<MediaRow>, options: ClaimOptions, now: number): Plan<MediaRow[]> {
   yield giveUpQuery(dialect, options, now)
@@ -66,8 +75,8 @@ export function giveUpQuery({ name, qb }: SqlDialect, options: ClaimOptions, now
     .limit(options.limit)
   const columns = {
     status: 'failed',
-    error_code: gaveUpCode('lease_expires_at'),
-    error_message: gaveUpMessage('lease_expires_at', 'attempts', options.maxAttempts),
+    error_code: GAVE_UP,
+    error_message: gaveUpMessage('unfinished'),
     error_vendor_code: null,
     next_attempt_at: null,
     lease_owner: null,
@@ -82,22 +91,25 @@ export function giveUpQuery({ name, qb }: SqlDialect, options: ClaimOptions, now
       .from('head')
       .set(columns)
       .whereRef('media.id', '=', 'head.id')
-      .where('media.attempts', '>=', options.maxAttempts)
+      .where((eb) => eb.not(underCrashLimit(eb, options.crashLimit)))
       .compile()
   }
-  return qb.updateTable('media').set(columns).where('id', 'in', head).where('attempts', '>=', options.maxAttempts).compile()
+  return qb
+    .updateTable('media')
+    .set(columns)
+    .where('id', 'in', head)
+    .where((eb) => eb.not(underCrashLimit(eb, options.crashLimit)))
+    .compile()
 }
 
-/** `crashed` when the row's lease ran out unsettled, else `attempts_exhausted` (SQL, per row). */
-export function gaveUpCode(leaseColumn: string): RawBuilder<string> {
-  return sql<string>`case when ${sql.ref(leaseColumn)} is not null then ${GAVE_UP.crashed} else ${GAVE_UP.exhausted} end`
+/** The count after a claim: one more when it takes over a lease that ran out unsettled (SQL, per row). */
+export function unfinishedAfterClaim(): RawBuilder<number> {
+  return sql<number>`case when ${sql.ref('lease_expires_at')} is not null then ${sql.ref('unfinished')} + 1 else ${sql.ref('unfinished')} end`
 }
 
-/** Why the claim gave up, with the row's own attempt count (SQL, per row). */
-export function gaveUpMessage(leaseColumn: string, attemptsColumn: string, maxAttempts: number): RawBuilder<string> {
-  const crashed = ' attempts: the last attempt never finished (the process crashed, hung or lost its lease)'
-  const exhausted = ` attempts: no attempt is left within the limit of ${maxAttempts}`
-  return sql<string>`${'gave up after '} || cast(${sql.ref(attemptsColumn)} as text) || case when ${sql.ref(leaseColumn)} is not null then ${crashed} else ${exhausted} end`
+/** Why the claim gave up, with the row's own count, this takeover included (SQL, per row). */
+export function gaveUpMessage(unfinishedColumn: string): RawBuilder<string> {
+  return sql<string>`${'gave up after '} || cast(${sql.ref(unfinishedColumn)} + 1 as text) || ${' attempts in a row that never finished (the process crashed, hung or lost its lease)'}`
 }
 
 export function sqliteClaimQuery({ qb }: SqlDialect, options: ClaimOptions, now: number): CompiledQuery<MediaRow> {
@@ -109,7 +121,7 @@ export function sqliteClaimQuery({ qb }: SqlDialect, options: ClaimOptions, now:
         .selectFrom('media')
         .select('id')
         .where((w) => due(w, now))
-        .where('attempts', '<', options.maxAttempts)
+        .where((w) => underCrashLimit(w, options.crashLimit))
         .orderBy('next_attempt_at')
         .orderBy('id')
         .limit(options.limit),
@@ -125,7 +137,7 @@ export function postgresClaimQuery({ qb }: SqlDialect, options: ClaimOptions, no
         .selectFrom('media')
         .select('id')
         .where((w) => due(w, now))
-        .where('attempts', '<', options.maxAttempts)
+        .where((w) => underCrashLimit(w, options.crashLimit))
         .orderBy('next_attempt_at')
         .orderBy('id')
         .limit(options.limit)

@@ -10,7 +10,7 @@ import { MediagateError } from '../errors.js'
 import { ulid } from '../media/ids.js'
 import type { MediaRecord } from '../media/record.js'
 import { checkLimit } from './media-filter.js'
-import { gaveUpCode, gaveUpMessage } from './claim-queries.js'
+import { GAVE_UP, gaveUpMessage, unfinishedAfterClaim } from './claim-queries.js'
 import { single, type Plan } from './plan.js'
 import { recordWebhooksPlan } from './record-plan.js'
 import { rowToMedia } from './row-mapping.js'
@@ -40,6 +40,7 @@ export function* recordWithForwardsPlan(dialect: SqlDialect, batch: IncomingWebh
         wait_for_media: dialect.bool(webhook.forward.waitForMedia)!,
         status: 'pending',
         attempts: 0,
+        unfinished: 0,
         next_attempt_at: now,
         created_at: now,
         updated_at: now,
@@ -97,13 +98,15 @@ export function* claimForwardsPlan(dialect: SqlDialect, options: ClaimOptions, n
   const head = dueForwards(dialect, now).orderBy('f.id').limit(options.limit)
   const gaveUp = {
     status: 'failed',
-    last_error: sql<string>`${gaveUpCode('lease_expires_at')} || ${': '} || ${gaveUpMessage('lease_expires_at', 'attempts', options.maxAttempts)}`,
+    last_error: sql<string>`${`${GAVE_UP}: `} || ${gaveUpMessage('unfinished')}`,
     next_attempt_at: null,
     lease_owner: null,
     lease_expires_at: null,
     updated_at: now,
   }
-  const picked = dueForwards(dialect, now).where('f.attempts', '<', options.maxAttempts).orderBy('f.id').limit(options.limit)
+  const underLimit = sql<boolean>`(f.lease_expires_at is null or f.unfinished + 1 < ${options.crashLimit})`
+  const crashed = sql<boolean>`(lease_expires_at is not null and unfinished + 1 >= ${options.crashLimit})`
+  const picked = dueForwards(dialect, now).where(underLimit).orderBy('f.id').limit(options.limit)
   let rows: ForwardRow[]
   if (dialect.name === 'postgres') {
     yield qb
@@ -112,25 +115,25 @@ export function* claimForwardsPlan(dialect: SqlDialect, options: ClaimOptions, n
       .from('head')
       .set(gaveUp)
       .whereRef('forwards.id', '=', 'head.id')
-      .where('forwards.attempts', '>=', options.maxAttempts)
+      .where(crashed)
       .compile()
     rows = yield* single(
       qb
         .with('picked', () => picked.forUpdate().skipLocked())
         .updateTable('forwards')
         .from('picked')
-        .set((eb) => ({ attempts: eb('attempts', '+', 1), ...leaseColumns(options, now) }))
+        .set((eb) => ({ attempts: eb('attempts', '+', 1), unfinished: unfinishedAfterClaim(), ...leaseColumns(options, now) }))
         .whereRef('forwards.id', '=', 'picked.id')
         .returningAll('forwards')
         .compile(),
     )
   } else {
     // SQLite: one writer, inside BEGIN IMMEDIATE; each pick and its update see one snapshot.
-    yield qb.updateTable('forwards').set(gaveUp).where('id', 'in', head).where('attempts', '>=', options.maxAttempts).compile()
+    yield qb.updateTable('forwards').set(gaveUp).where('id', 'in', head).where(crashed).compile()
     rows = yield* single(
       qb
         .updateTable('forwards')
-        .set((eb) => ({ attempts: eb('attempts', '+', 1), ...leaseColumns(options, now) }))
+        .set((eb) => ({ attempts: eb('attempts', '+', 1), unfinished: unfinishedAfterClaim(), ...leaseColumns(options, now) }))
         .where('id', 'in', picked)
         .returningAll()
         .compile(),
@@ -149,7 +152,7 @@ export function* settleForwardPlan(dialect: SqlDialect, id: string, owner: strin
   const rows = yield* single(
     dialect.qb
       .updateTable('forwards')
-      .set({ ...columns, lease_owner: null, lease_expires_at: null, updated_at: now })
+      .set({ ...columns, unfinished: 0, lease_owner: null, lease_expires_at: null, updated_at: now })
       .where('id', '=', id)
       .where('lease_owner', '=', owner)
       .where('status', '=', 'pending')

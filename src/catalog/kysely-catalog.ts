@@ -79,7 +79,7 @@ export abstract class KyselyCatalog implements Catalog {
   async claim(options: ClaimOptions): Promise<MediaRecord[]> {
     if (!Number.isInteger(options.limit) || options.limit < 0) throw new MediagateError('internal', `claim limit must be a whole number, got ${options.limit}`)
     if (!(options.leaseMs > 0)) throw new MediagateError('internal', `claim leaseMs must be positive, got ${options.leaseMs}`)
-    checkMaxAttempts(options.maxAttempts)
+    checkCrashLimit(options.crashLimit)
     if (options.limit === 0) return []
     const now = options.now?.getTime() ?? (await this.guard(() => this.clock.now()))
     const rows = await this.guard(() => this.run(claimJobsPlan(this.sqlDialect, this.claimQuery(options, now), options, now), 'transaction'))
@@ -218,7 +218,7 @@ export abstract class KyselyCatalog implements Catalog {
 
   async claimForwards(options: ClaimOptions): Promise<ForwardRecord[]> {
     if (!Number.isInteger(options.limit) || options.limit < 0) throw new MediagateError('internal', `claim limit must be a whole number, got ${options.limit}`)
-    checkMaxAttempts(options.maxAttempts)
+    checkCrashLimit(options.crashLimit)
     if (options.limit === 0) return []
     const now = options.now?.getTime() ?? (await this.guard(() => this.clock.now()))
     return this.guard(() => this.run(claimForwardsPlan(this.sqlDialect, options, now), 'transaction'))
@@ -274,8 +274,8 @@ export abstract class KyselyCatalog implements Catalog {
   }
 }
 
-function checkMaxAttempts(maxAttempts: number): void {
-  if (!Number.isInteger(maxAttempts) || maxAttempts < 1) throw new MediagateError('internal', `claim maxAttempts must be a whole number of at least 1, got ${maxAttempts}`)
+function checkCrashLimit(crashLimit: number): void {
+  if (!Number.isInteger(crashLimit) || crashLimit < 1) throw new MediagateError('internal', `claim crashLimit must be a whole number of at least 1, got ${crashLimit}`)
 }
 
 function checkBatchLimit(limit: number): void {

@@ -22,7 +22,7 @@ export function* settlePlan(dialect: SqlDialect, id: string, owner: string, sett
   const rows = yield* single(
     dialect.qb
       .updateTable('media')
-      .set((eb) => ({ ...settlementColumns(settlement, now), ...(refund ? { attempts: eb('attempts', '-', 1) } : {}), ...NO_LEASE, updated_at: now }))
+      .set((eb) => ({ ...settlementColumns(settlement, now), ...(refund ? { attempts: eb('attempts', '-', 1) } : {}), unfinished: 0, ...NO_LEASE, updated_at: now }))
       .where('id', '=', id)
       .where('lease_owner', '=', owner)
       .where('status', '=', 'pending')

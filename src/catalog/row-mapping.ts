@@ -97,6 +97,7 @@ export function newMediaToRow(media: NewMedia, ctx: NewMediaRowContext, dialect:
     mime_type: null,
     blob_key: null,
     attempts: 0,
+    unfinished: 0,
     next_attempt_at: failed || remote ? null : ctx.now,
     lease_owner: null,
     lease_expires_at: null,

@@ -48,6 +48,8 @@ export interface MediaTable {
   mime_type: string | null
   blob_key: string | null
   attempts: number
+  /** Attempts in a row that ended without a settlement (crash, hang, lost lease); see migration 6. */
+  unfinished: number
   next_attempt_at: number | null
   lease_owner: string | null
   lease_expires_at: number | null
@@ -76,6 +78,8 @@ export interface ForwardsTable {
   wait_for_media: DbBoolean
   status: string
   attempts: number
+  /** Attempts in a row that ended without a settlement; see migration 6. */
+  unfinished: number
   next_attempt_at: number | null
   lease_owner: string | null
   lease_expires_at: number | null

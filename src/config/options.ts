@@ -12,6 +12,7 @@ import { STORAGE_POLICIES, type StoragePolicy } from '../media/record.js'
 import {
   parseBoolean,
   parseChoice,
+  parseDuration,
   parseGraphVersion,
   parseHostList,
   parseHttpUrl,
@@ -49,9 +50,12 @@ export interface Config {
   allowedHosts: readonly string[]
   maxBytes: number
   concurrency: number
-  maxAttempts: number
+  crashLimit: number
+  retryWindowMs: number
   leaseSeconds: number
   downloadTimeoutMs: number
+  /** The most one download may take from start to end (lookup and body), however steadily it flows. */
+  downloadDeadlineMs: number
   s3Endpoint: string | undefined
   s3ForcePathStyle: boolean | undefined
   s3Region: string | undefined
@@ -201,12 +205,25 @@ export const OPTIONS: readonly OptionSpec[] = [
   },
   { key: 'maxBytes', env: 'MEDIAGATE_MAX_BYTES', defaultText: '104857600', describe: 'largest media accepted, in bytes', parse: (r) => parseInteger(r, 1, 2 ** 40), fallback: () => 104_857_600 },
   { key: 'concurrency', env: 'MEDIAGATE_CONCURRENCY', defaultText: '64', describe: 'downloads at once per worker process (Meta answers in ~100 ms, so keeping up with 200 media/s needs ~40 in flight; each S3 upload in flight holds up to ~15 MiB)', parse: (r) => parseInteger(r, 1, 1024), fallback: () => 64 },
-  { key: 'maxAttempts', env: 'MEDIAGATE_MAX_ATTEMPTS', defaultText: '8', describe: 'attempts before a transient failure becomes `failed`', parse: (r) => parseInteger(r, 1, 100), fallback: () => 8 },
+  {
+    key: 'retryWindowMs',
+    env: 'MEDIAGATE_RETRY_WINDOW',
+    defaultText: '7d',
+    describe: 'how long after receipt a media whose capture keeps failing for a transient reason (Meta, the network, our own blob store or database) is retried, with backoff up to 5 minutes; its source\'s deadline ends it sooner (a WhatsApp media id lives 7 days, a CDN URL until the expiry it carries). A duration: 90s, 30m, 24h, 7d',
+    parse: (r) => {
+      const ms = parseDuration(r)
+      if (ms < 1000) throw new ConfigValueError(`must be at least 1s, got "${r}"`)
+      return ms
+    },
+    fallback: () => 7 * 24 * 3_600_000,
+  },
+  { key: 'crashLimit', env: 'MEDIAGATE_CRASH_LIMIT', defaultText: '5', describe: 'attempts in a row of one media or forward that may end with their process (a crash, a hang, a lost lease) before it fails with `crashed` instead of being taken again', parse: (r) => parseInteger(r, 1, 100), fallback: () => 5 },
   { key: 'leaseSeconds', env: 'MEDIAGATE_LEASE_SECONDS', defaultText: '60', describe: 'how long a claimed job is reserved before another worker may take it over (renewed while a download runs)', parse: (r) => parseInteger(r, 5, 3600), fallback: () => 60 },
   { key: 'downloadTimeoutMs', env: 'MEDIAGATE_DOWNLOAD_TIMEOUT_MS', defaultText: '30000', describe: 'longest wait for response headers, or silence between two body chunks, before a download counts as stalled and is retried', parse: (r) => parseInteger(r, 100, 600_000), fallback: () => 30_000 },
   // 10 minutes moves 100 MB (MEDIAGATE_MAX_BYTES) at ~1.4 Mbit/s. The stall timeout cannot stand in for
   // it: undici does not count silence while the reader holds the body paused (backpressure), so only
   // a deadline ends every download, however its reader behaves.
+  { key: 'downloadDeadlineMs', env: 'MEDIAGATE_DOWNLOAD_DEADLINE_MS', defaultText: '600000', describe: 'longest time one download from Meta may take, lookup and body included, however steadily it flows; past it the download is aborted with `network` and retried (eager), or the client\'s response is cut short (lazy, proxy)', parse: (r) => parseInteger(r, 1000, 86_400_000), fallback: () => 600_000 },
   { key: 'role', env: 'MEDIAGATE_ROLE', defaultText: 'all', describe: '`all`, `api` (intake and serving only) or `worker` (capture only)', parse: (r) => parseChoice(r, ROLES), fallback: () => 'all' },
   { key: 'logLevel', env: 'MEDIAGATE_LOG_LEVEL', defaultText: 'info', describe: `log level: ${LOG_LEVELS.join(', ')}`, parse: (r) => parseChoice(r, LOG_LEVELS), fallback: () => 'info' },
   { key: 'logFormat', env: 'MEDIAGATE_LOG_FORMAT', defaultText: 'auto', describe: '`json` (one JSON object per line), `pretty` (readable), or `auto`: pretty on a terminal, JSON otherwise', parse: (r) => parseChoice(r, LOG_FORMATS), fallback: () => 'auto' },
@@ -220,7 +237,7 @@ export const OPTIONS: readonly OptionSpec[] = [
     parse: parseSigningSecrets,
     fallback: () => [],
   },
-  { key: 'publicUrl', env: 'MEDIAGATE_PUBLIC_URL', defaultText: '— (from the request\'s Host header)', describe: 'base URL clients reach mediagate at (e.g. https://media.example.com), used in signed links', parse: parseHttpUrl, fallback: () => undefined },
+  { key: 'publicUrl', env: 'MEDIAGATE_PUBLIC_URL', defaultText: '— (from the request\'s Host header)', describe: 'base URL clients reach mediagate at (e.g. https://media.example.com), used in signed links, and as the origin dashboard sign-ins may come from behind a reverse proxy', parse: parseHttpUrl, fallback: () => undefined },
   { key: 'policyWhatsapp', env: 'MEDIAGATE_POLICY_WHATSAPP', defaultText: 'eager', describe: 'storage policy for WhatsApp media: `eager`, `lazy` or `proxy`', parse: parsePolicy('whatsapp'), fallback: () => 'eager' },
   { key: 'policyMessenger', env: 'MEDIAGATE_POLICY_MESSENGER', defaultText: 'eager', describe: 'storage policy for Messenger media: `eager` or `proxy`', parse: parsePolicy('messenger'), fallback: () => 'eager' },
   { key: 'policyInstagram', env: 'MEDIAGATE_POLICY_INSTAGRAM', defaultText: 'eager', describe: 'storage policy for Instagram media: `eager` or `proxy`', parse: parsePolicy('instagram'), fallback: () => 'eager' },

@@ -5,6 +5,15 @@
 
 export class ConfigValueError extends Error {}
 
+const DURATION_UNITS: Record<string, number> = { s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 }
+
+/** `90m`, `24h`, `7d`, `3600s` → milliseconds. */
+export function parseDuration(raw: string): number {
+  const match = /^(\d{1,6})\s*([smhd])$/.exec(raw.trim())
+  if (!match) throw new ConfigValueError(`must be a duration such as 90s, 30m, 24h or 7d, got "${raw}"`)
+  return Number(match[1]) * DURATION_UNITS[match[2]!]!
+}
+
 export function parseInteger(raw: string, min: number, max: number): number {
   if (!/^\d+$/.test(raw.trim())) throw new ConfigValueError(`must be a whole number, got "${raw}"`)
   const value = Number(raw.trim())

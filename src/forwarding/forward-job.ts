@@ -11,7 +11,12 @@ import type { JobKind } from '../jobs/job-engine.js'
 import { buildForwardBody, forwardedMedia } from './forward-body.js'
 import type { DeliveryResult } from './post-forward.js'
 
-export const DEFAULT_FORWARD_RETRY: BackoffPolicy = { maxAttempts: 20, baseDelayMs: 1000, maxDelayMs: 10 * 60 * 1000 }
+/** Forwards are retried a number of times (MEDIAGATE_FORWARD_MAX_ATTEMPTS), backing off up to 10 minutes. */
+export interface ForwardRetryPolicy extends BackoffPolicy {
+  maxAttempts: number
+}
+
+export const DEFAULT_FORWARD_RETRY: ForwardRetryPolicy = { maxAttempts: 20, baseDelayMs: 1000, maxDelayMs: 10 * 60 * 1000 }
 
 export interface ForwardJobOptions {
   catalog: Outbox & Pick<WebhookLog, 'getWebhookBody' | 'webhookMedia'>
@@ -19,7 +24,7 @@ export interface ForwardJobOptions {
   deliver: (body: Buffer, meta: { forwardId: string; webhookId: string; attempt: number }) => Promise<DeliveryResult>
   /** A signed content link for a media id, or null when links are not available. */
   contentUrl: (mediaId: string) => string | null
-  retry: BackoffPolicy
+  retry: ForwardRetryPolicy
 }
 
 export function forwardJobs(options: ForwardJobOptions): JobKind<ForwardRecord, ForwardSettlement> {

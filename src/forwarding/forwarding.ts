@@ -6,9 +6,8 @@ import type { Config } from '../config/options.js'
 import { MediagateError } from '../errors.js'
 import type { Logger } from '../logging/logger.js'
 import type { ForwardRecord, ForwardSettlement } from '../catalog/catalog.js'
-import type { BackoffPolicy } from '../jobs/backoff.js'
 import { JobEngine } from '../jobs/job-engine.js'
-import { DEFAULT_FORWARD_RETRY, type ForwardJobOptions, forwardJobs } from './forward-job.js'
+import { DEFAULT_FORWARD_RETRY, type ForwardJobOptions, type ForwardRetryPolicy, forwardJobs } from './forward-job.js'
 import { ForwardPoster } from './post-forward.js'
 
 /** How long signed content links in forwards stay valid: the app may process a backlog late. */
@@ -31,7 +30,7 @@ export interface ForwardingDeps {
   runsWorker: boolean
   /** A signed link for a media's content, or null when links are not configured. */
   contentUrl: (mediaId: string, expiresAt: Date) => string | null
-  retry?: Partial<BackoffPolicy>
+  retry?: Partial<ForwardRetryPolicy>
   pollMs?: number
 }
 
@@ -55,7 +54,7 @@ export function setupForwarding(config: Readonly<Config>, deps: ForwardingDeps):
           concurrency: FORWARD_CONCURRENCY,
           // Longer than a delivery may take (it times out); leases are not renewed.
           leaseMs: DELIVERY_TIMEOUT_MS * 4,
-          maxAttempts: retry.maxAttempts,
+          crashLimit: config.crashLimit,
           // A delivery in flight ends within its timeout: let it, rather than post it twice.
           onStop: 'finish',
           ...(deps.pollMs !== undefined ? { pollMs: deps.pollMs } : {}),

@@ -19,8 +19,8 @@ export interface JobClaim {
   owner: string
   limit: number
   leaseMs: number
-  /** Due jobs at or past this many attempts are failed by the claim, never handed out. */
-  maxAttempts: number
+  /** Attempts in a row that may end without a settlement before the claim fails the job (`crashed`). */
+  crashLimit: number
 }
 
 /** What a kind of work tells the engine: where its jobs are, how to run one, how to settle it. */
@@ -57,7 +57,8 @@ export interface JobEngineOptions {
   /** Jobs run at once. */
   concurrency: number
   leaseMs: number
-  maxAttempts: number
+  /** Attempts in a row that may end without a settlement (crash, hang, lost lease) before the job fails `crashed`. */
+  crashLimit: number
   /** How often to look for due jobs when nothing wakes the engine (other processes' work). Default 1000 ms. */
   pollMs?: number
   owner?: string
@@ -129,7 +130,7 @@ export class JobEngine<J, O> {
   }
 
   private async loop(): Promise<void> {
-    const { concurrency, logger, leaseMs, maxAttempts } = this.options
+    const { concurrency, logger, leaseMs, crashLimit } = this.options
     const pollMs = this.options.pollMs ?? 1000
     let errorDelay = 0
     const runs = new Set<Promise<void>>()
@@ -148,7 +149,7 @@ export class JobEngine<J, O> {
       if (free > 0) {
         lastClaimAt = Date.now()
         try {
-          const batch = await this.kind.claim({ owner: this.owner, limit: free, leaseMs, maxAttempts })
+          const batch = await this.kind.claim({ owner: this.owner, limit: free, leaseMs, crashLimit })
           claimed = batch.length
           errorDelay = 0
           for (const job of batch) {

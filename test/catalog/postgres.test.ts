@@ -48,7 +48,7 @@ describe.skipIf(!available)('PostgresCatalog', () => {
     await client.connect()
     try {
       const tables = await client.query<{ table_name: string }>('select table_name from information_schema.tables where table_schema = $1 order by 1', [s.name])
-      expect(tables.rows.map((r) => r.table_name)).toEqual(['dashboard_sessions', 'forwards', 'media', 'mediagate_migrations', 'webhooks'])
+      expect(tables.rows.map((r) => r.table_name)).toEqual(['blob_deletions', 'dashboard_sessions', 'forwards', 'media', 'mediagate_migrations', 'webhooks'])
       const rows = await client.query(`select count(*)::int as n from "${s.name}".media`)
       expect(rows.rows[0].n).toBe(2)
     } finally {
@@ -76,13 +76,13 @@ describe.skipIf(!available)('PostgresCatalog', () => {
     cleanups.push(() => onTime.close(), () => ahead.close())
     await onTime.migrate()
     const [id] = await seed(onTime, 1)
-    const [held] = await onTime.claim({ owner: 'on-time', limit: 1, leaseMs: 60_000, maxAttempts: 8 })
+    const [held] = await onTime.claim({ owner: 'on-time', limit: 1, leaseMs: 60_000, crashLimit: 8 })
     expect(held?.id).toBe(id)
     // The live lease is not taken over.
-    expect(await ahead.claim({ owner: 'ahead', limit: 1, leaseMs: 60_000, maxAttempts: 8 })).toEqual([])
+    expect(await ahead.claim({ owner: 'ahead', limit: 1, leaseMs: 60_000, crashLimit: 8 })).toEqual([])
     expect(await onTime.renewLeases([id!], 'on-time', 60_000)).toEqual([id])
     expect(await onTime.settle(id!, 'on-time', { status: 'retry', error: { code: 'upstream', message: '503' }, nextAttemptAt: new Date(Date.now()) })).toBe(true)
-    const [again] = await ahead.claim({ owner: 'ahead', limit: 1, leaseMs: 60_000, maxAttempts: 8 })
+    const [again] = await ahead.claim({ owner: 'ahead', limit: 1, leaseMs: 60_000, crashLimit: 8 })
     expect(again?.id).toBe(id)
     // Its lease ends a minute after the database's now, not eleven minutes after.
     expect(Math.abs(again!.leaseExpiresAt!.getTime() - (Date.now() + 60_000))).toBeLessThan(5_000)

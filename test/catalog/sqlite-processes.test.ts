@@ -24,7 +24,7 @@ const catalog = new SqliteCatalog({ path: file, busyTimeoutMs: 10000 })
 while (Date.now() < Number(startAt)) await new Promise((r) => setTimeout(r, 5))
 const ids = []
 for (let round = 0; round < 1000; round++) {
-  const batch = await catalog.claim({ owner, limit: 2, leaseMs: 600000, maxAttempts: 8 })
+  const batch = await catalog.claim({ owner, limit: 2, leaseMs: 600000, crashLimit: 8 })
   if (batch.length === 0) break
   for (const m of batch) ids.push(m.id)
 }

@@ -77,12 +77,12 @@ describe('SqliteCatalog', () => {
     try {
       other.exec('BEGIN IMMEDIATE')
       const started = Date.now()
-      await expect(catalog.claim({ owner: 'w', limit: 1, leaseMs: 1000, maxAttempts: 8 })).rejects.toMatchObject({ code: 'catalog', vendorCode: 'SQLITE_BUSY' })
+      await expect(catalog.claim({ owner: 'w', limit: 1, leaseMs: 1000, crashLimit: 8 })).rejects.toMatchObject({ code: 'catalog', vendorCode: 'SQLITE_BUSY' })
       expect(Date.now() - started).toBeGreaterThanOrEqual(100)
       // Readers are not blocked by a writer in WAL mode.
       expect((await catalog.counts())[0]?.count).toBe(3)
       other.exec('COMMIT')
-      expect(await catalog.claim({ owner: 'w', limit: 1, leaseMs: 1000, maxAttempts: 8 })).toHaveLength(1)
+      expect(await catalog.claim({ owner: 'w', limit: 1, leaseMs: 1000, crashLimit: 8 })).toHaveLength(1)
     } finally {
       other.close()
     }

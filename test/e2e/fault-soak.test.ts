@@ -16,7 +16,7 @@ const FAULT_RATE = 0.5
 
 let h: Harness
 beforeAll(async () => {
-  h = await startHarness({ env: { MEDIAGATE_MAX_ATTEMPTS: '6', MEDIAGATE_CONCURRENCY: '16', MEDIAGATE_DOWNLOAD_TIMEOUT_MS: '1000' } })
+  h = await startHarness({ env: { MEDIAGATE_RETRY_WINDOW: '15s', MEDIAGATE_CONCURRENCY: '16', MEDIAGATE_DOWNLOAD_TIMEOUT_MS: '1000' } })
 })
 afterAll(async () => h?.close())
 

@@ -65,7 +65,7 @@ describe('queue stats', () => {
     const receivedAt = new Date(Date.now() - 60_000)
     await record(catalog, receivedAt, 5)
     const owner = 'stats-test'
-    const claimed = await catalog.claim({ owner, limit: 10, leaseMs: 60_000, maxAttempts: 8 })
+    const claimed = await catalog.claim({ owner, limit: 10, leaseMs: 60_000, crashLimit: 8 })
     expect(claimed).toHaveLength(5)
     const stored = (i: number) => ({ status: 'stored' as const, sha256: `${i}`.padStart(64, '0'), size: 10, blobKey: `k${i}`, sniffedMime: 'image/jpeg', mimeType: 'image/jpeg' })
     for (const [i, m] of claimed.slice(0, 3).entries()) expect(await catalog.settle(m.id, owner, stored(i))).toBe(true)

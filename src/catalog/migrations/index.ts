@@ -11,6 +11,7 @@ import { policiesAndDeletion } from './0002_policies_and_deletion.js'
 import { forwarding } from './0003_forwarding.js'
 import { dashboardSessions } from './0004_dashboard_sessions.js'
 import { blobLeases } from './0005_blob_leases.js'
+import { unfinishedAttempts } from './0006_unfinished_attempts.js'
 
 export interface Migration {
   version: number
@@ -19,6 +20,6 @@ export interface Migration {
   down(dialect: SqlDialect): CompiledQuery[]
 }
 
-export const MIGRATIONS: readonly Migration[] = [initial, policiesAndDeletion, forwarding, dashboardSessions, blobLeases]
+export const MIGRATIONS: readonly Migration[] = [initial, policiesAndDeletion, forwarding, dashboardSessions, blobLeases, unfinishedAttempts]
 
 export const LATEST_VERSION = MIGRATIONS.at(-1)?.version ?? 0

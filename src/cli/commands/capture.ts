@@ -4,6 +4,7 @@
  * a running gateway is not needed. Each media is resolved (with its number's token), downloaded,
  * verified and stored, then served from the store like eagerly captured media.
  */
+import { parseDuration as parseConfigDuration } from '../../config/parsers.js'
 import { Command, Option } from 'commander'
 import { captureLazy, type LazyCaptureDeps } from '../../capture/capture-lazy.js'
 import type { Config } from '../../config/options.js'
@@ -17,13 +18,13 @@ export interface CommandOutput {
   write(text: string): unknown
 }
 
-const UNITS: Record<string, number> = { s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 }
-
-/** `90m`, `24h`, `7d`, `3600s` → milliseconds. */
-export function parseDuration(raw: string): number {
-  const match = /^(\d{1,6})\s*([smhd])$/.exec(raw.trim())
-  if (!match) throw new MediagateError('bad_request', `"${raw}" is not a duration such as 90m, 24h or 7d`)
-  return Number(match[1]) * UNITS[match[2]!]!
+/** `90m`, `24h`, `7d`, `3600s` → milliseconds; a `bad_request` naming the flag otherwise. */
+export function parseDuration(raw: string, flag = '--due-within'): number {
+  try {
+    return parseConfigDuration(raw)
+  } catch (err) {
+    throw new MediagateError('bad_request', `${flag} ${(err as Error).message}`)
+  }
 }
 
 export interface CaptureRun {

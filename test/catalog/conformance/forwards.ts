@@ -12,7 +12,7 @@ function forwarded(media: ReturnType<typeof newMedia>[], conversationKey: string
 }
 
 async function claimAll(catalog: TestCatalog, owner = 'f', limit = 10) {
-  return catalog.claimForwards({ owner, limit, leaseMs: 60_000, maxAttempts: 8, now: LATER() })
+  return catalog.claimForwards({ owner, limit, leaseMs: 60_000, crashLimit: 8, now: LATER() })
 }
 
 export function forwardTests(ctx: ConformanceContext): void {
@@ -43,7 +43,7 @@ export function forwardTests(ctx: ConformanceContext): void {
       expect(await catalog.settleForward(first[0]!.id, 'f', { status: 'retry', error: 'HTTP 500', nextAttemptAt: new Date(Date.now() + 60_000) })).toBe(true)
       expect(await claimAll(catalog, 'g')).toEqual([])
       expect((await catalog.getForward(first[0]!.id))!.lastError).toBe('HTTP 500')
-      const again = await catalog.claimForwards({ owner: 'g', limit: 10, leaseMs: 60_000, maxAttempts: 8, now: new Date(Date.now() + 120_000) })
+      const again = await catalog.claimForwards({ owner: 'g', limit: 10, leaseMs: 60_000, crashLimit: 8, now: new Date(Date.now() + 120_000) })
       expect(again.map((f) => f.id)).toEqual([first[0]!.id])
       expect(again[0]!.attempts).toBe(2)
       expect(await catalog.settleForward(first[0]!.id, 'f', { status: 'sent' })).toBe(false)
@@ -72,39 +72,41 @@ export function forwardTests(ctx: ConformanceContext): void {
       const catalog = ctx.catalog()
       await catalog.recordWebhooks([forwarded([], 'c'), forwarded([], 'c')])
       const [first, second] = (await catalog.listForwards({}, { limit: 10 })).data.reverse()
-      const maxAttempts = 3
+      const crashLimit = 3
       const leaseMs = 60_000
       let t = Date.now() + 1000
-      for (let attempt = 1; attempt <= maxAttempts; attempt++) {
-        const claimed = await catalog.claimForwards({ owner: `f${attempt}`, limit: 10, leaseMs, maxAttempts, now: new Date(t) })
+      for (let attempt = 1; attempt <= crashLimit; attempt++) {
+        const claimed = await catalog.claimForwards({ owner: `f${attempt}`, limit: 10, leaseMs, crashLimit, now: new Date(t) })
         expect(claimed.map((f) => [f.id, f.attempts])).toEqual([[first!.id, attempt]])
         t += leaseMs
       }
-      const next = await catalog.claimForwards({ owner: 'g', limit: 10, leaseMs, maxAttempts, now: new Date(t) })
+      const next = await catalog.claimForwards({ owner: 'g', limit: 10, leaseMs, crashLimit, now: new Date(t) })
       expect(next.map((f) => f.id)).toEqual([second!.id])
       expect(await catalog.settleForward(second!.id, 'g', { status: 'sent' })).toBe(true)
       const failed = await catalog.getForward(first!.id)
-      expect(failed).toMatchObject({ status: 'failed', attempts: maxAttempts, nextAttemptAt: null, leaseOwner: null, leaseExpiresAt: null, sentAt: null })
-      expect(failed!.lastError).toBe('crashed: gave up after 3 attempts: the last attempt never finished (the process crashed, hung or lost its lease)')
-      expect(await catalog.settleForward(first!.id, `f${maxAttempts}`, { status: 'sent' })).toBe(false)
-      expect(await catalog.claimForwards({ owner: 'h', limit: 10, leaseMs, maxAttempts: 100, now: new Date(t + 3_600_000) })).toEqual([])
+      expect(failed).toMatchObject({ status: 'failed', attempts: crashLimit, nextAttemptAt: null, leaseOwner: null, leaseExpiresAt: null, sentAt: null })
+      expect(failed!.lastError).toBe('crashed: gave up after 3 attempts in a row that never finished (the process crashed, hung or lost its lease)')
+      expect(await catalog.settleForward(first!.id, `f${crashLimit}`, { status: 'sent' })).toBe(false)
+      expect(await catalog.claimForwards({ owner: 'h', limit: 10, leaseMs, crashLimit: 100, now: new Date(t + 3_600_000) })).toEqual([])
       // Failed like any other: retry gives it a fresh budget.
       expect(await catalog.retryForwards([first!.id])).toMatchObject([{ id: first!.id, status: 'pending', attempts: 0, leaseOwner: null }])
     })
 
-    it('gives up as attempts_exhausted on a due forward at its budget without a lease', async () => {
+    it('a delivery that settled starts the count of unfinished ones again', async () => {
       const catalog = ctx.catalog()
-      await catalog.recordWebhooks([forwarded([], 'e'), forwarded([], 'e')])
-      const t = Date.now() + 1000
-      const [a] = await catalog.claimForwards({ owner: 'f', limit: 10, leaseMs: 60_000, maxAttempts: 8, now: new Date(t) })
-      expect(await catalog.settleForward(a!.id, 'f', { status: 'retry', error: 'HTTP 500', nextAttemptAt: new Date(t) })).toBe(true)
-      const [b] = await catalog.claimForwards({ owner: 'f', limit: 10, leaseMs: 60_000, maxAttempts: 1, now: new Date(t) })
-      expect(b!.id).not.toBe(a!.id)
-      expect(await catalog.getForward(a!.id)).toMatchObject({
-        status: 'failed',
-        attempts: 1,
-        lastError: 'attempts_exhausted: gave up after 1 attempts: no attempt is left within the limit of 1',
-      })
+      await catalog.recordWebhooks([forwarded([], 'e')])
+      let t = Date.now() + 1000
+      const claim = async (owner: string) => (await catalog.claimForwards({ owner, limit: 10, leaseMs: 1000, crashLimit: 2, now: new Date(t) })).map((f) => f.id)
+      const [a] = await claim('f')
+      t += 1000
+      expect(await claim('g')).toEqual([a]) // f ran out: one unfinished
+      expect(await catalog.settleForward(a!, 'g', { status: 'retry', error: 'HTTP 500', nextAttemptAt: new Date(t) })).toBe(true)
+      expect(await claim('h')).toEqual([a])
+      t += 1000
+      expect(await claim('i')).toEqual([a]) // h ran out: one in a row again, under the limit
+      t += 1000
+      expect(await claim('j')).toEqual([])
+      expect(await catalog.getForward(a!)).toMatchObject({ status: 'failed', attempts: 4, lastError: expect.stringMatching(/^crashed: gave up after 2 attempts in a row/) })
     })
 
     it('holds a forward that waits for media until none of its media is pending', async () => {
@@ -112,7 +114,7 @@ export function forwardTests(ctx: ConformanceContext): void {
       const media = [newMedia(), newMedia()]
       const [recorded] = await catalog.recordWebhooks([forwarded(media, 'm', true)])
       expect(await claimAll(catalog)).toEqual([])
-      const jobs = await catalog.claim({ owner: 'w', limit: 10, leaseMs: 60_000, maxAttempts: 8, now: LATER() })
+      const jobs = await catalog.claim({ owner: 'w', limit: 10, leaseMs: 60_000, crashLimit: 8, now: LATER() })
       expect(jobs).toHaveLength(2)
       expect(await catalog.settle(jobs[0]!.id, 'w', stored())).toBe(true)
       expect(await claimAll(catalog)).toEqual([])

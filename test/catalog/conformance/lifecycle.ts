@@ -47,7 +47,7 @@ export function lifecycleTests(ctx: ConformanceContext): void {
     it('keeps everything across close and reopen', async () => {
       const first = ctx.catalog()
       const [recorded] = await first.recordWebhooks([webhook([newMedia(), newMedia({ platform: 'messenger', sourceMediaId: null })])])
-      const [claimed] = await first.claim({ owner: 'w1', limit: 1, leaseMs: 60_000, maxAttempts: 8 })
+      const [claimed] = await first.claim({ owner: 'w1', limit: 1, leaseMs: 60_000, crashLimit: 8 })
       const before = await Promise.all(recorded!.created.map((m) => first.get(m.id)))
       await first.close()
 

@@ -8,7 +8,7 @@ const DAY = 24 * 60 * 60 * 1000
 
 /** Claims every due record and stores those named, each with its sha256. */
 async function storeAll(catalog: TestCatalog, sha256ById: Record<string, string>): Promise<void> {
-  const claimed = await catalog.claim({ owner: 'w', limit: 100, leaseMs: 60_000, maxAttempts: 8, now: new Date(Date.now() + 1000) })
+  const claimed = await catalog.claim({ owner: 'w', limit: 100, leaseMs: 60_000, crashLimit: 8, now: new Date(Date.now() + 1000) })
   for (const [id, sha256] of Object.entries(sha256ById)) {
     expect(claimed.map((m) => m.id)).toContain(id)
     expect(await catalog.settle(id, 'w', stored({ sha256 }))).toBe(true)
@@ -27,7 +27,7 @@ export function policyTests(ctx: ConformanceContext): void {
       expect(await catalog.get(proxy!)).toMatchObject({ status: 'remote', policy: 'proxy' })
       expect(await catalog.get(eager!)).toMatchObject({ status: 'pending', policy: 'eager' })
       expect(await catalog.get(failedLazy!)).toMatchObject({ status: 'failed', policy: 'lazy' })
-      const claimed = await catalog.claim({ owner: 'w', limit: 10, leaseMs: 1000, maxAttempts: 8, now: new Date(Date.now() + 1000) })
+      const claimed = await catalog.claim({ owner: 'w', limit: 10, leaseMs: 1000, crashLimit: 8, now: new Date(Date.now() + 1000) })
       expect(claimed.map((m) => m.id)).toEqual([eager])
       expect((await catalog.counts()).find((c) => c.status === 'remote' && c.platform === 'whatsapp')?.count).toBe(1)
     })
@@ -105,10 +105,10 @@ export function policyTests(ctx: ConformanceContext): void {
     it('a deleted pending job is never claimed or settled', async () => {
       const catalog = ctx.catalog()
       const [leased, waiting] = await seed(catalog, 2)
-      await catalog.claim({ owner: 'w', limit: 1, leaseMs: 60_000, maxAttempts: 8, now: new Date(Date.now() + 1) })
+      await catalog.claim({ owner: 'w', limit: 1, leaseMs: 60_000, crashLimit: 8, now: new Date(Date.now() + 1) })
       await catalog.markDeleted([leased!, waiting!])
       expect(await catalog.settle(leased!, 'w', stored())).toBe(false)
-      expect(await catalog.claim({ owner: 'w', limit: 10, leaseMs: 1000, maxAttempts: 8, now: new Date(Date.now() + 120_000) })).toEqual([])
+      expect(await catalog.claim({ owner: 'w', limit: 10, leaseMs: 1000, crashLimit: 8, now: new Date(Date.now() + 120_000) })).toEqual([])
       expect((await catalog.get(leased!))!.status).toBe('deleted')
     })
 

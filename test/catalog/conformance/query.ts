@@ -23,7 +23,7 @@ async function populate(catalog: TestCatalog): Promise<MediaRecord[]> {
   ]
   const results = await catalog.recordWebhooks(specs.map((m, i) => webhook([m], { receivedAt: new Date(BASE + i * 1000) })))
   const ids = results.flatMap((r) => r.created.map((m) => m.id))
-  const claimed = await catalog.claim({ owner: 'w', limit: 4, leaseMs: 60_000, maxAttempts: 8 })
+  const claimed = await catalog.claim({ owner: 'w', limit: 4, leaseMs: 60_000, crashLimit: 8 })
   expect(claimed.map((m) => m.id)).toEqual(ids.slice(0, 4))
   await catalog.settle(ids[0]!, 'w', stored())
   await catalog.settle(ids[1]!, 'w', stored({ sha256: 'b'.repeat(64) }))
@@ -124,7 +124,7 @@ export function queryTests(ctx: ConformanceContext): void {
       expect(await catalog.requeue({})).toBe(0)
       expect((await catalog.list({ status: 'failed' }, { limit: 10 })).data).toEqual([])
 
-      const claimed = await catalog.claim({ owner: 'w2', limit: 100, leaseMs: 1000, maxAttempts: 8, now: new Date(Date.now() + 1000) })
+      const claimed = await catalog.claim({ owner: 'w2', limit: 100, leaseMs: 1000, crashLimit: 8, now: new Date(Date.now() + 1000) })
       expect(claimed.map((m) => m.id)).toContain(failedAuth[0]!.id)
       expect(claimed.find((m) => m.id === failedAuth[0]!.id)!.attempts).toBe(1)
     })

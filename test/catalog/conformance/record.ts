@@ -151,7 +151,7 @@ export function recordTests(ctx: ConformanceContext): void {
       expect(failed).toMatchObject({ status: 'failed', error, nextAttemptAt: null, attempts: 0 })
       expect(await catalog.get(failed!.id)).toMatchObject({ status: 'failed', error })
       expect(pending!.status).toBe('pending')
-      const claimed = await catalog.claim({ owner: 'w', limit: 10, leaseMs: 1000, maxAttempts: 8, now: new Date(Date.now() + 60_000) })
+      const claimed = await catalog.claim({ owner: 'w', limit: 10, leaseMs: 1000, crashLimit: 8, now: new Date(Date.now() + 60_000) })
       expect(claimed.map((m) => m.id)).toEqual([pending!.id])
     })
 

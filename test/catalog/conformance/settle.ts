@@ -9,7 +9,7 @@ export function settleTests(ctx: ConformanceContext): void {
     it('settleMany: applies each outcome in one call, refusing the one whose lease is gone', async () => {
       const catalog = ctx.catalog()
       const [a, b, c] = await seed(catalog, 3)
-      await catalog.claim({ owner: 'w', limit: 3, leaseMs: 60_000, maxAttempts: 8 })
+      await catalog.claim({ owner: 'w', limit: 3, leaseMs: 60_000, crashLimit: 8 })
       const applied = await catalog.settleMany([
         { id: a!, owner: 'w', settlement: stored() },
         { id: b!, owner: 'someone-else', settlement: stored() },
@@ -25,13 +25,13 @@ export function settleTests(ctx: ConformanceContext): void {
     it('retry: back to pending, due at nextAttemptAt, the error kept for visibility', async () => {
       const catalog = ctx.catalog()
       const [id] = await seed(catalog, 1)
-      await catalog.claim({ owner: 'w', limit: 1, leaseMs: 60_000, maxAttempts: 8 })
+      await catalog.claim({ owner: 'w', limit: 1, leaseMs: 60_000, crashLimit: 8 })
       const nextAttemptAt = new Date(Date.now() + 60_000)
       const error = { code: 'rate_limited', message: 'Graph 80007', vendorCode: 80007 }
       expect(await catalog.settle(id!, 'w', { status: 'retry', error, nextAttemptAt })).toBe(true)
       expect(await catalog.get(id!)).toMatchObject({ status: 'pending', error, nextAttemptAt, leaseOwner: null, leaseExpiresAt: null, attempts: 1 })
-      expect(await catalog.claim({ owner: 'w', limit: 1, leaseMs: 1000, maxAttempts: 8, now: new Date(nextAttemptAt.getTime() - 1) })).toEqual([])
-      const [again] = await catalog.claim({ owner: 'w2', limit: 1, leaseMs: 1000, maxAttempts: 8, now: nextAttemptAt })
+      expect(await catalog.claim({ owner: 'w', limit: 1, leaseMs: 1000, crashLimit: 8, now: new Date(nextAttemptAt.getTime() - 1) })).toEqual([])
+      const [again] = await catalog.claim({ owner: 'w2', limit: 1, leaseMs: 1000, crashLimit: 8, now: nextAttemptAt })
       expect(again).toMatchObject({ id, attempts: 2, error, leaseOwner: 'w2' })
     })
 
@@ -42,15 +42,15 @@ export function settleTests(ctx: ConformanceContext): void {
       const t = Date.now() + 1000
       // With a budget of one, a job handed back at every shutdown still gets its one real attempt.
       for (let round = 0; round < 3; round++) {
-        const [job] = await catalog.claim({ owner: 'w', limit: 1, leaseMs: 60_000, maxAttempts: 1, now: new Date(t) })
+        const [job] = await catalog.claim({ owner: 'w', limit: 1, leaseMs: 60_000, crashLimit: 1, now: new Date(t) })
         expect(job).toMatchObject({ id, attempts: 1 })
         expect(await catalog.settle(id!, 'w', { status: 'retry', error, nextAttemptAt: new Date(t), refundAttempt: true })).toBe(true)
         expect(await catalog.get(id!)).toMatchObject({ status: 'pending', attempts: 0, error, leaseOwner: null, leaseExpiresAt: null })
       }
-      await catalog.claim({ owner: 'w', limit: 1, leaseMs: 60_000, maxAttempts: 8, now: new Date(t) })
+      await catalog.claim({ owner: 'w', limit: 1, leaseMs: 60_000, crashLimit: 8, now: new Date(t) })
       expect(await catalog.settleMany([{ id: id!, owner: 'w', settlement: { status: 'retry', error, nextAttemptAt: new Date(t), refundAttempt: false } }])).toEqual([true])
       expect((await catalog.get(id!))!.attempts).toBe(1)
-      await catalog.claim({ owner: 'w', limit: 1, leaseMs: 60_000, maxAttempts: 8, now: new Date(t) })
+      await catalog.claim({ owner: 'w', limit: 1, leaseMs: 60_000, crashLimit: 8, now: new Date(t) })
       expect(await catalog.settleMany([{ id: id!, owner: 'w', settlement: { status: 'retry', error, nextAttemptAt: new Date(t), refundAttempt: true } }])).toEqual([true])
       expect((await catalog.get(id!))!.attempts).toBe(1)
       // Refused without the lease, like any settlement: nothing is given back.
@@ -61,9 +61,9 @@ export function settleTests(ctx: ConformanceContext): void {
     it('stored: records what was found, clears error, lease and schedule', async () => {
       const catalog = ctx.catalog()
       const [a, b] = await seed(catalog, 2)
-      await catalog.claim({ owner: 'w', limit: 2, leaseMs: 60_000, maxAttempts: 8 })
+      await catalog.claim({ owner: 'w', limit: 2, leaseMs: 60_000, crashLimit: 8 })
       await catalog.settle(a!, 'w', { status: 'retry', error: { code: 'network', message: 'reset' }, nextAttemptAt: new Date() })
-      await catalog.claim({ owner: 'w', limit: 1, leaseMs: 60_000, maxAttempts: 8, now: new Date(Date.now() + 10) })
+      await catalog.claim({ owner: 'w', limit: 1, leaseMs: 60_000, crashLimit: 8, now: new Date(Date.now() + 10) })
       const storedAt = new Date('2031-05-06T07:08:09.010Z')
       const big = 5_000_000_000
       expect(await catalog.settle(a!, 'w', { ...stored({ size: big }), sniffedMime: null, mimeType: 'image/jpeg', storedAt })).toBe(true)
@@ -91,18 +91,18 @@ export function settleTests(ctx: ConformanceContext): void {
     it('failed: records the error and leaves the queue', async () => {
       const catalog = ctx.catalog()
       const [id] = await seed(catalog, 1)
-      await catalog.claim({ owner: 'w', limit: 1, leaseMs: 60_000, maxAttempts: 8 })
+      await catalog.claim({ owner: 'w', limit: 1, leaseMs: 60_000, crashLimit: 8 })
       const error = { code: 'storage', message: 'bucket missing', vendorCode: 'NoSuchBucket' }
       expect(await catalog.settle(id!, 'w', { status: 'failed', error })).toBe(true)
       expect(await catalog.get(id!)).toMatchObject({ status: 'failed', error, nextAttemptAt: null, leaseOwner: null })
-      expect(await catalog.claim({ owner: 'w', limit: 1, leaseMs: 1000, maxAttempts: 8, now: new Date(Date.now() + 3_600_000) })).toEqual([])
+      expect(await catalog.claim({ owner: 'w', limit: 1, leaseMs: 1000, crashLimit: 8, now: new Date(Date.now() + 3_600_000) })).toEqual([])
       expect(await catalog.nextDueAt()).toBeNull()
     })
 
     it('returns false, changing nothing, for a caller without the lease', async () => {
       const catalog = ctx.catalog()
       const [leased, free] = await seed(catalog, 2)
-      await catalog.claim({ owner: 'w', limit: 1, leaseMs: 60_000, maxAttempts: 8, now: new Date(Date.now() + 1) })
+      await catalog.claim({ owner: 'w', limit: 1, leaseMs: 60_000, crashLimit: 8, now: new Date(Date.now() + 1) })
       const before = (await catalog.get(leased!))!
       expect(before.leaseOwner).toBe('w')
       expect(await catalog.settle(free!, 'w', stored())).toBe(false)
