@@ -2,6 +2,7 @@
  * An emulator and a gateway wired together over real HTTP on loopback, on a fresh data
  * directory (SQLite + disk unless overridden). Retries are fast so failure paths finish in ms.
  */
+import type { CaptureRetryPolicy } from '../../src/capture/retry-policy.js'
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
@@ -37,6 +38,8 @@ export interface HarnessOptions {
   logLevel?: string
   /** Where log lines go (default stdout); tests that inspect logs pass a collecting stream. */
   logDestination?: { write(line: string): void }
+  /** Capture backoff, for tests that fail for a long time on purpose (an outage). */
+  retry?: Partial<CaptureRetryPolicy>
   /** The HTTP server's timeouts, shortened by tests of slow clients. */
   serverTimeouts?: GatewayOptions['serverTimeouts']
   /** A blob store to use instead of the data directory's (the caller closes it). */
@@ -60,7 +63,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
       ...options.env,
     },
   })
-  const gateway = await createGateway(config, { retry: { baseDelayMs: 10, maxDelayMs: 100 }, pollMs: 50, logger: createLogger(config.logLevel, options.logDestination as never), ...(options.serverTimeouts ? { serverTimeouts: options.serverTimeouts } : {}), ...(options.blobs ? { blobs: options.blobs } : {}) })
+  const gateway = await createGateway(config, { retry: { baseDelayMs: 10, maxDelayMs: 100, ...options.retry }, pollMs: 50, logger: createLogger(config.logLevel, options.logDestination as never), ...(options.serverTimeouts ? { serverTimeouts: options.serverTimeouts } : {}), ...(options.blobs ? { blobs: options.blobs } : {}) })
   await gateway.start()
   const base = gateway.url!
 
