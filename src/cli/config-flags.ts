@@ -16,8 +16,8 @@ export const READS = {
   catalog: ['databaseUrl'],
   /** The blob store, as a command uses it (MEDIAGATE_S3_REDIRECT only matters for serving). */
   blobs: ['storageUrl', 's3Endpoint', 's3ForcePathStyle', 's3Region'],
-  /** Downloads from Meta: the fetcher's allowlist and stall timeout, and the size cap. */
-  download: ['allowedHosts', 'downloadTimeoutMs', 'maxBytes'],
+  /** Downloads from Meta: the fetcher's allowlist, stall timeout and overall deadline, and the size cap. */
+  download: ['allowedHosts', 'downloadTimeoutMs', 'downloadDeadlineMs', 'maxBytes'],
   /** The Graph clients: where Graph is and the tokens (global, and per number from the config file). */
   graph: ['graphUrl', 'graphVersion', 'accessToken', 'configFile'],
   /** Retention rules. */

@@ -14,6 +14,8 @@ const FASTIFY_CODES: Record<string, ErrorCode> = {
   FST_ERR_VALIDATION: 'bad_request',
 }
 
+const CONTENT_HEADERS = ['content-length', 'content-disposition', 'content-range', 'etag', 'accept-ranges', 'last-modified']
+
 export function toHttpError(err: unknown): MediagateError {
   if (isMediagateError(err)) return err
   const fe = err as Partial<FastifyError>
@@ -33,7 +35,10 @@ export function installErrorHandler(app: FastifyInstance): void {
     if (e.status >= 500) request.log.error({ err }, `request failed: ${e.code}`)
     else request.log.info({ code: e.code }, `request refused: ${e.message}`)
     if (e.retryAfterMs !== undefined) void reply.header('retry-after', Math.ceil(e.retryAfterMs / 1000))
-    return reply.code(e.status).send({ error: { code: e.code, message: e.message } })
+    // A content route may have set the media's headers before its stream failed (before any byte
+    // went out): they describe bytes that will not come, and Fastify refuses JSON under them.
+    for (const header of CONTENT_HEADERS) reply.removeHeader(header)
+    return reply.code(e.status).type('application/json; charset=utf-8').send({ error: { code: e.code, message: e.message } })
   })
   app.setNotFoundHandler((_request, reply) => reply.code(404).send({ error: { code: 'not_found', message: 'no such route' } }))
 }

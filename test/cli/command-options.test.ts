@@ -51,7 +51,7 @@ describe('options per command', () => {
   })
 
   it('each command lists what its parts read', () => {
-    expect(configFlags(fetchCommand())).toEqual(['--whatsapp-access-token', '--meta-graph-url', '--meta-graph-version', '--allowed-hosts', '--max-bytes', '--download-timeout-ms', '--config-file'])
+    expect(configFlags(fetchCommand())).toEqual(['--whatsapp-access-token', '--meta-graph-url', '--meta-graph-version', '--allowed-hosts', '--max-bytes', '--download-timeout-ms', '--download-deadline-ms', '--config-file'])
     expect(configFlags(deleteCommand())).toEqual(['--data-dir', '--database-url', '--storage-url', '--s3-endpoint', '--s3-force-path-style', '--s3-region'])
     expect(configFlags(sweepCommand())).toEqual(expect.arrayContaining(['--database-url', '--storage-url', '--retention-days', '--retention-days-whatsapp', '--retention-days-messenger', '--retention-days-instagram']))
     expect(configFlags(sweepCommand())).not.toContain('--whatsapp-access-token')
