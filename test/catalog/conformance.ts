@@ -6,6 +6,7 @@
 import { afterEach, beforeEach, describe } from 'vitest'
 import type { Catalog } from '../../src/catalog/catalog.js'
 import type { MigrationOutcome } from '../../src/catalog/migrate.js'
+import { blobLeaseTests } from './conformance/blob-leases.js'
 import { claimTests } from './conformance/claim.js'
 import { copyTests } from './conformance/copy.js'
 import { forwardTests } from './conformance/forwards.js'
@@ -75,5 +76,6 @@ export function catalogConformance(name: string, setup: () => Promise<CatalogFix
     forwardTests(ctx)
     copyTests(ctx)
     sessionTests(ctx)
+    blobLeaseTests(ctx)
   })
 }

@@ -1,0 +1,166 @@
+/**
+ * Blob leases and deletion claims (migration 5): a capture's lease on the key it is about to
+ * commit and a deletion's claim on a key exclude each other, in one catalog and across several
+ * (processes), and each ends as documented: the lease with its record's settlement or job lease,
+ * the claim with `endBlobDeletions` or its expiry.
+ */
+import { randomBytes } from 'node:crypto'
+import { setTimeout as sleep } from 'node:timers/promises'
+import { describe, expect, it } from 'vitest'
+import type { ConformanceContext, TestCatalog } from '../conformance.js'
+import { seed } from '../fixtures.js'
+import { stored } from './claim.js'
+
+const newKey = () => {
+  const sha256 = randomBytes(32).toString('hex')
+  return { sha256, key: `sha256/${sha256.slice(0, 2)}/${sha256.slice(2, 4)}/${sha256}` }
+}
+
+/** A pending record claimed (job-leased) by `owner`. */
+async function captured(catalog: TestCatalog, owner: string, leaseMs = 60_000): Promise<string> {
+  const [id] = await seed(catalog, 1)
+  // Only this record is due: one claimed per call, whatever other records exist.
+  const [job] = await catalog.claim({ owner, limit: 1, leaseMs, crashLimit: 8 })
+  expect(job?.id).toBe(id)
+  return id!
+}
+
+export function blobLeaseTests(ctx: ConformanceContext): void {
+  describe('blob leases and deletion claims', () => {
+    it('a capture under its job lease leases its key; anyone else is told the record is lost', async () => {
+      const catalog = ctx.catalog()
+      const id = await captured(catalog, 'w')
+      const { key } = newKey()
+      expect(await catalog.leaseBlobs([{ mediaId: id, owner: 'w', blobKey: key }])).toEqual(['leased'])
+      const [unclaimed] = await seed(catalog, 1)
+      expect(
+        await catalog.leaseBlobs([
+          { mediaId: id, owner: 'another-worker', blobKey: key },
+          { mediaId: unclaimed!, owner: 'w', blobKey: key },
+          { mediaId: 'med_00000000000000000000000000', owner: 'w', blobKey: key },
+          { mediaId: id, owner: 'w', blobKey: key },
+        ]),
+      ).toEqual(['lost', 'lost', 'lost', 'leased'])
+      await catalog.markDeleted([id])
+      expect(await catalog.leaseBlobs([{ mediaId: id, owner: 'w', blobKey: key }])).toEqual(['lost'])
+      expect(await catalog.leaseBlobs([])).toEqual([])
+    })
+
+    it('a claim is refused for a key a live record uses or a capture leased, and granted once neither holds', async () => {
+      const catalog = ctx.catalog()
+      const used = newKey()
+      const leased = newKey()
+      const free = newKey()
+      const owner = await captured(catalog, 'w')
+      expect(await catalog.settle(owner, 'w', stored(used))).toBe(true)
+      const capturing = await captured(catalog, 'w')
+      expect(await catalog.leaseBlobs([{ mediaId: capturing, owner: 'w', blobKey: leased.key }])).toEqual(['leased'])
+
+      const claim = await catalog.claimBlobDeletions([used.key, leased.key, free.key, free.key], 'eraser-1', 60_000)
+      expect(claim).toEqual({ claimed: [free.key], referenced: [used.key], leased: [leased.key], busy: [] })
+      await catalog.endBlobDeletions('eraser-1', [free.key], [])
+
+      // The settlement ends the lease: the record now uses the key instead.
+      expect(await catalog.settle(capturing, 'w', stored(leased))).toBe(true)
+      expect((await catalog.claimBlobDeletions([leased.key], 'eraser-2', 60_000)).referenced).toEqual([leased.key])
+      // Erased: nothing holds either key any more.
+      await catalog.markDeleted([owner, capturing])
+      expect((await catalog.claimBlobDeletions([used.key, leased.key], 'eraser-3', 60_000)).claimed).toEqual([used.key, leased.key].sort())
+    })
+
+    it('a deletion of a capture in flight ends its lease: the key can be claimed', async () => {
+      const catalog = ctx.catalog()
+      const id = await captured(catalog, 'w')
+      const { key } = newKey()
+      expect(await catalog.leaseBlobs([{ mediaId: id, owner: 'w', blobKey: key }])).toEqual(['leased'])
+      await catalog.markDeleted([id])
+      expect((await catalog.claimBlobDeletions([key], 'eraser', 60_000)).claimed).toEqual([key])
+    })
+
+    it('while a key is claimed, a capture is told to wait and another claimant that it is busy; ending the claim lets the capture lease', async () => {
+      const catalog = ctx.catalog()
+      const { key } = newKey()
+      expect((await catalog.claimBlobDeletions([key], 'eraser-a', 60_000)).claimed).toEqual([key])
+      const id = await captured(catalog, 'w')
+      expect(await catalog.leaseBlobs([{ mediaId: id, owner: 'w', blobKey: key }])).toEqual(['deleting'])
+      expect(await catalog.claimBlobDeletions([key], 'eraser-b', 60_000)).toEqual({ claimed: [], referenced: [], leased: [], busy: [key] })
+      // The same claimant may claim again (it already holds it).
+      expect((await catalog.claimBlobDeletions([key], 'eraser-a', 60_000)).claimed).toEqual([key])
+      // Only the claimant ends its claim.
+      await catalog.endBlobDeletions('eraser-b', [key], [])
+      expect(await catalog.leaseBlobs([{ mediaId: id, owner: 'w', blobKey: key }])).toEqual(['deleting'])
+      await catalog.endBlobDeletions('eraser-a', [key], [])
+      expect(await catalog.leaseBlobs([{ mediaId: id, owner: 'w', blobKey: key }])).toEqual(['leased'])
+    })
+
+    it('a claim whose claimant died expires; so does a lease whose job lease ran out', async () => {
+      const catalog = ctx.catalog()
+      const { key } = newKey()
+      expect((await catalog.claimBlobDeletions([key], 'dead-eraser', 1)).claimed).toEqual([key])
+      const id = await captured(catalog, 'w', 200)
+      let answer = (await catalog.leaseBlobs([{ mediaId: id, owner: 'w', blobKey: key }]))[0]
+      for (let i = 0; i < 100 && answer === 'deleting'; i++) {
+        await sleep(5)
+        answer = (await catalog.leaseBlobs([{ mediaId: id, owner: 'w', blobKey: key }]))[0]
+      }
+      expect(answer).toBe('leased')
+      const other = newKey()
+      expect(await catalog.leaseBlobs([{ mediaId: id, owner: 'w', blobKey: other.key }])).toEqual(['leased'])
+      expect((await catalog.claimBlobDeletions([other.key], 'eraser', 60_000)).leased).toEqual([other.key])
+      await sleep(250)
+      // The job lease ran out (its process is presumed dead): the blob lease protects nothing, and a late lease is refused.
+      expect((await catalog.claimBlobDeletions([other.key], 'eraser', 60_000)).claimed).toEqual([other.key])
+      await catalog.endBlobDeletions('eraser', [other.key], [])
+      expect(await catalog.leaseBlobs([{ mediaId: id, owner: 'w', blobKey: other.key }])).toEqual(['lost'])
+    })
+
+    it('ending claims lets tombstones go of released keys and keeps abandoned ones on them', async () => {
+      const catalog = ctx.catalog()
+      const gone = newKey()
+      const stuck = newKey()
+      const a = await captured(catalog, 'w')
+      const b = await captured(catalog, 'w')
+      await catalog.settle(a, 'w', stored(gone))
+      await catalog.settle(b, 'w', stored(stuck))
+      await catalog.markDeleted([a, b])
+      const claim = await catalog.claimBlobDeletions([gone.key, stuck.key], 'eraser', 60_000)
+      expect(claim.claimed).toEqual([gone.key, stuck.key].sort())
+      await catalog.endBlobDeletions('eraser', [gone.key], [stuck.key])
+      expect((await catalog.get(a))!.blobKey).toBeNull()
+      expect((await catalog.get(b))!.blobKey).toBe(stuck.key)
+      expect(await catalog.tombstoneBlobKeys(100)).toEqual([stuck.key])
+      // The abandoned claim ended too: the next sweep can claim it.
+      expect((await catalog.claimBlobDeletions([stuck.key], 'sweep', 60_000)).claimed).toEqual([stuck.key])
+    })
+
+    it('several processes: leasing a batch never deadlocks with renewals of the same records; a record held elsewhere is busy, not lost', async () => {
+      const catalog = ctx.catalog()
+      const [leaser, renewer] = [await ctx.open(), await ctx.open()]
+      const ids = await seed(catalog, 12)
+      expect(await catalog.claim({ owner: 'w', limit: 12, leaseMs: 60_000, crashLimit: 8 })).toHaveLength(12)
+      for (let round = 0; round < 15; round++) {
+        // Each side goes through the records in an order of its own.
+        const order = [...ids].sort(() => Math.random() - 0.5)
+        const [answers] = await Promise.all([
+          leaser.leaseBlobs(order.map((id) => ({ mediaId: id, owner: 'w', blobKey: newKey().key }))),
+          renewer.renewLeases([...ids].reverse(), 'w', 60_000),
+          renewer.renewLeases([...ids].sort(), 'w', 60_000),
+        ])
+        expect(answers.every((a) => a === 'leased' || a === 'busy'), answers.join()).toBe(true)
+      }
+    })
+
+    it('several processes: a lease and a claim on one key never both succeed', async () => {
+      const [leaser, claimer] = [await ctx.open(), await ctx.open()]
+      const catalog = ctx.catalog()
+      for (let round = 0; round < 40; round++) {
+        const id = await captured(catalog, 'w')
+        const { key } = newKey()
+        const [[answer], claim] = await Promise.all([leaser.leaseBlobs([{ mediaId: id, owner: 'w', blobKey: key }]), claimer.claimBlobDeletions([key], `eraser-${round}`, 60_000)])
+        if (answer === 'leased') expect(claim, `round ${round}`).toMatchObject({ claimed: [], leased: [key] })
+        else expect({ answer, claimed: claim.claimed }, `round ${round}`).toEqual({ answer: 'deleting', claimed: [key] })
+        await catalog.markDeleted([id])
+      }
+    })
+  })
+}
