@@ -20,8 +20,9 @@ import type { MediaRecord } from '../media/record.js'
 import { orphanBlobs } from './orphans.js'
 
 /**
- * How long a deletion claim holds. A claimant stops deleting at half of it, so a claim that
- * expires (its process died) is never one whose deletions are still running.
+ * How long a deletion claim holds (a claimant that dies lets go after it). A claimant starts no
+ * deletion past half of it: the other half is the margin for the last one to finish before a
+ * capture may lease the key again.
  */
 const CLAIM_MS = 2 * 60_000
 /** Keys claimed together: one transaction, and a bounded time under the claim. */
