@@ -63,7 +63,7 @@ export function captureDue(
     const deps: LazyCaptureDeps = {
       catalog,
       capture: { blobs: parts.blobs, sources: parts.sources },
-      discardBlobs: (keys) => parts.eraser.releaseBlobs(keys).then(() => {}),
+      discardBlobs: (keys) => parts.eraser.discard(keys).then(() => {}),
     }
     const run: CaptureRun = { captured: 0, failed: 0 }
     const queue = [...due]
