@@ -10,6 +10,7 @@
  * (`BEGIN IMMEDIATE`), on PostgreSQL each takes a transaction-scoped advisory lock per key first,
  * so checks and writes on one key never interleave, whichever process makes them.
  */
+import { referencedBlobKeysPlan } from './deletion-plans.js'
 import { createHash } from 'node:crypto'
 import { sql } from 'kysely'
 import type { BlobDeletionClaim, BlobLease, BlobLeaseAnswer } from './catalog.js'
@@ -91,11 +92,9 @@ export function* leaseBlobsPlan(dialect: SqlDialect, leases: BlobLease[], now: n
 export function* claimBlobDeletionsPlan(dialect: SqlDialect, keys: string[], claimant: string, now: number, claimMs: number): Plan<BlobDeletionClaim> {
   const unique = [...new Set(keys)].sort()
   yield* lockKeys(dialect, unique)
-  const referenced = new Set<string>()
+  const referenced = new Set(yield* referencedBlobKeysPlan(dialect, unique))
   const leased = new Set<string>()
   for (const chunk of chunks(unique)) {
-    const used = yield* single(dialect.qb.selectFrom('media').select('blob_key').distinct().where('blob_key', 'in', chunk).where('status', '<>', 'deleted').compile())
-    for (const row of used) referenced.add(String(row.blob_key))
     const leases = yield* single(
       dialect.qb
         .selectFrom('media')
