@@ -45,7 +45,7 @@ export abstract class KyselyCatalog implements Catalog {
 
   /** Runs a plan; in `transaction` mode all of it commits or none of it does. */
   protected abstract run<T>(plan: Plan<T>, mode: PlanMode): Promise<T>
-  /** Leases due jobs (under their attempt budget) and returns their rows after the update. */
+  /** Leases due jobs (under the crash limit) and returns their rows after the update. */
   protected abstract claimQuery(options: ClaimOptions, now: number): CompiledQuery<MediaRow>
   /** Statements run first in the migration transaction (locks, schema creation). */
   protected abstract migrationPrologue(): CompiledQuery[]

@@ -5,7 +5,7 @@
  * off after catalog errors, sleeps until woken or until the next job is due, and stops
  * gracefully. A process that dies leaves leases that expire, and any engine (this process
  * restarted, or another) takes the jobs over; the claim, not the engine, keeps a job that keeps
- * crashing its process from being taken again past its attempt budget.
+ * crashing its process from being taken again past the crash limit.
  *
  * States: created → running → stopping → stopped.
  */
@@ -217,7 +217,7 @@ export class JobEngine<J, O> {
         if (attempt < SETTLE_TRIES) await new Promise((r) => setTimeout(r, 200 * attempt))
       }
     }
-    // The lease expires and the job is claimed again (within its attempt budget).
+    // The lease expires and the job is claimed again (an unsettled attempt: it counts towards the crash limit).
   }
 
   private async afterRefusal(job: J, outcome: O, log: Logger): Promise<void> {
