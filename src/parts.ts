@@ -87,7 +87,7 @@ export async function openParts(config: Readonly<Config>, options: PartsOptions 
   let fetcher: Fetcher | undefined
   let graph: GraphClients | undefined
   let eraser: Eraser | undefined
-  let whatsappUrls: WhatsAppUrlCache | undefined
+  let sources: SourceDeps | undefined
   const parts: Parts = {
     config,
     logger,
@@ -114,9 +114,9 @@ export async function openParts(config: Readonly<Config>, options: PartsOptions 
       return graph
     },
     get sources() {
-      // One URL cache per process, shared by every reader of these parts (memory only: see whatsapp-urls.ts).
-      whatsappUrls ??= new WhatsAppUrlCache()
-      return { fetcher: parts.fetcher, graph: parts.graph, maxBytes: config.maxBytes, deadlineMs: config.downloadDeadlineMs, whatsappUrls }
+      // Built once: every capture reads it, and its WhatsApp URL cache is one per process (memory only: see whatsapp-urls.ts).
+      sources ??= { fetcher: parts.fetcher, graph: parts.graph, maxBytes: config.maxBytes, deadlineMs: config.downloadDeadlineMs, whatsappUrls: new WhatsAppUrlCache() }
+      return sources
     },
     get eraser() {
       eraser ??= new Eraser({ catalog: parts.catalog, blobs: parts.blobs, logger })
