@@ -26,7 +26,6 @@ import { observeWebhooks } from './metrics/observe-webhooks.js'
 import { cachedQueueStats } from './metrics/stats-cache.js'
 import { openParts, type Parts } from './parts.js'
 import type { RetentionSweeper } from './retention/sweeper.js'
-import { BlobLeaser } from './retention/blob-leaser.js'
 import { withBeforeCommit } from './blobs/with-before-commit.js'
 import { eraseUnsent } from './retention/unsend.js'
 import { apiRoutes } from './serve/api-routes.js'
@@ -119,7 +118,7 @@ export async function createGateway(config: Readonly<Config>, options: GatewayOp
   const metrics = new Metrics({ catalog, logger, queueStats })
   const retry = { ...DEFAULT_RETRY_POLICY, windowMs: config.retryWindowMs, ...options.retry }
   // Each capture leases its blob key before the put commits, so an erasure never deletes bytes it is about to use.
-  const leaser = new BlobLeaser({ catalog })
+  const { leaser } = parts
   const capture: CaptureFn = metrics.timeCapture((media, signal) => captureMedia(media, { blobs: withBeforeCommit(blobs, leaser.beforeCommit(media, signal)), sources: parts.sources }, signal))
   const captureEngine = runsWorker
     ? new JobEngine(
@@ -144,7 +143,7 @@ export async function createGateway(config: Readonly<Config>, options: GatewayOp
       )
     : undefined
   const sweeper = runsWorker ? parts.sweeper(options.sweepIntervalMs !== undefined ? { intervalMs: options.sweepIntervalMs, firstDelayMs: options.sweepIntervalMs } : {}) : undefined
-  const remote = new RemoteContent({ catalog, blobs, sources: parts.sources, logger, discardBlobs: async (keys) => void (await eraser.discard(keys)) })
+  const remote = new RemoteContent({ catalog, blobs, sources: parts.sources, leaser, logger, discardBlobs: async (keys) => void (await eraser.discard(keys)) })
   const intake = new Intake({
     catalog,
     appSecrets: config.appSecrets,

@@ -1,7 +1,7 @@
 /**
  * The one place that builds mediagate's parts from a configuration: catalog, blob store,
  * fetcher, the Graph clients (with the access token chosen per account), what the transfer
- * pipeline reads sources with, the eraser and the retention sweeper. `createGateway` and every
+ * pipeline reads sources with, the blob leaser, the eraser and the retention sweeper. `createGateway` and every
  * CLI command get their parts here, so settings cannot drift between them.
  *
  * Each part is built on first use; the catalog and the blob store only when the caller says how
@@ -16,6 +16,7 @@ import { MediagateError } from './errors.js'
 import { Fetcher } from './fetch/index.js'
 import { createLogger, type Logger } from './logging/logger.js'
 import { GraphClients } from './platforms/graph/index.js'
+import { BlobLeaser } from './retention/blob-leaser.js'
 import { Eraser } from './retention/eraser.js'
 import { retentionRules } from './retention/retention-rules.js'
 import { RetentionSweeper } from './retention/sweeper.js'
@@ -51,6 +52,8 @@ export interface Parts {
   readonly sources: SourceDeps
   /** Erases media (DELETE, unsend, retention, `mediagate delete`): tombstones, then unshared blobs. */
   readonly eraser: Eraser
+  /** Leases the blob key of every capture (eager and lazy) before its put commits, so erasures never delete it under it. */
+  readonly leaser: BlobLeaser
   /** A retention sweeper over these parts (started by the worker role, run once by `mediagate sweep`). */
   sweeper(timing?: { intervalMs?: number; firstDelayMs?: number }): RetentionSweeper
   /** Migrates the catalog (unless it was opened `read`) and prepares an `own` blob store. */
@@ -87,6 +90,7 @@ export async function openParts(config: Readonly<Config>, options: PartsOptions 
   let fetcher: Fetcher | undefined
   let graph: GraphClients | undefined
   let eraser: Eraser | undefined
+  let leaser: BlobLeaser | undefined
   let sources: SourceDeps | undefined
   const parts: Parts = {
     config,
@@ -121,6 +125,11 @@ export async function openParts(config: Readonly<Config>, options: PartsOptions 
     get eraser() {
       eraser ??= new Eraser({ catalog: parts.catalog, blobs: parts.blobs, logger })
       return eraser
+    },
+    get leaser() {
+      // A lazy capture's lease outlives the longest download (see BlobLeaserOptions.remoteHoldMs).
+      leaser ??= new BlobLeaser({ catalog: parts.catalog, remoteHoldMs: config.downloadDeadlineMs + config.leaseSeconds * 1000 })
+      return leaser
     },
     sweeper(timing = {}) {
       return new RetentionSweeper({ catalog: parts.catalog, eraser: parts.eraser, logger, rules: retentionRules(config), ...timing })

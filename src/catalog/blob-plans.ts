@@ -3,7 +3,9 @@
  * shared by content, so a blob may be deleted only while nothing is about to use it:
  * - a capture leases its blob key on its own pending record (`blob_lease_key`) before the store
  *   commits the bytes; the lease holds while the record is pending under a live job lease, so it
- *   ends with the settlement (no write needed) or with the lease of a process that died;
+ *   ends with the settlement (no write needed) or with the lease of a process that died. A lazy
+ *   capture leases the key on its remote record the same way, for a fixed time (`holdMs`: it has
+ *   no job lease), and the settlement or an erasure ends it just as early;
  * - a deletion first claims the key in `blob_deletions`, which is refused while a live record
  *   uses the key or a capture holds a lease on it, and a lease is refused while a claim is held.
  * The two must not pass each other: on SQLite every transaction holds the write lock
@@ -12,8 +14,9 @@
  */
 import { referencedBlobKeysPlan } from './deletion-plans.js'
 import { createHash } from 'node:crypto'
-import { sql } from 'kysely'
+import { type SelectQueryBuilder, sql, type UpdateObject } from 'kysely'
 import type { BlobDeletionClaim, BlobLease, BlobLeaseAnswer } from './catalog.js'
+import type { Database } from './schema.js'
 import { single, type Plan } from './plan.js'
 import type { SqlDialect } from './sql-dialect.js'
 
@@ -55,11 +58,6 @@ function* claimedKeys(dialect: SqlDialect, keys: string[], now: number, claimant
 
 /**
  * Leases each blob key for its capture; one answer per lease, in order.
- *
- * On PostgreSQL the record's row is taken with SKIP LOCKED: this transaction updates several
- * records, and so do lease renewals and erasures, each in an order of its own; waiting for a row
- * here could close a deadlock. A row another transaction holds is answered `busy` (try again)
- * unless the record is no longer this capture's.
  */
 export function* leaseBlobsPlan(dialect: SqlDialect, leases: BlobLease[], now: number): Plan<BlobLeaseAnswer[]> {
   const keys = [...new Set(leases.map((l) => l.blobKey))]
@@ -67,25 +65,64 @@ export function* leaseBlobsPlan(dialect: SqlDialect, leases: BlobLease[], now: n
   const deleting = yield* claimedKeys(dialect, keys, now, null)
   const answers: BlobLeaseAnswer[] = []
   for (const lease of leases) {
-    if (deleting.has(lease.blobKey)) {
-      answers.push('deleting')
-      continue
-    }
-    // A lease that ran out protects nothing (see claimBlobDeletionsPlan): better not to commit.
-    const ours = dialect.qb
-      .selectFrom('media')
-      .select('id')
-      .where('id', '=', lease.mediaId)
-      .where('status', '=', 'pending')
-      .where('lease_owner', '=', lease.owner)
-      .where('lease_expires_at', '>', now)
-    const target = dialect.name === 'postgres' ? ours.forUpdate().skipLocked() : ours
-    const rows = yield* single(dialect.qb.updateTable('media').set({ blob_lease_key: lease.blobKey }).where('id', 'in', target).returning('id').compile())
-    if (rows.length > 0) answers.push('leased')
-    else if (dialect.name === 'postgres' && (yield* single(ours.compile())).length > 0) answers.push('busy')
-    else answers.push('lost')
+    if (deleting.has(lease.blobKey)) answers.push('deleting')
+    else if (lease.holdMs !== undefined) answers.push(yield* leaseRemotePlan(dialect, lease, lease.holdMs, now))
+    else answers.push(yield* leasePendingPlan(dialect, lease, now))
   }
   return answers
+}
+
+function* leasePendingPlan(dialect: SqlDialect, lease: BlobLease, now: number): Plan<BlobLeaseAnswer> {
+  // A lease that ran out protects nothing (see claimBlobDeletionsPlan): better not to commit.
+  const ours = dialect.qb
+    .selectFrom('media')
+    .select('id')
+    .where('id', '=', lease.mediaId)
+    .where('status', '=', 'pending')
+    .where('lease_owner', '=', lease.owner)
+    .where('lease_expires_at', '>', now)
+  return yield* leaseWhere(dialect, ours, { blob_lease_key: lease.blobKey })
+}
+
+/**
+ * A remote record is free to lease unless a live lease holds another key (two captures that
+ * received different bytes for one media: the second waits for the first to settle or expire).
+ * A live lease of the same key is extended, never shortened.
+ */
+function* leaseRemotePlan(dialect: SqlDialect, lease: BlobLease, holdMs: number, now: number): Plan<BlobLeaseAnswer> {
+  const until = now + holdMs
+  const ours = dialect.qb
+    .selectFrom('media')
+    .select('id')
+    .where('id', '=', lease.mediaId)
+    .where('status', '=', 'remote')
+    .where((eb) =>
+      eb.or([eb('blob_lease_key', 'is', null), eb('blob_lease_key', '=', lease.blobKey), eb('lease_expires_at', 'is', null), eb('lease_expires_at', '<=', now)]),
+    )
+  const held = sql<number>`case when ${sql.ref('blob_lease_key')} = ${lease.blobKey} and ${sql.ref('lease_expires_at')} > ${until} then ${sql.ref('lease_expires_at')} else ${until} end`
+  const answer = yield* leaseWhere(dialect, ours, { blob_lease_key: lease.blobKey, lease_owner: lease.owner, lease_expires_at: held })
+  if (answer !== 'lost') return answer
+  // Still remote: another capture's lease on other bytes holds it for now.
+  const remote = dialect.qb.selectFrom('media').select('id').where('id', '=', lease.mediaId).where('status', '=', 'remote')
+  return (yield* single(remote.compile())).length > 0 ? 'busy' : 'lost'
+}
+
+/**
+ * Sets the lease on the record `ours` selects. On PostgreSQL the row is taken with SKIP LOCKED:
+ * a lease transaction updates several records, and so do lease renewals and erasures, each in an
+ * order of its own; waiting for a row here could close a deadlock. A row another transaction
+ * holds is answered `busy` (try again) unless the record is no longer this capture's.
+ */
+function* leaseWhere(
+  dialect: SqlDialect,
+  ours: SelectQueryBuilder<Database, 'media', { id: string }>,
+  columns: UpdateObject<Database, 'media'>,
+): Plan<BlobLeaseAnswer> {
+  const target = dialect.name === 'postgres' ? ours.forUpdate().skipLocked() : ours
+  const rows = yield* single(dialect.qb.updateTable('media').set(columns).where('id', 'in', target).returning('id').compile())
+  if (rows.length > 0) return 'leased'
+  if (dialect.name === 'postgres' && (yield* single(ours.compile())).length > 0) return 'busy'
+  return 'lost'
 }
 
 /** Claims the deletion of each key no live record uses, no capture has leased and no one else is deleting. */
@@ -101,7 +138,7 @@ export function* claimBlobDeletionsPlan(dialect: SqlDialect, keys: string[], cla
         .select('blob_lease_key')
         .distinct()
         .where('blob_lease_key', 'in', chunk)
-        .where('status', '=', 'pending')
+        .where('status', 'in', ['pending', 'remote'])
         .where('lease_expires_at', '>', now)
         .compile(),
     )

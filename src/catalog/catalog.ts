@@ -279,15 +279,24 @@ export interface Erasure {
 /** A capture about to commit a blob: the record it captures and the engine that holds its lease. */
 export interface BlobLease {
   mediaId: string
+  /** Pending records: the engine holding the job lease. Remote (lazy) records: the process capturing it. */
   owner: string
   blobKey: string
+  /**
+   * Remote (lazy) records only: how long the lease holds. Their capture runs outside the job
+   * engine, with no job lease to end the blob lease, so it ends on its own once the capture must
+   * be over (the download deadline), or earlier with the record's settlement or erasure. Several
+   * processes may capture one remote record at once: they lease the same key.
+   */
+  holdMs?: number
 }
 
 /**
  * What `leaseBlobs` answers per lease: `leased`; `deleting` (a deletion of the key is in
  * progress: try again once it ends); `busy` (another transaction is writing the record, a lease
- * renewal say: try again now); `lost` (the record is no longer pending under this lease: deleted,
- * or taken over by another process; commit nothing).
+ * renewal say, or a remote record another capture leased with other bytes: try again now); `lost`
+ * (the record is no longer pending under this lease, or no longer remote: deleted, or taken over
+ * by another process; commit nothing).
  */
 export type BlobLeaseAnswer = 'leased' | 'deleting' | 'busy' | 'lost'
 
@@ -307,7 +316,8 @@ export interface BlobDeletionClaim {
  * Safe deletion of shared blobs (retention/blob-guard.ts): a capture leases its blob key before
  * the store commits the bytes, a deletion claims the key before it deletes the blob, and neither
  * passes the other, in one process or several. A lease lasts while its record is pending under a
- * live job lease (the settlement ends it); a claim until `endBlobDeletions`, or its expiry.
+ * live job lease, or remote within the lease's `holdMs` (the settlement ends it); a claim until
+ * `endBlobDeletions`, or its expiry.
  */
 export interface BlobLeases {
   /** One answer per lease, in order; one transaction. */

@@ -10,12 +10,15 @@ import { single, type Plan } from './plan.js'
 import { rowToMedia } from './row-mapping.js'
 import type { SqlDialect } from './sql-dialect.js'
 
-/** remote → stored; undefined when the record is no longer remote (stored meanwhile, deleted). */
+/**
+ * remote → stored; undefined when the record is no longer remote (stored meanwhile, deleted).
+ * The capture's blob lease ends here: the record now uses the key itself.
+ */
 export function* storeRemotePlan(dialect: SqlDialect, id: string, stored: StoredOutcome, now: number): Plan<MediaRecord | undefined> {
   const rows = yield* single(
     dialect.qb
       .updateTable('media')
-      .set({ ...settlementColumns(stored, now), updated_at: now })
+      .set({ ...settlementColumns(stored, now), lease_owner: null, lease_expires_at: null, blob_lease_key: null, updated_at: now })
       .where('id', '=', id)
       .where('status', '=', 'remote')
       .returningAll()

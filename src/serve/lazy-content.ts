@@ -9,7 +9,7 @@
  * share one download.
  */
 import type { FastifyReply, FastifyRequest } from 'fastify'
-import { captureLazy, type LazyCaptureDeps, settleLazy } from '../capture/capture-lazy.js'
+import { captureLazy, type LazyCaptureDeps, lazyCaptureDeps, settleLazy } from '../capture/capture-lazy.js'
 import { toMediagateError } from '../errors.js'
 import type { Logger } from '../logging/logger.js'
 import type { MediaRecord } from '../media/record.js'
@@ -62,7 +62,8 @@ export class LazyContent {
     // Registered before the first await: a request arriving meanwhile waits instead of downloading too.
     let outcome!: { resolve: (record: MediaRecord) => void; reject: (err: unknown) => void }
     const stored = this.track(media.id, new Promise<MediaRecord>((resolve, reject) => (outcome = { resolve, reject })))
-    const { capture, logger } = this.deps
+    const { logger } = this.deps
+    const capture = lazyCaptureDeps(media, this.deps, this.signal)
     let transfer: ReturnType<typeof toBlobStoreAndClient<MediaRecord>>
     let source: Awaited<ReturnType<typeof openSniffed>>
     // Until the capture settles, a quiet connection may be the server's doing (the store sets the

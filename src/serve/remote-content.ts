@@ -6,6 +6,7 @@
  */
 import type { FastifyReply, FastifyRequest } from 'fastify'
 import type { BlobStore } from '../blobs/blob-store.js'
+import type { LazyCaptureDeps } from '../capture/capture-lazy.js'
 import type { RemoteMedia } from '../catalog/catalog.js'
 import { MediagateError } from '../errors.js'
 import type { Logger } from '../logging/logger.js'
@@ -19,6 +20,7 @@ export interface RemoteContentDeps {
   catalog: ContentDeps['catalog'] & RemoteMedia
   blobs: BlobStore
   sources: SourceDeps
+  leaser: LazyCaptureDeps['leaser']
   logger: Logger
   /** Deletes blobs no live record uses (a lazy record deleted while its capture ran). */
   discardBlobs: (keys: string[]) => Promise<void>
@@ -30,8 +32,8 @@ export class RemoteContent implements RemoteContentHandler {
   private readonly proxy: ProxyDeps
 
   constructor(deps: RemoteContentDeps) {
-    const { catalog, blobs, sources, logger, discardBlobs } = deps
-    this.lazy = new LazyContent({ catalog, capture: { blobs, sources }, logger, discardBlobs }, { catalog, blobs, remote: this }, this.controller.signal)
+    const { catalog, blobs, sources, leaser, logger, discardBlobs } = deps
+    this.lazy = new LazyContent({ catalog, blobs, sources, leaser, logger, discardBlobs }, { catalog, blobs, remote: this }, this.controller.signal)
     this.proxy = { catalog, sources, logger }
   }
 

@@ -270,4 +270,94 @@ for (const { name, skip } of STORES) {
       expect(reached).toBe(true)
     })
   })
+
+  // Lazy media are captured outside the job engine (first request, `mediagate capture`): their
+  // puts lease the key on the remote record, so the same guarantees hold.
+  describe.skipIf(skip)(`erasure racing a lazy capture, on ${name}`, () => {
+    const bucket = name === 's3' ? useTestBucket('lazy-races') : undefined
+    let h: Harness
+    let gated: GatedStore
+    let dir: string
+
+    beforeAll(async () => {
+      dir = await mkdtemp(path.join(tmpdir(), 'mediagate-lazy-races-'))
+      const inner = bucket
+        ? new S3BlobStore({ ...S3_TEST_CONNECTION, bucket: bucket.name, prefix: `lazy-races-${randomBytes(3).toString('hex')}` })
+        : new DiskBlobStore(path.join(dir, 'blobs'))
+      gated = new GatedStore(inner)
+      // WhatsApp lazy, Messenger eager: one stored record and one remote record can share bytes.
+      h = await startHarness({ blobs: gated.store, env: { MEDIAGATE_POLICY_WHATSAPP: 'lazy' } })
+    })
+    afterAll(async () => {
+      await h?.close()
+      await gated?.inner.close()
+      await rm(dir, { recursive: true, force: true })
+    })
+
+    const api = async (pathname: string, init?: RequestInit) => h.api(pathname, init)
+    const blobOf = (bytes: Buffer) => gated.inner.stat(blobKeyFor(sha(bytes)))
+
+    async function receive(platform: 'whatsapp' | 'messenger', bytes: Buffer): Promise<string> {
+      let payload: object
+      let messageId: string
+      if (platform === 'whatsapp') {
+        const media = h.emulator.addWhatsAppMedia({ bytes, mimeType: 'application/pdf' })
+        const wa = whatsappMessage({ media: { type: 'document', id: media.id, mime_type: 'application/pdf', sha256: media.sha256, filename: 'a.pdf' } })
+        messageId = (wa.entry[0]!.changes[0]!.value.messages![0] as { id: string }).id
+        payload = wa
+      } else {
+        const media = h.emulator.addCdnMedia({ platform: 'messenger', bytes, mimeType: 'image/jpeg' })
+        const ms = messengerMessage({ attachments: [{ type: 'image', url: media.url! }] })
+        messageId = ms.entry[0]!.messaging[0]!.message!.mid as string
+        payload = ms
+      }
+      expect((await h.postWebhook(payload)).status).toBe(200)
+      const [record] = await h.mediaOf(messageId)
+      return record!.id
+    }
+
+    async function expectServed(id: string, bytes: Buffer): Promise<void> {
+      const res = await api(`/v1/media/${id}/content`)
+      expect(res.status).toBe(200)
+      expect(Buffer.from(await res.arrayBuffer()).equals(bytes)).toBe(true)
+    }
+
+    // A plain GET streams while storing; a range request captures first (as `mediagate capture` does).
+    for (const first of ['plain', 'range'] as const) {
+      it(`a ${first} first request: erasing a stored record with the same bytes keeps the blob the lazy capture has put but not settled`, async () => {
+        const bytes = randomBytes(9000)
+        const eager = await receive('messenger', bytes)
+        expect((await h.settled([eager]))[0]!.status).toBe('stored')
+        const lazy = await receive('whatsapp', bytes)
+        expect((await (await api(`/v1/media/${lazy}`)).json()) as MediaJson).toMatchObject({ status: 'remote', policy: 'lazy' })
+        const held = gate()
+        gated.putsOf.set(sha(bytes), held)
+        const answer = api(`/v1/media/${lazy}/content`, first === 'range' ? { headers: { range: 'bytes=0-99' } } : {})
+        await held.entered
+        expect((await api(`/v1/media/${eager}`, { method: 'DELETE' })).status).toBe(200)
+        held.release()
+        const res = await answer
+        expect(res.status).toBe(first === 'range' ? 206 : 200)
+        const body = Buffer.from(await res.arrayBuffer())
+        expect(body.equals(first === 'range' ? bytes.subarray(0, 100) : bytes)).toBe(true)
+        expect((await (await api(`/v1/media/${lazy}`)).json()) as MediaJson).toMatchObject({ status: 'stored', sha256: sha(bytes) })
+        expect(await blobOf(bytes)).toBeDefined()
+        await expectServed(lazy, bytes)
+      })
+    }
+
+    it('a lazy record erased while its first request stores it leaves no blob', async () => {
+      const bytes = randomBytes(8000)
+      const lazy = await receive('whatsapp', bytes)
+      const held = gate()
+      gated.putsOf.set(sha(bytes), held)
+      const answer = api(`/v1/media/${lazy}/content`, { headers: { range: 'bytes=0-9' } })
+      await held.entered
+      expect((await api(`/v1/media/${lazy}`, { method: 'DELETE' })).status).toBe(200)
+      held.release()
+      expect((await answer).status).toBeGreaterThanOrEqual(400)
+      await until('the blob of the erased media to go', async () => (await blobOf(bytes)) === undefined, 5000).catch(() => undefined)
+      expect(await blobOf(bytes)).toBeUndefined()
+    })
+  })
 }

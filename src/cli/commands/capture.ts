@@ -62,7 +62,9 @@ export function captureDue(
     const due = await catalog.listLazyDue({ expiresBefore: new Date(Date.now() + options.dueWithinMs), limit: options.limit, ...(options.ids ? { ids: options.ids } : {}) })
     const deps: LazyCaptureDeps = {
       catalog,
-      capture: { blobs: parts.blobs, sources: parts.sources },
+      blobs: parts.blobs,
+      sources: parts.sources,
+      leaser: parts.leaser,
       discardBlobs: (keys) => parts.eraser.discard(keys).then(() => {}),
     }
     const run: CaptureRun = { captured: 0, failed: 0 }

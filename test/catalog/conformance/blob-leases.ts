@@ -114,6 +114,41 @@ export function blobLeaseTests(ctx: ConformanceContext): void {
       expect(await catalog.leaseBlobs([{ mediaId: id, owner: 'w', blobKey: other.key }])).toEqual(['lost'])
     })
 
+    it('a lazy capture leases its key on the remote record for a while; storing, erasing or time ends the lease', async () => {
+      const catalog = ctx.catalog()
+      const [id] = await seed(catalog, 1, { policy: 'lazy' })
+      const key = newKey()
+      const lazy = (owner: string, blobKey: string, holdMs = 60_000) => catalog.leaseBlobs([{ mediaId: id!, owner, blobKey, holdMs }])
+      expect(await lazy('p1', key.key)).toEqual(['leased'])
+      // Two processes capturing the same record lease the same key; other bytes wait for the first.
+      expect(await lazy('p2', key.key, 1)).toEqual(['leased'])
+      expect(await lazy('p2', newKey().key)).toEqual(['busy'])
+      // A job lease's owner has no hold on a remote record.
+      expect(await catalog.leaseBlobs([{ mediaId: id!, owner: 'p1', blobKey: key.key }])).toEqual(['lost'])
+      expect((await catalog.claimBlobDeletions([key.key], 'eraser', 60_000)).leased).toEqual([key.key])
+      expect(await catalog.storeRemote(id!, stored(key))).toMatchObject({ status: 'stored', blobKey: key.key, leaseOwner: null, leaseExpiresAt: null })
+      expect((await catalog.claimBlobDeletions([key.key], 'eraser', 60_000)).referenced).toEqual([key.key])
+      // Stored by another capture: a late lease is refused, so it commits nothing.
+      expect(await lazy('p2', key.key)).toEqual(['lost'])
+
+      const [erased] = await seed(catalog, 1, { policy: 'lazy' })
+      const other = newKey()
+      expect(await catalog.leaseBlobs([{ mediaId: erased!, owner: 'p1', blobKey: other.key, holdMs: 60_000 }])).toEqual(['leased'])
+      await catalog.markDeleted([erased!])
+      expect(await catalog.leaseBlobs([{ mediaId: erased!, owner: 'p1', blobKey: other.key, holdMs: 60_000 }])).toEqual(['lost'])
+      expect((await catalog.claimBlobDeletions([other.key], 'eraser', 60_000)).claimed).toEqual([other.key])
+
+      const [stalled] = await seed(catalog, 1, { policy: 'lazy' })
+      const late = newKey()
+      expect(await catalog.leaseBlobs([{ mediaId: stalled!, owner: 'p1', blobKey: late.key, holdMs: 1500 }])).toEqual(['leased'])
+      expect((await catalog.claimBlobDeletions([late.key], 'eraser-2', 60_000)).leased).toEqual([late.key])
+      await sleep(1700)
+      // The capture had its time (the download deadline): the lease protects nothing, and other bytes may lease now.
+      expect((await catalog.claimBlobDeletions([late.key], 'eraser-2', 60_000)).claimed).toEqual([late.key])
+      await catalog.endBlobDeletions('eraser-2', [late.key], [])
+      expect(await catalog.leaseBlobs([{ mediaId: stalled!, owner: 'p2', blobKey: newKey().key, holdMs: 60_000 }])).toEqual(['leased'])
+    })
+
     it('ending claims lets tombstones go of released keys and keeps abandoned ones on them', async () => {
       const catalog = ctx.catalog()
       const gone = newKey()
