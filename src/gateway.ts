@@ -154,7 +154,7 @@ export async function createGateway(config: Readonly<Config>, options: GatewayOp
     ...(config.honorUnsend ? { onUnsends: async (unsends) => void (await eraseUnsent(unsends, { catalog, eraser, logger })) } : {}),
   })
 
-  const app = Fastify({ loggerInstance: logger as FastifyBaseLogger, logController: new LogController({ disableRequestLogging: true, requestIdLogLabel: 'requestId' }), return503OnClosing: true, forceCloseConnections: true, requestIdHeader: 'x-request-id', ...serverTimeoutOptions({ ...SERVER_TIMEOUTS, ...options.serverTimeouts }) })
+  const app = Fastify({ loggerInstance: logger as FastifyBaseLogger, logController: new LogController({ disableRequestLogging: true, requestIdLogLabel: 'requestId' }), return503OnClosing: true, forceCloseConnections: true, requestIdHeader: 'x-request-id', ...(config.trustProxy ? { trustProxy: config.trustProxy } : {}), ...serverTimeoutOptions({ ...SERVER_TIMEOUTS, ...options.serverTimeouts }) })
   // Clients and proxies can correlate: the id (theirs, or ours) comes back and is on every log line.
   app.addHook('onRequest', (request, reply, done) => {
     void reply.header('x-request-id', request.id)

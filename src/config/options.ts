@@ -16,6 +16,7 @@ import {
   parseGraphVersion,
   parseHostList,
   parseHttpUrl,
+  parseProxyList,
   parseInteger,
   parseList,
   ConfigValueError,
@@ -71,6 +72,7 @@ export interface Config {
   signingSecrets: readonly string[]
   /** Base URL clients reach the gateway at, for signed links; undefined: from the request's Host. */
   publicUrl: string | undefined
+  trustProxy: string[] | undefined
   policyWhatsapp: StoragePolicy
   policyMessenger: StoragePolicy
   policyInstagram: StoragePolicy
@@ -238,6 +240,15 @@ export const OPTIONS: readonly OptionSpec[] = [
     fallback: () => [],
   },
   { key: 'publicUrl', env: 'MEDIAGATE_PUBLIC_URL', defaultText: '— (from the request\'s Host header)', describe: 'base URL clients reach mediagate at (e.g. https://media.example.com), used in signed links, and as the origin dashboard sign-ins may come from behind a reverse proxy', parse: parseHttpUrl, fallback: () => undefined },
+  {
+    key: 'trustProxy',
+    env: 'MEDIAGATE_TRUST_PROXY',
+    defaultText: '— (none: the connection\'s address counts)',
+    describe:
+      'reverse proxies in front of mediagate, comma-separated: IP addresses, CIDR ranges (10.0.0.0/8), `loopback`, `linklocal` or `uniquelocal`. Their `X-Forwarded-For`, `-Proto` and `-Host` are believed, so the dashboard\'s sign-in limit counts each client\'s address instead of the proxy\'s (without it, every client behind the proxy shares one budget)',
+    parse: parseProxyList,
+    fallback: () => undefined,
+  },
   { key: 'policyWhatsapp', env: 'MEDIAGATE_POLICY_WHATSAPP', defaultText: 'eager', describe: 'storage policy for WhatsApp media: `eager`, `lazy` or `proxy`', parse: parsePolicy('whatsapp'), fallback: () => 'eager' },
   { key: 'policyMessenger', env: 'MEDIAGATE_POLICY_MESSENGER', defaultText: 'eager', describe: 'storage policy for Messenger media: `eager` or `proxy`', parse: parsePolicy('messenger'), fallback: () => 'eager' },
   { key: 'policyInstagram', env: 'MEDIAGATE_POLICY_INSTAGRAM', defaultText: 'eager', describe: 'storage policy for Instagram media: `eager` or `proxy`', parse: parsePolicy('instagram'), fallback: () => 'eager' },

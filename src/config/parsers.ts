@@ -3,6 +3,8 @@
  * collects every message so a user fixes all wrong values in one go.
  */
 
+import ipaddr from 'ipaddr.js'
+
 export class ConfigValueError extends Error {}
 
 const DURATION_UNITS: Record<string, number> = { s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 }
@@ -70,5 +72,23 @@ export function parseHostList(raw: string): string[] {
       throw new ConfigValueError(`"${entry}" is not a host name or IP address (no scheme, port or path)`)
     }
     return host
+  })
+}
+
+/** Names proxy-addr (Fastify's trustProxy) understands for common ranges. */
+const PROXY_RANGE_NAMES = ['loopback', 'linklocal', 'uniquelocal'] as const
+
+/** Reverse proxies to trust: IP addresses, CIDR ranges, or loopback/linklocal/uniquelocal. */
+export function parseProxyList(raw: string): string[] {
+  const entries = parseList(raw)
+  if (entries.length === 0) throw new ConfigValueError('must name at least one address, CIDR range, loopback, linklocal or uniquelocal')
+  return entries.map((entry) => {
+    const value = entry.toLowerCase()
+    if ((PROXY_RANGE_NAMES as readonly string[]).includes(value)) return value
+    const [address = '', prefix, ...rest] = value.split('/')
+    const strict = ipaddr.IPv4.isValidFourPartDecimal(address) || (address.includes(':') && ipaddr.IPv6.isValid(address))
+    const validPrefix = prefix === undefined || (/^\d{1,3}$/.test(prefix) && Number(prefix) <= (address.includes(':') ? 128 : 32))
+    if (!strict || !validPrefix || rest.length > 0) throw new ConfigValueError(`"${entry}" is not an IP address, a CIDR range (10.0.0.0/8), loopback, linklocal or uniquelocal`)
+    return value
   })
 }

@@ -82,7 +82,7 @@ export async function dashboardRoutes(app: FastifyInstance, options: DashboardRo
       if (form) return reply.code(303).header('location', '/?signin=failed').send()
       throw new MediagateError('unauthorized', 'MEDIAGATE_API_KEY is not set; the dashboard is disabled')
     }
-    // The socket's address: there is no trust-proxy setting, so X-Forwarded-For is not believed.
+    // The client's address: the connection's, or what a proxy listed in MEDIAGATE_TRUST_PROXY says in X-Forwarded-For.
     const address = request.ip
     const waitMs = limiter.waitFor(address)
     if (waitMs > 0) {

@@ -75,9 +75,9 @@ const logout = (base: string, cookie: string) => fetch(`${base}/dashboard/logout
 const forgedCookie = () => `mediagate_session=${Math.floor(Date.now() / 1000) + 3600}.${randomBytes(16).toString('base64url')}.${randomBytes(32).toString('base64url')}`
 
 /** A POST with a chosen local address (127.0.0.0/8 is all loopback), to be another client. */
-function postFrom(localAddress: string, url: string, body: string): Promise<{ status: number; headers: http.IncomingHttpHeaders }> {
+function postFrom(localAddress: string, url: string, body: string, headers: Record<string, string> = {}): Promise<{ status: number; headers: http.IncomingHttpHeaders }> {
   return new Promise((resolve, reject) => {
-    const req = http.request(url, { method: 'POST', localAddress, headers: { ...json, 'content-length': Buffer.byteLength(body) }, agent: false }, (res) => {
+    const req = http.request(url, { method: 'POST', localAddress, headers: { ...json, ...headers, 'content-length': Buffer.byteLength(body) }, agent: false }, (res) => {
       res.resume()
       res.on('end', () => resolve({ status: res.statusCode!, headers: res.headers }))
     })
@@ -227,6 +227,25 @@ describe('sign-in rate limit (defect 6)', () => {
     }
     const res = await fetch(url, { method: 'POST', headers: { ...json, 'x-forwarded-for': '198.51.100.7' }, body: JSON.stringify({ api_key: KEY }) })
     expect(res.status).toBe(429)
+  })
+})
+
+describe('sign-in rate limit behind a trusted reverse proxy (MEDIAGATE_TRUST_PROXY)', () => {
+  it('counts the address the listed proxy forwards, not the proxy\'s; other connections\' X-Forwarded-For is not believed', async () => {
+    const g = await startGateway({ MEDIAGATE_DATA_DIR: await tempDir(), MEDIAGATE_TRUST_PROXY: '127.0.0.1' })
+    const url = `${g.base}/dashboard/session`
+    const wrong = JSON.stringify({ api_key: 'not-the-key' })
+    const right = JSON.stringify({ api_key: KEY })
+    const via = (client: string) => ({ 'x-forwarded-for': client })
+    for (let i = 1; i <= 10; i++) expect((await postFrom('127.0.0.1', url, wrong, via('203.0.113.5'))).status, `attempt ${i}`).toBe(401)
+    expect((await postFrom('127.0.0.1', url, wrong, via('203.0.113.5'))).status).toBe(429)
+    // Another client behind the same proxy keeps its own budget.
+    const other = await postFrom('127.0.0.1', url, right, via('198.51.100.7'))
+    expect(other.status).toBe(200)
+    expect(await readWith(g.base, String(other.headers['set-cookie']).split(';')[0]!)).toBe(200)
+    // 127.0.0.2 is not a listed proxy: its own address counts, whatever it forwards.
+    for (let i = 0; i < 10; i++) expect((await postFrom('127.0.0.2', url, wrong, via(`192.0.2.${i}`))).status).toBe(401)
+    expect((await postFrom('127.0.0.2', url, right, via('192.0.2.200'))).status).toBe(429)
   })
 })
 

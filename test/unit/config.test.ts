@@ -94,6 +94,14 @@ describe('loadConfig', () => {
     for (const name of ['MEDIAGATE_PORT', 'MEDIAGATE_MAX_BYTES', 'META_GRAPH_VERSION', 'MEDIAGATE_ALLOWED_HOSTS']) expect(e.message).toContain(name)
   })
 
+  it('reads MEDIAGATE_TRUST_PROXY as addresses, CIDR ranges and range names, and refuses anything else', () => {
+    expect(loadConfig({ env: { ...real } }).trustProxy).toBeUndefined()
+    expect(loadConfig({ env: { ...real, MEDIAGATE_TRUST_PROXY: '127.0.0.1, 10.0.0.0/8,fd00::/8, Loopback' } }).trustProxy).toEqual(['127.0.0.1', '10.0.0.0/8', 'fd00::/8', 'loopback'])
+    for (const wrong of ['proxy.example.com', '10.0.0.0/33', '1.2.3', '10.0.0.1/8/8', ' , ']) {
+      expect(() => loadConfig({ env: { ...real, MEDIAGATE_TRUST_PROXY: wrong } }), wrong).toThrow(/MEDIAGATE_TRUST_PROXY/)
+    }
+  })
+
   it('enters sandbox mode without an app secret, and refuses to run for real without one', () => {
     expect(loadConfig({ env: {} }).sandbox).toBe(true)
     expect(() => loadConfig({ env: { MEDIAGATE_SANDBOX: '0', MEDIAGATE_API_KEY: 'k'.repeat(32) } })).toThrow(/META_APP_SECRET: required/)
