@@ -12,6 +12,7 @@ import { captureMedia } from './capture/capture-media.js'
 import { type CaptureRetryPolicy, DEFAULT_RETRY_POLICY } from './capture/retry-policy.js'
 import type { Catalog, ForwardRecord, ForwardSettlement, Settlement } from './catalog/catalog.js'
 import type { Config } from './config/options.js'
+import { MediagateError } from './errors.js'
 import { dashboardRoutes } from './dashboard/dashboard-routes.js'
 import type { ForwardRetryPolicy } from './forwarding/forward-job.js'
 import { setupForwarding } from './forwarding/forwarding.js'
@@ -187,7 +188,9 @@ export async function createGateway(config: Readonly<Config>, options: GatewayOp
     },
     async start() {
       await parts.prepare()
-      url = await app.listen({ host: config.host, port: config.port })
+      url = await app.listen({ host: config.host, port: config.port }).catch((err: unknown) => {
+        throw listenError(err, config)
+      })
       captureEngine?.start()
       forwarding?.forwarder?.start()
       sweeper?.start()
@@ -204,4 +207,14 @@ export async function createGateway(config: Readonly<Config>, options: GatewayOp
   }
   internals.set(gateway, { parts, intake, metrics, remote, capture: captureEngine, forwarder: forwarding?.forwarder, sweeper })
   return gateway
+}
+
+/** A port that cannot be had is a configuration matter: say which setting to change. */
+function listenError(err: unknown, config: Readonly<Config>): unknown {
+  const code = (err as NodeJS.ErrnoException | undefined)?.code
+  const where = `${config.host}:${config.port}`
+  if (code === 'EADDRINUSE') return new MediagateError('invalid_config', `${where} is already in use (another mediagate?): set MEDIAGATE_PORT (--port) to a free port, or stop what listens there`, { cause: err })
+  if (code === 'EACCES') return new MediagateError('invalid_config', `${where} needs privileges this process lacks: set MEDIAGATE_PORT (--port) to 1024 or above`, { cause: err })
+  if (code === 'EADDRNOTAVAIL') return new MediagateError('invalid_config', `${config.host} is not an address of this machine: set MEDIAGATE_HOST (--host)`, { cause: err })
+  return err
 }

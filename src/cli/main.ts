@@ -25,10 +25,22 @@ import { verifyCommand } from './commands/verify.js'
 const program = new Command('mediagate')
   .description('Self-hosted media gateway for WhatsApp, Messenger and Instagram webhooks')
   .version(VERSION)
-  .showHelpAfterError()
 
 for (const command of [serveCommand(), emulatorCommand(), fetchCommand(), replayCommand(), lsCommand(), retryCommand(), migrateCommand(), migrateDataCommand(), statusCommand(), doctorCommand(), verifyCommand(), captureCommand(), sweepCommand(), deleteCommand(), forwardsCommand()]) {
   program.addCommand(command)
+}
+reportParseErrors(program, 'mediagate')
+
+/**
+ * Usage mistakes commander finds (an unknown flag, a missing argument, a bad choice) in the same
+ * one-line form as every other error, pointing at the help of the command that was typed.
+ * Commands added with addCommand do not inherit output settings, hence the walk.
+ */
+function reportParseErrors(command: Command, path: string): void {
+  command.configureOutput({
+    outputError: (text, write) => write(`mediagate: bad_request: ${text.replace(/^error: /, '').trim()} (see ${path} --help)\n`),
+  })
+  for (const sub of command.commands) reportParseErrors(sub, `${path} ${sub.name()}`)
 }
 
 program.parseAsync(process.argv).catch((err: unknown) => {

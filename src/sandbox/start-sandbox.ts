@@ -5,10 +5,11 @@
  * account. The sandbox talks to the emulator and nothing else: its token and secret are its own,
  * its downloads may go to the emulator alone, and it runs on local storage only.
  */
-import { randomBytes } from 'node:crypto'
+import path from 'node:path'
 import { type Config, sandboxConflicts } from '../config/options.js'
 import { MediagateError } from '../errors.js'
 import { type Emulator, startEmulator } from '../emulator/index.js'
+import { IDENTITY_FILE, loadIdentity, type SandboxIdentity, saveIdentity } from './sandbox-identity.js'
 
 export interface Sandbox {
   config: Readonly<Config>
@@ -28,25 +29,37 @@ export async function startSandbox(config: Readonly<Config>): Promise<Sandbox> {
   if (conflicts.length > 0) {
     throw new MediagateError('invalid_config', `MEDIAGATE_SANDBOX: sandbox mode cannot run with ${conflicts.join(', ')} set; unset ${conflicts.length > 1 ? 'them' : 'it'}, or set MEDIAGATE_SANDBOX=0`)
   }
-  const secret = (bytes: number) => randomBytes(bytes).toString('base64url')
-  const accessToken = `sandbox-${secret(24)}`
-  const appSecret = secret(24)
-  const emulator = await startEmulator({ host: '127.0.0.1', port: 0, accessToken, appSecret })
+  // Reused from the last run (sandbox-identity.ts): the newcomer's commands keep working across restarts.
+  const { identity } = loadIdentity(config.dataDir)
+  const emulator = await startOnSavedPort(identity)
+  identity.emulatorPort = Number(new URL(emulator.url).port)
+  saveIdentity(config.dataDir, identity)
+  const { accessToken, appSecret } = identity
   const emulatorHost = new URL(emulator.url).hostname
   const sandboxConfig: Config = {
     ...config,
     appSecrets: [appSecret],
-    verifyToken: config.verifyToken ?? secret(12),
+    verifyToken: config.verifyToken ?? identity.verifyToken,
     accessToken,
-    apiKey: config.apiKey ?? `mgk_${secret(24)}`,
+    apiKey: config.apiKey ?? identity.apiKey,
     graphUrl: emulator.url,
     // The emulator alone: a real Meta URL replayed into the sandbox must not be fetched with the
     // sandbox's token (nor at all) — the sandbox is not Meta and must not reach it.
     allowedHosts: [emulatorHost],
     sandbox: true,
   }
-  // A key the user chose is theirs to know; only a generated one is printed.
-  const shownKey = config.apiKey ? '$MEDIAGATE_API_KEY' : sandboxConfig.apiKey
+  // A key or token the user chose is theirs to know; what the sandbox made up is printed.
+  const shownKey = config.apiKey ? '$MEDIAGATE_API_KEY' : sandboxConfig.apiKey!
+  const shownVerify = config.verifyToken ? '$META_VERIFY_TOKEN' : sandboxConfig.verifyToken!
+  // What a CLI command beside the sandbox needs to talk to its emulator and check its signatures.
+  const cliEnv = [
+    `MEDIAGATE_DATA_DIR=${config.dataDir}`,
+    `META_GRAPH_URL=${emulator.url}`,
+    `WHATSAPP_ACCESS_TOKEN=${accessToken}`,
+    `MEDIAGATE_ALLOWED_HOSTS=${emulatorHost}`,
+    `META_APP_SECRET=${appSecret}`,
+    `MEDIAGATE_API_KEY=${shownKey}`,
+  ].join(' ')
   return {
     config: Object.freeze(sandboxConfig),
     emulator,
@@ -62,9 +75,14 @@ export async function startSandbox(config: Readonly<Config>): Promise<Sandbox> {
         '  the internet. Set META_APP_SECRET, META_VERIFY_TOKEN, WHATSAPP_ACCESS_TOKEN and',
         '  MEDIAGATE_API_KEY to run for real.',
         '==================================================================================',
-        `  gateway:   ${gatewayUrl}`,
-        `  emulator:  ${emulator.url}`,
-        `  API key:   ${shownKey}`,
+        `  gateway:      ${gatewayUrl}`,
+        `  dashboard:    ${gatewayUrl}/  (sign in with the API key)`,
+        `  emulator:     ${emulator.url}`,
+        `  API key:      ${shownKey}`,
+        `  app secret:   ${appSecret}`,
+        `  verify token: ${shownVerify}`,
+        `  access token: ${accessToken}`,
+        `  These are saved in ${path.join(config.dataDir, IDENTITY_FILE)} and reused at the next start.`,
         '',
         '  Send a sample WhatsApp image and a Messenger video through the emulator:',
         send('whatsapp', 'image'),
@@ -73,9 +91,27 @@ export async function startSandbox(config: Readonly<Config>): Promise<Sandbox> {
         '  Then list what was captured and fetch the bytes:',
         `  curl -s -H "authorization: Bearer ${shownKey}" ${gatewayUrl}/v1/media`,
         `  curl -s -H "authorization: Bearer ${shownKey}" ${gatewayUrl}/v1/media/<id>/content -o media.bin`,
+        '',
+        "  Meta's subscription handshake, and the CLI against the emulator (from this directory):",
+        `  curl -s '${gatewayUrl}/webhooks/meta?hub.mode=subscribe&hub.verify_token=${shownVerify}&hub.challenge=42'`,
+        `  ${cliEnv} npx mediagate fetch <source_media_id of a WhatsApp record> -o media.bin`,
+        `  ${cliEnv} npx mediagate replay payload.json --signature "sha256=$(openssl dgst -sha256 -hmac '${appSecret}' -hex < payload.json | awk '{print $NF}')"`,
         '==================================================================================',
         '',
       ].join('\n')
     },
   }
+}
+
+/** The emulator on the port of the last run when it is free, else on a new one (saved for next time). */
+async function startOnSavedPort(identity: SandboxIdentity): Promise<Emulator> {
+  const options = { host: '127.0.0.1', accessToken: identity.accessToken, appSecret: identity.appSecret }
+  if (identity.emulatorPort > 0) {
+    try {
+      return await startEmulator({ ...options, port: identity.emulatorPort })
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EADDRINUSE') throw err
+    }
+  }
+  return startEmulator({ ...options, port: 0 })
 }

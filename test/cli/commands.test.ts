@@ -88,9 +88,11 @@ describe('mediagate CLI', () => {
     expect(listed.map((m) => m.id)).toContain(record.id)
 
     const status = await runCli(['status', '--json'], env)
-    const summary = JSON.parse(status.stdout) as { counts: { platform: string; status: string; count: number }[]; failedSince: { code: string; count: number }[] }
+    const summary = JSON.parse(status.stdout) as { counts: { platform: string; status: string; count: number }[]; failed_since: { code: string; count: number }[]; stored_since: number; since: string; oldest_pending_at: string | null }
+    expect(Object.keys(summary).sort()).toEqual(['counts', 'failed_since', 'oldest_pending_at', 'since', 'stored_since'])
     expect(summary.counts.find((c) => c.platform === 'whatsapp' && c.status === 'failed')!.count).toBeGreaterThanOrEqual(1)
-    expect(summary.failedSince.find((f) => f.code === 'auth')!.count).toBeGreaterThanOrEqual(1)
+    expect(summary.failed_since.find((f) => f.code === 'auth')!.count).toBeGreaterThanOrEqual(1)
+    expect(Date.parse(summary.since)).toBeLessThan(Date.now())
     const table = await runCli(['status'], env)
     expect(table.stdout).toMatch(/PLATFORM\s+PENDING\s+STORED\s+FAILED/)
 
@@ -100,6 +102,26 @@ describe('mediagate CLI', () => {
     expect(retry.stdout).toMatch(/requeued [1-9]\d* media/)
     const [after] = await h.settled([record.id])
     expect(after!.status).toBe('stored')
+  })
+
+  it('retry names each id it did not requeue, with why, and exits non-zero', async () => {
+    const { record: stored } = await capture(randomBytes(2100))
+    const { record: failed, mediaId } = await capture(randomBytes(2200), { graphErrorCode: 190 })
+    expect([stored.status, failed.status]).toEqual(['stored', 'failed'])
+    const run = await runCli(['retry', stored.id, 'med_01ARZ3NDEKTSV4RRFFQ69G5FAV', failed.id, '--code', 'network'], env)
+    expect(run.code).toBe(1)
+    expect(run.stdout).toContain('requeued 0 media')
+    expect(run.stderr).toContain(`not requeued ${stored.id}: it is stored; only failed media can be retried`)
+    expect(run.stderr).toContain('not requeued med_01ARZ3NDEKTSV4RRFFQ69G5FAV: no such media')
+    expect(run.stderr).toContain(`not requeued ${failed.id}: it failed with auth, not network`)
+    expect(run.stderr).toMatch(/^mediagate: conflict: 3 of 3 media were not requeued/m)
+    const unknown = await runCli(['retry', 'med_01ARZ3NDEKTSV4RRFFQ69G5FAV'], env)
+    expect(unknown.stderr).toMatch(/^mediagate: not_found: /m)
+    h.emulator.setFaults(mediaId, {})
+    const mixed = await runCli(['retry', failed.id, stored.id], env)
+    expect(mixed.code).toBe(1)
+    expect(mixed.stdout).toContain('requeued 1 media')
+    expect((await h.settled([failed.id]))[0]!.status).toBe('stored')
   })
 
   it('doctor checks everything and names what to fix', async () => {

@@ -2,7 +2,7 @@
 import { Command, Option } from 'commander'
 import type { MediaFilter } from '../../catalog/catalog.js'
 import { MediagateError } from '../../errors.js'
-import { PLATFORMS, type Platform } from '../../media/record.js'
+import { type MediaRecord, PLATFORMS, type Platform } from '../../media/record.js'
 import { addConfigOptions, configFromCommand, READS } from '../config-flags.js'
 import { withParts } from '../with-parts.js'
 
@@ -26,8 +26,30 @@ export function retryCommand(): Command {
       ...(opts.code ? { errorCode: opts.code } : {}),
       ...(opts.platform ? { platform: opts.platform } : {}),
     }
-    const count = await withParts(config, { catalog: 'write' }, ({ catalog }) => catalog.requeue(filter))
-    process.stdout.write(`requeued ${count} media; a running gateway picks them up within a second\n`)
+    const { count, refused } = await withParts(config, { catalog: 'write' }, async ({ catalog }) => {
+      // Named ids are looked at first, so each one that cannot be requeued is reported with why.
+      const records = await Promise.all(ids.map((id) => catalog.get(id)))
+      const refused = ids.flatMap((id, i) => {
+        const why = notRetryable(records[i], opts)
+        return why ? [{ id, why, unknown: records[i] === undefined }] : []
+      })
+      return { count: await catalog.requeue(filter), refused }
+    })
+    process.stdout.write(`requeued ${count} media${count > 0 ? '; a running gateway picks them up within a second' : ''}\n`)
+    for (const { id, why } of refused) process.stderr.write(`not requeued ${id}: ${why}\n`)
+    if (refused.length > 0) {
+      const code = refused.every((r) => r.unknown) ? 'not_found' : 'conflict'
+      throw new MediagateError(code, `${refused.length} of ${ids.length} media were not requeued (see above)`)
+    }
   })
   return command
+}
+
+/** Why a named record is not requeued by these filters; undefined when it is. */
+function notRetryable(media: MediaRecord | undefined, opts: { code?: string; platform?: Platform }): string | undefined {
+  if (!media) return 'no such media'
+  if (media.status !== 'failed') return `it is ${media.status}; only failed media can be retried`
+  if (opts.code && media.error?.code !== opts.code) return `it failed with ${media.error?.code ?? 'no code'}, not ${opts.code}`
+  if (opts.platform && media.platform !== opts.platform) return `it is a ${media.platform} media, not ${opts.platform}`
+  return undefined
 }

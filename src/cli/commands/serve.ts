@@ -1,6 +1,7 @@
 /** `mediagate serve`: the gateway (intake, capture worker, API), or sandbox mode when nothing of Meta is configured. */
 import { Command } from 'commander'
 import { createGateway, gatewayInternals } from '../../gateway.js'
+import { startupWarnings } from '../../config/startup-warnings.js'
 import { startSandbox } from '../../sandbox/start-sandbox.js'
 import { ALL_OPTIONS, addConfigOptions, configFromCommand } from '../config-flags.js'
 
@@ -16,11 +17,13 @@ export function serveCommand(): Command {
     if (sandbox) {
       process.stderr.write(sandbox.banner(gateway.url!))
     }
+    const { logger } = gatewayInternals(gateway).parts
+    for (const warning of startupWarnings(config)) logger.warn({ setting: warning.setting }, warning.message)
     let closing = false
     const shutdown = async (signal: string) => {
       if (closing) return
       closing = true
-      gatewayInternals(gateway).parts.logger.info({ signal }, 'shutting down')
+      logger.info({ signal }, 'shutting down')
       await gateway.close()
       await sandbox?.emulator.close()
       process.exit(0)

@@ -19,7 +19,15 @@ export function statusCommand(): Command {
     const config = configFromCommand(command)
     const summary = await withParts(config, { catalog: 'read' }, ({ catalog }) => catalog.summary(new Date(Date.now() - hours * 3_600_000)))
     if (opts.json) {
-      process.stdout.write(`${JSON.stringify(summary)}\n`)
+      // The API's conventions: snake_case keys, ISO times.
+      const json = {
+        counts: summary.counts,
+        oldest_pending_at: summary.oldestPendingAt?.toISOString() ?? null,
+        since: summary.since.toISOString(),
+        stored_since: summary.storedSince,
+        failed_since: summary.failedSince,
+      }
+      process.stdout.write(`${JSON.stringify(json)}\n`)
       return
     }
     const statuses = MEDIA_STATUSES
