@@ -53,6 +53,8 @@ export type Settlement =
       sniffedMime: string | null
       mimeType: string | null
       storedAt?: Date
+      /** Set when the bytes came through Graph's Message node after the CDN URL expired. */
+      refetchedAt?: Date
     }
   /**
    * Transient failure: back to `pending`, due again at `nextAttemptAt`. `refundAttempt` gives
@@ -95,6 +97,8 @@ export interface MediaFilter {
   kind?: MediaKind
   accountId?: string
   messageId?: string
+  /** A phone number, BSUID, PSID or IGSID: matches `senderId` or `senderUserId`. */
+  sender?: string
   errorCode?: string
   receivedAfter?: Date
   receivedBefore?: Date

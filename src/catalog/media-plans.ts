@@ -49,6 +49,7 @@ export function settlementColumns(s: Settlement, now: number): Partial<MediaTabl
         sniffed_mime: s.sniffedMime,
         mime_type: s.mimeType,
         stored_at: s.storedAt?.getTime() ?? now,
+        ...(s.refetchedAt ? { refetched_at: s.refetchedAt.getTime() } : {}),
         next_attempt_at: null,
         ...errorColumns(null),
       }
