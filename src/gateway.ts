@@ -131,6 +131,7 @@ export async function createGateway(config: Readonly<Config>, options: GatewayOp
           retry,
           onSettled: (media, settlement) => {
             metrics.captureSettled(media.platform, settlement)
+            metrics.captureEnded(media, settlement)
             // The last media of a webhook settled: a forward waiting for it may be due.
             if (settlement.status !== 'retry') forwarding?.forwarder?.wake()
           },

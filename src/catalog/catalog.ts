@@ -131,6 +131,12 @@ export interface CatalogSummary {
   storedSince: number
   /** Media that failed since `since`, by error code. */
   failedSince: { code: string; count: number }[]
+  /**
+   * Pending media whose capture deadline is less than an hour away (or already past): Meta
+   * stops serving them soon, so an operator should look (doctor, dashboard). `earliest` is the
+   * earliest deadline of any pending media.
+   */
+  nearDeadline: { count: number; earliest: Date | null }
 }
 
 /** Where a forward to the user's app stands. */
