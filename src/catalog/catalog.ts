@@ -55,6 +55,8 @@ export type Settlement =
       storedAt?: Date
       /** Set when the bytes came through Graph's Message node after the CDN URL expired. */
       refetchedAt?: Date
+      /** The kind the bytes showed, for a media Meta could not name (`unknown`). */
+      kind?: MediaKind
     }
   /**
    * Transient failure: back to `pending`, due again at `nextAttemptAt`. `refundAttempt` gives
