@@ -1,5 +1,13 @@
 /** Meta's 2026 contract in the catalog (migration 7): sender ids, post extras, re-fetches, deadline-first claims. */
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import path from 'node:path'
+import { Readable } from 'node:stream'
 import { describe, expect, it } from 'vitest'
+import { DiskBlobStore } from '../../../src/blobs/disk-blob-store.js'
+import { silentLogger } from '../../../src/logging/logger.js'
+import { eraseSender } from '../../../src/retention/erase-sender.js'
+import { Eraser } from '../../../src/retention/eraser.js'
 import type { ConformanceContext } from '../conformance.js'
 import { newMedia, seed, webhook } from '../fixtures.js'
 import { stored } from './claim.js'
@@ -30,6 +38,34 @@ export function meta2026Tests(ctx: ConformanceContext): void {
       expect(await ids('16505551234')).toEqual([byPhone!])
       expect(await ids('7228156307217521')).toEqual([psid!])
       expect(await ids('nobody')).toEqual([])
+    })
+
+    it('eraseSender erases every media of one person through the eraser, blobs included, and counts only fresh tombstones', async () => {
+      const catalog = ctx.catalog()
+      const dir = mkdtempSync(path.join(tmpdir(), 'mediagate-erase-sender-'))
+      try {
+        const blobs = new DiskBlobStore(path.join(dir, 'blobs'))
+        await blobs.init()
+        const eraser = new Eraser({ catalog, blobs, logger: silentLogger() })
+        const [a, b] = [...(await seed(catalog, 1, { senderId: 'US.42', senderUserId: 'US.42' })), ...(await seed(catalog, 1, { senderId: '16505550042', senderUserId: 'US.42' }))]
+        const [other] = await seed(catalog, 1, { senderId: '16505550043', senderUserId: 'US.43' })
+        const [elsewhere] = await seed(catalog, 1, { platform: 'messenger', senderId: 'US.42', senderUserId: null })
+        // One of them is stored, so its blob must go with it.
+        await catalog.claim({ owner: 'w', limit: 10, leaseMs: 60_000, crashLimit: 8, now: new Date(Date.now() + 1000) })
+        const put = await blobs.put(Readable.from([Buffer.from('the bytes of a')]), { maxBytes: 1000 })
+        expect(await catalog.settle(a!, 'w', { ...stored({ sha256: put.sha256, size: put.size, blobKey: put.key }) })).toBe(true)
+
+        expect(await eraseSender({ sender: 'US.42', platform: 'whatsapp' }, { catalog, eraser })).toBe(2)
+        expect((await catalog.get(a!))!.status).toBe('deleted')
+        expect((await catalog.get(b!))!.status).toBe('deleted')
+        expect((await catalog.get(other!))!.status).not.toBe('deleted')
+        expect((await catalog.get(elsewhere!))!.status).not.toBe('deleted')
+        expect(await blobs.stat(put.key)).toBeUndefined()
+        expect(await eraseSender({ sender: 'US.42', platform: 'whatsapp' }, { catalog, eraser })).toBe(0)
+        expect(await eraseSender({ sender: 'US.42' }, { catalog, eraser })).toBe(1)
+      } finally {
+        rmSync(dir, { recursive: true, force: true })
+      }
     })
 
     it('a stored settlement can say the source was re-fetched', async () => {
