@@ -16,6 +16,7 @@ import { MediagateError } from './errors.js'
 import { dashboardRoutes } from './dashboard/dashboard-routes.js'
 import type { ForwardRetryPolicy } from './forwarding/forward-job.js'
 import { setupForwarding } from './forwarding/forwarding.js'
+import { policyTable } from './intake/arrival-rules.js'
 import { Intake } from './intake/intake.js'
 import { webhookRoutes } from './intake/webhook-routes.js'
 import { JobEngine } from './jobs/job-engine.js'
@@ -130,6 +131,7 @@ export async function createGateway(config: Readonly<Config>, options: GatewayOp
           retry,
           onSettled: (media, settlement) => {
             metrics.captureSettled(media.platform, settlement)
+            metrics.captureEnded(media, settlement)
             // The last media of a webhook settled: a forward waiting for it may be due.
             if (settlement.status !== 'retry') forwarding?.forwarder?.wake()
           },
@@ -151,7 +153,8 @@ export async function createGateway(config: Readonly<Config>, options: GatewayOp
     logger,
     onRecorded: () => captureEngine?.wake(),
     ...(forwarding ? { forward: forwarding.intake } : {}),
-    policies: { whatsapp: config.policyWhatsapp, messenger: config.policyMessenger, instagram: config.policyInstagram },
+    policies: policyTable(config),
+    noStorageNumbers: parts.accounts.noStorage,
     ...(config.honorUnsend ? { onUnsends: async (unsends) => void (await eraseUnsent(unsends, { catalog, eraser, logger })) } : {}),
   })
 

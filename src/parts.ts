@@ -10,7 +10,7 @@
 import type { BlobStore } from './blobs/blob-store.js'
 import type { Catalog } from './catalog/catalog.js'
 import { type CatalogAccess, openConfiguredBlobStore, openConfiguredCatalog } from './config/backends.js'
-import { loadAccountTokens } from './config/config-file.js'
+import { type AccountTokens, loadAccountTokens } from './config/config-file.js'
 import type { Config } from './config/options.js'
 import { MediagateError } from './errors.js'
 import { Fetcher } from './fetch/index.js'
@@ -46,6 +46,8 @@ export interface Parts {
   readonly catalog: Catalog
   readonly blobs: BlobStore
   readonly fetcher: Fetcher
+  /** mediagate.config.json, read and validated on first use: tokens per account, No-Storage numbers. */
+  readonly accounts: AccountTokens
   /** Graph clients by account: the one place an account's access token is chosen. */
   readonly graph: GraphClients
   /** What the transfer pipeline opens sources with (fetcher, Graph clients, size cap). */
@@ -88,6 +90,7 @@ export async function openParts(config: Readonly<Config>, options: PartsOptions 
   }
 
   let fetcher: Fetcher | undefined
+  let accounts: AccountTokens | undefined
   let graph: GraphClients | undefined
   let eraser: Eraser | undefined
   let leaser: BlobLeaser | undefined
@@ -111,10 +114,14 @@ export async function openParts(config: Readonly<Config>, options: PartsOptions 
       }
       return fetcher
     },
+    get accounts() {
+      // mediagate.config.json is read (and validated) by whoever talks to Meta or takes webhooks,
+      // and only by them: `mediagate ls` has no use for it, and a broken one must not stop it.
+      accounts ??= loadAccountTokens(config.configFile)
+      return accounts
+    },
     get graph() {
-      // mediagate.config.json is read (and validated) by whoever talks to Meta, and only by them:
-      // `mediagate ls` has no use for it, and a broken one must not stop it.
-      graph ??= new GraphClients({ graphUrl: config.graphUrl, version: config.graphVersion, fetcher: parts.fetcher, tokens: loadAccountTokens(config.configFile), defaultToken: config.accessToken })
+      graph ??= new GraphClients({ graphUrl: config.graphUrl, version: config.graphVersion, fetcher: parts.fetcher, tokens: parts.accounts, defaultToken: config.accessToken })
       return graph
     },
     get sources() {

@@ -10,6 +10,7 @@ import type { MediaRecord } from '../media/record.js'
 import { toBlobStore } from '../transfer/destinations.js'
 import type { OpenSourceOptions, SourceDeps } from '../transfer/open-source.js'
 import { openSniffed } from '../transfer/sniffed-source.js'
+import { kindOfMime } from '../media/mime.js'
 
 export interface CaptureDeps {
   blobs: BlobStore
@@ -18,5 +19,8 @@ export interface CaptureDeps {
 
 export async function captureMedia(media: MediaRecord, deps: CaptureDeps, signal: AbortSignal, options: Pick<OpenSourceOptions, 'tryWebhookUrl'> = {}): Promise<StoredOutcome> {
   const source = await openSniffed(media, deps.sources, signal, options)
-  return toBlobStore(source, deps.blobs, { maxBytes: deps.sources.maxBytes, signal, ...(deps.sources.now ? { now: deps.sources.now } : {}) })
+  const stored = await toBlobStore(source, deps.blobs, { maxBytes: deps.sources.maxBytes, signal, ...(deps.sources.now ? { now: deps.sources.now } : {}) })
+  // Meta could not say what it was (Instagram `unsupported_type`): the bytes decide.
+  const kind = media.kind === 'unknown' ? kindOfMime(stored.sniffedMime) : null
+  return kind ? { ...stored, kind } : stored
 }

@@ -53,6 +53,10 @@ export type Settlement =
       sniffedMime: string | null
       mimeType: string | null
       storedAt?: Date
+      /** Set when the bytes came through Graph's Message node after the CDN URL expired. */
+      refetchedAt?: Date
+      /** The kind the bytes showed, for a media Meta could not name (`unknown`). */
+      kind?: MediaKind
     }
   /**
    * Transient failure: back to `pending`, due again at `nextAttemptAt`. `refundAttempt` gives
@@ -95,6 +99,8 @@ export interface MediaFilter {
   kind?: MediaKind
   accountId?: string
   messageId?: string
+  /** A phone number, BSUID, PSID or IGSID: matches `senderId` or `senderUserId`. */
+  sender?: string
   errorCode?: string
   receivedAfter?: Date
   receivedBefore?: Date
@@ -127,6 +133,12 @@ export interface CatalogSummary {
   storedSince: number
   /** Media that failed since `since`, by error code. */
   failedSince: { code: string; count: number }[]
+  /**
+   * Pending media whose capture deadline is less than an hour away (or already past): Meta
+   * stops serving them soon, so an operator should look (doctor, dashboard). `earliest` is the
+   * earliest deadline of any pending media.
+   */
+  nearDeadline: { count: number; earliest: Date | null }
 }
 
 /** Where a forward to the user's app stands. */

@@ -1,7 +1,11 @@
 /**
  * Claiming due jobs. Both engines pick `pending` records whose attempt is due and whose lease is
- * free or expired, oldest due first, and lease them in the same statement, so a record is never
- * handed to two callers:
+ * free or expired, earliest capture deadline first (`deadline_order`, migration 7: a backlog
+ * spends its capacity on the media Meta stops serving soonest, such as a No-Storage number's
+ * one-hour media, before week-long WhatsApp ids), and lease them in the same statement, so a
+ * record is never handed to two callers. The order is the index `media_claim_deadline_idx`
+ * (status, deadline_order, next_attempt_at, id), so the pick reads the head of that index on
+ * both engines instead of sorting the backlog:
  * - PostgreSQL locks the picked rows `FOR UPDATE SKIP LOCKED` in a CTE: concurrent claimers skip
  *   each other's rows instead of waiting for them or claiming them twice.
  * - SQLite has one writer at a time; the engine runs this inside `BEGIN IMMEDIATE`, so the pick
@@ -55,10 +59,9 @@ function leaseColumns(eb: ExpressionBuilder<Database, 'media'>, options: ClaimOp
 
 /**
  * Gives up on the crashed jobs among the first `limit` due ones, then claims. The window is the
- * one the claim itself reads through the (status, next_attempt_at) index, so the extra
+ * one the claim itself reads through the (status, deadline_order, …) index, so the extra
  * statement costs no scan of the whole backlog; a crashed job beyond it is skipped by the claim
- * (`underCrashLimit`) and given up once it reaches the head of the queue, where a crashed job
- * sorts anyway (its next_attempt_at is older than its expired lease).
+ * (`underCrashLimit`) and given up once it reaches the head of the queue.
  */
 export function* claimJobsPlan(dialect: SqlDialect, claimQuery: CompiledQuery<MediaRow>, options: ClaimOptions, now: number): Plan<MediaRow[]> {
   yield giveUpQuery(dialect, options, now)
@@ -70,6 +73,8 @@ export function giveUpQuery({ name, qb }: SqlDialect, options: ClaimOptions, now
     .selectFrom('media')
     .select('id')
     .where((w) => due(w, now))
+    // Earliest deadline first, then oldest due: exactly the index's columns.
+    .orderBy('deadline_order')
     .orderBy('next_attempt_at')
     .orderBy('id')
     .limit(options.limit)
@@ -122,8 +127,10 @@ export function sqliteClaimQuery({ qb }: SqlDialect, options: ClaimOptions, now:
         .select('id')
         .where((w) => due(w, now))
         .where((w) => underCrashLimit(w, options.crashLimit))
-        .orderBy('next_attempt_at')
-        .orderBy('id')
+        // Earliest deadline first, then oldest due: exactly the index's columns.
+    .orderBy('deadline_order')
+    .orderBy('next_attempt_at')
+    .orderBy('id')
         .limit(options.limit),
     )
     .returningAll()
@@ -138,8 +145,10 @@ export function postgresClaimQuery({ qb }: SqlDialect, options: ClaimOptions, no
         .select('id')
         .where((w) => due(w, now))
         .where((w) => underCrashLimit(w, options.crashLimit))
-        .orderBy('next_attempt_at')
-        .orderBy('id')
+        // Earliest deadline first, then oldest due: exactly the index's columns.
+    .orderBy('deadline_order')
+    .orderBy('next_attempt_at')
+    .orderBy('id')
         .limit(options.limit)
         .forUpdate()
         .skipLocked(),

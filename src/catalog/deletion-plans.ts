@@ -37,6 +37,7 @@ export function* markDeletedPlan(dialect: SqlDialect, ids: string[], now: number
         updated_at: now,
         caption: null,
         filename: null,
+        title: null,
         source_url: null,
         next_attempt_at: null,
         lease_owner: null,

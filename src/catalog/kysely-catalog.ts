@@ -128,7 +128,7 @@ export abstract class KyselyCatalog implements Catalog {
   }
 
   summary(since: Date): Promise<CatalogSummary> {
-    return this.guard(() => this.run(summaryPlan(this.sqlDialect, since.getTime()), 'autocommit'))
+    return this.guard(async () => this.run(summaryPlan(this.sqlDialect, since.getTime(), await this.clock.now()), 'autocommit'))
   }
 
   failBlob(blobKey: string, error: MediaError): Promise<number> {

@@ -20,6 +20,7 @@ export function filterExpression(eb: ExpressionBuilder<Database, 'media'>, filte
   if (filter.kind !== undefined) conditions.push(eb('kind', '=', filter.kind))
   if (filter.accountId !== undefined) conditions.push(eb('account_id', '=', filter.accountId))
   if (filter.messageId !== undefined) conditions.push(eb('message_id', '=', filter.messageId))
+  if (filter.sender !== undefined) conditions.push(eb.or([eb('sender_id', '=', filter.sender), eb('sender_user_id', '=', filter.sender)]))
   if (filter.errorCode !== undefined) conditions.push(eb('error_code', '=', filter.errorCode))
   if (filter.receivedAfter !== undefined) conditions.push(eb('received_at', '>=', filter.receivedAfter.getTime()))
   if (filter.receivedBefore !== undefined) conditions.push(eb('received_at', '<', filter.receivedBefore.getTime()))

@@ -49,6 +49,8 @@ export function settlementColumns(s: Settlement, now: number): Partial<MediaTabl
         sniffed_mime: s.sniffedMime,
         mime_type: s.mimeType,
         stored_at: s.storedAt?.getTime() ?? now,
+        ...(s.refetchedAt ? { refetched_at: s.refetchedAt.getTime() } : {}),
+        ...(s.kind ? { kind: s.kind } : {}),
         next_attempt_at: null,
         ...errorColumns(null),
       }

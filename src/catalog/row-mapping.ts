@@ -4,6 +4,7 @@
  * numbers. Every conversion lives here so both engines read and write the same shape.
  */
 import type { MediaError, MediaKind, MediaRecord, MediaStatus, NewMedia, Platform, Direction, StoragePolicy } from '../media/record.js'
+import { UNKNOWN_DEADLINE_MS } from './migrations/0007_meta_2026.js'
 import type { MediaRow, MediaTable } from './schema.js'
 import type { SqlDialect } from './sql-dialect.js'
 
@@ -50,6 +51,10 @@ export function rowToMedia(r: MediaRow): MediaRecord {
     updatedAt: toDate(r.updated_at) ?? new Date(0),
     policy: (r.policy ?? 'eager') as StoragePolicy,
     deletedAt: toDate(r.deleted_at),
+    senderUserId: r.sender_user_id ?? null,
+    igPostMediaId: r.ig_post_media_id ?? null,
+    title: r.title ?? null,
+    refetchedAt: toDate(r.refetched_at),
   }
 }
 
@@ -108,7 +113,17 @@ export function newMediaToRow(media: NewMedia, ctx: NewMediaRowContext, dialect:
     policy,
     deleted_at: null,
     blob_lease_key: null,
+    sender_user_id: media.senderUserId ?? null,
+    ig_post_media_id: media.igPostMediaId ?? null,
+    title: media.title ?? null,
+    refetched_at: null,
+    deadline_order: deadlineOrder(media.sourceExpiresAt, ctx.receivedAt),
   }
+}
+
+/** The claim's sort key (migration 7): the capture deadline, else receipt + 7 days. */
+export function deadlineOrder(deadline: Date | null, receivedAt: Date): number {
+  return deadline ? deadline.getTime() : receivedAt.getTime() + UNKNOWN_DEADLINE_MS
 }
 
 export function errorColumns(error: MediaError | null): Pick<MediaTable, 'error_code' | 'error_message' | 'error_vendor_code'> {

@@ -66,6 +66,15 @@ export interface MediaTable {
   deleted_at: number | null
   /** The blob key a capture of this pending record is about to commit (migration 5; blob-plans.ts). */
   blob_lease_key: string | null
+  /** The WhatsApp BSUID (`contacts[].user_id`) of the sender (migration 7). */
+  sender_user_id: string | null
+  /** Instagram `ig_post`: the post's media id and title (migration 7). */
+  ig_post_media_id: string | null
+  title: string | null
+  /** When an expired CDN URL was replaced through Graph's Message node (migration 7). */
+  refetched_at: number | null
+  /** The claim's sort key: the capture deadline, or receipt + 7 days when unknown (migration 7). */
+  deadline_order: number
 }
 
 /** The forwarding outbox (migration 3): one row per webhook to hand on to the user's app. */

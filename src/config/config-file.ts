@@ -3,8 +3,11 @@
  * serve several. Read and validated once at start; every problem is reported at once, by its
  * path in the file, and a token never appears in a message.
  *
- *   { "whatsapp": { "<phone_number_id>": { "access_token": "…" } },
+ *   { "whatsapp": { "<phone_number_id>": { "access_token": "…", "no_storage": true } },
  *     "pages":    { "<page_id>":         { "access_token": "…" } } }
+ *
+ * `no_storage` marks a number on Meta's No-Storage option (its media live one hour at Meta); such
+ * an entry may leave `access_token` out and use WHATSAPP_ACCESS_TOKEN.
  */
 import { existsSync, readFileSync } from 'node:fs'
 import path from 'node:path'
@@ -14,8 +17,10 @@ import { MediagateError } from '../errors.js'
 export interface AccountTokens {
   /** phone_number_id → token (WhatsApp media lookups and downloads). */
   whatsapp: ReadonlyMap<string, string>
-  /** page id (or Instagram account id) → page token. */
+  /** page id (or Instagram account id) → page token (re-fetching expired Messenger/Instagram media). */
   pages: ReadonlyMap<string, string>
+  /** phone_number_ids on Meta's No-Storage option: capture deadline one hour after receipt. */
+  noStorage: ReadonlySet<string>
 }
 
 export const DEFAULT_CONFIG_FILE = 'mediagate.config.json'
@@ -26,7 +31,7 @@ const ACCOUNT_ID = /^[0-9]{1,32}$/
 /** The file named by MEDIAGATE_CONFIG_FILE (must exist), else ./mediagate.config.json if it exists, else no tokens. */
 export function loadAccountTokens(configured: string | undefined, cwd: string = process.cwd()): AccountTokens {
   const file = configured ?? path.resolve(cwd, DEFAULT_CONFIG_FILE)
-  if (configured === undefined && !existsSync(file)) return { whatsapp: new Map(), pages: new Map() }
+  if (configured === undefined && !existsSync(file)) return { whatsapp: new Map(), pages: new Map(), noStorage: new Set() }
   let text: string
   try {
     text = readFileSync(file, 'utf8')
@@ -47,7 +52,7 @@ export function loadAccountTokens(configured: string | undefined, cwd: string = 
 /** Validates the parsed file; `source` names it in messages. */
 export function parseAccountTokens(json: unknown, source: string): AccountTokens {
   const problems: string[] = []
-  const result = { whatsapp: new Map<string, string>(), pages: new Map<string, string>() }
+  const result = { whatsapp: new Map<string, string>(), pages: new Map<string, string>(), noStorage: new Set<string>() }
   if (!isObject(json)) {
     throw new MediagateError('invalid_config', `${source}: must be a JSON object with "whatsapp" and/or "pages"`)
   }
@@ -65,14 +70,20 @@ export function parseAccountTokens(json: unknown, source: string): AccountTokens
       const where = `"${section}"."${id}"`
       if (!ACCOUNT_ID.test(id)) problems.push(`${where}: the key must be a numeric ${section === 'whatsapp' ? 'phone_number_id' : 'page id'}`)
       const token = isObject(entry) ? entry.access_token : undefined
-      if (typeof token !== 'string' || token.trim() === '') {
+      const noStorage = section === 'whatsapp' && isObject(entry) ? entry.no_storage : undefined
+      if (noStorage !== undefined && typeof noStorage !== 'boolean') problems.push(`${where}."no_storage": must be true or false`)
+      // A No-Storage flag alone is a complete entry: the number then uses WHATSAPP_ACCESS_TOKEN.
+      const tokenOptional = noStorage !== undefined && token === undefined
+      if (!tokenOptional && (typeof token !== 'string' || token.trim() === '')) {
         problems.push(`${where}: must be {"access_token": "<token>"} with a non-empty string`)
         continue
       }
       if (isObject(entry)) {
-        for (const extra of Object.keys(entry)) if (extra !== 'access_token') problems.push(`${where}."${extra}": unknown key`)
+        const known = section === 'whatsapp' ? ['access_token', 'no_storage'] : ['access_token']
+        for (const extra of Object.keys(entry)) if (!known.includes(extra)) problems.push(`${where}."${extra}": unknown key`)
       }
-      result[section].set(id, token.trim())
+      if (typeof token === 'string') result[section].set(id, token.trim())
+      if (noStorage === true) result.noStorage.add(id)
     }
   }
   if (problems.length > 0) throw new MediagateError('invalid_config', `${source}:\n  - ${problems.join('\n  - ')}`)

@@ -76,6 +76,8 @@ export interface Config {
   policyWhatsapp: StoragePolicy
   policyMessenger: StoragePolicy
   policyInstagram: StoragePolicy
+  /** Instagram `story_mention` and `ig_story`: Meta forbids storing them, hence `proxy` by default. */
+  policyInstagramStory: StoragePolicy
   /** Days media are kept after receipt; undefined or 0: forever. The per-platform values win. */
   retentionDays: number | undefined
   retentionDaysWhatsapp: number | undefined
@@ -252,6 +254,14 @@ export const OPTIONS: readonly OptionSpec[] = [
   { key: 'policyWhatsapp', env: 'MEDIAGATE_POLICY_WHATSAPP', defaultText: 'eager', describe: 'storage policy for WhatsApp media: `eager`, `lazy` or `proxy`', parse: parsePolicy('whatsapp'), fallback: () => 'eager' },
   { key: 'policyMessenger', env: 'MEDIAGATE_POLICY_MESSENGER', defaultText: 'eager', describe: 'storage policy for Messenger media: `eager` or `proxy`', parse: parsePolicy('messenger'), fallback: () => 'eager' },
   { key: 'policyInstagram', env: 'MEDIAGATE_POLICY_INSTAGRAM', defaultText: 'eager', describe: 'storage policy for Instagram media: `eager` or `proxy`', parse: parsePolicy('instagram'), fallback: () => 'eager' },
+  {
+    key: 'policyInstagramStory',
+    env: 'MEDIAGATE_POLICY_INSTAGRAM_STORY',
+    defaultText: 'proxy',
+    describe: 'storage policy for Instagram story mentions and `ig_story` attachments: `proxy` (never stored, as Meta\'s policy requires; 410 once the CDN URL expires) or `eager`',
+    parse: parsePolicy('instagram'),
+    fallback: () => 'proxy',
+  },
   { key: 'retentionDays', env: 'MEDIAGATE_RETENTION_DAYS', defaultText: '— (keep forever)', describe: 'delete media this many days after receipt (0: keep forever)', parse: parseDays, fallback: () => undefined },
   { key: 'retentionDaysWhatsapp', env: 'MEDIAGATE_RETENTION_DAYS_WHATSAPP', defaultText: 'MEDIAGATE_RETENTION_DAYS', describe: 'retention for WhatsApp media, in days (0: keep forever)', parse: parseDays, fallback: () => undefined },
   { key: 'retentionDaysMessenger', env: 'MEDIAGATE_RETENTION_DAYS_MESSENGER', defaultText: 'MEDIAGATE_RETENTION_DAYS', describe: 'retention for Messenger media, in days (0: keep forever)', parse: parseDays, fallback: () => undefined },

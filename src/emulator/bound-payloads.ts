@@ -77,7 +77,7 @@ export function attachmentTypeFor(mimeType: string): string {
   return 'file'
 }
 
-export function bindPayloads(emulator: { whatsappUrl(id: string): string }): PayloadBuilders {
+export function bindPayloads(emulator: { whatsappUrl(id: string): string; remember?(payload: unknown): void }): PayloadBuilders {
   const attachments = (media: RegisteredMedia | RegisteredMedia[], type?: string): AttachmentInput[] =>
     (Array.isArray(media) ? media : [media]).map((m) => ({ type: type ?? attachmentTypeFor(m.mimeType), ...(m.url === undefined ? {} : { url: m.url }) }))
   return {
@@ -101,11 +101,16 @@ export function bindPayloads(emulator: { whatsappUrl(id: string): string }): Pay
     },
     messengerMedia(media, opts = {}) {
       const { type, ...rest } = opts
-      return messengerMessage({ ...rest, attachments: attachments(media, type) })
+      const payload = messengerMessage({ ...rest, attachments: attachments(media, type) })
+      // Graph's Message node answers for the messages the emulator built (re-fetching).
+      emulator.remember?.(payload)
+      return payload
     },
     instagramMedia(media, opts = {}) {
       const { type, ...rest } = opts
-      return instagramMessage({ ...rest, attachments: attachments(media, type) })
+      const payload = instagramMessage({ ...rest, attachments: attachments(media, type) })
+      emulator.remember?.(payload)
+      return payload
     },
   }
 }

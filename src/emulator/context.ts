@@ -2,6 +2,7 @@
 import { MediagateError } from '../errors.js'
 import type { FaultBook } from './faults.js'
 import type { MediaStore } from './media-store.js'
+import type { MessageStore } from './message-store.js'
 import type { StatsRecorder } from './stats.js'
 import type { EmulatorOptions, FileSizeType } from './types.js'
 import type { UrlSigner } from './url-signer.js'
@@ -26,6 +27,8 @@ export interface EmulatorSettings {
 export interface EmulatorContext {
   readonly settings: Readonly<EmulatorSettings>
   readonly store: MediaStore
+  /** Messenger/Instagram messages sent, for Graph's Message node. */
+  readonly messages: MessageStore
   readonly faults: FaultBook
   readonly stats: StatsRecorder
   readonly signer: UrlSigner

@@ -15,6 +15,7 @@ import { graphError } from './graph-errors.js'
 import { graphRoute, graphSegments } from './graph-routes.js'
 import { sendJson, waitUnlessClosed } from './http-util.js'
 import { MediaStore } from './media-store.js'
+import { MessageStore } from './message-store.js'
 import { StatsRecorder } from './stats.js'
 import type { Emulator, EmulatorOptions } from './types.js'
 import { UrlSigner, cdnFamilyFor } from './url-signer.js'
@@ -31,13 +32,14 @@ function listen(server: Server, port: number, host: string): Promise<void> {
 }
 
 /** Route name for the request counters, and whether the route pays the configured latency. */
-function routeOf(method: string, pathname: string): { name: string; delayed: boolean } {
+function routeOf(method: string, pathname: string, isMessage: (id: string) => boolean): { name: string; delayed: boolean } {
   if (pathname === '/_emulator' || pathname.startsWith('/_emulator/')) return { name: 'control', delayed: false }
   const cdn = cdnKindOf(pathname)
   if (cdn) return { name: cdn === 'whatsapp' ? 'whatsapp.download' : `cdn.${cdn}`, delayed: true }
   const segments = graphSegments(pathname)
   if (segments) {
     if (segments.length === 1 && segments[0] === 'me') return { name: 'graph.me', delayed: true }
+    if (method === 'GET' && segments[0] !== undefined && isMessage(segments[0])) return { name: 'graph.message', delayed: true }
     return { name: method === 'DELETE' ? 'graph.delete' : 'graph.lookup', delayed: true }
   }
   return { name: 'unknown', delayed: true }
@@ -54,7 +56,8 @@ export async function startEmulator(options: EmulatorOptions): Promise<Emulator>
   const address = server.address() as AddressInfo
   const host = address.family === 'IPv6' ? `[${address.address}]` : address.address
   const baseUrl = `http://${host}:${address.port}`
-  const ctx: EmulatorContext = { settings, store: new MediaStore(), faults: new FaultBook(), stats: new StatsRecorder(), signer: new UrlSigner(baseUrl) }
+  const signer = new UrlSigner(baseUrl)
+  const ctx: EmulatorContext = { settings, store: new MediaStore(), messages: new MessageStore(signer), faults: new FaultBook(), stats: new StatsRecorder(), signer }
 
   const whatsappUrl = (id: string) => ctx.signer.whatsapp(id, settings.now() + settings.urlTtlMs)
 
@@ -95,8 +98,10 @@ export async function startEmulator(options: EmulatorOptions): Promise<Emulator>
     clearFaults: () => ctx.faults.clear(),
     stats: () => ctx.stats.snapshot(),
     resetStats: () => ctx.stats.reset(),
-    payloads: bindPayloads({ whatsappUrl }),
+    payloads: bindPayloads({ whatsappUrl, remember: (payload) => ctx.messages.remember(payload) }),
+    rememberMessages: (payload) => ctx.messages.remember(payload),
     async sendWebhook(payload, opts = {}) {
+      if (!Buffer.isBuffer(payload)) ctx.messages.remember(payload)
       const target = opts.target ?? settings.webhookTarget
       if (target === undefined) throw new MediagateError('bad_request', 'emulator: no webhook target (pass `target` or set `webhookTarget`)')
       const result = await postWebhook(payload, {
@@ -124,8 +129,10 @@ export async function startEmulator(options: EmulatorOptions): Promise<Emulator>
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const url = new URL(req.url ?? '/', baseUrl)
-    const route = routeOf(req.method ?? 'GET', url.pathname)
+    const route = routeOf(req.method ?? 'GET', url.pathname, (id) => ctx.messages.get(id) !== undefined)
     res.once('close', () => ctx.stats.response(route.name, res.statusCode))
+    // Which routes saw a token: a page token must reach Graph only, never the CDN.
+    if (req.headers.authorization !== undefined) ctx.stats.authorized(route.name)
     if (route.delayed) {
       await waitUnlessClosed(res, settings.latencyMs)
       if (res.destroyed) return

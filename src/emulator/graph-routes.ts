@@ -1,6 +1,8 @@
 /**
  * The Graph API surface mediagate uses: `GET /{ver}/{media-id}` (WhatsApp media lookup),
- * `DELETE /{ver}/{media-id}` and `GET /{ver}/me` (token check). Any `/vNN.N/` prefix works.
+ * `DELETE /{ver}/{media-id}`, `GET /{ver}/me` (token check) and Graph's Message node for
+ * Messenger/Instagram messages the emulator sent, `GET /{ver}/{message-id}?fields=attachments`
+ * and its `/attachments` edge (re-fetching expired CDN URLs). Any `/vNN.N/` prefix works.
  */
 import { createHash } from 'node:crypto'
 import type { IncomingMessage, ServerResponse } from 'node:http'
@@ -8,6 +10,8 @@ import type { EmulatorContext } from './context.js'
 import { type GraphErrorResponse, graphError, graphErrorForStatus, unsupportedGetRequest } from './graph-errors.js'
 import { acceptedToken, bearerToken, sendJson, waitUnlessClosed } from './http-util.js'
 import type { StoredMedia } from './media-store.js'
+import type { EmulatedMessage } from './message-store.js'
+import { cdnFamilyFor } from './url-signer.js'
 
 /** `/v26.0/123` → `['123']`; undefined when the path has no version prefix. */
 export function graphSegments(pathname: string): string[] | undefined {
@@ -43,6 +47,10 @@ export async function graphRoute(ctx: EmulatorContext, req: IncomingMessage, res
   const tokenLabel = authorize(ctx, req, url, res)
   if (tokenLabel === undefined) return
   const [id, ...rest] = segments
+  const message = id !== undefined ? ctx.messages.get(id) : undefined
+  if (message && req.method === 'GET' && (rest.length === 0 || (rest.length === 1 && rest[0] === 'attachments'))) {
+    return messageNode(ctx, res, url, message, tokenLabel, rest.length === 1)
+  }
   if (id === undefined || rest.length > 0) {
     return sendGraphError(res, graphError(2500, { message: `Unknown path components: /${segments.join('/')}` }))
   }
@@ -97,4 +105,40 @@ async function lookup(ctx: EmulatorContext, res: ServerResponse, url: URL, id: s
     file_size: media.fileSizeType === 'string' ? String(size) : size,
     id: media.id,
   })
+}
+
+/**
+ * Graph's Message node with its `attachments` edge [M15][N10]: each attachment with `id`,
+ * `mime_type`, `name`, `size` and, by type, `image_data{url, preview_url, width, height}`,
+ * `video_data{url, preview_url, width, height, length}` or `file_url`, each URL freshly signed.
+ * An Instagram message older than the 20 most recent of its conversation answers as deleted [M16].
+ */
+function messageNode(ctx: EmulatorContext, res: ServerResponse, url: URL, message: EmulatedMessage, tokenLabel: string, edge: boolean): void {
+  if (!ctx.messages.queryable(message)) {
+    return sendGraphError(res, graphError(100, { message: `(#100) The message ${message.mid} has been deleted or is no longer available (Instagram: only the 20 most recent messages of a conversation)` }))
+  }
+  const data = message.attachments.map((mediaId, index) => {
+    const media = mediaId !== null ? ctx.store.get(mediaId) : undefined
+    if (!media || media.deleted || media.platform === 'whatsapp') return { id: `att_${index}` }
+    ctx.stats.tokenUsed(media.id, tokenLabel)
+    const fresh = freshCdnUrl(ctx, media)
+    const item: Record<string, unknown> = { id: `att_${media.id}`, mime_type: media.mimeType, name: media.filename ?? `${media.id}`, size: media.size }
+    if (media.mimeType.startsWith('image/')) item.image_data = { url: fresh, preview_url: fresh, width: 640, height: 480, max_width: 640, max_height: 480, render_as_sticker: false }
+    else if (media.mimeType.startsWith('video/')) item.video_data = { url: fresh, preview_url: fresh, width: 640, height: 360, length: 1, rotation: 0 }
+    else item.file_url = fresh
+    return item
+  })
+  const fields = url.searchParams.get('fields') ?? ''
+  if (edge) return sendJson(res, 200, { data })
+  sendJson(res, 200, { id: message.mid, ...(fields.split(',').includes('attachments') ? { attachments: { data } } : {}) })
+}
+
+function freshCdnUrl(ctx: EmulatorContext, media: StoredMedia): string {
+  const expiresAt = ctx.settings.now() + ctx.settings.cdnTtlMs
+  if (media.platform === 'instagram') {
+    media.expiresAt = expiresAt
+    return ctx.signer.instagram(media.id)
+  }
+  const family = cdnFamilyFor('messenger', media.mimeType)
+  return ctx.signer.messenger(media.id, family as Exclude<typeof family, 'instagram'>, media.mimeType, expiresAt, media.filename)
 }

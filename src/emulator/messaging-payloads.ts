@@ -13,12 +13,18 @@ export const MESSAGING_DEFAULTS = Object.freeze({
   appId: '1517776481860111',
 })
 
-/** Messenger: image, audio, video, file, sticker, fallback, location, template, reel, ig_reel, post, ig_post…; Instagram: image, video, audio, file, share, story_mention, ig_reel, reel. */
+/**
+ * Messenger: image, audio, video, file, sticker, fallback, location, template, reel, ig_reel,
+ * post, ig_post, appointment_booking; Instagram: image, video, audio, file, share, story_mention,
+ * ig_reel, reel, ig_post, ig_story, unsupported_type, sticker.
+ */
 export interface AttachmentInput {
   type: string
   url?: string
   sticker_id?: number | string
   title?: string
+  /** `ig_post`: the shared post's media id. */
+  ig_post_media_id?: string
   /** Replaces the generated payload entirely (e.g. a template's elements). */
   payload?: Record<string, unknown> | null
 }
@@ -61,6 +67,9 @@ function attachment(a: AttachmentInput): Record<string, unknown> {
     }
     case 'location':
       return { type: 'location', title: a.title ?? 'Pinned Location', payload: { coordinates: { lat: 48.8584, long: 2.2945 } } }
+    case 'appointment_booking':
+      // Booking fields, never a URL [M10].
+      return { type: 'appointment_booking', payload: { appointment_id: '987654321012345', status: 'confirmed', start_time: Math.floor(Date.now() / 1000) + 86_400, title: a.title ?? 'Appointment' } }
     case 'template':
       return {
         type: 'template',
@@ -71,6 +80,7 @@ function attachment(a: AttachmentInput): Record<string, unknown> {
       if (a.url !== undefined) payload.url = a.url
       if (a.sticker_id !== undefined) payload.sticker_id = Number(a.sticker_id)
       if (a.title !== undefined) payload.title = a.title
+      if (a.ig_post_media_id !== undefined) payload.ig_post_media_id = a.ig_post_media_id
       return { type: a.type, payload }
     }
   }

@@ -22,13 +22,15 @@ export interface EmulatorStats {
   byMedia: Record<string, MediaCounters>
   /** Responses by route, then by HTTP status: `{ 'graph.lookup': { '200': 3, '401': 1 } }`. */
   requests: Record<string, Record<string, number>>
+  /** Requests that carried an `Authorization` header, by route (`cdn.messenger` must stay 0). */
+  authorized: Record<string, number>
 }
 
 export class StatsRecorder {
   private s = StatsRecorder.empty()
 
   private static empty(): EmulatorStats {
-    return { graphLookups: 0, downloadsStarted: 0, downloadsCompleted: 0, bytesSent: 0, webhooksSent: 0, byMedia: {}, requests: {} }
+    return { graphLookups: 0, downloadsStarted: 0, downloadsCompleted: 0, bytesSent: 0, webhooksSent: 0, byMedia: {}, requests: {}, authorized: {} }
   }
 
   private media(id: string): MediaCounters {
@@ -67,6 +69,10 @@ export class StatsRecorder {
   response(route: string, status: number): void {
     const byStatus = (this.s.requests[route] ??= {})
     byStatus[status] = (byStatus[status] ?? 0) + 1
+  }
+
+  authorized(route: string): void {
+    this.s.authorized[route] = (this.s.authorized[route] ?? 0) + 1
   }
 
   snapshot(): EmulatorStats {

@@ -132,6 +132,12 @@ export interface Emulator {
   clearFaults(): void
   stats(): EmulatorStats
   resetStats(): void
+  /**
+   * Makes Graph's Message node (`GET /{message-id}?fields=attachments`) answer for the Messenger
+   * and Instagram messages of this webhook. The bound `messengerMedia`/`instagramMedia` builders
+   * and `sendWebhook` do it themselves; call it for a payload built and posted otherwise.
+   */
+  rememberMessages(payload: object): void
   /** Payload builders bound to this emulator (defaults filled from registered media). */
   payloads: PayloadBuilders
   sendWebhook(payload: object | Buffer, opts?: SendWebhookOptions): Promise<WebhookResult>

@@ -2,7 +2,7 @@
  * Pure builders of WhatsApp Cloud API `messages` webhooks, shaped after Meta's webhook reference
  * examples (field order included). Defaults are the ids Meta's own examples use.
  */
-import { randomBytes } from 'node:crypto'
+import { createHash, randomBytes } from 'node:crypto'
 
 export const WHATSAPP_DEFAULTS = Object.freeze({
   wabaId: '102290129340398',
@@ -29,8 +29,18 @@ export interface WhatsAppMediaInput {
 }
 
 export interface WhatsAppMessageInput {
-  from?: string
+  /** The sender's phone number; `null` leaves it out, as Meta does for some users with a username. */
+  from?: string | null
   profileName?: string
+  /**
+   * The sender's business-scoped user id (`contacts[].user_id`), sent with every message since
+   * April 2026. Default: a stable `US.<digits>` derived from the phone number.
+   */
+  userId?: string
+  /** `contacts[].profile.username` of a user who adopted a username. */
+  username?: string
+  /** `contacts[].parent_user_id` (`CC.ENT.…`), when the business enabled parent BSUIDs. */
+  parentUserId?: string
   /** Default: a fresh `wamid.…`. */
   wamid?: string
   /** Unix seconds; default now. */
@@ -58,7 +68,7 @@ export interface WhatsAppError {
 export interface WhatsAppValue {
   messaging_product: 'whatsapp'
   metadata: { display_phone_number: string; phone_number_id: string }
-  contacts?: { profile: { name: string }; wa_id: string }[]
+  contacts?: { profile: { name: string; username?: string }; wa_id?: string; user_id?: string; parent_user_id?: string }[]
   messages?: Record<string, unknown>[]
   statuses?: Record<string, unknown>[]
   errors?: WhatsAppError[]
@@ -113,8 +123,19 @@ function mediaObject(m: WhatsAppMediaInput): Record<string, unknown> {
   return o
 }
 
+/** A BSUID as Meta formats them (`US.13491208655302741918`), stable per phone number. */
+export function bsuidFor(phone: string, country = 'US'): string {
+  const digits = BigInt(`0x${createHash('sha256').update(phone).digest('hex').slice(0, 16)}`).toString().padStart(20, '1')
+  return `${country}.${digits}`
+}
+
+function fromOf(m: Pick<WhatsAppMessageInput, 'from'>): string | null {
+  return m.from === undefined ? WHATSAPP_DEFAULTS.from : m.from
+}
+
 function message(m: WhatsAppMessageInput): Record<string, unknown> {
-  const o: Record<string, unknown> = { from: m.from ?? WHATSAPP_DEFAULTS.from, id: m.wamid ?? newWamid(), timestamp: String(m.timestamp ?? nowSeconds()) }
+  const from = fromOf(m)
+  const o: Record<string, unknown> = { ...(from !== null ? { from } : {}), id: m.wamid ?? newWamid(), timestamp: String(m.timestamp ?? nowSeconds()) }
   if (m.context) o.context = m.context
   if (m.media) {
     o.type = m.media.type
@@ -126,13 +147,18 @@ function message(m: WhatsAppMessageInput): Record<string, unknown> {
   return o
 }
 
+/** One contact per sender (by BSUID), in Meta's field order; `wa_id` only when the phone number is shared. */
 function contactsOf(messages: WhatsAppMessageInput[]): NonNullable<WhatsAppValue['contacts']> {
-  const seen = new Map<string, string>()
+  const seen = new Map<string, NonNullable<WhatsAppValue['contacts']>[number]>()
   for (const m of messages) {
-    const from = m.from ?? WHATSAPP_DEFAULTS.from
-    if (!seen.has(from)) seen.set(from, m.profileName ?? WHATSAPP_DEFAULTS.profileName)
+    const from = fromOf(m)
+    const userId = m.userId ?? bsuidFor(from ?? m.username ?? WHATSAPP_DEFAULTS.from)
+    if (seen.has(userId)) continue
+    const profile: { name: string; username?: string } = { name: m.profileName ?? WHATSAPP_DEFAULTS.profileName }
+    if (m.username !== undefined) profile.username = m.username
+    seen.set(userId, { profile, ...(from !== null ? { wa_id: from } : {}), user_id: userId, ...(m.parentUserId !== undefined ? { parent_user_id: m.parentUserId } : {}) })
   }
-  return [...seen].map(([waId, name]) => ({ profile: { name }, wa_id: waId }))
+  return [...seen.values()]
 }
 
 /** One inbound message (media or text) in a `messages` webhook. */

@@ -8,7 +8,8 @@ import { createHash } from 'node:crypto'
 import type { IncomingWebhook, RecordedWebhook, WebhookLog } from '../catalog/catalog.js'
 import { MediagateError } from '../errors.js'
 import type { Logger } from '../logging/logger.js'
-import type { MediaRecord, Platform, StoragePolicy } from '../media/record.js'
+import type { MediaRecord } from '../media/record.js'
+import { onArrival, type PolicyRule } from './arrival-rules.js'
 import { verifySignature } from '../platforms/signature.js'
 import { parseWebhook } from '../platforms/webhook/parse-webhook.js'
 import type { Unsend } from '../platforms/webhook/types.js'
@@ -22,8 +23,10 @@ export interface IntakeOptions {
   logger: Logger
   /** Called after a commit that created records (the worker wakes up). */
   onRecorded?: (created: MediaRecord[]) => void
-  /** The storage policy new media get, per platform; default `eager` everywhere. */
-  policies?: Readonly<Partial<Record<Platform, StoragePolicy>>>
+  /** The storage policy table (arrival-rules.ts); without one every media is `eager`. */
+  policies?: readonly PolicyRule[]
+  /** WhatsApp phone_number_ids on Meta's No-Storage option: their media must be captured within the hour. */
+  noStorageNumbers?: ReadonlySet<string>
   /**
    * Messages their sender unsent (MEDIAGATE_HONOR_UNSEND): awaited after the webhook is
    * recorded, so a failure is answered with an error and Meta delivers the webhook again.
@@ -80,8 +83,8 @@ export class Intake {
       logger.info({ object: parsed.object }, 'webhook for an object mediagate does not handle; acknowledged, nothing recorded')
       return { object: parsed.object, supported: false, webhookId: null, created: [], duplicates: 0 }
     }
-    const policies = this.options.policies
-    const media = policies ? parsed.media.map((m) => ({ ...m, policy: policies[m.platform] ?? 'eager' })) : parsed.media
+    const { policies = [], noStorageNumbers = NONE } = this.options
+    const media = parsed.media.map((m) => onArrival(m, policies, noStorageNumbers, receivedAt))
     const forward = this.options.forward
     const recorded = await this.commits.submit({
       object: parsed.object,
@@ -103,6 +106,8 @@ export class Intake {
     return { object: parsed.object, supported: true, webhookId: recorded.webhookId, created: recorded.created, duplicates: recorded.duplicates }
   }
 }
+
+const NONE: ReadonlySet<string> = new Set()
 
 function shortHash(body: Buffer): string {
   return createHash('sha256').update(body).digest('hex').slice(0, 12)

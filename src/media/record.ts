@@ -43,7 +43,16 @@ export interface NewMedia {
   messageId: string
   /** Position of the attachment within its message; with platform and messageId, the dedup key. */
   attachmentIndex: number
+  /**
+   * Who sent it: the phone number (WhatsApp `from`) when Meta sends one, else the BSUID; PSID
+   * (Messenger) or IGSID (Instagram). Never null for a message that has a sender.
+   */
   senderId: string | null
+  /**
+   * WhatsApp's business-scoped user id (BSUID, `CC.digits`): the message's own user id where
+   * present, else its contact's `user_id`. Null on Messenger/Instagram and before April 2026.
+   */
+  senderUserId?: string | null
   direction: Direction
   kind: MediaKind
   /** The platform's own attachment type, e.g. `ig_reel`, `story_mention`, `file`, `voice`. */
@@ -52,7 +61,11 @@ export interface NewMedia {
   sourceMediaId: string | null
   /** WhatsApp's optional webhook `url`, or the Messenger/Instagram CDN URL. */
   sourceUrl: string | null
-  /** When the source stops being downloadable, if known (WhatsApp id: +7 days; fbcdn: `oe`). */
+  /**
+   * The capture deadline: when, as far as we know, Meta stops serving the source (WhatsApp id:
+   * receipt + 7 days, or + 1 hour for a No-Storage number; Messenger/Instagram: the CDN URL's
+   * `oe`). Null when Meta says nothing. Presented as `capture_deadline` (and `source.expires_at`).
+   */
   sourceExpiresAt: Date | null
   declaredMime: string | null
   /** As Meta sent it: hex or base64. */
@@ -62,6 +75,9 @@ export interface NewMedia {
   caption: string | null
   voice: boolean | null
   animated: boolean | null
+  /** Instagram `ig_post`: the shared post's media id and title. */
+  igPostMediaId?: string | null
+  title?: string | null
   /** When the message was sent, from the webhook's timestamp. */
   sentAt: Date | null
   /** Set when the webhook itself reports a failure (WhatsApp `errors[]`): recorded as `failed`. */
@@ -101,4 +117,9 @@ export interface MediaRecord extends NewMedia {
   policy: StoragePolicy
   /** When the record became a tombstone (`deleted`); its bytes are gone from then on. */
   deletedAt: Date | null
+  senderUserId: string | null
+  igPostMediaId: string | null
+  title: string | null
+  /** When the source was recovered through Graph's Message node after its CDN URL expired. */
+  refetchedAt: Date | null
 }

@@ -7,7 +7,7 @@ import { Counter, Gauge, Histogram, Registry } from 'prom-client'
 import type { MediaQueries, Settlement } from '../catalog/catalog.js'
 import type { CaptureFn } from '../capture/capture-job.js'
 import type { Logger } from '../logging/logger.js'
-import { MEDIA_STATUSES, PLATFORMS, type Platform } from '../media/record.js'
+import { MEDIA_STATUSES, type MediaRecord, PLATFORMS, type Platform } from '../media/record.js'
 import type { QueueStats } from './queue-stats.js'
 import { cachedQueueStats } from './stats-cache.js'
 
@@ -40,6 +40,7 @@ export class Metrics {
   private readonly graphErrors: Counter<'code'>
   private readonly blobStoreErrors: Counter
   private readonly captures: Counter<'platform' | 'outcome'>
+  private readonly deadlinesMissed: Counter<'platform'>
   private readonly catalogUp: Gauge
 
   constructor(private readonly options: MetricsOptions) {
@@ -60,11 +61,18 @@ export class Metrics {
     this.graphErrors = new Counter({ name: 'mediagate_graph_errors_total', help: 'Failed WhatsApp capture attempts caused by the Graph API, by error code', labelNames: ['code'], registers })
     this.blobStoreErrors = new Counter({ name: 'mediagate_blob_store_errors_total', help: 'Capture attempts that failed in the blob store', registers })
     this.captures = new Counter({ name: 'mediagate_captures_total', help: 'Settled capture attempts by platform and outcome (stored, retry, failed)', labelNames: ['platform', 'outcome'], registers })
+    this.deadlinesMissed = new Counter({
+      name: 'mediagate_deadline_missed_total',
+      help: 'Media whose capture ended (stored, or failed for good) only at or after their capture deadline: they were still pending when Meta stopped serving them',
+      labelNames: ['platform'],
+      registers,
+    })
     this.catalogUp = new Gauge({ name: 'mediagate_catalog_up', help: '1 when this scrape could read the queue gauges from the catalog, else 0 (they are then left out or 0)', registers })
     // Every series exists from the start, so rate() works from the first scrape.
     for (const result of WEBHOOK_RESULTS) this.webhooks.inc({ result }, 0)
     for (const platform of PLATFORMS) {
       this.downloadBytes.inc({ platform }, 0)
+      this.deadlinesMissed.inc({ platform }, 0)
       for (const outcome of OUTCOMES) this.captures.inc({ platform, outcome }, 0)
     }
   }
@@ -84,6 +92,15 @@ export class Metrics {
     const code = settlement.error.code
     if (code === 'storage') this.blobStoreErrors.inc()
     if (platform === 'whatsapp' && GRAPH_ERROR_CODES.has(code)) this.graphErrors.inc({ code })
+  }
+
+  /**
+   * A capture that ended (not a retry) at or after its deadline: the media was still pending when
+   * Meta stopped serving it. It may still have been recovered (a re-fetch through Graph) or not.
+   */
+  captureEnded(media: Pick<MediaRecord, 'platform' | 'sourceExpiresAt'>, settlement: Settlement, now: Date = new Date()): void {
+    if (settlement.status === 'retry' || media.sourceExpiresAt === null) return
+    if (now.getTime() >= media.sourceExpiresAt.getTime()) this.deadlinesMissed.inc({ platform: media.platform })
   }
 
   /** Wraps the worker's capture function to time every attempt. */

@@ -13,6 +13,8 @@ export interface QueueStats {
   captureRatePerMin: number
   /** When the longest-waiting pending media was received; null when nothing is pending. */
   oldestPendingAt: Date | null
+  /** Pending media within an hour of their capture deadline (or past it), and the earliest deadline. */
+  nearDeadline: { count: number; earliest: Date | null }
 }
 
 const HOUR_MS = 60 * 60 * 1000
@@ -32,5 +34,6 @@ export async function collectQueueStats(catalog: MediaQueries, now = new Date())
     },
     captureRatePerMin: Math.round((recent.storedSince / RATE_WINDOW_MIN) * 100) / 100,
     oldestPendingAt: hour.oldestPendingAt,
+    nearDeadline: hour.nearDeadline,
   }
 }

@@ -1,7 +1,7 @@
 /**
  * `GET /v1/stats`: the figures of the dashboard header, behind the same auth as the rest of /v1.
  * `{ counts: [{platform, status, count}], last_hour: {stored, failed, failed_by_code},
- *    capture_rate_per_min, oldest_pending_at }` (see src/metrics/queue-stats.ts).
+ *    capture_rate_per_min, oldest_pending_at, near_deadline: {count, earliest} }` (see src/metrics/queue-stats.ts).
  */
 import type { FastifyInstance } from 'fastify'
 import type { MediaQueries } from '../catalog/catalog.js'
@@ -22,6 +22,8 @@ export interface StatsJson {
   last_hour: { stored: number; failed: number; failed_by_code: { code: string; count: number }[] }
   capture_rate_per_min: number
   oldest_pending_at: string | null
+  /** Pending media less than an hour from their capture deadline (or past it); the earliest pending deadline. */
+  near_deadline: { count: number; earliest: string | null }
 }
 
 export async function statsRoutes(app: FastifyInstance, options: StatsRouteOptions): Promise<void> {
@@ -37,6 +39,7 @@ export async function statsRoutes(app: FastifyInstance, options: StatsRouteOptio
       last_hour: { stored: s.lastHour.stored, failed: s.lastHour.failed, failed_by_code: s.lastHour.failedByCode },
       capture_rate_per_min: s.captureRatePerMin,
       oldest_pending_at: s.oldestPendingAt ? s.oldestPendingAt.toISOString() : null,
+      near_deadline: { count: s.nearDeadline.count, earliest: s.nearDeadline.earliest ? s.nearDeadline.earliest.toISOString() : null },
     }
   })
 }

@@ -9,7 +9,7 @@ export interface ListQuery {
   cursor: string | undefined
 }
 
-const KNOWN = new Set(['message_id', 'platform', 'status', 'kind', 'account_id', 'error_code', 'received_after', 'received_before', 'limit', 'cursor'])
+const KNOWN = new Set(['message_id', 'sender', 'platform', 'status', 'kind', 'account_id', 'error_code', 'received_after', 'received_before', 'limit', 'cursor'])
 
 export function parseListQuery(query: Record<string, unknown>): ListQuery {
   for (const key of Object.keys(query)) {
@@ -42,6 +42,7 @@ export function parseListQuery(query: Record<string, unknown>): ListQuery {
     if (v !== undefined) filter[k] = v
   }
   assign('messageId', str('message_id'))
+  assign('sender', str('sender'))
   assign('platform', oneOf('platform', PLATFORMS))
   assign('status', oneOf('status', MEDIA_STATUSES))
   assign('kind', oneOf('kind', MEDIA_KINDS))

@@ -11,6 +11,8 @@ export interface MediaJson {
   message_id: string
   attachment_index: number
   sender_id: string | null
+  /** WhatsApp's business-scoped user id (BSUID); null elsewhere. */
+  sender_user_id: string | null
   direction: string
   kind: string
   source_type: string
@@ -22,9 +24,14 @@ export interface MediaJson {
   caption: string | null
   voice: boolean | null
   animated: boolean | null
+  /** Instagram `ig_post`: the shared post's media id and title. */
+  ig_post_media_id: string | null
+  title: string | null
   declared: { mime_type: string | null; sha256: string | null; size: number | null }
   sniffed_mime_type: string | null
-  source: { media_id: string | null; host: string | null; expires_at: string | null }
+  source: { media_id: string | null; host: string | null; expires_at: string | null; refetched_at: string | null }
+  /** When, as far as we know, Meta stops serving the source (the same instant as `source.expires_at`). */
+  capture_deadline: string | null
   error: { code: string; message: string; vendor_code: string | number | null } | null
   attempts: number
   next_attempt_at: string | null
@@ -47,6 +54,7 @@ export function presentMedia(m: MediaRecord): MediaJson {
     message_id: m.messageId,
     attachment_index: m.attachmentIndex,
     sender_id: m.senderId,
+    sender_user_id: m.senderUserId,
     direction: m.direction,
     kind: m.kind,
     source_type: m.sourceType,
@@ -58,9 +66,12 @@ export function presentMedia(m: MediaRecord): MediaJson {
     caption: m.caption,
     voice: m.voice,
     animated: m.animated,
+    ig_post_media_id: m.igPostMediaId,
+    title: m.title,
     declared: { mime_type: m.declaredMime, sha256: m.declaredSha256, size: m.declaredSize },
     sniffed_mime_type: m.sniffedMime,
-    source: { media_id: m.sourceMediaId, host: hostOf(m.sourceUrl), expires_at: iso(m.sourceExpiresAt) },
+    source: { media_id: m.sourceMediaId, host: hostOf(m.sourceUrl), expires_at: iso(m.sourceExpiresAt), refetched_at: iso(m.refetchedAt) },
+    capture_deadline: iso(m.sourceExpiresAt),
     error: m.error ? { code: m.error.code, message: m.error.message, vendor_code: m.error.vendorCode ?? null } : null,
     attempts: m.attempts,
     next_attempt_at: m.status === 'pending' ? iso(m.nextAttemptAt) : null,

@@ -109,6 +109,7 @@ function storedOutcome(source: SniffedSource, put: { key: string; sha256: string
     sniffedMime: source.sniffedMime,
     mimeType: source.servedType,
     storedAt: options.now?.() ?? new Date(),
+    ...(source.opened.refetched ? { refetchedAt: options.now?.() ?? new Date() } : {}),
   }
 }
 

@@ -10,6 +10,7 @@ import { downloadError, type FetchResponse, type Fetcher, redactUrl } from '../f
 import type { MediaRecord } from '../media/record.js'
 import { type GraphClients, normalizeSha256 } from '../platforms/graph/index.js'
 import { withDeadline } from './deadline.js'
+import { refetchUrl } from './refetch.js'
 import type { WhatsAppUrlCache } from './whatsapp-urls.js'
 
 export interface SourceDeps {
@@ -30,7 +31,8 @@ export interface SourceDeps {
 export type MediaSource = Pick<
   MediaRecord,
   'platform' | 'accountId' | 'sourceMediaId' | 'sourceUrl' | 'sourceExpiresAt' | 'declaredSha256' | 'declaredSize' | 'declaredMime' | 'attempts' | 'receivedAt'
->
+> &
+  Partial<Pick<MediaRecord, 'messageId' | 'attachmentIndex'>>
 
 /** An open download and what to expect of it. */
 export interface OpenedSource {
@@ -39,6 +41,8 @@ export interface OpenedSource {
   expectedSha256: string | undefined
   expectedSize: number | undefined
   declaredMime: string | null
+  /** The CDN URL had expired and Graph's Message node gave a fresh one (refetch.ts). */
+  refetched?: boolean
 }
 
 export interface OpenSourceOptions {
@@ -112,7 +116,18 @@ async function openWhatsApp(media: MediaSource, deps: SourceDeps, signal: AbortS
 
 async function openCdn(media: MediaSource, deps: SourceDeps, signal: AbortSignal, options: OpenSourceOptions): Promise<OpenedSource> {
   if (!media.sourceUrl) throw new MediagateError('source_rejected', 'the attachment has no URL')
-  const response = await deps.fetcher.get({ url: media.sourceUrl, signal, ...(options.range ? { range: options.range } : {}) })
+  try {
+    return await downloadCdn(media.sourceUrl, media, deps, signal, options)
+  } catch (err) {
+    if (!(err instanceof MediagateError) || err.code !== 'source_expired') throw err
+    const fresh = await refetchUrl(media, deps.graph, err, signal)
+    return { ...(await downloadCdn(fresh, media, deps, signal, options)), refetched: true }
+  }
+}
+
+/** A CDN download without any token: Messenger and Instagram CDNs need none, and must never see the page's. */
+async function downloadCdn(url: string, media: MediaSource, deps: SourceDeps, signal: AbortSignal, options: OpenSourceOptions): Promise<OpenedSource> {
+  const response = await deps.fetcher.get({ url, signal, ...(options.range ? { range: options.range } : {}) })
   if (response.status >= 200 && response.status < 300) {
     return { response: wholeAnswer(response, options), expectedSha256: undefined, expectedSize: undefined, declaredMime: media.declaredMime ?? headerValue(response.headers['content-type']) }
   }

@@ -11,6 +11,7 @@ import { claimTests } from './conformance/claim.js'
 import { copyTests } from './conformance/copy.js'
 import { forwardTests } from './conformance/forwards.js'
 import { lifecycleTests } from './conformance/lifecycle.js'
+import { meta2026Tests } from './conformance/meta-2026.js'
 import { policyTests } from './conformance/policies.js'
 import { queryTests } from './conformance/query.js'
 import { recordTests } from './conformance/record.js'
@@ -77,5 +78,6 @@ export function catalogConformance(name: string, setup: () => Promise<CatalogFix
     copyTests(ctx)
     sessionTests(ctx)
     blobLeaseTests(ctx)
+    meta2026Tests(ctx)
   })
 }

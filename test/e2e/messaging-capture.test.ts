@@ -10,7 +10,8 @@ import { type Harness, startHarness } from '../helpers/harness.js'
 
 let h: Harness
 beforeAll(async () => {
-  h = await startHarness()
+  // Stories are proxied by default (Meta forbids storing them); eager stays a choice, tested here.
+  h = await startHarness({ env: { MEDIAGATE_POLICY_INSTAGRAM_STORY: 'eager' } })
 })
 afterAll(async () => h?.close())
 

@@ -2,6 +2,7 @@ import { createHmac } from 'node:crypto'
 import { describe, expect, it } from 'vitest'
 import {
   batch,
+  bsuidFor,
   instagramMessage,
   messengerMessage,
   messengerMessages,
@@ -28,7 +29,8 @@ describe('WhatsApp payloads (shapes of Meta webhook reference examples)', () => 
     const value = entry.changes[0]!.value
     expect(value.messaging_product).toBe('whatsapp')
     expect(value.metadata).toEqual({ display_phone_number: '15550783881', phone_number_id: '106540352242922' })
-    expect(value.contacts).toEqual([{ profile: { name: 'Sheena Nelson' }, wa_id: '16505551234' }])
+    expect(value.contacts).toEqual([{ profile: { name: 'Sheena Nelson' }, wa_id: '16505551234', user_id: bsuidFor('16505551234') }])
+    expect(value.contacts![0]!.user_id).toMatch(/^US\.\d{20}$/)
     const msg = value.messages![0]!
     expect(msg).toMatchObject({ from: '16505551234', timestamp: '1744344496', type: 'image' })
     expect(msg.id).toMatch(/^wamid\./)
@@ -179,5 +181,24 @@ describe('signatures and encoding', () => {
     expect(text).toBe('{"url":"https:\\/\\/a\\/b","text":"h\\u00e9llo \\ud83d\\ude00"}')
     expect(JSON.parse(text)).toEqual(payload)
     expect(text).not.toBe(JSON.stringify(payload))
+  })
+})
+
+describe('2026 shapes', () => {
+  it('a user with a username and no shared phone number: no from, no wa_id, a user_id, a username and a parent BSUID', () => {
+    const p = whatsappMessage({ from: null, userId: 'US.13491208655302741918', username: '@pablo', parentUserId: 'US.ENT.11815799212886844830', media: { type: 'image', ...media } })
+    const value = p.entry[0]!.changes[0]!.value
+    expect(value.contacts).toEqual([{ profile: { name: 'Sheena Nelson', username: '@pablo' }, user_id: 'US.13491208655302741918', parent_user_id: 'US.ENT.11815799212886844830' }])
+    expect(value.messages![0]).not.toHaveProperty('from')
+  })
+
+  it('messaging attachments of 2026: ig_post with its media id and title, appointment_booking without a URL', () => {
+    const p = instagramMessage({ attachments: [{ type: 'ig_post', url: 'https://lookaside.fbsbx.com/ig_messaging_cdn/?asset_id=1', title: 'Autumn', ig_post_media_id: '18045678901234567' }] })
+    expect(p.entry[0]!.messaging[0]!.message!.attachments).toEqual([{ type: 'ig_post', payload: { url: 'https://lookaside.fbsbx.com/ig_messaging_cdn/?asset_id=1', title: 'Autumn', ig_post_media_id: '18045678901234567' } }])
+    const m = messengerMessage({ attachments: [{ type: 'appointment_booking' }] })
+    const [booking] = m.entry[0]!.messaging[0]!.message!.attachments as { type: string; payload: Record<string, unknown> }[]
+    expect(booking!.type).toBe('appointment_booking')
+    expect(booking!.payload).not.toHaveProperty('url')
+    expect(booking!.payload).toHaveProperty('appointment_id')
   })
 })

@@ -23,6 +23,7 @@ function parse(name: string): ParsedWebhook {
 
 const nulls = {
   senderId: null,
+  senderUserId: null,
   sourceMediaId: null,
   sourceUrl: null,
   sourceExpiresAt: null,
@@ -33,6 +34,8 @@ const nulls = {
   caption: null,
   voice: null,
   animated: null,
+  igPostMediaId: null,
+  title: null,
   sentAt: null,
   error: null,
 } as const

@@ -64,9 +64,10 @@ function checkSecrets(config: Readonly<Config>): Outcome {
 function checkTokensFile(config: Readonly<Config>): Outcome {
   try {
     const tokens = loadAccountTokens(config.configFile)
-    const count = tokens.whatsapp.size + tokens.pages.size
+    const count = tokens.whatsapp.size + tokens.pages.size + tokens.noStorage.size
     if (count === 0) return { ok: true, detail: config.configFile ? `${config.configFile}: no tokens` : `no ${DEFAULT_CONFIG_FILE}: WHATSAPP_ACCESS_TOKEN serves every number` }
-    return { ok: true, detail: `${tokens.whatsapp.size} WhatsApp number(s), ${tokens.pages.size} page(s) with their own token` }
+    const noStorage = tokens.noStorage.size > 0 ? `, ${tokens.noStorage.size} No-Storage number(s) (media must be captured within the hour)` : ''
+    return { ok: true, detail: `${tokens.whatsapp.size} WhatsApp number(s), ${tokens.pages.size} page(s) with their own token${noStorage}` }
   } catch (err) {
     return { ok: false, detail: `${toMediagateError(err, 'invalid_config').message} — fix the file or MEDIAGATE_CONFIG_FILE` }
   }
@@ -76,8 +77,14 @@ async function checkCatalog(config: Readonly<Config>): Promise<Outcome> {
   try {
     return await withParts(config, { catalog: 'read', logger: silentLogger() }, async ({ catalog }) => {
       await catalog.ping()
-      const counts = await catalog.counts()
-      const total = counts.reduce((n, c) => n + c.count, 0)
+      const summary = await catalog.summary(new Date())
+      const total = summary.counts.reduce((n, c) => n + c.count, 0)
+      const near = summary.nearDeadline
+      if (near.count > 0) {
+        // A warning, not a failure: the gateway works, but Meta stops serving these media soon.
+        const earliest = near.earliest ? `, the earliest at ${near.earliest.toISOString()}` : ''
+        return { ok: true, warn: true, detail: `${catalog.dialect}: reachable, ${total} media; ${near.count} pending media are within an hour of their capture deadline${earliest} — is a worker running and capturing (mediagate status)?` }
+      }
       return { ok: true, detail: `${catalog.dialect}: reachable, ${total} media` }
     })
   } catch (err) {

@@ -20,6 +20,10 @@ async function refreshStats(): Promise<void> {
     $('stat-failed').title = s.last_hour.failed_by_code.map((f) => `${f.code}: ${f.count}`).join(', ')
     $('stat-rate').textContent = String(s.capture_rate_per_min)
     $('stat-oldest').textContent = s.oldest_pending_at ? formatAge(Date.now() - Date.parse(s.oldest_pending_at)) : '—'
+    // Meta stops serving these soon: capture is behind, or failing for them.
+    const near = s.near_deadline.count
+    $('deadline-warning').textContent = near > 0 ? `${near} pending media within an hour of their capture deadline (earliest ${s.near_deadline.earliest ?? '?'}); Meta stops serving them after it` : ''
+    $('deadline-warning').hidden = near === 0
     $('stats').hidden = false
   } catch {
     // The last figures stay; a 401 signs the page out through the api module.

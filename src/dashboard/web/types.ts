@@ -33,6 +33,7 @@ export interface StatsJson {
   last_hour: { stored: number; failed: number; failed_by_code: { code: string; count: number }[] }
   capture_rate_per_min: number
   oldest_pending_at: string | null
+  near_deadline: { count: number; earliest: string | null }
 }
 
 /** Which optional API routes this gateway has. */

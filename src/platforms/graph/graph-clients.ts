@@ -29,6 +29,15 @@ export class GraphClients {
     return this.withToken(phoneNumberId ? whatsappTokenFor(tokens, phoneNumberId, defaultToken) : defaultToken)
   }
 
+  /**
+   * The client with a page's (or Instagram account's) own token from mediagate.config.json, or
+   * undefined: Messenger/Instagram need it only to re-fetch expired media, and never borrow the
+   * WhatsApp token.
+   */
+  forPage(accountId: string): GraphMediaClient | undefined {
+    return this.withToken(this.options.tokens.pages.get(accountId))
+  }
+
   /** The client with WHATSAPP_ACCESS_TOKEN (`mediagate doctor`), or undefined when it is unset. */
   get default(): GraphMediaClient | undefined {
     return this.withToken(this.options.defaultToken)

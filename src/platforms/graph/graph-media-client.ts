@@ -26,6 +26,8 @@ const META_MEDIA_TOKEN_HOSTS = ['fbsbx.com', 'fbcdn.net', 'whatsapp.net'] as con
 const MAX_JSON_BYTES = 1024 * 1024
 const MAX_ERROR_BYTES = 64 * 1024
 const MEDIA_ID = /^[A-Za-z0-9_.-]{1,200}$/
+/** Messenger mids (`m_…`) and Instagram mids are base64 of some kind. */
+const MESSAGE_ID = /^[A-Za-z0-9_.:=+/-]{1,1024}$/
 
 export class GraphMediaClient {
   private readonly base: URL
@@ -75,6 +77,21 @@ export class GraphMediaClient {
     }
     if (o.maxBytes !== undefined) assertWithinLimit(res, o.maxBytes)
     return res
+  }
+
+  /**
+   * `GET /{version}/{message-id}?fields=attachments` (Graph's Message node, with a page token):
+   * the download URL of each attachment of a Messenger or Instagram message, in order, from
+   * `image_data.url`, `video_data.url` or `file_url`; null where an attachment has none.
+   * Instagram answers only for the 20 most recent messages of a conversation [M16].
+   */
+  async messageAttachments(messageId: string, o: { signal?: AbortSignal } = {}): Promise<(string | null)[]> {
+    if (!MESSAGE_ID.test(messageId)) throw new MediagateError('source_rejected', `"${safeId(messageId)}" is not a Graph message id`)
+    const what = `lookup of message ${safeId(messageId)}`
+    const json = (await this.call('GET', messageId, { fields: 'attachments' }, what, o.signal)) as { attachments?: { data?: unknown } } | null
+    const data = json?.attachments?.data
+    if (!Array.isArray(data)) throw new MediagateError('upstream', `${what}: Graph answered without an attachments list`)
+    return data.map(attachmentUrl)
   }
 
   /** `DELETE /{version}/{media-id}`. */
@@ -127,4 +144,12 @@ function checkedId(mediaId: string): string {
 /** Ids end up in messages; keep them short and printable. */
 function safeId(mediaId: string): string {
   return mediaId.replace(/[^\x20-\x7e]/g, '?').slice(0, 64)
+}
+
+/** Where an attachment of the Message node can be downloaded [M15][N10]. */
+function attachmentUrl(item: unknown): string | null {
+  if (typeof item !== 'object' || item === null) return null
+  const a = item as { image_data?: { url?: unknown }; video_data?: { url?: unknown }; file_url?: unknown }
+  for (const url of [a.image_data?.url, a.video_data?.url, a.file_url]) if (typeof url === 'string' && /^https?:\/\//.test(url)) return url
+  return null
 }

@@ -15,7 +15,7 @@ type MessagingPlatform = Extract<Platform, 'messenger' | 'instagram'>
 
 interface Slot extends AttachmentSlot {
   /** Set only for attachments that carry media. */
-  media: { kind: NewMedia['kind']; url: string } | null
+  media: { kind: NewMedia['kind']; url: string; igPostMediaId: string | null; title: string | null } | null
 }
 
 export function parseMessagingEntry(platform: MessagingPlatform, item: unknown, path: string, ctx: ParseContext): void {
@@ -71,11 +71,15 @@ function parseEvent(platform: MessagingPlatform, accountId: string, item: unknow
         sourceType: slot.type,
         sourceUrl: slot.media.url,
         sourceExpiresAt: cdnExpiry(slot.media.url),
+        igPostMediaId: slot.media.igPostMediaId,
+        title: slot.media.title,
         sentAt,
       }),
     )
   })
 }
+
+const MAX_TITLE = 4096
 
 const EMPTY: Slot = { type: '', stickerId: null, media: null }
 
@@ -96,5 +100,12 @@ function readAttachment(item: unknown, path: string, ctx: ParseContext): Slot {
   const stickerId = stickerIdOf(payload.get('sticker_id'))
   const kind = attachmentKind(type, stickerId)
   const url = kind === null ? null : payload.url('url')
-  return { type, stickerId, media: kind !== null && url !== null ? { kind, url } : null }
+  if (kind === null || url === null) return { type, stickerId, media: null }
+  // An `ig_post` names the shared post and its title [N8]; other types carry neither.
+  const post = type === 'ig_post'
+  return {
+    type,
+    stickerId,
+    media: { kind, url, igPostMediaId: post ? payload.id('ig_post_media_id') : null, title: post ? payload.text('title', MAX_TITLE) : null },
+  }
 }

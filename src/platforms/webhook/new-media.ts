@@ -6,6 +6,7 @@ type Required = 'platform' | 'accountId' | 'messageId' | 'attachmentIndex' | 'di
 export function newMedia(known: Pick<NewMedia, Required> & Partial<NewMedia>): NewMedia {
   return {
     senderId: null,
+    senderUserId: null,
     sourceMediaId: null,
     sourceUrl: null,
     sourceExpiresAt: null,
@@ -16,6 +17,8 @@ export function newMedia(known: Pick<NewMedia, Required> & Partial<NewMedia>): N
     caption: null,
     voice: null,
     animated: null,
+    igPostMediaId: null,
+    title: null,
     sentAt: null,
     error: null,
     ...known,

@@ -63,7 +63,8 @@ function parseChange(item: unknown, path: string, entryId: string, ctx: ParseCon
   const metadata = value.get('metadata')
   const accountId = isRecord(metadata) ? asId(own(metadata, 'phone_number_id')) : null
   if (!accountId) return ctx.note(value.path, '`metadata.phone_number_id` is missing or not an id; its messages and errors were skipped')
-  if (messages) ctx.each(messages, `${value.path}.messages`, (m, p) => parseMessage(m, p, accountId, ctx))
+  const contacts = readContacts(value, ctx)
+  if (messages) ctx.each(messages, `${value.path}.messages`, (m, p) => parseMessage(m, p, accountId, contacts, ctx))
   if (errors) {
     ctx.each(errors, `${value.path}.errors`, (e, p) => {
       if (!isRecord(e)) return ctx.note(p, 'is not an object; skipped')
@@ -83,7 +84,51 @@ function parseChange(item: unknown, path: string, entryId: string, ctx: ParseCon
   }
 }
 
-function parseMessage(item: unknown, path: string, accountId: string, ctx: ParseContext): void {
+/** One `contacts[]` entry: the phone number (absent for some users with a username) and the BSUID. */
+interface Contact {
+  waId: string | null
+  userId: string | null
+}
+
+/**
+ * A BSUID: a two-letter country code, a dot, up to 128 alphanumerics (`US.13491208655302741918`);
+ * a parent BSUID has `ENT.` after the country (`US.ENT.…`) [N2][N3].
+ */
+const BSUID = /^[A-Z]{2}\.(?:ENT\.)?[A-Za-z0-9]{1,128}$/
+
+function asBsuid(value: unknown): string | null {
+  return typeof value === 'string' && BSUID.test(value) ? value : null
+}
+
+function readContacts(value: Fields, ctx: ParseContext): Contact[] {
+  const list = value.list('contacts')
+  if (!list) return []
+  const contacts: Contact[] = []
+  ctx.each(list, `${value.path}.contacts`, (item, path) => {
+    if (!isRecord(item)) return ctx.note(path, 'is not an object; skipped')
+    const contact = new Fields(item, path, ctx)
+    const rawUserId = contact.get('user_id')
+    const userId = asBsuid(rawUserId)
+    if (rawUserId !== undefined && rawUserId !== null && userId === null) ctx.note(path, '`user_id` is not a business-scoped user id; ignored')
+    contacts.push({ waId: contact.id('wa_id'), userId })
+  })
+  return contacts
+}
+
+/**
+ * The sender's BSUID: the message's own user id where present (the field's name on the message
+ * is not confirmed: `from_user_id` and `user_id` are both read), else the matching contact's:
+ * the one with the message's phone number, or the only contact when the message has none.
+ */
+function senderUserId(msg: Fields, from: string | null, contacts: readonly Contact[]): string | null {
+  const onMessage = asBsuid(msg.get('from_user_id')) ?? asBsuid(msg.get('user_id'))
+  if (onMessage) return onMessage
+  const byPhone = from !== null ? contacts.find((c) => c.waId === from) : undefined
+  if (byPhone) return byPhone.userId
+  return contacts.length === 1 && (from === null || contacts[0]!.waId === null) ? contacts[0]!.userId : null
+}
+
+function parseMessage(item: unknown, path: string, accountId: string, contacts: readonly Contact[], ctx: ParseContext): void {
   if (!isRecord(item)) return ctx.note(path, 'is not an object; skipped')
   const msg = new Fields(item, path, ctx)
   const rawType = msg.get('type')
@@ -105,12 +150,16 @@ function parseMessage(item: unknown, path: string, accountId: string, ctx: Parse
   const sourceMediaId = media ? asId(media.get('id')) : null
   if (!error && !sourceMediaId) return ctx.note(path, `\`${type}.id\` is missing or not an id; skipped`)
 
+  const from = msg.id('from')
+  const userId = senderUserId(msg, from, contacts)
   const record: NewMedia = newMedia({
     platform: 'whatsapp',
     accountId,
     messageId,
     attachmentIndex: 0,
-    senderId: msg.id('from'),
+    // A user with a username may come without a phone number: the BSUID names them then.
+    senderId: from ?? userId,
+    senderUserId: userId,
     direction: 'inbound',
     kind: mediaKind ?? (effectiveType !== null ? UNSUPPORTED_MEDIA.get(effectiveType) : undefined) ?? 'unknown',
     sourceType: type ?? 'unknown',

@@ -28,6 +28,9 @@ export function recordTests(ctx: ConformanceContext): void {
         voice: true,
         animated: false,
         sentAt: new Date('2030-12-31T23:59:59.001Z'),
+        senderUserId: 'US.13491208655302741918',
+        igPostMediaId: '18045678901234567',
+        title: 'a post ünïcode',
       })
       const sparse = newMedia({ senderId: null, declaredMime: null, sourceMediaId: null, voice: false, animated: true })
       const receivedAt = new Date('2031-01-01T00:00:00.123Z')
@@ -56,6 +59,7 @@ export function recordTests(ctx: ConformanceContext): void {
         updatedAt: a!.updatedAt,
         policy: 'eager',
         deletedAt: null,
+        refetchedAt: null,
       })
       expect(isMediaId(a!.id)).toBe(true)
       expect(a!.nextAttemptAt!.getTime()).toBeGreaterThanOrEqual(before)
