@@ -3,7 +3,7 @@
  * hand back as strings (bigint) if a type parser is missing; records hold Dates, booleans and
  * numbers. Every conversion lives here so both engines read and write the same shape.
  */
-import type { MediaError, MediaKind, MediaRecord, MediaStatus, NewMedia, Platform, Direction, StoragePolicy } from '../media/record.js'
+import type { DeriveStatus, MediaError, MediaKind, MediaRecord, MediaStatus, NewMedia, Platform, Direction, StoragePolicy } from '../media/record.js'
 import type { MediaRow, MediaTable } from './schema.js'
 import type { SqlDialect } from './sql-dialect.js'
 
@@ -50,6 +50,22 @@ export function rowToMedia(r: MediaRow): MediaRecord {
     updatedAt: toDate(r.updated_at) ?? new Date(0),
     policy: (r.policy ?? 'eager') as StoragePolicy,
     deletedAt: toDate(r.deleted_at),
+    width: toNumber(r.width),
+    height: toNumber(r.height),
+    durationMs: toNumber(r.duration_ms),
+    waveform: parseWaveform(r.waveform),
+    placeholder: r.placeholder ?? null,
+    derivatives: r.derive_status ? { status: r.derive_status as DeriveStatus, error: r.derive_error ?? null } : null,
+  }
+}
+
+function parseWaveform(value: string | null | undefined): number[] | null {
+  if (!value) return null
+  try {
+    const parsed: unknown = JSON.parse(value)
+    return Array.isArray(parsed) && parsed.every((n) => typeof n === 'number') ? (parsed as number[]) : null
+  } catch {
+    return null
   }
 }
 
@@ -108,6 +124,13 @@ export function newMediaToRow(media: NewMedia, ctx: NewMediaRowContext, dialect:
     policy,
     deleted_at: null,
     blob_lease_key: null,
+    width: null,
+    height: null,
+    duration_ms: null,
+    waveform: null,
+    placeholder: null,
+    derive_status: null,
+    derive_error: null,
   }
 }
 

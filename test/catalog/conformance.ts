@@ -16,6 +16,7 @@ import { queryTests } from './conformance/query.js'
 import { recordTests } from './conformance/record.js'
 import { settleTests } from './conformance/settle.js'
 import { sessionTests } from './conformance/sessions.js'
+import { taskTests } from './conformance/tasks.js'
 
 export type TestCatalog = Catalog & {
   migrateTo(version: number): Promise<MigrationOutcome>
@@ -77,5 +78,6 @@ export function catalogConformance(name: string, setup: () => Promise<CatalogFix
     copyTests(ctx)
     sessionTests(ctx)
     blobLeaseTests(ctx)
+    taskTests(ctx)
   })
 }

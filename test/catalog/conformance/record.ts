@@ -56,6 +56,12 @@ export function recordTests(ctx: ConformanceContext): void {
         updatedAt: a!.updatedAt,
         policy: 'eager',
         deletedAt: null,
+        width: null,
+        height: null,
+        durationMs: null,
+        waveform: null,
+        placeholder: null,
+        derivatives: null,
       })
       expect(isMediaId(a!.id)).toBe(true)
       expect(a!.nextAttemptAt!.getTime()).toBeGreaterThanOrEqual(before)
