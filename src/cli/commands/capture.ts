@@ -64,6 +64,7 @@ export function captureDue(
       catalog,
       capture: { blobs: parts.blobs, sources: parts.sources },
       discardBlobs: (keys) => parts.eraser.discard(keys).then(() => {}),
+      enqueue: parts.storedTasks,
     }
     const run: CaptureRun = { captured: 0, failed: 0 }
     const queue = [...due]
