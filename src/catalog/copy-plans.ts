@@ -48,6 +48,9 @@ export function* compareRowsPlan(dialect: SqlDialect, table: CopyTable, rows: Ro
     const chunk = ids.slice(i, i + IDS_PER_STATEMENT)
     if (table === 'webhooks') {
       for (const r of yield* single(dialect.qb.selectFrom('webhooks').select('id').where('id', 'in', chunk).compile())) held.set(r.id, { updatedAt: 0, deleted: false })
+    } else if (table === 'derivatives') {
+      const found = yield* single(dialect.qb.selectFrom('derivatives').select(['id', 'updated_at']).where('id', 'in', chunk).compile())
+      for (const r of found) held.set(r.id, { updatedAt: Number(r.updated_at), deleted: false })
     } else {
       const found = yield* single(dialect.qb.selectFrom(table).select(['id', 'updated_at', 'status']).where('id', 'in', chunk).compile())
       for (const r of found) held.set(r.id, { updatedAt: Number(r.updated_at), deleted: table === 'media' && r.status === 'deleted' })
