@@ -29,6 +29,11 @@ export const ERROR_CODES = {
   too_many_redirects: { status: 502, retryable: false, summary: 'the download was redirected too many times' },
   meta_error: { status: 502, retryable: false, summary: 'Meta reported in the webhook that the media could not be delivered' },
   deleted: { status: 410, retryable: false, summary: 'the media was deleted (retention, DELETE or an unsend); only its tombstone is kept' },
+  // derivatives: thumbnails, previews and facts (src/derivatives)
+  no_thumbnail: { status: 404, retryable: false, summary: 'this media cannot have a thumbnail (audio, documents other than PDF), or making one failed (see derivatives.error)' },
+  no_preview: { status: 404, retryable: false, summary: 'this media has no playable preview: it is not audio or video, or making one failed (see derivatives.error)' },
+  unprocessable_media: { status: 422, retryable: false, summary: 'the stored bytes could not be decoded for a thumbnail, preview or facts: corrupt, unsupported, or more pixels than MEDIAGATE_MAX_PIXELS' },
+  tool_unavailable: { status: 503, retryable: false, summary: 'a tool deriving needs is not installed (ffmpeg for audio and video: MEDIAGATE_FFMPEG); `mediagate doctor` says how to enable it' },
   // jobs: what the job engine records when a job cannot run to an end
   crashed: { status: 500, retryable: false, summary: 'MEDIAGATE_CRASH_LIMIT attempts in a row ended with their process (a crash, a hang or a lost lease); the job was given up instead of taken again' },
   // our own backends

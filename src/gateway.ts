@@ -42,6 +42,10 @@ import { SERVER_TIMEOUTS, type ServerTimeouts, serverTimeoutOptions } from './se
 import { statsRoutes } from './metrics/stats-route.js'
 import { provideSessions } from './serve/api-auth.js'
 import { DashboardSessions } from './serve/session-token.js'
+import type { TaskRecord, TaskSettlement } from './catalog/catalog.js'
+import { deriveTaskHandler } from './derivatives/derive-job.js'
+import { taskJobs } from './tasks/task-jobs.js'
+import { derivativeRoutes } from './serve/derivative-routes.js'
 
 export interface GatewayOptions {
   /** A catalog to use instead of the configured one; the caller opens and closes it (the gateway migrates it on start). */
@@ -82,6 +86,8 @@ export interface GatewayInternals {
   readonly capture: JobEngine<MediaRecord, Settlement> | undefined
   /** Delivers the forwarding outbox (MEDIAGATE_FORWARD_URL); present where the worker runs. */
   readonly forwarder: JobEngine<ForwardRecord, ForwardSettlement> | undefined
+  /** Makes thumbnails, previews and facts (MEDIAGATE_DERIVE); present where the worker runs. */
+  readonly deriver: JobEngine<TaskRecord, TaskSettlement> | undefined
   /** The periodic retention sweep; present where the worker runs. */
   readonly sweeper: RetentionSweeper | undefined
 }
@@ -121,7 +127,12 @@ export async function createGateway(config: Readonly<Config>, options: GatewayOp
   const retry = { ...DEFAULT_RETRY_POLICY, windowMs: config.retryWindowMs, ...options.retry }
   // Each capture leases its blob key before the put commits, so an erasure never deletes bytes it is about to use.
   const { leaser } = parts
-  const capture: CaptureFn = metrics.timeCapture((media, signal) => captureMedia(media, { blobs: withBeforeCommit(blobs, leaser.beforeCommit(media, signal)), sources: parts.sources }, signal))
+  const storedTasks = parts.storedTasks
+  const capture: CaptureFn = metrics.timeCapture(async (media, signal) => {
+    const stored = await captureMedia(media, { blobs: withBeforeCommit(blobs, leaser.beforeCommit(media, signal)), sources: parts.sources }, signal)
+    // Queued with the settlement that stores the media, so no stored media misses its derivation.
+    return storedTasks.length > 0 ? { ...stored, enqueue: storedTasks } : stored
+  })
   const captureEngine = runsWorker
     ? new JobEngine(
         captureJobs({
@@ -134,6 +145,7 @@ export async function createGateway(config: Readonly<Config>, options: GatewayOp
             metrics.captureEnded(media, settlement)
             // The last media of a webhook settled: a forward waiting for it may be due.
             if (settlement.status !== 'retry') forwarding?.forwarder?.wake()
+            if (settlement.status === 'stored') deriveEngine?.wake()
           },
         }),
         {
@@ -145,8 +157,19 @@ export async function createGateway(config: Readonly<Config>, options: GatewayOp
         },
       )
     : undefined
+  // Deriving never holds up capture: its own engine, its own (small) concurrency, after the media is stored.
+  const deriveEngine =
+    runsWorker && config.derive
+      ? new JobEngine(taskJobs(catalog, deriveTaskHandler({ catalog, derivations: parts.derivations })), {
+          logger,
+          concurrency: config.deriveConcurrency,
+          leaseMs: config.leaseSeconds * 1000,
+          crashLimit: config.crashLimit,
+          ...(options.pollMs !== undefined ? { pollMs: options.pollMs } : {}),
+        })
+      : undefined
   const sweeper = runsWorker ? parts.sweeper(options.sweepIntervalMs !== undefined ? { intervalMs: options.sweepIntervalMs, firstDelayMs: options.sweepIntervalMs } : {}) : undefined
-  const remote = new RemoteContent({ catalog, blobs, sources: parts.sources, leaser, logger, discardBlobs: async (keys) => void (await eraser.discard(keys)) })
+  const remote = new RemoteContent({ catalog, blobs, sources: parts.sources, leaser, logger, discardBlobs: async (keys) => void (await eraser.discard(keys)), enqueue: storedTasks })
   const intake = new Intake({
     catalog,
     appSecrets: config.appSecrets,
@@ -173,8 +196,9 @@ export async function createGateway(config: Readonly<Config>, options: GatewayOp
   await app.register(metricsRoutes, { metrics, apiKey: config.apiKey, public: config.metricsPublic })
   if (config.role !== 'worker') {
     await app.register(webhookRoutes, { intake, verifyToken: config.verifyToken })
-    await app.register(apiRoutes, { catalog, blobs, apiKey: config.apiKey, onRequeued: () => captureEngine?.wake(), remote })
-    await app.register(linkRoutes, { catalog, blobs, remote, apiKey: config.apiKey, signer, publicUrl: config.publicUrl })
+    await app.register(apiRoutes, { catalog, blobs, apiKey: config.apiKey, onRequeued: () => captureEngine?.wake(), remote, ...(config.stripMetadata ? { stripped: parts.derivations } : {}) })
+    await app.register(derivativeRoutes, { catalog, blobs, apiKey: config.apiKey, signer, derivations: parts.derivations })
+    await app.register(linkRoutes, { catalog, blobs, remote, apiKey: config.apiKey, signer, publicUrl: config.publicUrl, ...(config.stripMetadata ? { stripped: parts.derivations } : {}) })
     await app.register(forwardsRoutes, { catalog, apiKey: config.apiKey, onRetried: () => forwarding?.forwarder?.wake() })
     await app.register(erasureRoutes, { catalog, eraser, apiKey: config.apiKey })
     await app.register(statsRoutes, { catalog, apiKey: config.apiKey, queueStats })
@@ -195,6 +219,7 @@ export async function createGateway(config: Readonly<Config>, options: GatewayOp
         throw listenError(err, config)
       })
       captureEngine?.start()
+      deriveEngine?.start()
       forwarding?.forwarder?.start()
       sweeper?.start()
       logger.info({ url, role: config.role, catalog: catalog.dialect, blobs: blobs.kind }, 'mediagate is running')
@@ -203,12 +228,13 @@ export async function createGateway(config: Readonly<Config>, options: GatewayOp
       remote.close()
       await app.close()
       await captureEngine?.stop()
+      await deriveEngine?.stop()
       await forwarding?.close()
       await sweeper?.stop()
       await parts.close()
     },
   }
-  internals.set(gateway, { parts, intake, metrics, remote, capture: captureEngine, forwarder: forwarding?.forwarder, sweeper })
+  internals.set(gateway, { parts, intake, metrics, remote, capture: captureEngine, forwarder: forwarding?.forwarder, deriver: deriveEngine, sweeper })
   return gateway
 }
 

@@ -23,6 +23,10 @@ import { RetentionSweeper } from './retention/sweeper.js'
 import type { SourceDeps } from './transfer/open-source.js'
 import { WhatsAppUrlCache } from './transfer/whatsapp-urls.js'
 import { USER_AGENT } from './version.js'
+import { Deriver } from './derivatives/deriver.js'
+import { type FfmpegTools, locateFfmpeg } from './derivatives/ffmpeg.js'
+import { SingleFlight } from './derivatives/single-flight.js'
+import { DERIVE_TASK } from './catalog/task-plans.js'
 
 export type { CatalogAccess } from './config/backends.js'
 
@@ -56,6 +60,12 @@ export interface Parts {
   readonly eraser: Eraser
   /** Leases the blob key of every capture (eager and lazy) before its put commits, so erasures never delete it under it. */
   readonly leaser: BlobLeaser
+  /** Task kinds queued in the transaction that makes a media stored (`derive` with MEDIAGATE_DERIVE). */
+  readonly storedTasks: string[]
+  /** ffmpeg and ffprobe as configured, or undefined when they are not installed. */
+  readonly ffmpeg: FfmpegTools | undefined
+  /** Makes thumbnails, previews and facts of stored media, one at a time per media (background and on demand). */
+  readonly derivations: SingleFlight
   /** A retention sweeper over these parts (started by the worker role, run once by `mediagate sweep`). */
   sweeper(timing?: { intervalMs?: number; firstDelayMs?: number }): RetentionSweeper
   /** Migrates the catalog (unless it was opened `read`) and prepares an `own` blob store. */
@@ -95,6 +105,8 @@ export async function openParts(config: Readonly<Config>, options: PartsOptions 
   let eraser: Eraser | undefined
   let leaser: BlobLeaser | undefined
   let sources: SourceDeps | undefined
+  let derivations: SingleFlight | undefined
+  let ffmpeg: FfmpegTools | undefined | null = null
   const parts: Parts = {
     config,
     logger,
@@ -137,6 +149,28 @@ export async function openParts(config: Readonly<Config>, options: PartsOptions 
       // A lazy capture's lease outlives the longest download (see BlobLeaserOptions.remoteHoldMs).
       leaser ??= new BlobLeaser({ catalog: parts.catalog, remoteHoldMs: config.downloadDeadlineMs + config.leaseSeconds * 1000 })
       return leaser
+    },
+    storedTasks: config.derive ? [DERIVE_TASK] : [],
+    get ffmpeg() {
+      if (ffmpeg === null) {
+        const found = locateFfmpeg(config.ffmpegPath)
+        ffmpeg = found ? { ...found, timeoutMs: config.ffmpegTimeoutMs, threads: config.ffmpegThreads } : undefined
+      }
+      return ffmpeg
+    },
+    get derivations() {
+      if (!derivations) {
+        const deriver = new Deriver({
+          catalog: parts.catalog,
+          blobs: parts.blobs,
+          ffmpeg: parts.ffmpeg,
+          maxPixels: config.maxPixels,
+          stripMetadata: config.stripMetadata,
+          discardBlobs: (keys) => parts.eraser.discard(keys),
+        })
+        derivations = new SingleFlight(deriver, parts.catalog, config.deriveConcurrency)
+      }
+      return derivations
     },
     sweeper(timing = {}) {
       return new RetentionSweeper({ catalog: parts.catalog, eraser: parts.eraser, logger, rules: retentionRules(config), ...timing })

@@ -19,6 +19,8 @@ export interface LazyCaptureDeps {
   leaser: Pick<BlobLeaser, 'beforeCommitRemote'>
   /** Deletes blobs no live record uses (a record deleted while its capture ran). */
   discardBlobs: (keys: string[]) => Promise<void>
+  /** Task kinds queued with the record becoming stored (`derive` with MEDIAGATE_DERIVE). */
+  enqueue?: string[]
 }
 
 /**
@@ -51,7 +53,7 @@ export async function captureLazy(media: MediaRecord, deps: LazyCaptureDeps, sig
  * wrote may be one nobody wants, and it goes again.
  */
 export async function settleLazy(media: MediaRecord, stored: StoredOutcome, deps: LazyCaptureDeps): Promise<MediaRecord> {
-  const record = await deps.catalog.storeRemote(media.id, stored)
+  const record = await deps.catalog.storeRemote(media.id, deps.enqueue?.length ? { ...stored, enqueue: deps.enqueue } : stored)
   if (record) return record
   const current = await deps.catalog.get(media.id)
   if (current?.blobKey !== stored.blobKey) await deps.discardBlobs([stored.blobKey])

@@ -12,7 +12,7 @@
  * (`BEGIN IMMEDIATE`), on PostgreSQL each takes a transaction-scoped advisory lock per key first,
  * so checks and writes on one key never interleave, whichever process makes them.
  */
-import { referencedBlobKeysPlan } from './deletion-plans.js'
+import { referencedBlobKeysPlan, releaseDerivedKeysPlan } from './deletion-plans.js'
 import { createHash } from 'node:crypto'
 import { type SelectQueryBuilder, sql, type UpdateObject } from 'kysely'
 import type { BlobDeletionClaim, BlobLease, BlobLeaseAnswer } from './catalog.js'
@@ -38,7 +38,7 @@ function lockId(key: string): bigint {
  * PostgreSQL: locks the keys until the transaction ends, in one order for every caller (no
  * deadlock between two claims). SQLite needs nothing: the transaction already holds the write lock.
  */
-function* lockKeys(dialect: SqlDialect, keys: string[]): Plan<void> {
+export function* lockKeys(dialect: SqlDialect, keys: string[]): Plan<void> {
   if (dialect.name !== 'postgres' || keys.length === 0) return
   const ids = [...new Set(keys.map(lockId))].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0)).map(String)
   // unnest yields the array in order, and each row's lock is taken before the next row is read.
@@ -46,7 +46,7 @@ function* lockKeys(dialect: SqlDialect, keys: string[]): Plan<void> {
 }
 
 /** Of `keys`, those with an unexpired deletion claim not held by `claimant`. */
-function* claimedKeys(dialect: SqlDialect, keys: string[], now: number, claimant: string | null): Plan<Set<string>> {
+export function* claimedKeys(dialect: SqlDialect, keys: string[], now: number, claimant: string | null): Plan<Set<string>> {
   const found = new Set<string>()
   for (const chunk of chunks(keys)) {
     let query = dialect.qb.selectFrom('blob_deletions').select('blob_key').where('blob_key', 'in', chunk).where('expires_at', '>', now)
@@ -177,4 +177,5 @@ export function* endBlobDeletionsPlan(dialect: SqlDialect, claimant: string, rel
     // Housekeeping, invisible in the API: `updated_at` stays the time of deletion.
     yield dialect.qb.updateTable('media').set({ blob_key: null }).where('status', '=', 'deleted').where('blob_key', 'in', chunk).compile()
   }
+  yield* releaseDerivedKeysPlan(dialect, release)
 }

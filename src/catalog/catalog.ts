@@ -6,7 +6,7 @@
  * Every method is atomic. `recordWebhooks` commits a whole batch in one transaction so intake
  * can acknowledge only what is durable, and so that webhooks arriving together share one fsync.
  */
-import type { MediaError, MediaKind, MediaRecord, MediaStatus, NewMedia, Platform } from '../media/record.js'
+import type { DeriveStatus, MediaError, MediaFacts, MediaKind, MediaRecord, MediaStatus, NewMedia, Platform } from '../media/record.js'
 
 export interface IncomingWebhook {
   /** `object` of the payload: whatsapp_business_account, page, instagram, or anything else. */
@@ -57,6 +57,8 @@ export type Settlement =
       refetchedAt?: Date
       /** The kind the bytes showed, for a media Meta could not name (`unknown`). */
       kind?: MediaKind
+      /** Task kinds queued for the media in the same transaction that makes it stored (tasks.ts). */
+      enqueue?: string[]
     }
   /**
    * Transient failure: back to `pending`, due again at `nextAttemptAt`. `refundAttempt` gives
@@ -180,7 +182,7 @@ export type ForwardSettlement =
  * deployment it was made on, and a logout deletes its row, which a copy could not carry over
  * (it would bring ended sessions back); people sign in again on the new deployment.
  */
-export type CopyTable = 'webhooks' | 'media' | 'forwards'
+export type CopyTable = 'webhooks' | 'media' | 'forwards' | 'derivatives'
 
 /** What `importRows` would do with a row another catalog exported (`compareRows`). */
 export type CopyVerdict =
@@ -207,6 +209,66 @@ export interface CopyActivity {
   lastChangeAt: Date | null
   /** Rows of the copied tables together. */
   rows: number
+}
+
+/** A task to queue: `kind` of work on one media, due at `dueAt` (default now). */
+export interface NewTask {
+  kind: string
+  mediaId: string
+  dueAt?: Date
+}
+
+/** One row of the task queue. */
+export interface TaskRecord {
+  /** `tsk_` + ULID. */
+  id: string
+  kind: string
+  mediaId: string
+  /** When it is due; null once it failed for good (`lastError` says why). */
+  dueAt: Date | null
+  attempts: number
+  leaseOwner: string | null
+  leaseExpiresAt: Date | null
+  lastError: string | null
+  createdAt: Date
+  updatedAt: Date
+}
+
+export type TaskSettlement =
+  /** The work is done: the row goes (the outcome lives where the work put it). */
+  | { status: 'done' }
+  /** Due again at `dueAt`; `refundAttempt` for a run handed back unfinished (a shutdown). */
+  | { status: 'retry'; error: string; dueAt: Date; refundAttempt?: boolean }
+  /** Given up: kept with its error and no due time, until queued again. */
+  | { status: 'failed'; error: string }
+
+/** A task claim: `ClaimOptions` for one kind. */
+export interface TaskClaimOptions extends ClaimOptions {
+  kind: string
+}
+
+/** A derived file of a media: a thumbnail or a playable preview, stored as a content-addressed blob. */
+export interface DerivativeRecord {
+  mediaId: string
+  /** `thumb96`, `thumb320`, `thumb640`, `preview`. */
+  name: string
+  blobKey: string
+  mimeType: string
+  /** Null while its blob is being written. */
+  size: number | null
+  updatedAt: Date
+}
+
+/** What `reserveDerivatives` answers per item (like BlobLeaseAnswer): `reserved`, `deleting` (retry once it ends), `gone` (the media is not stored). */
+export type DerivativeReservation = 'reserved' | 'deleting' | 'gone'
+
+/** A derivation's outcome for its media: facts and status, and the derivatives now complete. */
+export interface DerivedOutcome {
+  status: DeriveStatus
+  error: string | null
+  facts: Partial<MediaFacts>
+  /** Derivatives whose blobs are now committed: `size` is set on their reserved rows. */
+  ready: { name: string; blobKey: string; size: number }[]
 }
 
 /**
@@ -282,6 +344,8 @@ export interface Erasure {
   markDeleted(ids: string[], now?: Date): Promise<MediaRecord[]>
   /** Of `keys`, those still used by a record that is not deleted. */
   referencedBlobKeys(keys: string[]): Promise<string[]>
+  /** Blob keys of these media's derivatives (thumbnails, previews): erased with the media's own blob. */
+  derivedBlobKeys(mediaIds: string[]): Promise<string[]>
   /** Tombstones let go of these blob keys (the blobs are deleted or still used elsewhere). */
   releaseBlobKeys(keys: string[]): Promise<number>
   /** Blob keys tombstones still hold: deletions that have not finished (the blob store failed). */
@@ -362,6 +426,52 @@ export interface Outbox {
   retryForwards(ids?: string[]): Promise<ForwardRecord[]>
 }
 
+/**
+ * The generic task queue: background work on one media, any number of kinds (deriving, and
+ * later kinds), claimed by the JobEngine through a task job kind (jobs/task-jobs.ts). At most
+ * one task per kind and media.
+ */
+export interface Tasks {
+  /**
+   * Queues tasks, one transaction. Idempotent per kind and media: a task already queued keeps
+   * its due time; one that had failed is due again with a fresh budget. Returns how many rows it
+   * inserted or revived.
+   */
+  enqueueTasks(tasks: NewTask[]): Promise<number>
+  /** Leases due tasks of one kind as `claim` does media (lease, crash limit, oldest due first). */
+  claimTasks(options: TaskClaimOptions): Promise<TaskRecord[]>
+  /** Extends the leases still owned by `owner`; returns the ids renewed. */
+  renewTasks(ids: string[], owner: string, leaseMs: number): Promise<string[]>
+  /** Applies an outcome if `owner` still holds the lease; false if the lease was lost. */
+  settleTask(id: string, owner: string, settlement: TaskSettlement): Promise<boolean>
+  /** When the next task of `kind` is due (null if none). */
+  nextTaskDueAt(kind: string): Promise<Date | null>
+  /** The task of a kind for a media, if queued or failed. */
+  getTask(kind: string, mediaId: string): Promise<TaskRecord | undefined>
+}
+
+/**
+ * Derived files and facts of media (src/derivatives). A derivation reserves its derivatives'
+ * keys before committing their blobs (as a capture leases its key), so a deletion never takes a
+ * blob about to be used; `erasure` then treats them like the media's own blob.
+ */
+export interface Derivatives {
+  /** Rows of a media's derivatives, complete or being written. */
+  derivativesOf(mediaId: string): Promise<DerivativeRecord[]>
+  /**
+   * Reserves each key for its media (a row with no size), one transaction; refused while a
+   * deletion of the key is in progress (`deleting`) or when the media is not stored (`gone`).
+   */
+  reserveDerivatives(items: { mediaId: string; name: string; blobKey: string; mimeType: string }[]): Promise<DerivativeReservation[]>
+  /**
+   * Records a derivation: completes the `ready` derivatives and writes the facts and status on
+   * the media, one transaction; false (nothing written) when the media is no longer stored.
+   */
+  recordDerived(mediaId: string, outcome: DerivedOutcome): Promise<boolean>
+  /** Sets where deriving stands on stored media (queued: `pending`), without touching facts. */
+  markDeriving(mediaIds: string[], status: DeriveStatus, error: string | null): Promise<number>
+}
+
 /** Copying a whole catalog between engines (`mediagate migrate-data`). */
 export interface CatalogCopy {
   /**
@@ -413,4 +523,4 @@ export interface CatalogLifecycle {
   close(): Promise<void>
 }
 
-export interface Catalog extends CatalogLifecycle, WebhookLog, MediaJobs, MediaQueries, RemoteMedia, Erasure, BlobLeases, Outbox, CatalogCopy, Sessions {}
+export interface Catalog extends CatalogLifecycle, WebhookLog, MediaJobs, MediaQueries, RemoteMedia, Erasure, BlobLeases, Outbox, CatalogCopy, Sessions, Tasks, Derivatives {}

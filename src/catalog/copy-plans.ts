@@ -21,9 +21,9 @@ import type { CopyActivity, CopyTable, CopyVerdict } from './catalog.js'
 import { single, type Plan, type Row } from './plan.js'
 import type { SqlDialect } from './sql-dialect.js'
 
-const BOOLEAN_COLUMNS: Record<CopyTable, readonly string[]> = { webhooks: [], media: ['voice', 'animated'], forwards: ['wait_for_media'] }
+const BOOLEAN_COLUMNS: Record<CopyTable, readonly string[]> = { webhooks: [], media: ['voice', 'animated'], forwards: ['wait_for_media'], derivatives: [] }
 /** What `changedSince` reads: when a row last changed (a webhook never does after it arrives). */
-const CHANGE_COLUMN: Record<CopyTable, string> = { webhooks: 'received_at', media: 'updated_at', forwards: 'updated_at' }
+const CHANGE_COLUMN: Record<CopyTable, string> = { webhooks: 'received_at', media: 'updated_at', forwards: 'updated_at', derivatives: 'updated_at' }
 const ROWS_PER_INSERT = 100
 /** Ids per `IN (…)` list, far below either engine's limit on bound parameters. */
 const IDS_PER_STATEMENT = 500
@@ -48,6 +48,9 @@ export function* compareRowsPlan(dialect: SqlDialect, table: CopyTable, rows: Ro
     const chunk = ids.slice(i, i + IDS_PER_STATEMENT)
     if (table === 'webhooks') {
       for (const r of yield* single(dialect.qb.selectFrom('webhooks').select('id').where('id', 'in', chunk).compile())) held.set(r.id, { updatedAt: 0, deleted: false })
+    } else if (table === 'derivatives') {
+      const found = yield* single(dialect.qb.selectFrom('derivatives').select(['id', 'updated_at']).where('id', 'in', chunk).compile())
+      for (const r of found) held.set(r.id, { updatedAt: Number(r.updated_at), deleted: false })
     } else {
       const found = yield* single(dialect.qb.selectFrom(table).select(['id', 'updated_at', 'status']).where('id', 'in', chunk).compile())
       for (const r of found) held.set(r.id, { updatedAt: Number(r.updated_at), deleted: table === 'media' && r.status === 'deleted' })
@@ -88,7 +91,7 @@ export function* importRowsPlan(dialect: SqlDialect, table: CopyTable, rows: Row
       out[column] = v === null || v === undefined ? null : dialect.bool(Boolean(v))
     }
     // A lease belongs to a process of the old deployment.
-    if (table !== 'webhooks') Object.assign(out, { lease_owner: null, lease_expires_at: null })
+    if (table === 'media' || table === 'forwards') Object.assign(out, { lease_owner: null, lease_expires_at: null })
     return out
   })
   let written = 0
@@ -108,7 +111,7 @@ export function* importRowsPlan(dialect: SqlDialect, table: CopyTable, rows: Row
 }
 
 /** Every column from the incoming row, but a tombstone keeps the blob key it holds here (see the file comment). */
-function replacement(table: 'media' | 'forwards', columns: string[]): Record<string, unknown> {
+function replacement(table: 'media' | 'forwards' | 'derivatives', columns: string[]): Record<string, unknown> {
   const set: Record<string, unknown> = {}
   for (const column of columns) if (column !== 'id') set[column] = sql.ref(`excluded.${column}`)
   if (table === 'media' && columns.includes('blob_key')) {
@@ -118,9 +121,9 @@ function replacement(table: 'media' | 'forwards', columns: string[]): Record<str
 }
 
 /** `versionVerdict` in SQL: replace only with a newer version, and never a tombstone with a live row. */
-function newer(table: 'media' | 'forwards') {
+function newer(table: 'media' | 'forwards' | 'derivatives') {
   const stamp = sql`${sql.ref(`${table}.updated_at`)} < ${sql.ref('excluded.updated_at')}`
-  if (table === 'forwards') return sql<boolean>`${stamp}`
+  if (table !== 'media') return sql<boolean>`${stamp}`
   return sql<boolean>`${stamp} and (${sql.ref('media.status')} <> 'deleted' or ${sql.ref('excluded.status')} = 'deleted')`
 }
 

@@ -39,6 +39,9 @@ export function* markDeletedPlan(dialect: SqlDialect, ids: string[], now: number
         filename: null,
         title: null,
         source_url: null,
+        // Drawn from the content itself: a blurred picture, the loudness of a voice.
+        placeholder: null,
+        waveform: null,
         next_attempt_at: null,
         lease_owner: null,
         lease_expires_at: null,
@@ -53,9 +56,12 @@ export function* markDeletedPlan(dialect: SqlDialect, ids: string[], now: number
   return records.sort((a, b) => (order.get(a.id) ?? 0) - (order.get(b.id) ?? 0))
 }
 
-/** Of `keys`, those that a record that is not deleted still uses. */
+/**
+ * Of `keys`, those that a record that is not deleted still uses: as its own blob, or as one of its
+ * derivatives (a reserved one too: its blob is about to be committed).
+ */
 export function* referencedBlobKeysPlan(dialect: SqlDialect, keys: string[]): Plan<string[]> {
-  const referenced: string[] = []
+  const referenced = new Set<string>()
   for (const chunk of chunks([...new Set(keys)])) {
     const rows = yield* single(
       dialect.qb
@@ -66,9 +72,47 @@ export function* referencedBlobKeysPlan(dialect: SqlDialect, keys: string[]): Pl
         .where('status', '<>', 'deleted')
         .compile(),
     )
-    for (const row of rows) referenced.push(String(row.blob_key))
+    for (const row of rows) referenced.add(String(row.blob_key))
+    const derived = yield* single(
+      dialect.qb
+        .selectFrom('derivatives as d')
+        .innerJoin('media as m', 'm.id', 'd.media_id')
+        .select('d.blob_key')
+        .distinct()
+        .where('d.blob_key', 'in', chunk)
+        .where('m.status', '<>', 'deleted')
+        .compile(),
+    )
+    for (const row of derived) referenced.add(String(row.blob_key))
   }
-  return referenced
+  return [...referenced]
+}
+
+/** Blob keys of the derivatives of these media. */
+export function* derivedBlobKeysPlan(dialect: SqlDialect, mediaIds: string[]): Plan<string[]> {
+  const keys = new Set<string>()
+  for (const chunk of chunks([...new Set(mediaIds)])) {
+    const rows = yield* single(dialect.qb.selectFrom('derivatives').select('blob_key').distinct().where('media_id', 'in', chunk).compile())
+    for (const row of rows) keys.add(row.blob_key)
+  }
+  return [...keys]
+}
+
+/** Deletes the derivative rows of tombstones that point at these keys (their blobs are gone or in use elsewhere). */
+export function* releaseDerivedKeysPlan(dialect: SqlDialect, keys: string[]): Plan<number> {
+  let released = 0
+  for (const chunk of chunks([...new Set(keys)])) {
+    const rows = yield* single(
+      dialect.qb
+        .deleteFrom('derivatives')
+        .where('blob_key', 'in', chunk)
+        .where('media_id', 'in', (eb) => eb.selectFrom('media').select('id').where('status', '=', 'deleted'))
+        .returning('id')
+        .compile(),
+    )
+    released += rows.length
+  }
+  return released
 }
 
 /**
@@ -89,19 +133,29 @@ export function* releaseBlobKeysPlan(dialect: SqlDialect, keys: string[]): Plan<
     )
     released += rows.length
   }
-  return released
+  return released + (yield* releaseDerivedKeysPlan(dialect, keys))
 }
 
-export function tombstoneBlobKeysQuery(dialect: SqlDialect, limit: number) {
-  return dialect.qb
-    .selectFrom('media')
-    .select('blob_key')
-    .distinct()
-    .where('status', '=', 'deleted')
-    .where('blob_key', 'is not', null)
-    .orderBy('blob_key')
-    .limit(limit)
-    .compile()
+/** Keys tombstones still hold, their own and their derivatives', up to `limit`. */
+export function* tombstoneBlobKeysPlan(dialect: SqlDialect, limit: number): Plan<string[]> {
+  const own = yield* single(
+    dialect.qb.selectFrom('media').select('blob_key').distinct().where('status', '=', 'deleted').where('blob_key', 'is not', null).orderBy('blob_key').limit(limit).compile(),
+  )
+  const keys = new Set(own.map((row) => String(row.blob_key)))
+  if (keys.size >= limit) return [...keys]
+  const derived = yield* single(
+    dialect.qb
+      .selectFrom('derivatives as d')
+      .innerJoin('media as m', 'm.id', 'd.media_id')
+      .select('d.blob_key')
+      .distinct()
+      .where('m.status', '=', 'deleted')
+      .orderBy('d.blob_key')
+      .limit(limit - keys.size)
+      .compile(),
+  )
+  for (const row of derived) keys.add(row.blob_key)
+  return [...keys]
 }
 
 /** Records not yet deleted that were received before the cutoff, oldest first. */

@@ -20,7 +20,7 @@ import {
   webhookBodyQuery,
 } from './media-plans.js'
 import type { ExpiredOptions, LazyDueOptions, RemoteFacts, StoredOutcome } from './catalog.js'
-import { expiredQuery, markDeletedPlan, referencedBlobKeysPlan, releaseBlobKeysPlan, tombstoneBlobKeysQuery } from './deletion-plans.js'
+import { derivedBlobKeysPlan, expiredQuery, markDeletedPlan, referencedBlobKeysPlan, releaseBlobKeysPlan, tombstoneBlobKeysPlan } from './deletion-plans.js'
 import { type MigrationOutcome, migratePlan, schemaVersionPlan } from './migrate.js'
 import type { BlobDeletionClaim, BlobLease, BlobLeaseAnswer } from './catalog.js'
 import { claimBlobDeletionsPlan, endBlobDeletionsPlan, leaseBlobsPlan } from './blob-plans.js'
@@ -38,6 +38,10 @@ import { rowToMedia } from './row-mapping.js'
 import { claimJobsPlan } from './claim-queries.js'
 import type { MediaRow } from './schema.js'
 import type { DialectName, SqlDialect } from './sql-dialect.js'
+import type { DerivativeRecord, DerivativeReservation, DerivedOutcome, NewTask, TaskClaimOptions, TaskRecord, TaskSettlement } from './catalog.js'
+import type { DeriveStatus } from '../media/record.js'
+import { claimTasksPlan, enqueueTasksPlan, getTaskPlan, nextTaskDuePlan, renewTasksPlan, settleTaskPlan } from './task-plans.js'
+import { derivativesOfPlan, markDerivingPlan, recordDerivedPlan, reserveDerivativesPlan } from './derivative-plans.js'
 
 export abstract class KyselyCatalog implements Catalog {
   abstract readonly dialect: DialectName
@@ -93,7 +97,9 @@ export abstract class KyselyCatalog implements Catalog {
   }
 
   settle(id: string, owner: string, settlement: Settlement): Promise<boolean> {
-    return this.guard(async () => this.run(settlePlan(this.sqlDialect, id, owner, await this.onCatalogClock(settlement), await this.clock.now()), 'autocommit'))
+    // One statement unless the settlement queues tasks with it.
+    const mode = settlement.status === 'stored' && (settlement.enqueue?.length ?? 0) > 0 ? 'transaction' : 'autocommit'
+    return this.guard(async () => this.run(settlePlan(this.sqlDialect, id, owner, await this.onCatalogClock(settlement), await this.clock.now()), mode))
   }
 
   settleMany(items: { id: string; owner: string; settlement: Settlement }[]): Promise<boolean[]> {
@@ -154,7 +160,7 @@ export abstract class KyselyCatalog implements Catalog {
   }
 
   storeRemote(id: string, stored: StoredOutcome): Promise<MediaRecord | undefined> {
-    return this.guard(async () => this.run(storeRemotePlan(this.sqlDialect, id, stored, await this.clock.now()), 'autocommit'))
+    return this.guard(async () => this.run(storeRemotePlan(this.sqlDialect, id, stored, await this.clock.now()), 'transaction'))
   }
 
   learnRemote(id: string, facts: RemoteFacts): Promise<boolean> {
@@ -190,8 +196,7 @@ export abstract class KyselyCatalog implements Catalog {
 
   async tombstoneBlobKeys(limit: number): Promise<string[]> {
     checkBatchLimit(limit)
-    const rows = await this.guard(() => this.run(single(tombstoneBlobKeysQuery(this.sqlDialect, limit)), 'autocommit'))
-    return rows.map((row) => String(row.blob_key))
+    return this.guard(() => this.run(tombstoneBlobKeysPlan(this.sqlDialect, limit), 'autocommit'))
   }
 
   leaseBlobs(leases: BlobLease[]): Promise<BlobLeaseAnswer[]> {
@@ -257,6 +262,66 @@ export abstract class KyselyCatalog implements Catalog {
 
   endSession(idHash: string): Promise<boolean> {
     return this.guard(() => this.run(endSessionPlan(this.sqlDialect, idHash), 'autocommit'))
+  }
+
+  enqueueTasks(tasks: NewTask[]): Promise<number> {
+    if (tasks.length === 0) return Promise.resolve(0)
+    return this.guard(async () => {
+      const onClock = await Promise.all(tasks.map(async (t) => (t.dueAt ? { ...t, dueAt: new Date(await this.clock.fromLocal(t.dueAt.getTime())) } : t)))
+      return this.run(enqueueTasksPlan(this.sqlDialect, onClock, await this.clock.now()), 'transaction')
+    })
+  }
+
+  async claimTasks(options: TaskClaimOptions): Promise<TaskRecord[]> {
+    if (!Number.isInteger(options.limit) || options.limit < 0) throw new MediagateError('internal', `claim limit must be a whole number, got ${options.limit}`)
+    if (!(options.leaseMs > 0)) throw new MediagateError('internal', `claim leaseMs must be positive, got ${options.leaseMs}`)
+    checkCrashLimit(options.crashLimit)
+    if (options.limit === 0) return []
+    const now = options.now?.getTime() ?? (await this.guard(() => this.clock.now()))
+    return this.guard(() => this.run(claimTasksPlan(this.sqlDialect, options, now), 'transaction'))
+  }
+
+  renewTasks(ids: string[], owner: string, leaseMs: number): Promise<string[]> {
+    if (ids.length === 0) return Promise.resolve([])
+    return this.guard(async () => this.run(renewTasksPlan(this.sqlDialect, ids, owner, leaseMs, await this.clock.now()), 'transaction'))
+  }
+
+  settleTask(id: string, owner: string, settlement: TaskSettlement): Promise<boolean> {
+    return this.guard(async () => {
+      const onClock = settlement.status === 'retry' ? { ...settlement, dueAt: new Date(await this.clock.fromLocal(settlement.dueAt.getTime())) } : settlement
+      return this.run(settleTaskPlan(this.sqlDialect, id, owner, onClock, await this.clock.now()), 'autocommit')
+    })
+  }
+
+  nextTaskDueAt(kind: string): Promise<Date | null> {
+    return this.guard(() => this.run(nextTaskDuePlan(this.sqlDialect, kind), 'autocommit'))
+  }
+
+  getTask(kind: string, mediaId: string): Promise<TaskRecord | undefined> {
+    return this.guard(() => this.run(getTaskPlan(this.sqlDialect, kind, mediaId), 'autocommit'))
+  }
+
+  derivativesOf(mediaId: string): Promise<DerivativeRecord[]> {
+    return this.guard(() => this.run(derivativesOfPlan(this.sqlDialect, mediaId), 'autocommit'))
+  }
+
+  reserveDerivatives(items: { mediaId: string; name: string; blobKey: string; mimeType: string }[]): Promise<DerivativeReservation[]> {
+    if (items.length === 0) return Promise.resolve([])
+    return this.guard(async () => this.run(reserveDerivativesPlan(this.sqlDialect, items, await this.clock.now()), 'transaction'))
+  }
+
+  recordDerived(mediaId: string, outcome: DerivedOutcome): Promise<boolean> {
+    return this.guard(async () => this.run(recordDerivedPlan(this.sqlDialect, mediaId, outcome, await this.clock.now()), 'transaction'))
+  }
+
+  markDeriving(mediaIds: string[], status: DeriveStatus, error: string | null): Promise<number> {
+    if (mediaIds.length === 0) return Promise.resolve(0)
+    return this.guard(async () => this.run(markDerivingPlan(this.sqlDialect, mediaIds, status, error, await this.clock.now()), 'transaction'))
+  }
+
+  derivedBlobKeys(mediaIds: string[]): Promise<string[]> {
+    if (mediaIds.length === 0) return Promise.resolve([])
+    return this.guard(() => this.run(derivedBlobKeysPlan(this.sqlDialect, mediaIds), 'autocommit'))
   }
 
   /** A retry's due time was computed on the caller's clock: move it onto the catalog's. */

@@ -7,6 +7,7 @@ import type { MediaFilter, Page, Settlement, StatusCount } from './catalog.js'
 import type { MediaError, MediaRecord, MediaStatus, Platform } from '../media/record.js'
 import { checkLimit, decodeCursor, encodeCursor, filterExpression } from './media-filter.js'
 import { single, type Plan } from './plan.js'
+import { DERIVE_TASK, enqueueTasksPlan } from './task-plans.js'
 import { errorColumns, rowToMedia } from './row-mapping.js'
 import type { MediaRow, MediaTable } from './schema.js'
 import type { SqlDialect } from './sql-dialect.js'
@@ -29,7 +30,15 @@ export function* settlePlan(dialect: SqlDialect, id: string, owner: string, sett
       .returning('id')
       .compile(),
   )
+  if (rows.length > 0 && settlement.status === 'stored') yield* enqueueOnStored(dialect, id, settlement, now)
   return rows.length > 0
+}
+
+/** The tasks a stored settlement asks for, in its transaction, so a crash cannot store a media and lose its work. */
+export function* enqueueOnStored(dialect: SqlDialect, id: string, stored: Extract<Settlement, { status: 'stored' }>, now: number): Plan<void> {
+  const kinds = stored.enqueue ?? []
+  if (kinds.length === 0) return
+  yield* enqueueTasksPlan(dialect, kinds.map((kind) => ({ kind, mediaId: id })), now)
 }
 
 export function* settleManyPlan(dialect: SqlDialect, items: { id: string; owner: string; settlement: Settlement }[], now: number): Plan<boolean[]> {
@@ -52,6 +61,7 @@ export function settlementColumns(s: Settlement, now: number): Partial<MediaTabl
         ...(s.refetchedAt ? { refetched_at: s.refetchedAt.getTime() } : {}),
         ...(s.kind ? { kind: s.kind } : {}),
         next_attempt_at: null,
+        ...(s.enqueue?.includes(DERIVE_TASK) ? { derive_status: 'pending', derive_error: null } : {}),
         ...errorColumns(null),
       }
     case 'retry':

@@ -5,7 +5,7 @@
  */
 import type { LazyDueOptions, RemoteFacts, StoredOutcome } from './catalog.js'
 import type { MediaRecord } from '../media/record.js'
-import { settlementColumns } from './media-plans.js'
+import { enqueueOnStored, settlementColumns } from './media-plans.js'
 import { single, type Plan } from './plan.js'
 import { rowToMedia } from './row-mapping.js'
 import type { SqlDialect } from './sql-dialect.js'
@@ -24,6 +24,7 @@ export function* storeRemotePlan(dialect: SqlDialect, id: string, stored: Stored
       .returningAll()
       .compile(),
   )
+  if (rows[0]) yield* enqueueOnStored(dialect, id, stored, now)
   return rows[0] ? rowToMedia(rows[0]) : undefined
 }
 

@@ -3,7 +3,7 @@
  * hand back as strings (bigint) if a type parser is missing; records hold Dates, booleans and
  * numbers. Every conversion lives here so both engines read and write the same shape.
  */
-import type { MediaError, MediaKind, MediaRecord, MediaStatus, NewMedia, Platform, Direction, StoragePolicy } from '../media/record.js'
+import type { DeriveStatus, MediaError, MediaKind, MediaRecord, MediaStatus, NewMedia, Platform, Direction, StoragePolicy } from '../media/record.js'
 import { UNKNOWN_DEADLINE_MS } from './migrations/0007_meta_2026.js'
 import type { MediaRow, MediaTable } from './schema.js'
 import type { SqlDialect } from './sql-dialect.js'
@@ -55,6 +55,22 @@ export function rowToMedia(r: MediaRow): MediaRecord {
     igPostMediaId: r.ig_post_media_id ?? null,
     title: r.title ?? null,
     refetchedAt: toDate(r.refetched_at),
+    width: toNumber(r.width),
+    height: toNumber(r.height),
+    durationMs: toNumber(r.duration_ms),
+    waveform: parseWaveform(r.waveform),
+    placeholder: r.placeholder ?? null,
+    derivatives: r.derive_status ? { status: r.derive_status as DeriveStatus, error: r.derive_error ?? null } : null,
+  }
+}
+
+function parseWaveform(value: string | null | undefined): number[] | null {
+  if (!value) return null
+  try {
+    const parsed: unknown = JSON.parse(value)
+    return Array.isArray(parsed) && parsed.every((n) => typeof n === 'number') ? (parsed as number[]) : null
+  } catch {
+    return null
   }
 }
 
@@ -118,6 +134,13 @@ export function newMediaToRow(media: NewMedia, ctx: NewMediaRowContext, dialect:
     title: media.title ?? null,
     refetched_at: null,
     deadline_order: deadlineOrder(media.sourceExpiresAt, ctx.receivedAt),
+    width: null,
+    height: null,
+    duration_ms: null,
+    waveform: null,
+    placeholder: null,
+    derive_status: null,
+    derive_error: null,
   }
 }
 

@@ -75,6 +75,16 @@ export interface MediaTable {
   refetched_at: number | null
   /** The claim's sort key: the capture deadline, or receipt + 7 days when unknown (migration 7). */
   deadline_order: number
+  /** Media facts and where deriving stands (migration 8; src/derivatives). */
+  width: number | null
+  height: number | null
+  duration_ms: number | null
+  /** JSON array of 0..100 integers (voice notes). */
+  waveform: string | null
+  /** ThumbHash, base64. */
+  placeholder: string | null
+  derive_status: string | null
+  derive_error: string | null
 }
 
 /** The forwarding outbox (migration 3): one row per webhook to hand on to the user's app. */
@@ -115,6 +125,37 @@ export interface BlobDeletionsTable {
   expires_at: number
 }
 
+/** The generic task queue (migration 8): background work on one media, one row per kind and media. */
+export interface TasksTable {
+  id: string
+  kind: string
+  media_id: string
+  /** Set while the task is to be run; null once it failed for good. */
+  due_at: number | null
+  attempts: number
+  /** Attempts in a row that ended without a settlement; see migration 6. */
+  unfinished: number
+  lease_owner: string | null
+  lease_expires_at: number | null
+  last_error: string | null
+  created_at: number
+  updated_at: number
+}
+
+/** Derived blobs of a media (migration 8): thumbnails, previews. */
+export interface DerivativesTable {
+  /** `<media id>.<name>`. */
+  id: string
+  media_id: string
+  name: string
+  blob_key: string
+  mime_type: string
+  /** Null while the blob is being written (the row reserves the key first). */
+  size: number | null
+  created_at: number
+  updated_at: number
+}
+
 export interface MigrationsTable {
   version: number
   name: string
@@ -127,6 +168,8 @@ export interface Database {
   forwards: ForwardsTable
   dashboard_sessions: DashboardSessionsTable
   blob_deletions: BlobDeletionsTable
+  tasks: TasksTable
+  derivatives: DerivativesTable
   mediagate_migrations: MigrationsTable
 }
 
@@ -134,3 +177,5 @@ export interface Database {
 export type WebhookRow = Selectable<WebhooksTable>
 export type MediaRow = Selectable<MediaTable>
 export type ForwardRow = Selectable<ForwardsTable>
+export type TaskRow = Selectable<TasksTable>
+export type DerivativeRow = Selectable<DerivativesTable>

@@ -83,6 +83,17 @@ const THREAD_METHODS: Record<ThreadMethod, true> = {
   createSession: true,
   sessionActive: true,
   endSession: true,
+  enqueueTasks: true,
+  claimTasks: true,
+  renewTasks: true,
+  settleTask: true,
+  nextTaskDueAt: true,
+  getTask: true,
+  derivativesOf: true,
+  reserveDerivatives: true,
+  recordDerived: true,
+  markDeriving: true,
+  derivedBlobKeys: true,
 }
 
 export function isThreadMethod(name: string): name is ThreadMethod {

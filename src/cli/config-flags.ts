@@ -20,6 +20,8 @@ export const READS = {
   download: ['allowedHosts', 'downloadTimeoutMs', 'downloadDeadlineMs', 'maxBytes'],
   /** The Graph clients: where Graph is and the tokens (global, and per number from the config file). */
   graph: ['graphUrl', 'graphVersion', 'accessToken', 'configFile'],
+  /** Making derivatives: the tools, their limits, and what is made. */
+  derive: ['deriveConcurrency', 'ffmpegPath', 'ffmpegTimeoutMs', 'ffmpegThreads', 'maxPixels', 'stripMetadata', 'derive'],
   /** Retention rules. */
   retention: ['retentionDays', 'retentionDaysWhatsapp', 'retentionDaysMessenger', 'retentionDaysInstagram'],
 } as const satisfies Record<string, readonly OptionKey[]>

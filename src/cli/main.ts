@@ -8,6 +8,7 @@ import { isMediagateError } from '../errors.js'
 import { VERSION } from '../version.js'
 import { captureCommand } from './commands/capture.js'
 import { deleteCommand } from './commands/delete.js'
+import { deriveCommand } from './commands/derive.js'
 import { doctorCommand } from './commands/doctor.js'
 import { emulatorCommand } from './commands/emulator.js'
 import { fetchCommand } from './commands/fetch.js'
@@ -26,7 +27,7 @@ const program = new Command('mediagate')
   .description('Self-hosted media gateway for WhatsApp, Messenger and Instagram webhooks')
   .version(VERSION)
 
-for (const command of [serveCommand(), emulatorCommand(), fetchCommand(), replayCommand(), lsCommand(), retryCommand(), migrateCommand(), migrateDataCommand(), statusCommand(), doctorCommand(), verifyCommand(), captureCommand(), sweepCommand(), deleteCommand(), forwardsCommand()]) {
+for (const command of [serveCommand(), emulatorCommand(), fetchCommand(), replayCommand(), lsCommand(), retryCommand(), migrateCommand(), migrateDataCommand(), statusCommand(), doctorCommand(), verifyCommand(), deriveCommand(), captureCommand(), sweepCommand(), deleteCommand(), forwardsCommand()]) {
   program.addCommand(command)
 }
 reportParseErrors(program, 'mediagate')

@@ -95,6 +95,20 @@ export interface Config {
   forwardMaxAttempts: number
   /** mediagate.config.json: access tokens per WhatsApp number and per page; undefined: none. */
   configFile: string | undefined
+  /** Make thumbnails, previews and media facts in the background once a media is stored. */
+  derive: boolean
+  /** Derivations at once per worker process (and on-demand ones at once per API process). */
+  deriveConcurrency: number
+  /** The ffmpeg binary; undefined: `ffmpeg` on PATH (audio and video derivatives are skipped without one). */
+  ffmpegPath: string | undefined
+  /** Longest one ffmpeg run may take. */
+  ffmpegTimeoutMs: number
+  /** Threads one ffmpeg run may use. */
+  ffmpegThreads: number
+  /** Images with more pixels than this are refused (decompression bombs). */
+  maxPixels: number
+  /** Serve images' /content without EXIF/GPS metadata (the original stays stored; `?original=1` with the API key). */
+  stripMetadata: boolean
 }
 
 /** The options a user sets; `database` and `storage` are parsed from two of them. */
@@ -272,6 +286,13 @@ export const OPTIONS: readonly OptionSpec[] = [
   { key: 'forwardWhen', env: 'MEDIAGATE_FORWARD_WHEN', defaultText: 'received', describe: '`received` (forward at once) or `stored` (once every media of the webhook is stored or failed, so its links work)', parse: (r) => parseChoice(r, FORWARD_WHEN), fallback: () => 'received' },
   { key: 'forwardMaxAttempts', env: 'MEDIAGATE_FORWARD_MAX_ATTEMPTS', defaultText: '20', describe: 'attempts per forward (exponential backoff up to 10 minutes) before it is marked `failed`', parse: (r) => parseInteger(r, 1, 1000), fallback: () => 20 },
   { key: 'configFile', env: 'MEDIAGATE_CONFIG_FILE', defaultText: './mediagate.config.json if it exists', describe: 'JSON file with access tokens per WhatsApp phone_number_id and per page id (see "Several numbers and pages")', parse: (r) => path.resolve(r.trim()), fallback: () => undefined },
+  { key: 'derive', env: 'MEDIAGATE_DERIVE', defaultText: '1', describe: 'make thumbnails, playable previews and media facts (size, duration, waveform, placeholder) in the background once a media is stored (1) or not (0; requests still make them on demand)', parse: parseBoolean, fallback: () => true },
+  { key: 'deriveConcurrency', env: 'MEDIAGATE_DERIVE_CONCURRENCY', defaultText: '1', describe: 'derivations at once per worker process, and on-demand ones per API process (each may keep a core busy: keep it below the cores you can spare from captures)', parse: (r) => parseInteger(r, 1, 64), fallback: () => 1 },
+  { key: 'ffmpegPath', env: 'MEDIAGATE_FFMPEG', defaultText: '`ffmpeg` on PATH', describe: 'the ffmpeg binary for audio and video derivatives (Debian: `apt-get install ffmpeg`); without one they are skipped, images still work', parse: (r) => path.resolve(r.trim()), fallback: () => undefined },
+  { key: 'ffmpegTimeoutMs', env: 'MEDIAGATE_FFMPEG_TIMEOUT_MS', defaultText: '120000', describe: 'longest time one ffmpeg run may take before it is killed and the derivation fails', parse: (r) => parseInteger(r, 1000, 3_600_000), fallback: () => 120_000 },
+  { key: 'ffmpegThreads', env: 'MEDIAGATE_FFMPEG_THREADS', defaultText: '1', describe: 'threads one ffmpeg run may use', parse: (r) => parseInteger(r, 1, 64), fallback: () => 1 },
+  { key: 'maxPixels', env: 'MEDIAGATE_MAX_PIXELS', defaultText: '50000000', describe: 'images (and video frames) with more pixels than this are not decoded: a decompression bomb fails its derivation, not the process', parse: (r) => parseInteger(r, 1, 1_000_000_000), fallback: () => 50_000_000 },
+  { key: 'stripMetadata', env: 'MEDIAGATE_STRIP_METADATA', defaultText: '0', describe: "serve images' `/content` without EXIF, GPS or other metadata (1); the original stays stored and `?original=1` with the API key returns it", parse: parseBoolean, fallback: () => false },
   {
     key: 'sandbox',
     env: 'MEDIAGATE_SANDBOX',

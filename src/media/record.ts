@@ -94,7 +94,33 @@ export interface MediaError {
   vendorCode?: string | number | null
 }
 
-export interface MediaRecord extends NewMedia {
+/**
+ * Where deriving (thumbnails, previews, facts; src/derivatives) stands for a stored media:
+ * `pending` (queued or running), `done`, `failed` (the media itself is fine; `error` says why),
+ * `skipped` (nothing to derive, or a tool is missing: `error` says which).
+ */
+export const DERIVE_STATUSES = ['pending', 'done', 'failed', 'skipped'] as const
+export type DeriveStatus = (typeof DERIVE_STATUSES)[number]
+
+export interface DerivativesState {
+  status: DeriveStatus
+  error: string | null
+}
+
+/** What deriving learns about the bytes; null where it does not apply or is not known yet. */
+export interface MediaFacts {
+  /** Pixels (images, stickers, video). */
+  width: number | null
+  height: number | null
+  /** Audio and video. */
+  durationMs: number | null
+  /** Voice notes: 64 integers 0..100, loudness over time, for drawing bars. */
+  waveform: number[] | null
+  /** A ThumbHash (base64) a client can paint before the thumbnail loads. */
+  placeholder: string | null
+}
+
+export interface MediaRecord extends NewMedia, MediaFacts {
   /** Stable public id, `med_` + 26 base32 characters; never reused. */
   id: string
   status: MediaStatus
@@ -122,4 +148,6 @@ export interface MediaRecord extends NewMedia {
   title: string | null
   /** When the source was recovered through Graph's Message node after its CDN URL expired. */
   refetchedAt: Date | null
+  /** Null until the media is stored and deriving was queued (or never, with derivation off). */
+  derivatives: DerivativesState | null
 }

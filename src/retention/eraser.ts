@@ -1,6 +1,7 @@
 /**
  * Erasure of media records (DELETE, `mediagate delete`, retention, unsend), one way for all:
- * the records become tombstones first (so nothing serves them any more), then each blob that no
+ * the records become tombstones first (so nothing serves them any more), then each blob (its own
+ * and its derivatives': thumbnails, previews) that no
  * live record shares is deleted and the tombstones let go of its key. A blob store that fails
  * leaves the key on the tombstone; the retention sweep finishes the job later.
  *
@@ -64,7 +65,10 @@ export class Eraser {
    */
   async erase(ids: string[], now?: Date): Promise<MediaRecord[]> {
     const tombstones = await this.options.catalog.markDeleted(ids, now)
-    const keys = [...new Set(tombstones.map((t) => t.blobKey).filter((k): k is string => k !== null))]
+    // Derived blobs (thumbnails, previews) go with their media; read after the tombstones, so a
+    // derivation that reserved a key before them is seen, and one after them was refused.
+    const derived = await this.options.catalog.derivedBlobKeys(tombstones.map((t) => t.id))
+    const keys = [...new Set([...tombstones.map((t) => t.blobKey).filter((k): k is string => k !== null), ...derived])]
     if (keys.length === 0) return tombstones
     const { released } = await this.releaseBlobs(keys)
     return tombstones.map((t) => (t.blobKey !== null && released.has(t.blobKey) ? { ...t, blobKey: null } : t))

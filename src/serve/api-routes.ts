@@ -7,6 +7,8 @@ import { apiKeyHook } from './api-auth.js'
 import { loadMedia, type RemoteContentHandler, sendContent } from './content-route.js'
 import { parseListQuery } from './list-query.js'
 import { presentMedia } from './present-media.js'
+import type { SingleFlight } from '../derivatives/single-flight.js'
+import { contentRecord } from './stripped-content.js'
 
 export interface ApiRoutesOptions {
   catalog: MediaQueries
@@ -16,6 +18,8 @@ export interface ApiRoutesOptions {
   onRequeued?: () => void
   /** Serves media under the lazy and proxy storage policies. */
   remote?: RemoteContentHandler
+  /** MEDIAGATE_STRIP_METADATA: images' content without metadata (stripped-content.ts). */
+  stripped?: Pick<SingleFlight, 'ensure'>
 }
 
 export async function apiRoutes(app: FastifyInstance, options: ApiRoutesOptions): Promise<void> {
@@ -30,9 +34,15 @@ export async function apiRoutes(app: FastifyInstance, options: ApiRoutesOptions)
 
   app.get<{ Params: { id: string } }>('/v1/media/:id', async (request) => presentMedia(await loadMedia(catalog, request.params.id)))
 
-  app.get<{ Params: { id: string } }>('/v1/media/:id/content', async (request, reply) => {
+  const closing = new AbortController()
+  app.addHook('onClose', async () => closing.abort(new MediagateError('network', 'the server is closing')))
+  const stripped = options.stripped ? { derivations: options.stripped, signal: closing.signal } : undefined
+
+  app.get<{ Params: { id: string }; Querystring: Record<string, unknown> }>('/v1/media/:id/content', async (request, reply) => {
     const media = await loadMedia(catalog, request.params.id)
-    return sendContent({ catalog, blobs, ...(options.remote ? { remote: options.remote } : {}) }, media, request, reply)
+    const original = request.query.original === '1' || request.query.original === 'true'
+    const served = original ? media : await contentRecord(media, stripped)
+    return sendContent({ catalog, blobs, ...(options.remote ? { remote: options.remote } : {}) }, served, request, reply)
   })
 
   app.post<{ Params: { id: string } }>('/v1/media/:id/retry', async (request, reply) => {

@@ -8,6 +8,8 @@ import type { FastifyInstance, FastifyRequest } from 'fastify'
 import { MediagateError } from '../errors.js'
 import { apiKeyHook } from './api-auth.js'
 import { type ContentDeps, loadMedia, sendContent } from './content-route.js'
+import type { SingleFlight } from '../derivatives/single-flight.js'
+import { contentRecord } from './stripped-content.js'
 import { DEFAULT_LINK_SECONDS, type LinkSigner, MAX_LINK_SECONDS } from './signed-links.js'
 
 export interface LinkRoutesOptions extends ContentDeps {
@@ -15,10 +17,15 @@ export interface LinkRoutesOptions extends ContentDeps {
   signer: LinkSigner
   /** MEDIAGATE_PUBLIC_URL; without it, links point at the host the request came to. */
   publicUrl: string | undefined
+  /** MEDIAGATE_STRIP_METADATA: images' content without metadata; a link never gets the original. */
+  stripped?: Pick<SingleFlight, 'ensure'>
 }
 
 export async function linkRoutes(app: FastifyInstance, options: LinkRoutesOptions): Promise<void> {
   const { catalog, signer } = options
+  const closing = new AbortController()
+  app.addHook('onClose', async () => closing.abort(new MediagateError('network', 'the server is closing')))
+  const stripped = options.stripped ? { derivations: options.stripped, signal: closing.signal } : undefined
 
   app.post<{ Params: { id: string } }>('/v1/media/:id/links', { onRequest: apiKeyHook(options.apiKey) }, async (request, reply) => {
     const seconds = expiresIn(request.body)
@@ -38,7 +45,7 @@ export async function linkRoutes(app: FastifyInstance, options: LinkRoutesOption
     const media = await loadMedia(catalog, request.params.id)
     // The link (with its signature) is the credential: do not hand it on to other sites.
     void reply.header('referrer-policy', 'no-referrer')
-    return sendContent(options, media, request, reply)
+    return sendContent(options, await contentRecord(media, stripped), request, reply)
   })
 }
 

@@ -42,6 +42,17 @@ export interface MediaJson {
   /** The storage policy the media arrived under: eager, lazy or proxy. */
   policy: string
   deleted_at: string | null
+  /** Pixels (images, stickers, video); null until derived. */
+  width: number | null
+  height: number | null
+  /** Audio and video; null until derived. */
+  duration_ms: number | null
+  /** Voice notes and audio: 64 integers 0..100 for drawing bars. */
+  waveform: number[] | null
+  /** ThumbHash (base64) to paint before the thumbnail loads. */
+  placeholder: string | null
+  /** Where making thumbnails and previews stands; null when it was never queued. */
+  derivatives: { status: string; error: string | null } | null
 }
 
 const iso = (d: Date | null): string | null => (d ? d.toISOString() : null)
@@ -81,6 +92,12 @@ export function presentMedia(m: MediaRecord): MediaJson {
     updated_at: m.updatedAt.toISOString(),
     policy: m.policy,
     deleted_at: iso(m.deletedAt),
+    width: m.width,
+    height: m.height,
+    duration_ms: m.durationMs,
+    waveform: m.waveform,
+    placeholder: m.placeholder,
+    derivatives: m.derivatives,
   }
 }
 

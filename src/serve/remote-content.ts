@@ -24,6 +24,8 @@ export interface RemoteContentDeps {
   logger: Logger
   /** Deletes blobs no live record uses (a lazy record deleted while its capture ran). */
   discardBlobs: (keys: string[]) => Promise<void>
+  /** Task kinds queued when a lazy record becomes stored. */
+  enqueue?: string[]
 }
 
 export class RemoteContent implements RemoteContentHandler {
@@ -33,7 +35,7 @@ export class RemoteContent implements RemoteContentHandler {
 
   constructor(deps: RemoteContentDeps) {
     const { catalog, blobs, sources, leaser, logger, discardBlobs } = deps
-    this.lazy = new LazyContent({ catalog, blobs, sources, leaser, logger, discardBlobs }, { catalog, blobs, remote: this }, this.controller.signal)
+    this.lazy = new LazyContent({ catalog, blobs, sources, leaser, logger, discardBlobs, ...(deps.enqueue ? { enqueue: deps.enqueue } : {}) }, { catalog, blobs, remote: this }, this.controller.signal)
     this.proxy = { catalog, sources, logger }
   }
 

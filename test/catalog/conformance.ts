@@ -17,6 +17,7 @@ import { queryTests } from './conformance/query.js'
 import { recordTests } from './conformance/record.js'
 import { settleTests } from './conformance/settle.js'
 import { sessionTests } from './conformance/sessions.js'
+import { taskTests } from './conformance/tasks.js'
 
 export type TestCatalog = Catalog & {
   migrateTo(version: number): Promise<MigrationOutcome>
@@ -79,5 +80,6 @@ export function catalogConformance(name: string, setup: () => Promise<CatalogFix
     sessionTests(ctx)
     blobLeaseTests(ctx)
     meta2026Tests(ctx)
+    taskTests(ctx)
   })
 }

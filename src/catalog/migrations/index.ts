@@ -13,6 +13,7 @@ import { dashboardSessions } from './0004_dashboard_sessions.js'
 import { blobLeases } from './0005_blob_leases.js'
 import { unfinishedAttempts } from './0006_unfinished_attempts.js'
 import { meta2026 } from './0007_meta_2026.js'
+import { tasksAndDerivatives } from './0008_tasks_and_derivatives.js'
 
 export interface Migration {
   version: number
@@ -21,6 +22,6 @@ export interface Migration {
   down(dialect: SqlDialect): CompiledQuery[]
 }
 
-export const MIGRATIONS: readonly Migration[] = [initial, policiesAndDeletion, forwarding, dashboardSessions, blobLeases, unfinishedAttempts, meta2026]
+export const MIGRATIONS: readonly Migration[] = [initial, policiesAndDeletion, forwarding, dashboardSessions, blobLeases, unfinishedAttempts, meta2026, tasksAndDerivatives]
 
 export const LATEST_VERSION = MIGRATIONS.at(-1)?.version ?? 0

@@ -66,6 +66,7 @@ export function captureDue(
       sources: parts.sources,
       leaser: parts.leaser,
       discardBlobs: (keys) => parts.eraser.discard(keys).then(() => {}),
+      enqueue: parts.storedTasks,
     }
     const run: CaptureRun = { captured: 0, failed: 0 }
     const queue = [...due]

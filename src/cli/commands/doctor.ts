@@ -12,6 +12,7 @@ import { MediagateError, toMediagateError } from '../../errors.js'
 import { silentLogger } from '../../logging/logger.js'
 import { ALL_OPTIONS, addConfigOptions, configFromCommand } from '../config-flags.js'
 import { withParts } from '../with-parts.js'
+import { locateFfmpeg, runTool } from '../../derivatives/ffmpeg.js'
 
 type Outcome = { ok: boolean; warn?: boolean; detail: string }
 
@@ -37,6 +38,7 @@ export function doctorCommand(): Command {
       ['catalog', await checkCatalog(config)],
       ['blob store', await checkBlobs(config)],
       ['graph api', await checkGraph(config)],
+      ['derivatives', await checkDerivatives(config)],
     ] as const
     for (const [name, outcome] of results) print(name, outcome)
     if (results.some(([, o]) => !o.ok)) process.exitCode = 1
@@ -58,6 +60,22 @@ function checkSecrets(config: Readonly<Config>): Outcome {
   ].filter(Boolean)
   if (missing.length > 0) return { ok: false, detail: `set ${missing.join('; ')}` }
   return { ok: true, detail: `app secret(s): ${config.appSecrets.length}, verify token and API key set` }
+}
+
+/** ffmpeg for audio and video derivatives: a warning without it (images still work). */
+async function checkDerivatives(config: Readonly<Config>): Promise<Outcome> {
+  const where = config.derive ? 'thumbnails and facts in the background' : 'MEDIAGATE_DERIVE=0: made on demand only'
+  const tools = locateFfmpeg(config.ffmpegPath)
+  if (!tools) {
+    const hint = config.ffmpegPath ? `${config.ffmpegPath} (or ffprobe beside it) is not an executable` : 'no ffmpeg and ffprobe on PATH'
+    return { ok: true, warn: true, detail: `${where}; images work, but ${hint}: audio and video previews, posters and waveforms are skipped. Enable them: apt-get install ffmpeg (or set MEDIAGATE_FFMPEG)` }
+  }
+  try {
+    const version = (await runTool(tools.ffmpeg, ['-version'], { timeoutMs: 10_000 })).toString('utf8').split('\n')[0] ?? ''
+    return { ok: true, detail: `${where}; ${version.slice(0, 60)} at ${tools.ffmpeg}` }
+  } catch (err) {
+    return { ok: true, warn: true, detail: `${tools.ffmpeg} does not run (${toMediagateError(err).message}): audio and video derivatives are skipped` }
+  }
 }
 
 /** mediagate.config.json: every part is opened after it is read, so a broken file stops them all. */

@@ -100,6 +100,8 @@ export interface CopyStats {
   /** Rows inserted at the destination. */
   webhooks: number
   forwards: number
+  /** Derivative rows (thumbnails, previews) written, their blobs copied with them. */
+  derivatives: number
   media: number
   /** Media records the full pass found already at the destination (in any version). */
   skipped: number
@@ -164,6 +166,7 @@ export async function copyUntilStill(source: CopySource, dest: CopyDestination, 
   const stats: CopyStats = {
     webhooks: 0,
     forwards: 0,
+    derivatives: 0,
     media: 0,
     skipped: 0,
     updated: { forwards: 0, media: 0 },
@@ -254,6 +257,24 @@ async function copyPass(source: CopySource, dest: CopyDestination, since: Date |
   } finally {
     progress?.stop()
   }
+  // Derivatives (thumbnails, previews) after their media, each with its blob; one still being
+  // written at the source (no size yet) waits for a later pass.
+  await forEachPage(source.catalog, 'derivatives', since, async (rows) => {
+    const verdicts = await dest.catalog.compareRows('derivatives', rows.map(copyKey))
+    const write: Record<string, unknown>[] = []
+    for (const row of rows) {
+      if (!writes(verdicts[String(row.id)]) || typeof row.blob_key !== 'string') continue
+      if (row.size === null || row.size === undefined) {
+        waiting++
+        continue
+      }
+      const key = await copyBlob(source, dest.blobs, row, row.blob_key, row.blob_key.split('/').at(-1) ?? '', stats)
+      if (key === undefined) continue
+      write.push({ ...row, blob_key: key })
+    }
+    await dest.catalog.importRows('derivatives', write)
+    stats.derivatives += write.length
+  })
   return waiting
 }
 
@@ -335,6 +356,7 @@ function report(s: CopyStats): string {
     `updated ${s.updated.forwards} forwards and ${s.updated.media} media records to the source's newer state, kept ${s.kept} the destination changed since; ` +
       `deleted ${s.blobsDeleted} blobs of erased media at the destination`,
   ]
+  if (s.derivatives > 0) lines.push(`copied ${s.derivatives} derivatives (thumbnails, previews) with their blobs`)
   if (s.converged && s.passes > 1) lines.push(`caught up with changes made during the copy in ${s.passes - 1} more passes`)
   if (!s.converged) lines.push(`the source was still changing after ${s.passes} passes (${stillChanging(s)}): run again once the gateway is stopped`)
   return `${lines.join('\n')}\n`

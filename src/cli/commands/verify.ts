@@ -1,5 +1,6 @@
 /**
- * `mediagate verify`: re-hashes every stored blob against its sha256 and size, with progress.
+ * `mediagate verify`: re-hashes every stored blob against its sha256 and size, with progress,
+ * derived blobs (thumbnails, previews) included.
  * Reports missing and corrupt blobs (exit code 1). With --quarantine, a corrupt blob is moved
  * aside (kept as evidence, no longer served) and its records become `failed` with `integrity`,
  * visible in the API and retryable once the source can be fetched again.
@@ -16,6 +17,7 @@ import { ORPHAN_GRACE_MS, orphanBlobs } from '../../retention/orphans.js'
 import { addConfigOptions, configFromCommand, READS } from '../config-flags.js'
 import { withParts } from '../with-parts.js'
 import { startProgress } from '../progress.js'
+import { DERIVE_TASK } from '../../catalog/task-plans.js'
 
 export function verifyCommand(): Command {
   const command = new Command('verify')
@@ -38,6 +40,18 @@ export function verifyCommand(): Command {
         }
         after = rows.at(-1)!.id as string
       }
+      // Derived blobs (thumbnails, previews): their key is their sha256; their size is on the row.
+      const derived = new Map<string, string>()
+      for (let after: string | null = null; ; ) {
+        const rows = await catalog.exportRows('derivatives', after, 500)
+        if (rows.length === 0) break
+        for (const r of rows) {
+          if (r.size === null || r.size === undefined || typeof r.blob_key !== 'string' || expected.has(r.blob_key)) continue
+          expected.set(r.blob_key, { sha256: r.blob_key.split('/').at(-1) ?? '', size: Number(r.size) })
+          derived.set(r.blob_key, String(r.media_id))
+        }
+        after = rows.at(-1)!.id as string
+      }
       const progress = startProgress('verify', expected.size)
       const found: string[] = []
       try {
@@ -46,6 +60,22 @@ export function verifyCommand(): Command {
           progress.increment()
           if (result.status === 'ok') continue
           let line = `${result.status}: ${key}${result.sha256 ? ` (hashes to ${result.sha256}, ${result.size} bytes)` : ''}`
+          const mediaId = derived.get(key)
+          if (mediaId !== undefined) {
+            const media = await catalog.get(mediaId)
+            // A tombstone's derivative whose erasure is finishing: not a loss.
+            if (media?.status !== 'stored') continue
+            line += ` (derived from ${mediaId})`
+            if (quarantine) {
+              if (result.status === 'corrupt' && blobs.quarantine) line += ` → moved to ${await blobs.quarantine(key)}`
+              // Made again from the original by the worker (or on the next request).
+              await catalog.enqueueTasks([{ kind: DERIVE_TASK, mediaId }])
+              await catalog.markDeriving([mediaId], 'pending', null)
+              line += '; queued to be derived again'
+            }
+            found.push(line)
+            continue
+          }
           if (quarantine) {
             const message = `the stored blob is ${result.status}; found by mediagate verify`
             if (result.status === 'corrupt' && blobs.quarantine) line += ` → moved to ${await blobs.quarantine(key)}`

@@ -60,6 +60,12 @@ export function recordTests(ctx: ConformanceContext): void {
         policy: 'eager',
         deletedAt: null,
         refetchedAt: null,
+        width: null,
+        height: null,
+        durationMs: null,
+        waveform: null,
+        placeholder: null,
+        derivatives: null,
       })
       expect(isMediaId(a!.id)).toBe(true)
       expect(a!.nextAttemptAt!.getTime()).toBeGreaterThanOrEqual(before)

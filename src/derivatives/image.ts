@@ -1,0 +1,85 @@
+/**
+ * Image derivatives with sharp (libvips): thumbnails at the three sizes the API serves, the
+ * displayed width and height, and a ThumbHash placeholder. Only the formats listed are decoded
+ * (no SVG: it may reference other files), at most `maxPixels` (decompression bombs are refused
+ * before decoding), the first frame of animations, EXIF orientation applied. Outputs carry no
+ * metadata: sharp writes none unless asked (no EXIF, GPS, XMP or ICC beyond sRGB).
+ */
+import sharp from 'sharp'
+import { rgbaToThumbHash } from 'thumbhash'
+import { MediagateError } from '../errors.js'
+
+/** Longest side of each thumbnail, in pixels; 320 is the default the API serves. */
+export const THUMBNAIL_SIZES = [96, 320, 640] as const
+export type ThumbnailSize = (typeof THUMBNAIL_SIZES)[number]
+
+/** Types an image thumbnail is made from (sniffed). */
+export const DECODABLE_IMAGES: ReadonlySet<string> = new Set(['image/jpeg', 'image/png', 'image/webp', 'image/gif', 'image/avif', 'image/tiff'])
+
+const WEBP_QUALITY = 75
+/** ThumbHash encodes images of at most 100×100. */
+const PLACEHOLDER_SIDE = 100
+
+export interface ImageDerivation {
+  width: number
+  height: number
+  placeholder: string
+  thumbnails: { size: ThumbnailSize; data: Buffer }[]
+}
+
+export interface ImageOptions {
+  maxPixels: number
+}
+
+/** Thumbnails, size and placeholder of an image file or buffer. */
+export async function deriveImage(input: string | Buffer, options: ImageOptions): Promise<ImageDerivation> {
+  try {
+    const source = sharp(input, { limitInputPixels: options.maxPixels, failOn: 'error', pages: 1, autoOrient: true })
+    const meta = await source.metadata()
+    const width = meta.autoOrient?.width ?? meta.width
+    const height = meta.autoOrient?.height ?? meta.height
+    if (!width || !height) throw new MediagateError('unprocessable_media', 'the image has no dimensions')
+    const thumbnails = await Promise.all(
+      THUMBNAIL_SIZES.map(async (size) => ({
+        size,
+        data: await source.clone().resize({ width: size, height: size, fit: 'inside', withoutEnlargement: true }).webp({ quality: WEBP_QUALITY }).toBuffer(),
+      })),
+    )
+    const small = await source
+      .clone()
+      .resize({ width: PLACEHOLDER_SIDE, height: PLACEHOLDER_SIDE, fit: 'inside' })
+      .ensureAlpha()
+      .raw()
+      .toBuffer({ resolveWithObject: true })
+    const placeholder = Buffer.from(rgbaToThumbHash(small.info.width, small.info.height, small.data)).toString('base64')
+    return { width, height, placeholder, thumbnails }
+  } catch (err) {
+    throw asImageError(err)
+  }
+}
+
+/** The image without its metadata (EXIF, GPS, XMP, IPTC), same format, for MEDIAGATE_STRIP_METADATA. */
+export async function stripImageMetadata(input: Buffer, options: ImageOptions): Promise<Buffer> {
+  try {
+    // Re-encoded at high quality: libvips cannot drop metadata without writing the pixels anew.
+    // Orientation is applied first so the picture still stands the right way up.
+    const image = sharp(input, { limitInputPixels: options.maxPixels, failOn: 'error', animated: true, autoOrient: true })
+    const { format } = await image.metadata()
+    if (format === 'jpeg') return await image.jpeg({ quality: 92, mozjpeg: false }).toBuffer()
+    if (format === 'png') return await image.png().toBuffer()
+    if (format === 'webp') return await image.webp({ quality: 92 }).toBuffer()
+    if (format === 'gif') return await image.gif().toBuffer()
+    if (format === 'heif') return await image.avif({ quality: 80 }).toBuffer()
+    if (format === 'tiff') return await image.tiff().toBuffer()
+    throw new MediagateError('unprocessable_media', `cannot strip metadata from ${format ?? 'this'} images`)
+  } catch (err) {
+    throw asImageError(err)
+  }
+}
+
+function asImageError(err: unknown): MediagateError {
+  if (err instanceof MediagateError) return err
+  const message = err instanceof Error ? err.message : String(err)
+  const bomb = /pixel limit/i.test(message)
+  return new MediagateError('unprocessable_media', bomb ? `the image has more pixels than MEDIAGATE_MAX_PIXELS allows: ${message}` : `the image could not be decoded: ${message}`, { cause: err })
+}
