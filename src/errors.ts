@@ -29,11 +29,15 @@ export const ERROR_CODES = {
   too_many_redirects: { status: 502, retryable: false, summary: 'the download was redirected too many times' },
   meta_error: { status: 502, retryable: false, summary: 'Meta reported in the webhook that the media could not be delivered' },
   deleted: { status: 410, retryable: false, summary: 'the media was deleted (retention, DELETE or an unsend); only its tombstone is kept' },
+  // malware scanning (MEDIAGATE_CLAMAV_URL)
+  infected: { status: 422, retryable: false, summary: 'the malware scanner found a signature in the bytes (named in the message); the blob is quarantined, never served or forwarded' },
+  too_large_to_scan: { status: 422, retryable: false, summary: "the media is larger than clamd's stream limit (MEDIAGATE_CLAMAV_STREAM_MAX_BYTES) and MEDIAGATE_CLAMAV_OVERSIZE is `fail`" },
   // jobs: what the job engine records when a job cannot run to an end
   crashed: { status: 500, retryable: false, summary: 'MEDIAGATE_CRASH_LIMIT attempts in a row ended with their process (a crash, a hang or a lost lease); the job was given up instead of taken again' },
   // our own backends
   storage: { status: 503, retryable: true, summary: 'the blob store failed' },
   catalog: { status: 503, retryable: true, summary: 'the catalog (database) failed' },
+  scanner: { status: 503, retryable: true, summary: 'the malware scanner (clamd) could not be reached, timed out or failed; the media stays pending' },
   internal: { status: 500, retryable: false, summary: 'an unexpected error; a bug' },
 } as const satisfies Record<string, { status: number; retryable: boolean; summary: string }>
 

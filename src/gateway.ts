@@ -9,6 +9,7 @@ import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } 
 import type { BlobStore } from './blobs/blob-store.js'
 import { type CaptureFn, captureJobs } from './capture/capture-job.js'
 import { captureMedia } from './capture/capture-media.js'
+import { scanningCapture } from './capture/capture-scanned.js'
 import { type CaptureRetryPolicy, DEFAULT_RETRY_POLICY } from './capture/retry-policy.js'
 import type { Catalog, ForwardRecord, ForwardSettlement, Settlement } from './catalog/catalog.js'
 import type { Config } from './config/options.js'
@@ -120,7 +121,21 @@ export async function createGateway(config: Readonly<Config>, options: GatewayOp
   const retry = { ...DEFAULT_RETRY_POLICY, windowMs: config.retryWindowMs, ...options.retry }
   // Each capture leases its blob key before the put commits, so an erasure never deletes bytes it is about to use.
   const leaser = new BlobLeaser({ catalog })
-  const capture: CaptureFn = metrics.timeCapture((media, signal) => captureMedia(media, { blobs: withBeforeCommit(blobs, leaser.beforeCommit(media, signal)), sources: parts.sources }, signal))
+  const download: CaptureFn = (media, signal) => captureMedia(media, { blobs: withBeforeCommit(blobs, leaser.beforeCommit(media, signal)), sources: parts.sources }, signal)
+  const scanner = parts.scanner
+  scanner?.observe((result, seconds) => metrics.scanned(result, seconds))
+  // Another media's stored bytes found infected: its app hears of it through a forward sent again.
+  const resendForwards = (webhookIds: (string | null)[]) => {
+    const ids = webhookIds.filter((id): id is string => id !== null)
+    if (!forwarding || ids.length === 0) return
+    catalog.resendForwards(ids).then(
+      () => forwarding.forwarder?.wake(),
+      (err: unknown) => logger.error({ err }, 'queueing forwards about infected media failed'),
+    )
+  }
+  const capture: CaptureFn = metrics.timeCapture(
+    scanner ? scanningCapture(download, { scanner, blobs, catalog, retry, onQuarantined: (records) => resendForwards(records.map((r) => r.webhookId)) }) : download,
+  )
   const captureEngine = runsWorker
     ? new JobEngine(
         captureJobs({
@@ -130,6 +145,8 @@ export async function createGateway(config: Readonly<Config>, options: GatewayOp
           retry,
           onSettled: (media, settlement) => {
             metrics.captureSettled(media.platform, settlement)
+            // A forward already sent (`received`) said pending: the app hears of the infection. One still waiting carries it anyway.
+            if (settlement.status === 'failed' && settlement.error.code === 'infected') resendForwards([media.webhookId])
             // The last media of a webhook settled: a forward waiting for it may be due.
             if (settlement.status !== 'retry') forwarding?.forwarder?.wake()
           },
@@ -166,7 +183,7 @@ export async function createGateway(config: Readonly<Config>, options: GatewayOp
   const sessions = new DashboardSessions({ apiKey: config.apiKey, catalog })
   provideSessions(app, sessions)
   observeWebhooks(app, metrics)
-  await app.register(healthRoutes, { catalog, blobs })
+  await app.register(healthRoutes, { catalog, blobs, ...(scanner ? { scanner } : {}) })
   await app.register(metricsRoutes, { metrics, apiKey: config.apiKey, public: config.metricsPublic })
   if (config.role !== 'worker') {
     await app.register(webhookRoutes, { intake, verifyToken: config.verifyToken })

@@ -21,6 +21,8 @@ import { retentionRules } from './retention/retention-rules.js'
 import { RetentionSweeper } from './retention/sweeper.js'
 import type { SourceDeps } from './transfer/open-source.js'
 import { WhatsAppUrlCache } from './transfer/whatsapp-urls.js'
+import { ClamdClient } from './scanning/clamd-client.js'
+import { Scanner } from './scanning/scanner.js'
 import { USER_AGENT } from './version.js'
 
 export type { CatalogAccess } from './config/backends.js'
@@ -51,6 +53,8 @@ export interface Parts {
   readonly sources: SourceDeps
   /** Erases media (DELETE, unsend, retention, `mediagate delete`): tombstones, then unshared blobs. */
   readonly eraser: Eraser
+  /** The malware scanner (clamd at MEDIAGATE_CLAMAV_URL); undefined when scanning is off. */
+  readonly scanner: Scanner | undefined
   /** A retention sweeper over these parts (started by the worker role, run once by `mediagate sweep`). */
   sweeper(timing?: { intervalMs?: number; firstDelayMs?: number }): RetentionSweeper
   /** Migrates the catalog (unless it was opened `read`) and prepares an `own` blob store. */
@@ -88,6 +92,7 @@ export async function openParts(config: Readonly<Config>, options: PartsOptions 
   let graph: GraphClients | undefined
   let eraser: Eraser | undefined
   let sources: SourceDeps | undefined
+  let scanner: Scanner | undefined
   const parts: Parts = {
     config,
     logger,
@@ -121,6 +126,15 @@ export async function openParts(config: Readonly<Config>, options: PartsOptions 
     get eraser() {
       eraser ??= new Eraser({ catalog: parts.catalog, blobs: parts.blobs, logger })
       return eraser
+    },
+    get scanner() {
+      if (!config.clamav) return undefined
+      scanner ??= new Scanner({
+        client: new ClamdClient({ address: config.clamav, timeoutMs: config.clamavTimeoutMs, streamMaxBytes: config.clamavStreamMaxBytes }),
+        streamMaxBytes: config.clamavStreamMaxBytes,
+        oversize: config.clamavOversize,
+      })
+      return scanner
     },
     sweeper(timing = {}) {
       return new RetentionSweeper({ catalog: parts.catalog, eraser: parts.eraser, logger, rules: retentionRules(config), ...timing })

@@ -35,6 +35,8 @@ import { createSessionPlan, endSessionPlan, sessionActivePlan } from './session-
 import type { ForwardRecord, ForwardSettlement, ForwardStatus } from './catalog.js'
 import { claimForwardsPlan, getForwardPlan, listForwardsPlan, recordWithForwardsPlan, retryForwardsPlan, settleForwardPlan, webhookMediaPlan } from './forward-plans.js'
 import { rowToMedia } from './row-mapping.js'
+import { quarantineBlobPlan, releaseInfectedPlan, resendForwardsPlan } from './scan-plans.js'
+import type { ScanResult } from '../media/record.js'
 import { claimJobsPlan } from './claim-queries.js'
 import type { MediaRow } from './schema.js'
 import type { DialectName, SqlDialect } from './sql-dialect.js'
@@ -257,6 +259,19 @@ export abstract class KyselyCatalog implements Catalog {
 
   endSession(idHash: string): Promise<boolean> {
     return this.guard(() => this.run(endSessionPlan(this.sqlDialect, idHash), 'autocommit'))
+  }
+
+  quarantineBlob(blobKey: string, quarantineKey: string | null, error: MediaError, scan: ScanResult): Promise<MediaRecord[]> {
+    return this.guard(async () => this.run(quarantineBlobPlan(this.sqlDialect, blobKey, quarantineKey, error, scan, await this.clock.now()), 'transaction'))
+  }
+
+  releaseInfected(id: string, blobKey: string): Promise<MediaRecord | undefined> {
+    return this.guard(async () => this.run(releaseInfectedPlan(this.sqlDialect, id, blobKey, await this.clock.now()), 'transaction'))
+  }
+
+  resendForwards(webhookIds: string[]): Promise<number> {
+    if (webhookIds.length === 0) return Promise.resolve(0)
+    return this.guard(async () => this.run(resendForwardsPlan(this.sqlDialect, webhookIds, await this.clock.now()), 'transaction'))
   }
 
   /** A retry's due time was computed on the caller's clock: move it onto the catalog's. */

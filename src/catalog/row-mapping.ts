@@ -3,7 +3,7 @@
  * hand back as strings (bigint) if a type parser is missing; records hold Dates, booleans and
  * numbers. Every conversion lives here so both engines read and write the same shape.
  */
-import type { MediaError, MediaKind, MediaRecord, MediaStatus, NewMedia, Platform, Direction, StoragePolicy } from '../media/record.js'
+import type { MediaError, MediaKind, MediaRecord, MediaStatus, NewMedia, Platform, Direction, ScanResult, ScanStatus, StoragePolicy } from '../media/record.js'
 import type { MediaRow, MediaTable } from './schema.js'
 import type { SqlDialect } from './sql-dialect.js'
 
@@ -50,6 +50,27 @@ export function rowToMedia(r: MediaRow): MediaRecord {
     updatedAt: toDate(r.updated_at) ?? new Date(0),
     policy: (r.policy ?? 'eager') as StoragePolicy,
     deletedAt: toDate(r.deleted_at),
+    scan: toScan(r),
+  }
+}
+
+/**
+ * A stored record without scan columns was stored while scanning was off (or lazily): `skipped`.
+ * Other records without them never held bytes: null.
+ */
+function toScan(r: MediaRow): ScanResult | null {
+  const status = r.scan_status ?? (r.status === 'stored' ? 'skipped' : null)
+  if (status === null) return null
+  return { status: status as ScanStatus, engine: r.scan_engine ?? null, scannedAt: toDate(r.scanned_at), signature: r.scan_signature ?? null, releasedAt: toDate(r.scan_released_at) }
+}
+
+export function scanColumns(scan: ScanResult | null): Pick<MediaTable, 'scan_status' | 'scan_engine' | 'scanned_at' | 'scan_signature' | 'scan_released_at'> {
+  return {
+    scan_status: scan?.status ?? null,
+    scan_engine: scan?.engine ?? null,
+    scanned_at: toMillis(scan?.scannedAt),
+    scan_signature: scan?.signature ?? null,
+    scan_released_at: toMillis(scan?.releasedAt),
   }
 }
 
@@ -108,6 +129,7 @@ export function newMediaToRow(media: NewMedia, ctx: NewMediaRowContext, dialect:
     policy,
     deleted_at: null,
     blob_lease_key: null,
+    ...scanColumns(null),
   }
 }
 

@@ -66,6 +66,15 @@ export interface MediaTable {
   deleted_at: number | null
   /** The blob key a capture of this pending record is about to commit (migration 5; blob-plans.ts). */
   blob_lease_key: string | null
+  /** clean, infected, skipped or error; null until the bytes were held (migration 9). */
+  scan_status: string | null
+  /** clamd's VERSION answer when it scanned. */
+  scan_engine: string | null
+  scanned_at: number | null
+  /** The signature clamd found. */
+  scan_signature: string | null
+  /** When an operator released the media as a false positive. */
+  scan_released_at: number | null
 }
 
 /** The forwarding outbox (migration 3): one row per webhook to hand on to the user's app. */

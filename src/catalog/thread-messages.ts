@@ -83,6 +83,9 @@ const THREAD_METHODS: Record<ThreadMethod, true> = {
   createSession: true,
   sessionActive: true,
   endSession: true,
+  quarantineBlob: true,
+  releaseInfected: true,
+  resendForwards: true,
 }
 
 export function isThreadMethod(name: string): name is ThreadMethod {

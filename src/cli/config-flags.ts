@@ -20,6 +20,8 @@ export const READS = {
   download: ['allowedHosts', 'downloadTimeoutMs', 'downloadDeadlineMs', 'maxBytes'],
   /** The Graph clients: where Graph is and the tokens (global, and per number from the config file). */
   graph: ['graphUrl', 'graphVersion', 'accessToken', 'configFile'],
+  /** The malware scanner (clamd). */
+  scanner: ['clamav', 'clamavOversize', 'clamavTimeoutMs', 'clamavStreamMaxBytes'],
   /** Retention rules. */
   retention: ['retentionDays', 'retentionDaysWhatsapp', 'retentionDaysMessenger', 'retentionDaysInstagram'],
 } as const satisfies Record<string, readonly OptionKey[]>

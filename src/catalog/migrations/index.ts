@@ -2,7 +2,7 @@
  * The catalog's migrations, in order. Each is code that compiles to DDL for either engine, so
  * one list serves SQLite and PostgreSQL. Versions only grow; a released migration never changes
  * (add a new one instead). `down` exists so the round trip can be tested and a bad release
- * rolled back by hand.
+ * rolled back by hand. Versions may have gaps (work merged in another order); they only grow.
  */
 import type { CompiledQuery } from 'kysely'
 import type { SqlDialect } from '../sql-dialect.js'
@@ -12,6 +12,7 @@ import { forwarding } from './0003_forwarding.js'
 import { dashboardSessions } from './0004_dashboard_sessions.js'
 import { blobLeases } from './0005_blob_leases.js'
 import { unfinishedAttempts } from './0006_unfinished_attempts.js'
+import { malwareScans } from './0009_malware_scans.js'
 
 export interface Migration {
   version: number
@@ -20,6 +21,6 @@ export interface Migration {
   down(dialect: SqlDialect): CompiledQuery[]
 }
 
-export const MIGRATIONS: readonly Migration[] = [initial, policiesAndDeletion, forwarding, dashboardSessions, blobLeases, unfinishedAttempts]
+export const MIGRATIONS: readonly Migration[] = [initial, policiesAndDeletion, forwarding, dashboardSessions, blobLeases, unfinishedAttempts, malwareScans]
 
 export const LATEST_VERSION = MIGRATIONS.at(-1)?.version ?? 0
