@@ -40,6 +40,9 @@ export async function apiRoutes(app: FastifyInstance, options: ApiRoutesOptions)
     if (media.status !== 'failed') {
       throw new MediagateError('conflict', `media ${media.id} is ${media.status}; only failed media can be retried`)
     }
+    if (media.error?.code === 'infected') {
+      throw new MediagateError('conflict', `media ${media.id} is infected: its bytes are quarantined; after review, \`mediagate scan --release ${media.id}\` puts it back`)
+    }
     await catalog.requeue({ ids: [media.id] })
     options.onRequeued?.()
     return reply.code(202).send(presentMedia(await loadMedia(catalog, media.id)))
