@@ -402,6 +402,8 @@ export interface ScanVerdicts {
    * `quarantineKey` (where the blob was moved; null: gone) and records `scan`. Returns them.
    */
   quarantineBlob(blobKey: string, quarantineKey: string | null, error: MediaError, scan: ScanResult): Promise<MediaRecord[]>
+  /** Stored records using `blobKey` record a scan that found nothing (a rescan); returns how many. */
+  noteScan(blobKey: string, scan: ScanResult): Promise<number>
   /** A `failed`/`infected` record becomes `stored` at `blobKey` (its bytes put back), marked released; undefined if it is not infected. */
   releaseInfected(id: string, blobKey: string): Promise<MediaRecord | undefined>
   /** Queues the forwards of these webhooks again (new ids, fresh budget), but those still pending; returns how many. */

@@ -35,7 +35,7 @@ import { createSessionPlan, endSessionPlan, sessionActivePlan } from './session-
 import type { ForwardRecord, ForwardSettlement, ForwardStatus } from './catalog.js'
 import { claimForwardsPlan, getForwardPlan, listForwardsPlan, recordWithForwardsPlan, retryForwardsPlan, settleForwardPlan, webhookMediaPlan } from './forward-plans.js'
 import { rowToMedia } from './row-mapping.js'
-import { quarantineBlobPlan, releaseInfectedPlan, resendForwardsPlan } from './scan-plans.js'
+import { noteScanPlan, quarantineBlobPlan, releaseInfectedPlan, resendForwardsPlan } from './scan-plans.js'
 import type { ScanResult } from '../media/record.js'
 import { claimJobsPlan } from './claim-queries.js'
 import type { MediaRow } from './schema.js'
@@ -263,6 +263,10 @@ export abstract class KyselyCatalog implements Catalog {
 
   quarantineBlob(blobKey: string, quarantineKey: string | null, error: MediaError, scan: ScanResult): Promise<MediaRecord[]> {
     return this.guard(async () => this.run(quarantineBlobPlan(this.sqlDialect, blobKey, quarantineKey, error, scan, await this.clock.now()), 'transaction'))
+  }
+
+  noteScan(blobKey: string, scan: ScanResult): Promise<number> {
+    return this.guard(() => this.run(noteScanPlan(this.sqlDialect, blobKey, scan), 'transaction'))
   }
 
   releaseInfected(id: string, blobKey: string): Promise<MediaRecord | undefined> {

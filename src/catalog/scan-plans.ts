@@ -31,6 +31,13 @@ export function* quarantineBlobPlan(dialect: SqlDialect, blobKey: string, quaran
   return rows.map(rowToMedia).sort((a, b) => (a.id < b.id ? -1 : 1))
 }
 
+/** Stored records using `blobKey` record a scan that let them stay (a rescan); returns how many. */
+export function* noteScanPlan(dialect: SqlDialect, blobKey: string, scan: ScanResult): Plan<number> {
+  // Housekeeping of the scan columns only: `updated_at` stays, nothing the record says has changed.
+  const rows = yield* single(dialect.qb.updateTable('media').set(scanColumns(scan)).where('status', '=', 'stored').where('blob_key', '=', blobKey).returning('id').compile())
+  return rows.length
+}
+
 /**
  * An infected record released after review: `stored` again with its bytes back at `blobKey`, no
  * error, the scan marked released (the signature kept for the audit). Undefined when the record

@@ -84,6 +84,7 @@ const THREAD_METHODS: Record<ThreadMethod, true> = {
   sessionActive: true,
   endSession: true,
   quarantineBlob: true,
+  noteScan: true,
   releaseInfected: true,
   resendForwards: true,
 }

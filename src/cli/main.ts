@@ -17,6 +17,7 @@ import { migrateCommand } from './commands/migrate.js'
 import { migrateDataCommand } from './commands/migrate-data.js'
 import { replayCommand } from './commands/replay.js'
 import { retryCommand } from './commands/retry.js'
+import { scanCommand } from './commands/scan.js'
 import { serveCommand } from './commands/serve.js'
 import { statusCommand } from './commands/status.js'
 import { sweepCommand } from './commands/sweep.js'
@@ -27,7 +28,7 @@ const program = new Command('mediagate')
   .version(VERSION)
   .showHelpAfterError()
 
-for (const command of [serveCommand(), emulatorCommand(), fetchCommand(), replayCommand(), lsCommand(), retryCommand(), migrateCommand(), migrateDataCommand(), statusCommand(), doctorCommand(), verifyCommand(), captureCommand(), sweepCommand(), deleteCommand(), forwardsCommand()]) {
+for (const command of [serveCommand(), emulatorCommand(), fetchCommand(), replayCommand(), lsCommand(), retryCommand(), migrateCommand(), migrateDataCommand(), statusCommand(), doctorCommand(), verifyCommand(), captureCommand(), sweepCommand(), deleteCommand(), forwardsCommand(), scanCommand()]) {
   program.addCommand(command)
 }
 

@@ -10,6 +10,12 @@ export interface Progress {
   stop(): void
 }
 
+/** A bar on a terminal and nothing otherwise (for commands whose output lines say it all). */
+export function startTtyProgress(label: string, total: number, stream: NodeJS.WriteStream = process.stderr): Progress {
+  if (stream.isTTY === true) return startProgress(label, total, stream)
+  return { increment: () => {}, setTotal: () => {}, stop: () => {} }
+}
+
 export function startProgress(label: string, total: number, stream: NodeJS.WriteStream = process.stderr): Progress {
   const bar = new cliProgress.SingleBar(
     {
