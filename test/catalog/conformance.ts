@@ -15,6 +15,7 @@ import { policyTests } from './conformance/policies.js'
 import { queryTests } from './conformance/query.js'
 import { recordTests } from './conformance/record.js'
 import { settleTests } from './conformance/settle.js'
+import { scanTests } from './conformance/scans.js'
 import { sessionTests } from './conformance/sessions.js'
 
 export type TestCatalog = Catalog & {
@@ -77,5 +78,6 @@ export function catalogConformance(name: string, setup: () => Promise<CatalogFix
     copyTests(ctx)
     sessionTests(ctx)
     blobLeaseTests(ctx)
+    scanTests(ctx)
   })
 }

@@ -56,6 +56,7 @@ export function recordTests(ctx: ConformanceContext): void {
         updatedAt: a!.updatedAt,
         policy: 'eager',
         deletedAt: null,
+        scan: null,
       })
       expect(isMediaId(a!.id)).toBe(true)
       expect(a!.nextAttemptAt!.getTime()).toBeGreaterThanOrEqual(before)
