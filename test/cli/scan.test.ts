@@ -101,6 +101,16 @@ describe.skipIf(!clamdAvailable())('mediagate scan', () => {
     expect(await get(ids.clean)).toMatchObject({ status: 'stored', scan: { status: 'clean' } })
   })
 
+  it('mediagate doctor reports the scanner: its engine when it answers, what to fix when it does not', async () => {
+    const up = await runCli(['doctor'], { MEDIAGATE_DATA_DIR: h.dataDir, MEDIAGATE_CLAMAV_URL: clamd.url }, 60_000)
+    expect(up.stdout).toMatch(new RegExp(`\\[(?: ok |WARN)\\] scanner +${clamd.url.replace(/[/.]/g, '\\$&')}: ClamAV \\d`))
+    const down = await runCli(['doctor'], { MEDIAGATE_DATA_DIR: h.dataDir, MEDIAGATE_CLAMAV_URL: 'tcp://127.0.0.1:1', MEDIAGATE_CLAMAV_TIMEOUT_MS: '1000' }, 60_000)
+    expect(down.code).toBe(1)
+    expect(down.stdout).toMatch(/\[FAIL\] scanner +scanner: .*start clamd/)
+    const off = await runCli(['doctor'], { MEDIAGATE_DATA_DIR: h.dataDir }, 60_000)
+    expect(off.stdout).toMatch(/\[WARN\] scanner +MEDIAGATE_CLAMAV_URL is unset/)
+  })
+
   it('--release puts a false positive back, byte for byte, and tells the app', async () => {
     const run = await cli(['--release', ids.first])
     expect(run.code).toBe(0)
