@@ -187,7 +187,7 @@ export async function createGateway(config: Readonly<Config>, options: GatewayOp
   await app.register(metricsRoutes, { metrics, apiKey: config.apiKey, public: config.metricsPublic })
   if (config.role !== 'worker') {
     await app.register(webhookRoutes, { intake, verifyToken: config.verifyToken })
-    await app.register(apiRoutes, { catalog, blobs, apiKey: config.apiKey, onRequeued: () => captureEngine?.wake(), remote })
+    await app.register(apiRoutes, { catalog, blobs, apiKey: config.apiKey, onRequeued: () => captureEngine?.wake(), remote, discardBlobs: (keys) => eraser.discard(keys), onReleased: () => forwarding?.forwarder?.wake() })
     await app.register(linkRoutes, { catalog, blobs, remote, apiKey: config.apiKey, signer, publicUrl: config.publicUrl })
     await app.register(forwardsRoutes, { catalog, apiKey: config.apiKey, onRetried: () => forwarding?.forwarder?.wake() })
     await app.register(erasureRoutes, { catalog, eraser, apiKey: config.apiKey })
