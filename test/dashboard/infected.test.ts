@@ -88,7 +88,7 @@ describe.skipIf(!hasChromium)('infected media in the dashboard', () => {
   it('releases it after confirmation: stored and served again', async () => {
     await page.click('#detail-release')
     const detail = page.locator('#detail')
-    await expect.poll(() => detail.locator('dd[data-field="status"]').textContent()).toBe('stored')
+    await expect.poll(() => detail.locator('dd[data-field="status"]').textContent(), { timeout: 15_000 }).toBe('stored')
     expect(await detail.locator('#detail-infected').count()).toBe(0)
     expect(dialogs.some((d) => d.startsWith(`Release invoice.pdf (${id})?`))).toBe(true)
     const content = await h.api(`/v1/media/${id}/content`)
