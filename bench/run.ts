@@ -21,8 +21,9 @@ import { captureSmall } from './scenarios/capture-small.js'
 import { emulatorHonesty } from './scenarios/emulator-honesty.js'
 import { intake } from './scenarios/intake.js'
 import { serving } from './scenarios/serving.js'
+import { scanning } from './scenarios/scanning.js'
 
-const SCENARIOS: Scenario[] = [intake, captureSmall, captureLarge, serving, emulatorHonesty]
+const SCENARIOS: Scenario[] = [intake, captureSmall, captureLarge, serving, scanning, emulatorHonesty]
 /** The bench's own sources, not the compiled copy: results are committed next to them. */
 const RESULTS_DIR = fileURLToPath(new URL('../../bench/results/', import.meta.url))
 

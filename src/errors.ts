@@ -34,11 +34,15 @@ export const ERROR_CODES = {
   no_preview: { status: 404, retryable: false, summary: 'this media has no playable preview: it is not audio or video, or making one failed (see derivatives.error)' },
   unprocessable_media: { status: 422, retryable: false, summary: 'the stored bytes could not be decoded for a thumbnail, preview or facts: corrupt, unsupported, or more pixels than MEDIAGATE_MAX_PIXELS' },
   tool_unavailable: { status: 503, retryable: false, summary: 'a tool deriving needs is not installed (ffmpeg for audio and video: MEDIAGATE_FFMPEG); `mediagate doctor` says how to enable it' },
+  // malware scanning (MEDIAGATE_CLAMAV_URL)
+  infected: { status: 422, retryable: false, summary: 'the malware scanner found a signature in the bytes (named in the message); the blob is quarantined, never served or forwarded' },
+  too_large_to_scan: { status: 422, retryable: false, summary: "the media is larger than clamd's stream limit (MEDIAGATE_CLAMAV_STREAM_MAX_BYTES) and MEDIAGATE_CLAMAV_OVERSIZE is `fail`" },
   // jobs: what the job engine records when a job cannot run to an end
   crashed: { status: 500, retryable: false, summary: 'MEDIAGATE_CRASH_LIMIT attempts in a row ended with their process (a crash, a hang or a lost lease); the job was given up instead of taken again' },
   // our own backends
   storage: { status: 503, retryable: true, summary: 'the blob store failed' },
   catalog: { status: 503, retryable: true, summary: 'the catalog (database) failed' },
+  scanner: { status: 503, retryable: true, summary: 'the malware scanner (clamd) could not be reached, timed out or failed; the media stays pending' },
   internal: { status: 500, retryable: false, summary: 'an unexpected error; a bug' },
 } as const satisfies Record<string, { status: number; retryable: boolean; summary: string }>
 

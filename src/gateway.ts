@@ -9,8 +9,9 @@ import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } 
 import type { BlobStore } from './blobs/blob-store.js'
 import { type CaptureFn, captureJobs } from './capture/capture-job.js'
 import { captureMedia } from './capture/capture-media.js'
+import { scanningCapture } from './capture/capture-scanned.js'
 import { type CaptureRetryPolicy, DEFAULT_RETRY_POLICY } from './capture/retry-policy.js'
-import type { Catalog, ForwardRecord, ForwardSettlement, Settlement } from './catalog/catalog.js'
+import type { Catalog, ForwardRecord, ForwardSettlement, Settlement, TaskRecord, TaskSettlement } from './catalog/catalog.js'
 import type { Config } from './config/options.js'
 import { MediagateError } from './errors.js'
 import { dashboardRoutes } from './dashboard/dashboard-routes.js'
@@ -42,7 +43,6 @@ import { SERVER_TIMEOUTS, type ServerTimeouts, serverTimeoutOptions } from './se
 import { statsRoutes } from './metrics/stats-route.js'
 import { provideSessions } from './serve/api-auth.js'
 import { DashboardSessions } from './serve/session-token.js'
-import type { TaskRecord, TaskSettlement } from './catalog/catalog.js'
 import { deriveTaskHandler } from './derivatives/derive-job.js'
 import { taskJobs } from './tasks/task-jobs.js'
 import { derivativeRoutes } from './serve/derivative-routes.js'
@@ -128,8 +128,21 @@ export async function createGateway(config: Readonly<Config>, options: GatewayOp
   // Each capture leases its blob key before the put commits, so an erasure never deletes bytes it is about to use.
   const { leaser } = parts
   const storedTasks = parts.storedTasks
+  const download: CaptureFn = (media, signal) => captureMedia(media, { blobs: withBeforeCommit(blobs, leaser.beforeCommit(media, signal)), sources: parts.sources }, signal)
+  const scanner = parts.scanner
+  scanner?.observe((result, seconds) => metrics.scanned(result, seconds))
+  // Another media's stored bytes found infected: its app hears of it through a forward sent again.
+  const resendForwards = (webhookIds: (string | null)[]) => {
+    const ids = webhookIds.filter((id): id is string => id !== null)
+    if (!forwarding || ids.length === 0) return
+    catalog.resendForwards(ids).then(
+      () => forwarding.forwarder?.wake(),
+      (err: unknown) => logger.error({ err }, 'queueing forwards about infected media failed'),
+    )
+  }
+  const scanned: CaptureFn = scanner ? scanningCapture(download, { scanner, blobs, catalog, retry, onQuarantined: (records) => resendForwards(records.map((r) => r.webhookId)) }) : download
   const capture: CaptureFn = metrics.timeCapture(async (media, signal) => {
-    const stored = await captureMedia(media, { blobs: withBeforeCommit(blobs, leaser.beforeCommit(media, signal)), sources: parts.sources }, signal)
+    const stored = await scanned(media, signal)
     // Queued with the settlement that stores the media, so no stored media misses its derivation.
     return storedTasks.length > 0 ? { ...stored, enqueue: storedTasks } : stored
   })
@@ -143,6 +156,8 @@ export async function createGateway(config: Readonly<Config>, options: GatewayOp
           onSettled: (media, settlement) => {
             metrics.captureSettled(media.platform, settlement)
             metrics.captureEnded(media, settlement)
+            // A forward already sent (`received`) said pending: the app hears of the infection. One still waiting carries it anyway.
+            if (settlement.status === 'failed' && settlement.error.code === 'infected') resendForwards([media.webhookId])
             // The last media of a webhook settled: a forward waiting for it may be due.
             if (settlement.status !== 'retry') forwarding?.forwarder?.wake()
             if (settlement.status === 'stored') deriveEngine?.wake()
@@ -192,11 +207,20 @@ export async function createGateway(config: Readonly<Config>, options: GatewayOp
   const sessions = new DashboardSessions({ apiKey: config.apiKey, catalog })
   provideSessions(app, sessions)
   observeWebhooks(app, metrics)
-  await app.register(healthRoutes, { catalog, blobs })
+  await app.register(healthRoutes, { catalog, blobs, ...(scanner ? { scanner } : {}) })
   await app.register(metricsRoutes, { metrics, apiKey: config.apiKey, public: config.metricsPublic })
   if (config.role !== 'worker') {
     await app.register(webhookRoutes, { intake, verifyToken: config.verifyToken })
-    await app.register(apiRoutes, { catalog, blobs, apiKey: config.apiKey, onRequeued: () => captureEngine?.wake(), remote, ...(config.stripMetadata ? { stripped: parts.derivations } : {}) })
+    await app.register(apiRoutes, {
+      catalog,
+      blobs,
+      apiKey: config.apiKey,
+      onRequeued: () => captureEngine?.wake(),
+      remote,
+      discardBlobs: (keys) => eraser.discard(keys),
+      onReleased: () => forwarding?.forwarder?.wake(),
+      ...(config.stripMetadata ? { stripped: parts.derivations } : {}),
+    })
     await app.register(derivativeRoutes, { catalog, blobs, apiKey: config.apiKey, signer, derivations: parts.derivations })
     await app.register(linkRoutes, { catalog, blobs, remote, apiKey: config.apiKey, signer, publicUrl: config.publicUrl, ...(config.stripMetadata ? { stripped: parts.derivations } : {}) })
     await app.register(forwardsRoutes, { catalog, apiKey: config.apiKey, onRetried: () => forwarding?.forwarder?.wake() })

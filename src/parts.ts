@@ -22,6 +22,8 @@ import { retentionRules } from './retention/retention-rules.js'
 import { RetentionSweeper } from './retention/sweeper.js'
 import type { SourceDeps } from './transfer/open-source.js'
 import { WhatsAppUrlCache } from './transfer/whatsapp-urls.js'
+import { ClamdClient } from './scanning/clamd-client.js'
+import { Scanner } from './scanning/scanner.js'
 import { USER_AGENT } from './version.js'
 import { Deriver } from './derivatives/deriver.js'
 import { type FfmpegTools, locateFfmpeg } from './derivatives/ffmpeg.js'
@@ -66,6 +68,8 @@ export interface Parts {
   readonly ffmpeg: FfmpegTools | undefined
   /** Makes thumbnails, previews and facts of stored media, one at a time per media (background and on demand). */
   readonly derivations: SingleFlight
+  /** The malware scanner (clamd at MEDIAGATE_CLAMAV_URL); undefined when scanning is off. */
+  readonly scanner: Scanner | undefined
   /** A retention sweeper over these parts (started by the worker role, run once by `mediagate sweep`). */
   sweeper(timing?: { intervalMs?: number; firstDelayMs?: number }): RetentionSweeper
   /** Migrates the catalog (unless it was opened `read`) and prepares an `own` blob store. */
@@ -107,6 +111,7 @@ export async function openParts(config: Readonly<Config>, options: PartsOptions 
   let sources: SourceDeps | undefined
   let derivations: SingleFlight | undefined
   let ffmpeg: FfmpegTools | undefined | null = null
+  let scanner: Scanner | undefined
   const parts: Parts = {
     config,
     logger,
@@ -171,6 +176,15 @@ export async function openParts(config: Readonly<Config>, options: PartsOptions 
         derivations = new SingleFlight(deriver, parts.catalog, config.deriveConcurrency)
       }
       return derivations
+    },
+    get scanner() {
+      if (!config.clamav) return undefined
+      scanner ??= new Scanner({
+        client: new ClamdClient({ address: config.clamav, timeoutMs: config.clamavTimeoutMs, streamMaxBytes: config.clamavStreamMaxBytes }),
+        streamMaxBytes: config.clamavStreamMaxBytes,
+        oversize: config.clamavOversize,
+      })
+      return scanner
     },
     sweeper(timing = {}) {
       return new RetentionSweeper({ catalog: parts.catalog, eraser: parts.eraser, logger, rules: retentionRules(config), ...timing })

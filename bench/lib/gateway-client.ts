@@ -49,6 +49,14 @@ export class GatewayClient {
     return JSON.parse(text) as T
   }
 
+  /** The Prometheus text of GET /metrics. */
+  async metrics(): Promise<string> {
+    const res = await this.pool.request({ path: '/metrics', method: 'GET', headers: { authorization: `Bearer ${API_KEY}` } })
+    const text = await res.body.text()
+    if (res.statusCode !== 200) throw new Error(`GET /metrics answered ${res.statusCode}`)
+    return text
+  }
+
   async pendingLeft(): Promise<boolean> {
     const page = await this.api<{ data: MediaJson[] }>('/v1/media?status=pending&limit=1')
     return page.data.length > 0

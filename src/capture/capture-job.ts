@@ -46,11 +46,19 @@ export function captureJobs(options: CaptureJobOptions): JobKind<MediaRecord, Se
       options.onSettled?.(media, settlement)
     },
     async refused(_media, settlement, log) {
-      if (settlement.status !== 'stored' || !options.discardBlobs) return
-      log.info({ blobKey: settlement.blobKey }, 'the record no longer waits for these bytes; deleting its blob unless another record uses it')
-      await options.discardBlobs([settlement.blobKey])
+      const blobKey = blobOf(settlement)
+      if (!blobKey || !options.discardBlobs) return
+      log.info({ blobKey }, 'the record no longer waits for these bytes; deleting its blob unless another record uses it')
+      await options.discardBlobs([blobKey])
     },
   }
+}
+
+/** The blob a settlement would have made its record hold: stored bytes, bytes kept for a scan, quarantined bytes. */
+function blobOf(s: Settlement): string | null | undefined {
+  if (s.status === 'stored') return s.blobKey
+  if (s.status === 'retry') return s.kept?.blobKey
+  return s.blobKey
 }
 
 function logSettlement(log: Logger, s: Settlement): void {

@@ -6,7 +6,7 @@
  * Every method is atomic. `recordWebhooks` commits a whole batch in one transaction so intake
  * can acknowledge only what is durable, and so that webhooks arriving together share one fsync.
  */
-import type { DeriveStatus, MediaError, MediaFacts, MediaKind, MediaRecord, MediaStatus, NewMedia, Platform } from '../media/record.js'
+import type { DeriveStatus, MediaError, MediaFacts, MediaKind, MediaRecord, MediaStatus, NewMedia, Platform, ScanResult } from '../media/record.js'
 
 export interface IncomingWebhook {
   /** `object` of the payload: whatsapp_business_account, page, instagram, or anything else. */
@@ -59,14 +59,26 @@ export type Settlement =
       kind?: MediaKind
       /** Task kinds queued for the media in the same transaction that makes it stored (tasks.ts). */
       enqueue?: string[]
+      /** The malware scan that let it through; omitted when scanning is off. */
+      scan?: ScanResult
     }
   /**
    * Transient failure: back to `pending`, due again at `nextAttemptAt`. `refundAttempt` gives
    * back the attempt the claim counted, for a job handed back unfinished (a graceful shutdown):
-   * an attempt that never ran to an end must not eat the budget.
+   * an attempt that never ran to an end must not eat the budget. `kept`: the verified bytes are
+   * in the blob store and only their scan is missing; the record holds their facts (and key,
+   * which keeps the blob from deletion) so the next attempt scans them without downloading.
    */
-  | { status: 'retry'; error: MediaError; nextAttemptAt: Date; refundAttempt?: boolean }
-  | { status: 'failed'; error: MediaError }
+  | { status: 'retry'; error: MediaError; nextAttemptAt: Date; refundAttempt?: boolean; kept?: KeptBytes; scan?: ScanResult }
+  /**
+   * `blobKey`: the blob the failed record holds from now on: where its infected bytes were
+   * quarantined (kept as evidence, never served; erasing the record deletes them), or null to
+   * let go of bytes it kept for a scan. Omitted: unchanged.
+   */
+  | { status: 'failed'; error: MediaError; scan?: ScanResult; blobKey?: string | null }
+
+/** A pending record's verified bytes, already in the blob store, waiting for their scan. */
+export type KeptBytes = Pick<Extract<Settlement, { status: 'stored' }>, 'sha256' | 'size' | 'blobKey' | 'sniffedMime' | 'mimeType'>
 
 /** What a lazy record becomes `stored` with: the same facts as a stored settlement. */
 export type StoredOutcome = Extract<Settlement, { status: 'stored' }>
@@ -512,6 +524,24 @@ export interface Sessions {
   endSession(idHash: string): Promise<boolean>
 }
 
+/**
+ * Malware scan verdicts that change stored media (`mediagate scan`, a capture that finds its
+ * bytes infected and shared): quarantine, release after review, and telling the user's app.
+ */
+export interface ScanVerdicts {
+  /**
+   * Every `stored` record using `blobKey` becomes `failed` with `error` (code `infected`), holds
+   * `quarantineKey` (where the blob was moved; null: gone) and records `scan`. Returns them.
+   */
+  quarantineBlob(blobKey: string, quarantineKey: string | null, error: MediaError, scan: ScanResult): Promise<MediaRecord[]>
+  /** Stored records using `blobKey` record a scan that found nothing (a rescan); returns how many. */
+  noteScan(blobKey: string, scan: ScanResult): Promise<number>
+  /** A `failed`/`infected` record becomes `stored` at `blobKey` (its bytes put back), marked released; undefined if it is not infected. */
+  releaseInfected(id: string, blobKey: string): Promise<MediaRecord | undefined>
+  /** Queues the forwards of these webhooks again (new ids, fresh budget), but those still pending; returns how many. */
+  resendForwards(webhookIds: string[]): Promise<number>
+}
+
 /** The connection itself: whoever opens the catalog, and the readiness probe. */
 export interface CatalogLifecycle {
   /** `sqlite` or `postgres`. */
@@ -523,4 +553,4 @@ export interface CatalogLifecycle {
   close(): Promise<void>
 }
 
-export interface Catalog extends CatalogLifecycle, WebhookLog, MediaJobs, MediaQueries, RemoteMedia, Erasure, BlobLeases, Outbox, CatalogCopy, Sessions, Tasks, Derivatives {}
+export interface Catalog extends CatalogLifecycle, WebhookLog, MediaJobs, MediaQueries, RemoteMedia, Erasure, BlobLeases, Outbox, CatalogCopy, Sessions, Tasks, Derivatives, ScanVerdicts {}

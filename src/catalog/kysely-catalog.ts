@@ -4,9 +4,9 @@
  */
 import { type CatalogClock, localCatalogClock } from './catalog-clock.js'
 import type { CompiledQuery } from 'kysely'
-import type { Catalog, CatalogSummary, ClaimOptions, CopyTable, IncomingWebhook, ListOptions, MediaFilter, Page, RecordedWebhook, Settlement, StatusCount } from './catalog.js'
+import type { BlobDeletionClaim, BlobLease, BlobLeaseAnswer, Catalog, CatalogSummary, ClaimOptions, CopyActivity, CopyTable, CopyVerdict, DerivativeRecord, DerivativeReservation, DerivedOutcome, ExpiredOptions, ForwardRecord, ForwardSettlement, ForwardStatus, IncomingWebhook, LazyDueOptions, ListOptions, MediaFilter, NewSession, NewTask, Page, RecordedWebhook, RemoteFacts, Settlement, StatusCount, StoredOutcome, TaskClaimOptions, TaskRecord, TaskSettlement } from './catalog.js'
 import { MediagateError } from '../errors.js'
-import type { MediaError, MediaRecord } from '../media/record.js'
+import type { DeriveStatus, MediaError, MediaRecord, ScanResult } from '../media/record.js'
 import {
   countsPlan,
   failBlobPlan,
@@ -19,27 +19,21 @@ import {
   settlePlan,
   webhookBodyQuery,
 } from './media-plans.js'
-import type { ExpiredOptions, LazyDueOptions, RemoteFacts, StoredOutcome } from './catalog.js'
 import { derivedBlobKeysPlan, expiredQuery, markDeletedPlan, referencedBlobKeysPlan, releaseBlobKeysPlan, tombstoneBlobKeysPlan } from './deletion-plans.js'
 import { type MigrationOutcome, migratePlan, schemaVersionPlan } from './migrate.js'
-import type { BlobDeletionClaim, BlobLease, BlobLeaseAnswer } from './catalog.js'
 import { claimBlobDeletionsPlan, endBlobDeletionsPlan, leaseBlobsPlan } from './blob-plans.js'
 import { LATEST_VERSION } from './migrations/index.js'
 import { type Plan, type PlanMode, single } from './plan.js'
 import { lazyDuePlan, learnRemotePlan, storeRemotePlan } from './remote-plans.js'
 import { summaryPlan } from './summary-plan.js'
 import { compareRowsPlan, copyActivityPlan, exportRowsPlan, importRowsPlan } from './copy-plans.js'
-import type { CopyActivity, CopyVerdict } from './catalog.js'
-import type { NewSession } from './catalog.js'
 import { createSessionPlan, endSessionPlan, sessionActivePlan } from './session-plans.js'
-import type { ForwardRecord, ForwardSettlement, ForwardStatus } from './catalog.js'
 import { claimForwardsPlan, getForwardPlan, listForwardsPlan, recordWithForwardsPlan, retryForwardsPlan, settleForwardPlan, webhookMediaPlan } from './forward-plans.js'
 import { rowToMedia } from './row-mapping.js'
+import { noteScanPlan, quarantineBlobPlan, releaseInfectedPlan, resendForwardsPlan } from './scan-plans.js'
 import { claimJobsPlan } from './claim-queries.js'
 import type { MediaRow } from './schema.js'
 import type { DialectName, SqlDialect } from './sql-dialect.js'
-import type { DerivativeRecord, DerivativeReservation, DerivedOutcome, NewTask, TaskClaimOptions, TaskRecord, TaskSettlement } from './catalog.js'
-import type { DeriveStatus } from '../media/record.js'
 import { claimTasksPlan, enqueueTasksPlan, getTaskPlan, nextTaskDuePlan, renewTasksPlan, settleTaskPlan } from './task-plans.js'
 import { derivativesOfPlan, markDerivingPlan, recordDerivedPlan, reserveDerivativesPlan } from './derivative-plans.js'
 
@@ -322,6 +316,23 @@ export abstract class KyselyCatalog implements Catalog {
   derivedBlobKeys(mediaIds: string[]): Promise<string[]> {
     if (mediaIds.length === 0) return Promise.resolve([])
     return this.guard(() => this.run(derivedBlobKeysPlan(this.sqlDialect, mediaIds), 'autocommit'))
+  }
+
+  quarantineBlob(blobKey: string, quarantineKey: string | null, error: MediaError, scan: ScanResult): Promise<MediaRecord[]> {
+    return this.guard(async () => this.run(quarantineBlobPlan(this.sqlDialect, blobKey, quarantineKey, error, scan, await this.clock.now()), 'transaction'))
+  }
+
+  noteScan(blobKey: string, scan: ScanResult): Promise<number> {
+    return this.guard(() => this.run(noteScanPlan(this.sqlDialect, blobKey, scan), 'transaction'))
+  }
+
+  releaseInfected(id: string, blobKey: string): Promise<MediaRecord | undefined> {
+    return this.guard(async () => this.run(releaseInfectedPlan(this.sqlDialect, id, blobKey, await this.clock.now()), 'transaction'))
+  }
+
+  resendForwards(webhookIds: string[]): Promise<number> {
+    if (webhookIds.length === 0) return Promise.resolve(0)
+    return this.guard(async () => this.run(resendForwardsPlan(this.sqlDialect, webhookIds, await this.clock.now()), 'transaction'))
   }
 
   /** A retry's due time was computed on the caller's clock: move it onto the catalog's. */

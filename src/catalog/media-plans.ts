@@ -8,7 +8,7 @@ import type { MediaError, MediaRecord, MediaStatus, Platform } from '../media/re
 import { checkLimit, decodeCursor, encodeCursor, filterExpression } from './media-filter.js'
 import { single, type Plan } from './plan.js'
 import { DERIVE_TASK, enqueueTasksPlan } from './task-plans.js'
-import { errorColumns, rowToMedia } from './row-mapping.js'
+import { errorColumns, rowToMedia, scanColumns } from './row-mapping.js'
 import type { MediaRow, MediaTable } from './schema.js'
 import type { SqlDialect } from './sql-dialect.js'
 
@@ -63,12 +63,25 @@ export function settlementColumns(s: Settlement, now: number): Partial<MediaTabl
         next_attempt_at: null,
         ...(s.enqueue?.includes(DERIVE_TASK) ? { derive_status: 'pending', derive_error: null } : {}),
         ...errorColumns(null),
+        ...(s.scan ? scanColumns(s.scan) : {}),
       }
     case 'retry':
       // The error stays visible while the record waits for its next attempt.
-      return { status: 'pending', next_attempt_at: s.nextAttemptAt.getTime(), ...errorColumns(s.error) }
+      return {
+        status: 'pending',
+        next_attempt_at: s.nextAttemptAt.getTime(),
+        ...errorColumns(s.error),
+        ...(s.kept ? { sha256: s.kept.sha256, size: s.kept.size, blob_key: s.kept.blobKey, sniffed_mime: s.kept.sniffedMime, mime_type: s.kept.mimeType } : {}),
+        ...(s.scan ? scanColumns(s.scan) : {}),
+      }
     case 'failed':
-      return { status: 'failed', next_attempt_at: null, ...errorColumns(s.error) }
+      return {
+        status: 'failed',
+        next_attempt_at: null,
+        ...errorColumns(s.error),
+        ...(s.scan ? scanColumns(s.scan) : {}),
+        ...(s.blobKey !== undefined ? { blob_key: s.blobKey } : {}),
+      }
   }
 }
 
@@ -129,7 +142,10 @@ export function* listPlan(dialect: SqlDialect, filter: MediaFilter, limit: numbe
   return { data, nextCursor: rows.length > limit && last ? encodeCursor(last.id) : null }
 }
 
-/** Failed → pending, due now, with a fresh attempt budget and no error. */
+/**
+ * Failed → pending, due now, with a fresh attempt budget and no error. Not infected media: their
+ * bytes are in quarantine, and only a release (`mediagate scan --release`) puts them back.
+ */
 export function* requeuePlan(dialect: SqlDialect, filter: MediaFilter & { ids?: string[] }, now: number): Plan<number> {
   if (filter.status !== undefined && filter.status !== 'failed') return 0
   const idChunks: (string[] | undefined)[] = [undefined]
@@ -144,6 +160,7 @@ export function* requeuePlan(dialect: SqlDialect, filter: MediaFilter & { ids?: 
         .updateTable('media')
         .set({ status: 'pending', attempts: 0, next_attempt_at: now, ...NO_LEASE, ...errorColumns(null), updated_at: now })
         .where('status', '=', 'failed')
+        .where((eb) => eb.or([eb('error_code', 'is', null), eb('error_code', '<>', 'infected')]))
         .where((eb) => filterExpression(eb, { ...filter, ...(ids ? { ids } : {}) }))
         .returning('id')
         .compile(),

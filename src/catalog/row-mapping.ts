@@ -3,7 +3,7 @@
  * hand back as strings (bigint) if a type parser is missing; records hold Dates, booleans and
  * numbers. Every conversion lives here so both engines read and write the same shape.
  */
-import type { DeriveStatus, MediaError, MediaKind, MediaRecord, MediaStatus, NewMedia, Platform, Direction, StoragePolicy } from '../media/record.js'
+import type { DeriveStatus, Direction, MediaError, MediaKind, MediaRecord, MediaStatus, NewMedia, Platform, ScanResult, ScanStatus, StoragePolicy } from '../media/record.js'
 import { UNKNOWN_DEADLINE_MS } from './migrations/0007_meta_2026.js'
 import type { MediaRow, MediaTable } from './schema.js'
 import type { SqlDialect } from './sql-dialect.js'
@@ -61,6 +61,7 @@ export function rowToMedia(r: MediaRow): MediaRecord {
     waveform: parseWaveform(r.waveform),
     placeholder: r.placeholder ?? null,
     derivatives: r.derive_status ? { status: r.derive_status as DeriveStatus, error: r.derive_error ?? null } : null,
+    scan: toScan(r),
   }
 }
 
@@ -71,6 +72,26 @@ function parseWaveform(value: string | null | undefined): number[] | null {
     return Array.isArray(parsed) && parsed.every((n) => typeof n === 'number') ? (parsed as number[]) : null
   } catch {
     return null
+  }
+}
+
+/**
+ * A stored record without scan columns was stored while scanning was off (or lazily): `skipped`.
+ * Other records without them never held bytes: null.
+ */
+function toScan(r: MediaRow): ScanResult | null {
+  const status = r.scan_status ?? (r.status === 'stored' ? 'skipped' : null)
+  if (status === null) return null
+  return { status: status as ScanStatus, engine: r.scan_engine ?? null, scannedAt: toDate(r.scanned_at), signature: r.scan_signature ?? null, releasedAt: toDate(r.scan_released_at) }
+}
+
+export function scanColumns(scan: ScanResult | null): Pick<MediaTable, 'scan_status' | 'scan_engine' | 'scanned_at' | 'scan_signature' | 'scan_released_at'> {
+  return {
+    scan_status: scan?.status ?? null,
+    scan_engine: scan?.engine ?? null,
+    scanned_at: toMillis(scan?.scannedAt),
+    scan_signature: scan?.signature ?? null,
+    scan_released_at: toMillis(scan?.releasedAt),
   }
 }
 
@@ -141,6 +162,7 @@ export function newMediaToRow(media: NewMedia, ctx: NewMediaRowContext, dialect:
     placeholder: null,
     derive_status: null,
     derive_error: null,
+    ...scanColumns(null),
   }
 }
 

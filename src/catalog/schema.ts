@@ -85,6 +85,15 @@ export interface MediaTable {
   placeholder: string | null
   derive_status: string | null
   derive_error: string | null
+  /** clean, infected, skipped or error; null until the bytes were held (migration 9). */
+  scan_status: string | null
+  /** clamd's VERSION answer when it scanned. */
+  scan_engine: string | null
+  scanned_at: number | null
+  /** The signature clamd found. */
+  scan_signature: string | null
+  /** When an operator released the media as a false positive. */
+  scan_released_at: number | null
 }
 
 /** The forwarding outbox (migration 3): one row per webhook to hand on to the user's app. */

@@ -94,6 +94,10 @@ const THREAD_METHODS: Record<ThreadMethod, true> = {
   recordDerived: true,
   markDeriving: true,
   derivedBlobKeys: true,
+  quarantineBlob: true,
+  noteScan: true,
+  releaseInfected: true,
+  resendForwards: true,
 }
 
 export function isThreadMethod(name: string): name is ThreadMethod {

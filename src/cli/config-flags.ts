@@ -22,6 +22,8 @@ export const READS = {
   graph: ['graphUrl', 'graphVersion', 'accessToken', 'configFile'],
   /** Making derivatives: the tools, their limits, and what is made. */
   derive: ['deriveConcurrency', 'ffmpegPath', 'ffmpegTimeoutMs', 'ffmpegThreads', 'maxPixels', 'stripMetadata', 'derive'],
+  /** The malware scanner (clamd). */
+  scanner: ['clamav', 'clamavOversize', 'clamavTimeoutMs', 'clamavStreamMaxBytes'],
   /** Retention rules. */
   retention: ['retentionDays', 'retentionDaysWhatsapp', 'retentionDaysMessenger', 'retentionDaysInstagram'],
 } as const satisfies Record<string, readonly OptionKey[]>

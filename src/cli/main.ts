@@ -18,6 +18,7 @@ import { migrateCommand } from './commands/migrate.js'
 import { migrateDataCommand } from './commands/migrate-data.js'
 import { replayCommand } from './commands/replay.js'
 import { retryCommand } from './commands/retry.js'
+import { scanCommand } from './commands/scan.js'
 import { serveCommand } from './commands/serve.js'
 import { statusCommand } from './commands/status.js'
 import { sweepCommand } from './commands/sweep.js'
@@ -27,7 +28,7 @@ const program = new Command('mediagate')
   .description('Self-hosted media gateway for WhatsApp, Messenger and Instagram webhooks')
   .version(VERSION)
 
-for (const command of [serveCommand(), emulatorCommand(), fetchCommand(), replayCommand(), lsCommand(), retryCommand(), migrateCommand(), migrateDataCommand(), statusCommand(), doctorCommand(), verifyCommand(), deriveCommand(), captureCommand(), sweepCommand(), deleteCommand(), forwardsCommand()]) {
+for (const command of [serveCommand(), emulatorCommand(), fetchCommand(), replayCommand(), lsCommand(), retryCommand(), migrateCommand(), migrateDataCommand(), statusCommand(), doctorCommand(), verifyCommand(), deriveCommand(), captureCommand(), sweepCommand(), deleteCommand(), forwardsCommand(), scanCommand()]) {
   program.addCommand(command)
 }
 reportParseErrors(program, 'mediagate')

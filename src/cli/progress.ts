@@ -11,6 +11,11 @@ export interface Progress {
 }
 
 const LINE_EVERY_MS = 5000
+/** A bar on a terminal and nothing otherwise (for commands whose output lines say it all). */
+export function startTtyProgress(label: string, total: number, stream: NodeJS.WriteStream = process.stderr): Progress {
+  if (stream.isTTY === true) return startProgress(label, total, stream)
+  return { increment: () => {}, setTotal: () => {}, stop: () => {} }
+}
 
 export function startProgress(label: string, total: number, stream: NodeJS.WriteStream = process.stderr): Progress {
   if (stream.isTTY !== true) return plainProgress(label, total, stream)

@@ -9,6 +9,8 @@ import type { StorageTarget } from '../blobs/open-blob-store.js'
 import type { DatabaseTarget } from '../catalog/database-url.js'
 import { DEFAULT_CONFIG_FILE } from './config-file.js'
 import { STORAGE_POLICIES, type StoragePolicy } from '../media/record.js'
+import { type ClamdAddress, parseClamdAddress } from '../scanning/clamd-address.js'
+import { OVERSIZE_CHOICES, type OversizeChoice } from '../scanning/scanner.js'
 import {
   parseBoolean,
   parseChoice,
@@ -109,6 +111,14 @@ export interface Config {
   maxPixels: number
   /** Serve images' /content without EXIF/GPS metadata (the original stays stored; `?original=1` with the API key). */
   stripMetadata: boolean
+  /** Where clamd listens (MEDIAGATE_CLAMAV_URL); undefined: malware scanning is off. */
+  clamav: ClamdAddress | undefined
+  /** Media larger than clamd's stream limit: `fail` them or let them through marked `skipped`. */
+  clamavOversize: OversizeChoice
+  /** Longest wait for clamd to connect or say anything during a command. */
+  clamavTimeoutMs: number
+  /** clamd's StreamMaxLength: larger media are not sent (see clamavOversize). */
+  clamavStreamMaxBytes: number
 }
 
 /** The options a user sets; `database` and `storage` are parsed from two of them. */
@@ -293,6 +303,23 @@ export const OPTIONS: readonly OptionSpec[] = [
   { key: 'ffmpegThreads', env: 'MEDIAGATE_FFMPEG_THREADS', defaultText: '1', describe: 'threads one ffmpeg run may use', parse: (r) => parseInteger(r, 1, 64), fallback: () => 1 },
   { key: 'maxPixels', env: 'MEDIAGATE_MAX_PIXELS', defaultText: '50000000', describe: 'images (and video frames) with more pixels than this are not decoded: a decompression bomb fails its derivation, not the process', parse: (r) => parseInteger(r, 1, 1_000_000_000), fallback: () => 50_000_000 },
   { key: 'stripMetadata', env: 'MEDIAGATE_STRIP_METADATA', defaultText: '0', describe: "serve images' `/content` without EXIF, GPS or other metadata (1); the original stays stored and `?original=1` with the API key returns it", parse: parseBoolean, fallback: () => false },
+  {
+    key: 'clamav',
+    env: 'MEDIAGATE_CLAMAV_URL',
+    defaultText: '— (scanning off)',
+    describe: 'clamd to scan every captured media with: `tcp://host:port` or `unix:/path/to/clamd.ctl`; unset, nothing is scanned. With it, a media is `stored` only after a clean scan',
+    parse: (r) => {
+      try {
+        return parseClamdAddress(r)
+      } catch (err) {
+        throw new ConfigValueError((err as Error).message)
+      }
+    },
+    fallback: () => undefined,
+  },
+  { key: 'clamavOversize', env: 'MEDIAGATE_CLAMAV_OVERSIZE', defaultText: 'fail', describe: "media larger than clamd's stream limit: `fail` (failed, `too_large_to_scan`) or `pass` (stored unscanned, its scan `skipped`)", parse: (r) => parseChoice(r, OVERSIZE_CHOICES), fallback: () => 'fail' },
+  { key: 'clamavTimeoutMs', env: 'MEDIAGATE_CLAMAV_TIMEOUT_MS', defaultText: '30000', describe: 'longest wait for clamd to accept a connection or say anything during a scan; past it the scan is retried later', parse: (r) => parseInteger(r, 100, 600_000), fallback: () => 30_000 },
+  { key: 'clamavStreamMaxBytes', env: 'MEDIAGATE_CLAMAV_STREAM_MAX_BYTES', defaultText: '26214400', describe: "clamd's `StreamMaxLength` (its default is 25M): set both together; larger media follow MEDIAGATE_CLAMAV_OVERSIZE", parse: (r) => parseInteger(r, 1, 2 ** 32 - 1), fallback: () => 26_214_400 },
   {
     key: 'sandbox',
     env: 'MEDIAGATE_SANDBOX',

@@ -5,6 +5,7 @@
  */
 import { MediagateError } from '../errors.js'
 import type { MediaRecord } from '../media/record.js'
+import { presentScan, type ScanJson } from '../serve/present-media.js'
 
 /** One media of the webhook, as the `mediagate.media[]` entries of a forward. */
 export interface ForwardedMedia {
@@ -21,6 +22,8 @@ export interface ForwardedMedia {
   error: { code: string; message: string } | null
   /** A signed, expiring link to the content (no API key needed); null when there is nothing to serve or links are not configured. */
   content_url: string | null
+  /** The malware scan: `infected` (with the signature) for media quarantined, see `error`. */
+  scan: ScanJson | null
 }
 
 /** The `mediagate` key added to Meta's payload. */
@@ -42,6 +45,7 @@ export function forwardedMedia(m: MediaRecord, contentUrl: string | null): Forwa
     sha256: m.sha256,
     error: m.error ? { code: m.error.code, message: m.error.message } : null,
     content_url: m.status === 'failed' || m.status === 'deleted' ? null : contentUrl,
+    scan: presentScan(m.scan),
   }
 }
 

@@ -86,6 +86,26 @@ export interface NewMedia {
   policy?: StoragePolicy
 }
 
+/**
+ * What the malware scan (MEDIAGATE_CLAMAV_URL) made of a media's bytes. `clean` and `infected`
+ * are clamd's verdicts; `skipped`: not scanned (scanning off, the record stored before it was
+ * on, or larger than clamd's limit under MEDIAGATE_CLAMAV_OVERSIZE=pass), or released by an
+ * operator after review (`releasedAt`); `error`: clamd failed, the scan is retried.
+ */
+export const SCAN_STATUSES = ['clean', 'infected', 'skipped', 'error'] as const
+export type ScanStatus = (typeof SCAN_STATUSES)[number]
+
+export interface ScanResult {
+  status: ScanStatus
+  /** clamd's VERSION answer (engine and signature database), when it scanned. */
+  engine: string | null
+  scannedAt: Date | null
+  /** The signature found (infected, or released after review). */
+  signature: string | null
+  /** When an operator released the media as a false positive (`mediagate scan --release`). */
+  releasedAt: Date | null
+}
+
 export interface MediaError {
   /** One of our ErrorCodes (see src/errors.ts). */
   code: string
@@ -150,4 +170,9 @@ export interface MediaRecord extends NewMedia, MediaFacts {
   refetchedAt: Date | null
   /** Null until the media is stored and deriving was queued (or never, with derivation off). */
   derivatives: DerivativesState | null
+  /**
+   * The malware scan of the bytes; null until bytes were held. A `pending` record with a
+   * `blobKey` has its verified bytes in the store and waits for its scan (clamd was down).
+   */
+  scan: ScanResult | null
 }

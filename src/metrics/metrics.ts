@@ -7,7 +7,7 @@ import { Counter, Gauge, Histogram, Registry } from 'prom-client'
 import type { MediaQueries, Settlement } from '../catalog/catalog.js'
 import type { CaptureFn } from '../capture/capture-job.js'
 import type { Logger } from '../logging/logger.js'
-import { MEDIA_STATUSES, type MediaRecord, PLATFORMS, type Platform } from '../media/record.js'
+import { MEDIA_STATUSES, type MediaRecord, type Platform, PLATFORMS, SCAN_STATUSES, type ScanStatus } from '../media/record.js'
 import type { QueueStats } from './queue-stats.js'
 import { cachedQueueStats } from './stats-cache.js'
 
@@ -42,6 +42,8 @@ export class Metrics {
   private readonly captures: Counter<'platform' | 'outcome'>
   private readonly deadlinesMissed: Counter<'platform'>
   private readonly catalogUp: Gauge
+  private readonly scans: Counter<'result'>
+  private readonly scanDuration: Histogram<'result'>
 
   constructor(private readonly options: MetricsOptions) {
     this.queueStats = options.queueStats ?? cachedQueueStats(options.catalog)
@@ -68,6 +70,15 @@ export class Metrics {
       registers,
     })
     this.catalogUp = new Gauge({ name: 'mediagate_catalog_up', help: '1 when this scrape could read the queue gauges from the catalog, else 0 (they are then left out or 0)', registers })
+    this.scans = new Counter({ name: 'mediagate_scans_total', help: 'Malware scans by result (clean, infected, skipped: too large under MEDIAGATE_CLAMAV_OVERSIZE=pass, error: clamd down or failing)', labelNames: ['result'], registers })
+    this.scanDuration = new Histogram({
+      name: 'mediagate_scan_duration_seconds',
+      help: 'Duration of malware scans (reading the blob and clamd scanning it), by result',
+      labelNames: ['result'],
+      buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
+      registers,
+    })
+    for (const result of SCAN_STATUSES) this.scans.inc({ result }, 0)
     // Every series exists from the start, so rate() works from the first scrape.
     for (const result of WEBHOOK_RESULTS) this.webhooks.inc({ result }, 0)
     for (const platform of PLATFORMS) {
@@ -101,6 +112,12 @@ export class Metrics {
   captureEnded(media: Pick<MediaRecord, 'platform' | 'sourceExpiresAt'>, settlement: Settlement, now: Date = new Date()): void {
     if (settlement.status === 'retry' || media.sourceExpiresAt === null) return
     if (now.getTime() >= media.sourceExpiresAt.getTime()) this.deadlinesMissed.inc({ platform: media.platform })
+  }
+
+  /** One malware scan ended (the scanner's observer). */
+  scanned(result: ScanStatus, seconds: number): void {
+    this.scans.inc({ result })
+    this.scanDuration.observe({ result }, seconds)
   }
 
   /** Wraps the worker's capture function to time every attempt. */

@@ -1,7 +1,7 @@
-/** The /v1 API: list, get, content and retry of media records. JSON in snake_case. */
+/** The /v1 API: list, get, content, retry and release of media records. JSON in snake_case. */
 import type { FastifyInstance } from 'fastify'
 import type { BlobStore } from '../blobs/blob-store.js'
-import type { MediaQueries } from '../catalog/catalog.js'
+import type { MediaQueries, ScanVerdicts } from '../catalog/catalog.js'
 import { MediagateError } from '../errors.js'
 import { apiKeyHook } from './api-auth.js'
 import { loadMedia, type RemoteContentHandler, sendContent } from './content-route.js'
@@ -9,11 +9,16 @@ import { parseListQuery } from './list-query.js'
 import { presentMedia } from './present-media.js'
 import type { SingleFlight } from '../derivatives/single-flight.js'
 import { contentRecord } from './stripped-content.js'
+import { releaseInfected } from '../scanning/rescan.js'
 
 export interface ApiRoutesOptions {
-  catalog: MediaQueries
+  catalog: MediaQueries & ScanVerdicts
   blobs: BlobStore
   apiKey: string | undefined
+  /** Deletes blobs no live record uses (the eraser's `discard`): a released media's quarantined copy. */
+  discardBlobs: (keys: string[]) => Promise<unknown>
+  /** Wakes the forwarder after a release queued a forward. */
+  onReleased?: () => void
   /** Wakes the capture worker after a retry was requested. */
   onRequeued?: () => void
   /** Serves media under the lazy and proxy storage policies. */
@@ -50,8 +55,19 @@ export async function apiRoutes(app: FastifyInstance, options: ApiRoutesOptions)
     if (media.status !== 'failed') {
       throw new MediagateError('conflict', `media ${media.id} is ${media.status}; only failed media can be retried`)
     }
+    if (media.error?.code === 'infected') {
+      throw new MediagateError('conflict', `media ${media.id} is infected: its bytes are quarantined; after review, \`mediagate scan --release ${media.id}\` puts it back`)
+    }
     await catalog.requeue({ ids: [media.id] })
     options.onRequeued?.()
     return reply.code(202).send(presentMedia(await loadMedia(catalog, media.id)))
+  })
+
+  // After review: an infected media was a false positive (as `mediagate scan --release`).
+  app.post<{ Params: { id: string } }>('/v1/media/:id/release', async (request, reply) => {
+    const media = await loadMedia(catalog, request.params.id)
+    const released = await releaseInfected({ catalog, blobs: options.blobs, discardBlobs: options.discardBlobs }, media.id)
+    options.onReleased?.()
+    return reply.code(200).send(presentMedia(released))
   })
 }

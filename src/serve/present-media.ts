@@ -2,7 +2,16 @@
  * The public JSON shape of a media record (snake_case). Source URLs are reduced to their host:
  * a Meta CDN URL is a bearer credential of sorts, and nobody needs it once the bytes are ours.
  */
-import type { MediaRecord } from '../media/record.js'
+import type { MediaRecord, ScanResult } from '../media/record.js'
+
+/** The malware scan as clients see it; null until the bytes were held (see ScanResult). */
+export interface ScanJson {
+  status: string
+  engine: string | null
+  scanned_at: string | null
+  signature: string | null
+  released_at: string | null
+}
 
 export interface MediaJson {
   id: string
@@ -53,6 +62,7 @@ export interface MediaJson {
   placeholder: string | null
   /** Where making thumbnails and previews stands; null when it was never queued. */
   derivatives: { status: string; error: string | null } | null
+  scan: ScanJson | null
 }
 
 const iso = (d: Date | null): string | null => (d ? d.toISOString() : null)
@@ -98,7 +108,13 @@ export function presentMedia(m: MediaRecord): MediaJson {
     waveform: m.waveform,
     placeholder: m.placeholder,
     derivatives: m.derivatives,
+    scan: presentScan(m.scan),
   }
+}
+
+export function presentScan(scan: ScanResult | null): ScanJson | null {
+  if (!scan) return null
+  return { status: scan.status, engine: scan.engine, scanned_at: iso(scan.scannedAt), signature: scan.signature, released_at: iso(scan.releasedAt) }
 }
 
 function hostOf(url: string | null): string | null {

@@ -16,6 +16,7 @@ import { policyTests } from './conformance/policies.js'
 import { queryTests } from './conformance/query.js'
 import { recordTests } from './conformance/record.js'
 import { settleTests } from './conformance/settle.js'
+import { scanTests } from './conformance/scans.js'
 import { sessionTests } from './conformance/sessions.js'
 import { taskTests } from './conformance/tasks.js'
 
@@ -81,5 +82,6 @@ export function catalogConformance(name: string, setup: () => Promise<CatalogFix
     blobLeaseTests(ctx)
     meta2026Tests(ctx)
     taskTests(ctx)
+    scanTests(ctx)
   })
 }

@@ -42,13 +42,13 @@ describe('a command run where there is no catalog', () => {
   it('every command but serve and migrate refuses to make one', async () => {
     const cwd = path.join(dir, 'still-empty')
     await mkdir(cwd)
-    for (const args of [['ls'], ['forwards', '--retry'], ['verify', '--quarantine'], ['delete', 'med_1'], ['sweep'], ['capture']]) {
+    for (const args of [['ls'], ['forwards', '--retry'], ['verify', '--quarantine'], ['delete', 'med_1'], ['sweep'], ['capture'], ['scan', '--release', 'med_1']]) {
       const run = await runIn(cwd, args)
       expect(run.code, args.join(' ')).toBe(1)
       expect(run.stderr, args.join(' ')).toMatch(MISSING)
     }
     expect(await readdir(cwd)).toEqual([])
-  })
+  }, 60_000)
 
   it('a database URL into directories that do not exist names the path and creates none of them', async () => {
     const target = path.join(dir, 'nonexistent', 'dir', 'x.db')

@@ -56,7 +56,7 @@ describe('auth and errors', () => {
     expect((await fetch(`${h.gateway.url}/healthz`)).status).toBe(200)
     const ready = await fetch(`${h.gateway.url}/readyz`)
     expect(ready.status).toBe(200)
-    expect(await ready.json()).toMatchObject({ catalog: 'ok', blobs: 'ok' })
+    expect(await ready.json()).toMatchObject({ catalog: 'ok', blobs: 'ok', scanner: 'off' })
   })
 })
 

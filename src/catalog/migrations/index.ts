@@ -2,7 +2,7 @@
  * The catalog's migrations, in order. Each is code that compiles to DDL for either engine, so
  * one list serves SQLite and PostgreSQL. Versions only grow; a released migration never changes
  * (add a new one instead). `down` exists so the round trip can be tested and a bad release
- * rolled back by hand.
+ * rolled back by hand. Versions may have gaps (work merged in another order); they only grow.
  */
 import type { CompiledQuery } from 'kysely'
 import type { SqlDialect } from '../sql-dialect.js'
@@ -14,6 +14,7 @@ import { blobLeases } from './0005_blob_leases.js'
 import { unfinishedAttempts } from './0006_unfinished_attempts.js'
 import { meta2026 } from './0007_meta_2026.js'
 import { tasksAndDerivatives } from './0008_tasks_and_derivatives.js'
+import { malwareScans } from './0009_malware_scans.js'
 
 export interface Migration {
   version: number
@@ -22,6 +23,6 @@ export interface Migration {
   down(dialect: SqlDialect): CompiledQuery[]
 }
 
-export const MIGRATIONS: readonly Migration[] = [initial, policiesAndDeletion, forwarding, dashboardSessions, blobLeases, unfinishedAttempts, meta2026, tasksAndDerivatives]
+export const MIGRATIONS: readonly Migration[] = [initial, policiesAndDeletion, forwarding, dashboardSessions, blobLeases, unfinishedAttempts, meta2026, tasksAndDerivatives, malwareScans]
 
 export const LATEST_VERSION = MIGRATIONS.at(-1)?.version ?? 0

@@ -19,7 +19,7 @@ type Outcome = { ok: boolean; warn?: boolean; detail: string }
 const GRAPH_TIMEOUT_MS = 10_000
 
 export function doctorCommand(): Command {
-  const command = new Command('doctor').description('check configuration, catalog, blob store, Graph API access and secrets; print what to fix')
+  const command = new Command('doctor').description('check configuration, catalog, blob store, Graph API access, the malware scanner and secrets; print what to fix')
   // It checks the configuration a gateway would run with: every option.
   addConfigOptions(command, ALL_OPTIONS)
   command.action(async () => {
@@ -39,6 +39,7 @@ export function doctorCommand(): Command {
       ['blob store', await checkBlobs(config)],
       ['graph api', await checkGraph(config)],
       ['derivatives', await checkDerivatives(config)],
+      ['scanner', await checkScanner(config)],
     ] as const
     for (const [name, outcome] of results) print(name, outcome)
     if (results.some(([, o]) => !o.ok)) process.exitCode = 1
@@ -144,5 +145,26 @@ async function checkGraph(config: Readonly<Config>): Promise<Outcome> {
     const e = toMediagateError(err)
     const hint = e.code === 'auth' ? 'renew WHATSAPP_ACCESS_TOKEN' : e.code === 'host_not_allowed' || e.code === 'address_refused' ? 'add the Graph host to MEDIAGATE_ALLOWED_HOSTS' : 'check META_GRAPH_URL and the network'
     return { ok: false, detail: `${e.code}: ${e.message} — ${hint}` }
+  }
+}
+
+/** clamd answers PING, says its version, and scans a probe (clean bytes) over INSTREAM. */
+async function checkScanner(config: Readonly<Config>): Promise<Outcome> {
+  if (!config.clamav) return { ok: true, warn: true, detail: 'MEDIAGATE_CLAMAV_URL is unset: media are not scanned for malware' }
+  try {
+    return await withParts(config, { logger: silentLogger() }, async ({ scanner }) => {
+      const signal = AbortSignal.timeout(config.clamavTimeoutMs)
+      await scanner!.ping(signal)
+      const engine = await scanner!.engine(signal)
+      const probe = Buffer.from(`mediagate doctor probe ${Date.now()}`)
+      const scan = await scanner!.scanBlob({ read: async () => Readable.from([probe]) }, 'probe', probe.length, signal)
+      if (scan.status !== 'clean') return { ok: false, detail: `clamd at ${scanner!.target} found ${scan.signature ?? scan.status} in a harmless probe — check its signature database` }
+      // `ClamAV <engine>/<signatures>/<date>`: without the last two, no official database is loaded.
+      const official = engine.split('/').length >= 3
+      return { ok: true, ...(official ? {} : { warn: true }), detail: `${scanner!.target}: ${engine}${official ? '' : ' (no official signatures: run freshclam)'}, oversize media ${config.clamavOversize === 'fail' ? 'fail' : 'pass unscanned'}` }
+    })
+  } catch (err) {
+    const e = toMediagateError(err, 'scanner')
+    return { ok: false, detail: `${e.code}: ${e.message} — start clamd, or check MEDIAGATE_CLAMAV_URL (media wait pending until it answers)` }
   }
 }

@@ -235,6 +235,11 @@ async function copyPass(source: CopySource, dest: CopyDestination, since: Date |
           }
           row.blob_key = key
         }
+        if (checkBlob && row.status === 'pending' && typeof row.blob_key === 'string' && typeof row.sha256 === 'string') {
+          // Verified bytes kept for a malware scan clamd could not do yet: they go along, so the
+          // destination scans them instead of downloading again (or downloads, if they are gone).
+          row.blob_key = (await copyBlob(source, dest.blobs, row, row.blob_key, row.sha256, stats)) ?? null
+        }
         if (writes(verdict) && row.status === 'deleted' && typeof row.sha256 === 'string') {
           // The source's tombstone may no longer name its bytes (its erasure let go of the key)
           // while the destination has them: copied by a run interrupted before this record, or

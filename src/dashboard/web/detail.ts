@@ -88,7 +88,9 @@ function typeCheck(m: MediaJson): HTMLSpanElement {
 function render(m: MediaJson): void {
   const notice = el('p', { className: 'notice', id: 'detail-notice', role: 'status' })
   const actions = el('div', { className: 'actions' })
-  if (m.status === 'failed') actions.append(el('button', { type: 'button', className: 'primary', id: 'detail-retry', text: 'Retry', onclick: () => void retry(m, notice) }))
+  const infected = m.status === 'failed' && m.error?.code === 'infected'
+  if (m.status === 'failed' && !infected) actions.append(el('button', { type: 'button', className: 'primary', id: 'detail-retry', text: 'Retry', onclick: () => void retry(m, notice) }))
+  if (infected) actions.append(el('button', { type: 'button', id: 'detail-release', text: 'Release (false positive)', onclick: () => void release(m, notice) }))
   // Remote media (storage policy lazy or proxy) are served too, straight from Meta.
   const servable = m.status === 'stored' || m.status === 'remote'
   if (servable) actions.append(el('a', { id: 'detail-download', href: contentUrl(m.id), download: m.filename || m.id, text: 'Download' }))
@@ -107,9 +109,13 @@ function render(m: MediaJson): void {
     flatten(m, '', []).flatMap(([name, value]) => [el('dt', { text: name }), el('dd', { 'data-field': name, text: value })]),
   )
 
+  // Infected media say so first: the signature, and that the bytes are in quarantine.
+  const warning = infected
+    ? el('p', { className: 'infected', id: 'detail-infected', role: 'alert', text: `Infected: ${m.scan?.signature || 'unknown signature'}. The bytes are quarantined and never served; release them only after review.` })
+    : null
   dialog().replaceChildren(
     header(m.id),
-    el('div', { className: 'body' }, el('div', {}, preview(m), el('p', { className: 'name', text: displayName(m) }), actions, notice), fields),
+    el('div', { className: 'body' }, el('div', {}, warning, preview(m), el('p', { className: 'name', text: displayName(m) }), actions, notice), fields),
   )
 }
 
@@ -123,6 +129,18 @@ async function retry(m: MediaJson, notice: HTMLElement): Promise<void> {
     void followUntilSettled(m.id)
   } catch (err) {
     notice.textContent = `Retry refused: ${errorMessage(err)}`
+  }
+}
+
+async function release(m: MediaJson, notice: HTMLElement): Promise<void> {
+  if (!window.confirm(`Release ${displayName(m)} (${m.id})? It was found infected with ${m.scan?.signature || 'a signature'}; it will be served again.`)) return
+  try {
+    const released = await api<MediaJson>(`${mediaUrl(m.id)}/release`, { method: 'POST' })
+    render(released)
+    emit('mediagate:media-changed', released)
+    $('detail-notice').textContent = 'Released: stored and served again.'
+  } catch (err) {
+    notice.textContent = `Release refused: ${errorMessage(err)}`
   }
 }
 

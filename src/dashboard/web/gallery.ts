@@ -53,7 +53,7 @@ export function card(m: MediaJson): HTMLLIElement {
       ),
       el('div', { className: 'name', text: m.filename || m.caption || m.message_id }),
       el('div', { className: 'when', text: formatTime(m.received_at) + (m.size !== null ? ` · ${formatBytes(m.size)}` : '') }),
-      m.error ? el('div', { className: 'error', text: m.error.code }) : null,
+      m.error ? el('div', { className: 'error', text: m.error.code === 'infected' ? `infected: ${m.scan?.signature || 'unknown signature'}` : m.error.code }) : null,
       el('div', { className: 'line' }, el('button', { type: 'button', className: 'details', text: 'Details', onclick: open })),
     ),
   )

@@ -20,6 +20,8 @@ export interface MediaJson {
   sniffed_mime_type: string | null
   error: { code: string; message: string } | null
   received_at: string
+  /** The malware scan; null until the bytes were held. */
+  scan: { status: string; engine: string | null; scanned_at: string | null; signature: string | null; released_at: string | null } | null
   // Every other field is shown as it comes, flattened, in the detail view.
 }
 

@@ -66,6 +66,7 @@ export function recordTests(ctx: ConformanceContext): void {
         waveform: null,
         placeholder: null,
         derivatives: null,
+        scan: null,
       })
       expect(isMediaId(a!.id)).toBe(true)
       expect(a!.nextAttemptAt!.getTime()).toBeGreaterThanOrEqual(before)
