@@ -50,6 +50,8 @@ export function rowToMedia(r: MediaRow): MediaRecord {
     updatedAt: toDate(r.updated_at) ?? new Date(0),
     policy: (r.policy ?? 'eager') as StoragePolicy,
     deletedAt: toDate(r.deleted_at),
+    // Only when set: most records have none (tracing off), and the record's shape stays as it was.
+    ...(r.trace_parent ? { traceParent: r.trace_parent } : {}),
   }
 }
 
@@ -108,6 +110,7 @@ export function newMediaToRow(media: NewMedia, ctx: NewMediaRowContext, dialect:
     policy,
     deleted_at: null,
     blob_lease_key: null,
+    trace_parent: media.traceParent ?? null,
   }
 }
 

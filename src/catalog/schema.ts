@@ -66,6 +66,8 @@ export interface MediaTable {
   deleted_at: number | null
   /** The blob key a capture of this pending record is about to commit (migration 5; blob-plans.ts). */
   blob_lease_key: string | null
+  /** The webhook span's W3C traceparent when tracing was on (migration 10; src/tracing). */
+  trace_parent: string | null
 }
 
 /** The forwarding outbox (migration 3): one row per webhook to hand on to the user's app. */

@@ -14,6 +14,7 @@ import { parseWebhook } from '../platforms/webhook/parse-webhook.js'
 import type { Unsend } from '../platforms/webhook/types.js'
 import { GroupCommit } from '../util/group-commit.js'
 import { conversationKey } from '../forwarding/conversation-key.js'
+import { stampTraceParent } from '../tracing/index.js'
 
 export interface IntakeOptions {
   catalog: WebhookLog
@@ -81,7 +82,7 @@ export class Intake {
       return { object: parsed.object, supported: false, webhookId: null, created: [], duplicates: 0 }
     }
     const policies = this.options.policies
-    const media = policies ? parsed.media.map((m) => ({ ...m, policy: policies[m.platform] ?? 'eager' })) : parsed.media
+    const media = stampTraceParent(policies ? parsed.media.map((m) => ({ ...m, policy: policies[m.platform] ?? 'eager' })) : parsed.media)
     const forward = this.options.forward
     const recorded = await this.commits.submit({
       object: parsed.object,

@@ -12,6 +12,7 @@ import { forwarding } from './0003_forwarding.js'
 import { dashboardSessions } from './0004_dashboard_sessions.js'
 import { blobLeases } from './0005_blob_leases.js'
 import { unfinishedAttempts } from './0006_unfinished_attempts.js'
+import { traceParent } from './0010_trace_parent.js'
 
 export interface Migration {
   version: number
@@ -20,6 +21,6 @@ export interface Migration {
   down(dialect: SqlDialect): CompiledQuery[]
 }
 
-export const MIGRATIONS: readonly Migration[] = [initial, policiesAndDeletion, forwarding, dashboardSessions, blobLeases, unfinishedAttempts]
+export const MIGRATIONS: readonly Migration[] = [initial, policiesAndDeletion, forwarding, dashboardSessions, blobLeases, unfinishedAttempts, traceParent]
 
 export const LATEST_VERSION = MIGRATIONS.at(-1)?.version ?? 0
