@@ -19,3 +19,4 @@ export type { BlobStore, PutOptions, PutResult, ByteRange } from './blobs/blob-s
 export { openCatalog } from './catalog/open-catalog.js'
 export { openBlobStore } from './blobs/open-blob-store.js'
 export { USER_AGENT, VERSION } from './version.js'
+export { startTracing, type Tracing } from './tracing/index.js'

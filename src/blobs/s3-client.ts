@@ -17,6 +17,11 @@ export interface S3ConnectionOptions {
 }
 
 export function createS3Client(options: S3ConnectionOptions): S3Client {
+  // On Node 20 the SDK prints an 8-line NodeVersionSupportWarning: its versions published after
+  // early January 2027 will need Node 22. mediagate pins an exact earlier version for as long as
+  // it supports Node 20 (README: Node versions), so the warning is about an upgrade it does not make.
+  // AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED=false shows it anyway.
+  process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true'
   return new S3Client({
     ...(options.endpoint ? { endpoint: options.endpoint } : {}),
     region: options.region ?? process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION ?? 'us-east-1',

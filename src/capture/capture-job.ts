@@ -34,6 +34,10 @@ export function captureJobs(options: CaptureJobOptions): JobKind<MediaRecord, Se
     name: 'capture',
     id: (media) => media.id,
     logFields: (media) => ({ mediaId: media.id, platform: media.platform, attempt: media.attempts }),
+    trace: (media) => ({
+      attributes: { 'mediagate.media_id': media.id, 'mediagate.platform': media.platform, 'mediagate.message_id': media.messageId, 'mediagate.attempt': media.attempts },
+      linkTo: media.traceParent,
+    }),
     claim: (claim) => catalog.claim(claim),
     renew: (ids, owner, leaseMs) => catalog.renewLeases(ids, owner, leaseMs),
     nextDueAt: () => catalog.nextDueAt(),

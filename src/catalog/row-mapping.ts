@@ -62,6 +62,8 @@ export function rowToMedia(r: MediaRow): MediaRecord {
     placeholder: r.placeholder ?? null,
     derivatives: r.derive_status ? { status: r.derive_status as DeriveStatus, error: r.derive_error ?? null } : null,
     scan: toScan(r),
+    // Only when set: most records have none (tracing off), and the record's shape stays as it was.
+    ...(r.trace_parent ? { traceParent: r.trace_parent } : {}),
   }
 }
 
@@ -163,6 +165,7 @@ export function newMediaToRow(media: NewMedia, ctx: NewMediaRowContext, dialect:
     derive_status: null,
     derive_error: null,
     ...scanColumns(null),
+    trace_parent: media.traceParent ?? null,
   }
 }
 

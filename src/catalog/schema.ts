@@ -94,6 +94,8 @@ export interface MediaTable {
   scan_signature: string | null
   /** When an operator released the media as a false positive. */
   scan_released_at: number | null
+  /** The webhook span's W3C traceparent when tracing was on (migration 10; src/tracing). */
+  trace_parent: string | null
 }
 
 /** The forwarding outbox (migration 3): one row per webhook to hand on to the user's app. */

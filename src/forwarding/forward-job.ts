@@ -10,6 +10,7 @@ import { type BackoffPolicy, backoffDelay } from '../jobs/backoff.js'
 import type { JobKind } from '../jobs/job-engine.js'
 import { buildForwardBody, forwardedMedia } from './forward-body.js'
 import type { DeliveryResult } from './post-forward.js'
+import { addTraceLink } from '../tracing/index.js'
 
 /** Forwards are retried a number of times (MEDIAGATE_FORWARD_MAX_ATTEMPTS), backing off up to 10 minutes. */
 export interface ForwardRetryPolicy extends BackoffPolicy {
@@ -39,10 +40,12 @@ export function forwardJobs(options: ForwardJobOptions): JobKind<ForwardRecord, 
     name: 'forward',
     id: (forward) => forward.id,
     logFields: (forward) => ({ forwardId: forward.id, webhookId: forward.webhookId, attempt: forward.attempts }),
+    trace: (forward) => ({ attributes: { 'mediagate.forward_id': forward.id, 'mediagate.webhook_id': forward.webhookId, 'mediagate.attempt': forward.attempts } }),
     claim: (claim) => catalog.claimForwards(claim),
     async run(forward) {
       const [raw, media] = await Promise.all([catalog.getWebhookBody(forward.webhookId), catalog.webhookMedia(forward.webhookId)])
       if (!raw) return afterFailure(forward, 'the webhook body is gone (retention); nothing to forward', false)
+      addTraceLink(media.find((m) => m.traceParent)?.traceParent)
       const body = buildForwardBody(raw, { webhook_id: forward.webhookId, media: media.map((m) => forwardedMedia(m, options.contentUrl(m.id))) })
       const result = await options.deliver(body, { forwardId: forward.id, webhookId: forward.webhookId, attempt: forward.attempts })
       return result.ok ? { status: 'sent' } : afterFailure(forward, result.reason, true)

@@ -6,6 +6,7 @@
 import { Agent, request } from 'undici'
 import { signPayload } from '../platforms/signature.js'
 import { USER_AGENT } from '../version.js'
+import { traceHeaders } from '../tracing/index.js'
 
 export interface DeliveryTarget {
   url: string
@@ -40,6 +41,8 @@ export class ForwardPoster {
           'x-mediagate-forward-id': meta.forwardId,
           'x-mediagate-webhook-id': meta.webhookId,
           'x-mediagate-attempt': String(meta.attempt),
+          // When tracing: the forward's span, so the app's own trace continues it.
+          ...traceHeaders(),
         },
         signal: AbortSignal.timeout(this.target.timeoutMs),
       })

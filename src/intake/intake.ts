@@ -15,6 +15,7 @@ import { parseWebhook } from '../platforms/webhook/parse-webhook.js'
 import type { Unsend } from '../platforms/webhook/types.js'
 import { GroupCommit } from '../util/group-commit.js'
 import { conversationKey } from '../forwarding/conversation-key.js'
+import { stampTraceParent } from '../tracing/index.js'
 
 export interface IntakeOptions {
   catalog: WebhookLog
@@ -84,7 +85,7 @@ export class Intake {
       return { object: parsed.object, supported: false, webhookId: null, created: [], duplicates: 0 }
     }
     const { policies = [], noStorageNumbers = NONE } = this.options
-    const media = parsed.media.map((m) => onArrival(m, policies, noStorageNumbers, receivedAt))
+    const media = stampTraceParent(parsed.media.map((m) => onArrival(m, policies, noStorageNumbers, receivedAt)))
     const forward = this.options.forward
     const recorded = await this.commits.submit({
       object: parsed.object,

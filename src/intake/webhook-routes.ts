@@ -7,6 +7,7 @@ import { timingSafeEqual } from 'node:crypto'
 import type { FastifyInstance } from 'fastify'
 import type { Logger } from '../logging/logger.js'
 import type { Intake } from './intake.js'
+import { annotateWebhook, traceWebhook } from '../tracing/index.js'
 
 export const WEBHOOK_PATH = '/webhooks/meta'
 export const WEBHOOK_BODY_LIMIT = 4 * 1024 * 1024
@@ -33,12 +34,15 @@ export async function webhookRoutes(app: FastifyInstance, options: WebhookRoutes
     return reply.code(403).type('text/plain; charset=utf-8').send('Forbidden')
   })
 
-  app.post(WEBHOOK_PATH, { bodyLimit: WEBHOOK_BODY_LIMIT }, async (request, reply) => {
-    const body = Buffer.isBuffer(request.body) ? request.body : Buffer.alloc(0)
-    const header = request.headers['x-hub-signature-256']
-    const result = await options.intake.accept(body, { signature: Array.isArray(header) ? header[0] : header, logger: request.log as Logger })
-    return reply.code(200).send({ received: true, recorded: result.created.length, duplicates: result.duplicates })
-  })
+  app.post(WEBHOOK_PATH, { bodyLimit: WEBHOOK_BODY_LIMIT }, (request, reply) =>
+    traceWebhook(WEBHOOK_PATH, request.headers, async () => {
+      const body = Buffer.isBuffer(request.body) ? request.body : Buffer.alloc(0)
+      const header = request.headers['x-hub-signature-256']
+      const result = await options.intake.accept(body, { signature: Array.isArray(header) ? header[0] : header, logger: request.log as Logger })
+      annotateWebhook(result)
+      return reply.code(200).send({ received: true, recorded: result.created.length, duplicates: result.duplicates })
+    }),
+  )
 }
 
 function tokenMatches(given: string, expected: string | undefined): boolean {

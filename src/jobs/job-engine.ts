@@ -13,6 +13,7 @@ import { randomUUID } from 'node:crypto'
 import { MediagateError, toMediagateError } from '../errors.js'
 import type { Logger } from '../logging/logger.js'
 import { WakeableSleep } from '../util/wakeable-sleep.js'
+import { inJobSpan, inSpan, type JobTrace, markError } from '../tracing/index.js'
 
 export interface JobClaim {
   /** Identifies the engine; only the lease owner can settle or renew. */
@@ -50,6 +51,8 @@ export interface JobKind<J, O> {
   refused?(job: J, outcome: O, log: Logger): Promise<void>
   /** Fields for every log line about the job. */
   logFields?(job: J): Record<string, unknown>
+  /** Attributes of the job's span (ids, never secrets), and the span it links to; read only when tracing. */
+  trace?(job: J): JobTrace
 }
 
 export interface JobEngineOptions {
@@ -183,7 +186,12 @@ export class JobEngine<J, O> {
     }
   }
 
-  private async run(job: J): Promise<void> {
+  /** One span per job (named for its kind) when tracing, around the run and the settlement. */
+  private run(job: J): Promise<void> {
+    return inJobSpan(this.kind.name, this.kind.trace?.(job), () => this.runAndSettle(job))
+  }
+
+  private async runAndSettle(job: J): Promise<void> {
     const { kind } = this
     const id = kind.id(job)
     const controller = new AbortController()
@@ -195,11 +203,12 @@ export class JobEngine<J, O> {
     } catch (err) {
       const error = toMediagateError(controller.signal.aborted ? (controller.signal.reason ?? err) : err)
       outcome = this.state === 'running' ? kind.afterError(job, error) : kind.handBack(job, error)
+      markError(error)
       if (error.code === 'internal') log.error({ err }, `${kind.name} job failed unexpectedly`)
     } finally {
       this.active.delete(id)
     }
-    await this.settle(job, outcome, log)
+    await inSpan('settle', () => this.settle(job, outcome, log))
   }
 
   private async settle(job: J, outcome: O, log: Logger): Promise<void> {

@@ -4,6 +4,7 @@
  */
 import { pino, type Logger as PinoLogger, type DestinationStream } from 'pino'
 import pretty from 'pino-pretty'
+import { isTracing, traceLogFields } from '../tracing/index.js'
 
 export type Logger = PinoLogger
 
@@ -37,6 +38,8 @@ export function createLogger(level: string, destination?: DestinationStream, for
       base: { service: 'mediagate' },
       redact: { paths: REDACTED_PATHS, censor: '[redacted]' },
       timestamp: pino.stdTimeFunctions.isoTime,
+      // trace_id and span_id on lines written inside a span; no mixin at all when tracing is off.
+      ...(isTracing() ? { mixin: traceLogFields } : {}),
     },
     destination ?? defaultDestination(format),
   )

@@ -84,6 +84,8 @@ export interface NewMedia {
   error: MediaError | null
   /** The storage policy in force when the media arrived; default `eager`. Set by intake. */
   policy?: StoragePolicy
+  /** The W3C traceparent of the webhook span that brought it, when tracing is on; its capture span links to it. Set by intake. */
+  traceParent?: string | null
 }
 
 /**

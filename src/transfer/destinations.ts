@@ -15,6 +15,7 @@ import { pipe } from '../util/pipe.js'
 import { EndGate } from './end-gate.js'
 import type { SniffedSource } from './sniffed-source.js'
 import { type FollowerOptions, teeFollowing } from './tee.js'
+import { inSpan } from '../tracing/index.js'
 
 export interface StoreOptions {
   maxBytes: number
@@ -24,7 +25,7 @@ export interface StoreOptions {
 
 /** Streams the bytes into the blob store; resolves once they are verified and durable there. */
 export async function toBlobStore(source: SniffedSource, blobs: BlobStore, options: StoreOptions): Promise<StoredOutcome> {
-  const put = await blobs.put(source.body, putOptions(source, options))
+  const put = await inSpan('blob.put', () => blobs.put(source.body, putOptions(source, options)))
   return storedOutcome(source, put, options)
 }
 

@@ -12,6 +12,7 @@ import { type GraphClients, normalizeSha256 } from '../platforms/graph/index.js'
 import { withDeadline } from './deadline.js'
 import { refetchUrl } from './refetch.js'
 import type { WhatsAppUrlCache } from './whatsapp-urls.js'
+import { inDownloadSpan, inSpan } from '../tracing/index.js'
 
 export interface SourceDeps {
   /** Downloads without credentials (Messenger/Instagram CDN). */
@@ -85,9 +86,10 @@ async function openWhatsApp(media: MediaSource, deps: SourceDeps, signal: AbortS
   // The webhook's `url` saves a lookup, but it lives minutes: only on the first attempt, and any
   // refusal falls back to resolving the id.
   const download = { signal, maxBytes: deps.maxBytes, ...(options.range ? { range: options.range } : {}) }
-  if (media.sourceUrl && (options.tryWebhookUrl ?? media.attempts <= 1)) {
+  const webhookUrl = media.sourceUrl
+  if (webhookUrl && (options.tryWebhookUrl ?? media.attempts <= 1)) {
     try {
-      return { response: wholeAnswer(await graph.download(media.sourceUrl, download), options), ...fromWebhook }
+      return { response: wholeAnswer(await inDownloadSpan('download', () => graph.download(webhookUrl, download)), options), ...fromWebhook }
     } catch (err) {
       if (!(err instanceof MediagateError) || !['source_expired', 'auth', 'source_rejected', 'host_not_allowed'].includes(err.code)) throw err
     }
@@ -95,7 +97,7 @@ async function openWhatsApp(media: MediaSource, deps: SourceDeps, signal: AbortS
   const mediaId = media.sourceMediaId
   const cache = options.reuseUrl ? deps.whatsappUrls : undefined
   for (let resolveAttempt = 1; ; resolveAttempt++) {
-    const lookup = (s: AbortSignal) => graph.lookup(mediaId, { signal: s })
+    const lookup = (s: AbortSignal) => inSpan('graph.lookup', () => graph.lookup(mediaId, { signal: s }))
     const resolved = cache ? await cache.resolve(media.accountId, mediaId, lookup, signal) : { info: await lookup(signal), forget: () => {} }
     const { info } = resolved
     const opened = {
@@ -104,7 +106,7 @@ async function openWhatsApp(media: MediaSource, deps: SourceDeps, signal: AbortS
       declaredMime: info.mimeType || fromWebhook.declaredMime,
     }
     try {
-      return { response: wholeAnswer(await graph.download(info.url, download), options), ...opened }
+      return { response: wholeAnswer(await inDownloadSpan('download', () => graph.download(info.url, download)), options), ...opened }
     } catch (err) {
       // Meta: "a failed download returns 404 … try to get a new media URL and download it again".
       if (!(err instanceof MediagateError) || err.code !== 'source_expired') throw err
@@ -127,7 +129,7 @@ async function openCdn(media: MediaSource, deps: SourceDeps, signal: AbortSignal
 
 /** A CDN download without any token: Messenger and Instagram CDNs need none, and must never see the page's. */
 async function downloadCdn(url: string, media: MediaSource, deps: SourceDeps, signal: AbortSignal, options: OpenSourceOptions): Promise<OpenedSource> {
-  const response = await deps.fetcher.get({ url, signal, ...(options.range ? { range: options.range } : {}) })
+  const response = await inDownloadSpan('download', () => deps.fetcher.get({ url, signal, ...(options.range ? { range: options.range } : {}) }))
   if (response.status >= 200 && response.status < 300) {
     return { response: wholeAnswer(response, options), expectedSha256: undefined, expectedSize: undefined, declaredMime: media.declaredMime ?? headerValue(response.headers['content-type']) }
   }

@@ -4,12 +4,15 @@ import { createGateway, gatewayInternals } from '../../gateway.js'
 import { startupWarnings } from '../../config/startup-warnings.js'
 import { startSandbox } from '../../sandbox/start-sandbox.js'
 import { ALL_OPTIONS, addConfigOptions, configFromCommand } from '../config-flags.js'
+import { startTracing } from '../../tracing/index.js'
 
 export function serveCommand(): Command {
   const command = new Command('serve').description('run the gateway: webhook intake, capture worker and API (sandbox mode, on the built-in emulator, for --role all with nothing of Meta configured)')
   addConfigOptions(command, ALL_OPTIONS)
   command.action(async () => {
     let config = configFromCommand(command)
+    // Before the gateway, whose logger adds trace ids to its lines only when tracing is on.
+    const tracing = await startTracing()
     const sandbox = config.sandbox ? await startSandbox(config) : undefined
     if (sandbox) config = sandbox.config
     const gateway = await createGateway(config)
@@ -26,6 +29,7 @@ export function serveCommand(): Command {
       logger.info({ signal }, 'shutting down')
       await gateway.close()
       await sandbox?.emulator.close()
+      await tracing.shutdown().catch(() => undefined)
       process.exit(0)
     }
     process.on('SIGINT', () => void shutdown('SIGINT'))
