@@ -16,6 +16,8 @@ interface KindSpec {
   sticker?: boolean
   /** Attachment type when it differs from the kind. */
   type?: string
+  /** More payload fields (an `ig_post`'s media id and title). */
+  extra?: { title?: string; ig_post_media_id?: string }
 }
 
 const KINDS: Record<Platform, Record<string, KindSpec>> = {
@@ -35,6 +37,9 @@ const KINDS: Record<Platform, Record<string, KindSpec>> = {
     sticker: { sample: 'png', sticker: true },
     reel: { sample: 'mp4' },
     ig_reel: { sample: 'mp4' },
+    // The only sticker type since 30 Aug 2026 (`sticker` above sends the transition's twins).
+    sticker_only: { sample: 'png', type: 'sticker' },
+    ig_post: { sample: 'jpeg', extra: { title: 'A shared post', ig_post_media_id: '18045678901234567' } },
   },
   instagram: {
     image: { sample: 'jpeg' },
@@ -45,6 +50,10 @@ const KINDS: Record<Platform, Record<string, KindSpec>> = {
     story_mention: { sample: 'jpeg' },
     ig_reel: { sample: 'mp4' },
     reel: { sample: 'mp4' },
+    ig_post: { sample: 'jpeg', extra: { title: 'A shared post', ig_post_media_id: '18045678901234567' } },
+    ig_story: { sample: 'jpeg' },
+    unsupported_type: { sample: 'jpeg' },
+    sticker: { sample: 'png' },
   },
 }
 
@@ -114,7 +123,7 @@ export async function sendSample(emu: Emulator, req: SendSampleRequest): Promise
   } else {
     media = emu.addCdnMedia({ platform: req.platform, ...content, mimeType, ...(filename ? { filename } : {}) })
     const url = media.url!
-    const attachments = spec.sticker ? emu.payloads.stickerTwins(url) : [{ type: spec.type ?? req.kind, url }]
+    const attachments = spec.sticker ? emu.payloads.stickerTwins(url) : [{ type: spec.type ?? req.kind, url, ...spec.extra }]
     const text = req.caption === undefined ? {} : { text: req.caption }
     payload = req.platform === 'messenger' ? emu.payloads.messengerMessage({ ...text, attachments }) : emu.payloads.instagramMessage({ ...text, attachments })
   }

@@ -13,7 +13,8 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { blobKeyFor } from '../../src/blobs/blob-store.js'
 import { instagramMessage, messengerMessage, whatsappMessage } from '../../src/emulator/webhook-payloads.js'
 import type { MediaJson } from '../../src/serve/present-media.js'
-import { type Harness, startHarness } from '../helpers/harness.js'
+import { API_KEY, type Harness, startHarness } from '../helpers/harness.js'
+import { runCli } from '../helpers/run-cli.js'
 import { parseProm, valueOf } from '../metrics/prom-text.js'
 
 const HOUR = 60 * 60 * 1000
@@ -245,6 +246,47 @@ describe('capture deadlines', () => {
     const [c] = await h.mediaOf(midOf(cdnPayload))
     const oe = Number.parseInt(new URL(cdn.url!).searchParams.get('oe')!, 16) * 1000
     expect(Date.parse(c!.capture_deadline!)).toBe(oe)
+  })
+})
+
+describe('warnings near a capture deadline', () => {
+  it('a No-Storage media that keeps failing: /v1/stats counts it near its deadline and doctor warns; it is stored once Meta answers again', async () => {
+    const media = h.emulator.addWhatsAppMedia({ bytes: jpeg(100), mimeType: 'image/jpeg', phoneNumberId: NO_STORAGE_NUMBER })
+    h.emulator.setFaults(media.id, { lookupStatus: 503 })
+    try {
+      const payload = whatsappMessage({ phoneNumberId: NO_STORAGE_NUMBER, media: { type: 'image', id: media.id, mime_type: 'image/jpeg', sha256: media.sha256 } })
+      await h.postWebhook(payload)
+      const [m] = await h.mediaOf(wamidOf(payload))
+      expect(m!.status).toBe('pending')
+      // The queue figures are cached for 2 s (stats-cache.ts): ask until a fresh reading comes.
+      let stats = { near_deadline: { count: 0, earliest: null as string | null } }
+      for (let i = 0; i < 40 && stats.near_deadline.count === 0; i++) {
+        if (i > 0) await new Promise((resolve) => setTimeout(resolve, 250))
+        stats = (await (await h.api('/v1/stats')).json()) as typeof stats
+      }
+      expect(stats.near_deadline.count).toBeGreaterThanOrEqual(1)
+      expect(Date.parse(stats.near_deadline.earliest!)).toBeLessThanOrEqual(Date.parse(m!.capture_deadline!))
+      const doctor = await runCli(
+        ['doctor'],
+        {
+          MEDIAGATE_DATA_DIR: h.dataDir,
+          MEDIAGATE_CONFIG_FILE: path.join(configDir, 'mediagate.config.json'),
+          META_APP_SECRET: h.emulator.appSecret,
+          META_VERIFY_TOKEN: 'verify',
+          WHATSAPP_ACCESS_TOKEN: h.emulator.accessToken,
+          META_GRAPH_URL: h.emulator.url,
+          MEDIAGATE_API_KEY: API_KEY,
+          MEDIAGATE_ALLOWED_HOSTS: '127.0.0.1',
+        },
+        60_000,
+      )
+      expect(doctor.stdout).toMatch(/WARN.*catalog.*pending media are within an hour of their capture deadline/)
+      expect(doctor.stdout).toMatch(/1 No-Storage number/)
+      h.emulator.clearFaults()
+      expect((await h.settled([m!.id]))[0]!.status).toBe('stored')
+    } finally {
+      h.emulator.clearFaults()
+    }
   })
 })
 

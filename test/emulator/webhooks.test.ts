@@ -112,6 +112,20 @@ describe('control API', () => {
     expect(await fileTypeFromBuffer(bytes)).toMatchObject({ mime: 'image/jpeg' })
   })
 
+  it('POST /send covers the 2026 types: a lone sticker, ig_post with its id and title, ig_story, unsupported_type, and the Message node knows them', async () => {
+    const sent = []
+    for (const [platform, kind] of [['messenger', 'sticker_only'], ['instagram', 'ig_post'], ['instagram', 'ig_story'], ['instagram', 'unsupported_type'], ['instagram', 'sticker']] as const) {
+      const res = await control('/send', 'POST', { platform, kind, target })
+      expect(res.status, `${platform} ${kind}`).toBe(200)
+      sent.push(res.body)
+    }
+    const attachments = received.map((r) => JSON.parse(r.body.toString()).entry[0].messaging[0].message.attachments)
+    expect(attachments.map((a: { type: string }[]) => a.map((x) => x.type))).toEqual([['sticker'], ['ig_post'], ['ig_story'], ['unsupported_type'], ['sticker']])
+    expect(attachments[1][0].payload).toMatchObject({ ig_post_media_id: '18045678901234567', title: 'A shared post' })
+    const node = await getJson(`${f.emu.url}/v26.0/${encodeURIComponent(sent[2].message_id)}?fields=attachments`, f.auth)
+    expect(node.body.attachments.data[0].image_data.url).toEqual(expect.any(String))
+  })
+
   it('POST /send rejects unknown platforms and kinds, and a missing target', async () => {
     expect((await control('/send', 'POST', { platform: 'telegram', kind: 'image', target })).status).toBe(400)
     const bad = await control('/send', 'POST', { platform: 'whatsapp', kind: 'hologram', target })
