@@ -109,7 +109,7 @@ function render(m: MediaJson): void {
 
   dialog().replaceChildren(
     header(m.id),
-    el('div', { className: 'body' }, el('div', {}, preview(m), el('p', { className: 'name', text: displayName(m) }), actions, notice), fields),
+    el('div', { className: 'body' }, el('div', {}, preview(m, undefined, true), el('p', { className: 'name', text: displayName(m) }), actions, notice), fields),
   )
 }
 

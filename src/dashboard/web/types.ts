@@ -20,6 +20,14 @@ export interface MediaJson {
   sniffed_mime_type: string | null
   error: { code: string; message: string } | null
   received_at: string
+  width?: number | null
+  height?: number | null
+  duration_ms?: number | null
+  /** 64 integers 0..100 (voice notes and audio). */
+  waveform?: number[] | null
+  /** ThumbHash, base64. */
+  placeholder?: string | null
+  derivatives?: { status: string; error: string | null } | null
   // Every other field is shown as it comes, flattened, in the detail view.
 }
 
