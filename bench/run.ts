@@ -18,12 +18,13 @@ import type { Scenario } from './lib/scenario.js'
 import { markdownTable, textTable } from './lib/table.js'
 import { captureLarge } from './scenarios/capture-large.js'
 import { captureSmall } from './scenarios/capture-small.js'
+import { derivatives } from './scenarios/derivatives.js'
 import { emulatorHonesty } from './scenarios/emulator-honesty.js'
 import { intake } from './scenarios/intake.js'
 import { serving } from './scenarios/serving.js'
 import { scanning } from './scenarios/scanning.js'
 
-const SCENARIOS: Scenario[] = [intake, captureSmall, captureLarge, serving, scanning, emulatorHonesty]
+const SCENARIOS: Scenario[] = [intake, captureSmall, captureLarge, serving, scanning, emulatorHonesty, derivatives]
 /** The bench's own sources, not the compiled copy: results are committed next to them. */
 const RESULTS_DIR = fileURLToPath(new URL('../../bench/results/', import.meta.url))
 

@@ -12,6 +12,7 @@
  * outcome, recorded on the media as `derivatives: {status, error}`; only failures of our own
  * backends (blob store, catalog) throw, so the task is retried.
  */
+import { createHash } from 'node:crypto'
 import { createReadStream, createWriteStream } from 'node:fs'
 import { chmod, mkdtemp, readFile, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
@@ -82,7 +83,11 @@ export class Deriver {
         return this.record(media, { status: error.code === 'tool_unavailable' ? 'skipped' : 'failed', error: `${error.code}: ${error.message}`, facts: {}, ready: [] })
       }
       const ready = []
-      for (const output of made.outputs) ready.push(await this.store(media, output, signal))
+      // Outputs in memory are reserved together (one catalog transaction), then stored; files
+      // (previews) reserve their key just before their commit.
+      const inMemory = made.outputs.filter((o) => Buffer.isBuffer(o.body))
+      await this.reserveAll(media.id, inMemory, signal)
+      for (const output of made.outputs) ready.push(await this.store(media, output, signal, !Buffer.isBuffer(output.body)))
       const outcome: DerivedOutcome = { status: made.error ? 'failed' : 'done', error: made.error ?? null, facts: made.facts, ready }
       return this.record(media, outcome)
     } finally {
@@ -146,23 +151,32 @@ export class Deriver {
   }
 
   /** Stores one output under its content's key, reserved on the media before the commit. */
-  private async store(media: MediaRecord, output: Output, signal: AbortSignal): Promise<{ name: string; blobKey: string; size: number }> {
+  private async store(media: MediaRecord, output: Output, signal: AbortSignal, reserveFirst: boolean): Promise<{ name: string; blobKey: string; size: number }> {
     const body = Buffer.isBuffer(output.body) ? Readable.from([output.body]) : createReadStream(output.body.file)
     const put = await this.options.blobs.put(body, {
       contentType: output.mimeType,
       signal,
-      beforeCommit: (sha256) => this.reserve(media.id, output, blobKeyFor(sha256), signal),
+      ...(reserveFirst ? { beforeCommit: (sha256: string) => this.reserve(media.id, [{ output, blobKey: blobKeyFor(sha256) }], signal) } : {}),
     })
     return { name: output.name, blobKey: put.key, size: put.size }
   }
 
-  private async reserve(mediaId: string, output: Output, blobKey: string, signal: AbortSignal): Promise<void> {
+  private reserveAll(mediaId: string, outputs: Output[], signal: AbortSignal): Promise<void> {
+    const items = outputs.map((output) => ({ output, blobKey: blobKeyFor(createHash('sha256').update(output.body as Buffer).digest('hex')) }))
+    return this.reserve(mediaId, items, signal)
+  }
+
+  /** Reserves every key, waiting (bounded) while a deletion of one is in progress. */
+  private async reserve(mediaId: string, items: { output: Output; blobKey: string }[], signal: AbortSignal): Promise<void> {
+    if (items.length === 0) return
     const deadline = Date.now() + (this.options.maxReserveWaitMs ?? 10_000)
+    let pending = items
     for (let delay = 20; ; delay = Math.min(500, delay * 2)) {
-      const [answer] = await this.options.catalog.reserveDerivatives([{ mediaId, name: output.name, blobKey, mimeType: output.mimeType }])
-      if (answer === 'reserved') return
-      if (answer === 'gone') throw new MediagateError('conflict', `media ${mediaId} is no longer stored: its ${output.name} is not kept`)
-      if (Date.now() + delay > deadline) throw new MediagateError('storage', `blob ${blobKey} could not be reserved: a deletion of it did not end in time`, { retryable: true })
+      const answers = await this.options.catalog.reserveDerivatives(pending.map(({ output, blobKey }) => ({ mediaId, name: output.name, blobKey, mimeType: output.mimeType })))
+      if (answers.includes('gone')) throw new MediagateError('conflict', `media ${mediaId} is no longer stored: its derivatives are not kept`)
+      pending = pending.filter((_, i) => answers[i] !== 'reserved')
+      if (pending.length === 0) return
+      if (Date.now() + delay > deadline) throw new MediagateError('storage', `blobs ${pending.map((p) => p.blobKey).join(', ')} could not be reserved: a deletion of them did not end in time`, { retryable: true })
       await sleep(delay, undefined, { signal })
     }
   }

@@ -31,6 +31,12 @@ export interface ImageOptions {
   maxPixels: number
 }
 
+/**
+ * libvips threads per image operation. One: a derivation then keeps at most one core busy, so
+ * MEDIAGATE_DERIVE_CONCURRENCY is the number of cores deriving may take from capture.
+ */
+sharp.concurrency(1)
+
 /** Thumbnails, size and placeholder of an image file or buffer. */
 export async function deriveImage(input: string | Buffer, options: ImageOptions): Promise<ImageDerivation> {
   try {
@@ -39,18 +45,19 @@ export async function deriveImage(input: string | Buffer, options: ImageOptions)
     const width = meta.autoOrient?.width ?? meta.width
     const height = meta.autoOrient?.height ?? meta.height
     if (!width || !height) throw new MediagateError('unprocessable_media', 'the image has no dimensions')
-    const thumbnails = await Promise.all(
-      THUMBNAIL_SIZES.map(async (size) => ({
-        size,
-        data: await source.clone().resize({ width: size, height: size, fit: 'inside', withoutEnlargement: true }).webp({ quality: WEBP_QUALITY }).toBuffer(),
-      })),
-    )
-    const small = await source
-      .clone()
-      .resize({ width: PLACEHOLDER_SIDE, height: PLACEHOLDER_SIDE, fit: 'inside' })
-      .ensureAlpha()
-      .raw()
-      .toBuffer({ resolveWithObject: true })
+    // The original is decoded once (JPEG shrinks while it decodes), down to the largest size;
+    // the smaller thumbnails and the placeholder are made from that, not from the original again.
+    const largest = THUMBNAIL_SIZES.at(-1)!
+    const base = await source.resize({ width: largest, height: largest, fit: 'inside', withoutEnlargement: true }).ensureAlpha().raw().toBuffer({ resolveWithObject: true })
+    const raw = { raw: { width: base.info.width, height: base.info.height, channels: 4 as const } }
+    const from = () => sharp(base.data, raw)
+    // One after the other: a derivation holds one libuv thread (shared with capture's file I/O), not three.
+    const thumbnails: ImageDerivation['thumbnails'] = []
+    for (const size of THUMBNAIL_SIZES) {
+      const image = size === largest ? from() : from().resize({ width: size, height: size, fit: 'inside', withoutEnlargement: true })
+      thumbnails.push({ size, data: await image.webp({ quality: WEBP_QUALITY }).toBuffer() })
+    }
+    const small = await from().resize({ width: PLACEHOLDER_SIDE, height: PLACEHOLDER_SIDE, fit: 'inside' }).raw().toBuffer({ resolveWithObject: true })
     const placeholder = Buffer.from(rgbaToThumbHash(small.info.width, small.info.height, small.data)).toString('base64')
     return { width, height, placeholder, thumbnails }
   } catch (err) {

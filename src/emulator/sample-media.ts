@@ -8,7 +8,7 @@
  * other do not all share one hash (and one blob): a JPEG comment, a PNG text chunk, a comment in
  * the Opus tags, a trailing MP4 `free` box, an unknown WebP chunk, a PDF comment after %%EOF.
  */
-import { readFileSync } from 'node:fs'
+import { existsSync, readFileSync } from 'node:fs'
 import { crc32 } from 'node:zlib'
 
 const FILES = { jpeg: 'photo.jpg', png: 'photo.png', ogg: 'voice.ogg', pdf: 'document.pdf', mp4: 'clip.mp4', webp: 'sticker.webp' } as const
@@ -21,7 +21,10 @@ const loaded = new Map<SampleKind, Buffer>()
 function original(kind: SampleKind): Buffer {
   let bytes = loaded.get(kind)
   if (!bytes) {
-    bytes = readFileSync(new URL(`./samples/${FILES[kind]}`, import.meta.url))
+    // Beside this module (src/, and dist/ where the build copies them); else the sources' (a
+    // compiled copy the build does not copy them to, such as the benchmark's dist-bench/).
+    const candidates = [new URL(`./samples/${FILES[kind]}`, import.meta.url), new URL(`../../../src/emulator/samples/${FILES[kind]}`, import.meta.url)]
+    bytes = readFileSync(candidates.find((url) => existsSync(url)) ?? candidates[0]!)
     loaded.set(kind, bytes)
   }
   return bytes

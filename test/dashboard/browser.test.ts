@@ -121,6 +121,10 @@ describe.skipIf(!hasChromium)('the dashboard in Chromium', () => {
     await page.waitForFunction(`(() => { const img = document.querySelector('li.card[data-id="${ids.image}"] img'); return Boolean(img && img.complete && img.naturalWidth > 0) })()`)
     expect(await card(ids.video).locator('video').count()).toBe(1)
     expect(await card(ids.audio).locator('audio').count()).toBe(1)
+    // Cards show thumbnails, not the originals; video has its poster, audio plays its preview.
+    expect(await card(ids.image).locator('img').getAttribute('src')).toBe(`/v1/media/${ids.image}/thumbnail?size=320`)
+    expect(await card(ids.video).locator('video').getAttribute('poster')).toBe(`/v1/media/${ids.video}/thumbnail?size=320`)
+    expect(await card(ids.audio).locator('audio').getAttribute('src')).toBe(`/v1/media/${ids.audio}/preview`)
     // The hostile filename is shown as text; nothing of it became markup or ran.
     await expect.poll(() => card(ids.document).locator('.placeholder .name').textContent()).toBe(HOSTILE_NAME)
     expect(await card(ids.document).locator('img').count()).toBe(0)

@@ -63,3 +63,13 @@ export function mediaUrl(id: string): string {
 export function contentUrl(id: string): string {
   return `${mediaUrl(id)}/content`
 }
+
+/** A WebP thumbnail, 96, 320 or 640 pixels on its longest side (made on demand if missing). */
+export function thumbnailUrl(id: string, size: 96 | 320 | 640 = 320): string {
+  return `${mediaUrl(id)}/thumbnail?size=${size}`
+}
+
+/** A rendition every browser plays (AAC for voice notes, H.264 for video). */
+export function previewUrl(id: string): string {
+  return `${mediaUrl(id)}/preview`
+}

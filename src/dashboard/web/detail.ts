@@ -115,7 +115,7 @@ function render(m: MediaJson): void {
     : null
   dialog().replaceChildren(
     header(m.id),
-    el('div', { className: 'body' }, el('div', {}, warning, preview(m), el('p', { className: 'name', text: displayName(m) }), actions, notice), fields),
+    el('div', { className: 'body' }, el('div', {}, warning, preview(m, undefined, true), el('p', { className: 'name', text: displayName(m) }), actions, notice), fields),
   )
 }
 

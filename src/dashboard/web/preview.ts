@@ -1,5 +1,5 @@
 /** What a media looks like in a card or the detail view. */
-import { contentUrl } from './api.js'
+import { contentUrl, previewUrl, thumbnailUrl } from './api.js'
 import { el, formatBytes } from './dom.js'
 import type { MediaJson } from './types.js'
 
@@ -28,18 +28,24 @@ export function displayName(m: MediaJson): string {
   return m.filename || m.caption || m.kind
 }
 
-/** The player or picture for a stored media, else a badge with its name and size; a click on a picture calls onOpen. */
-export function preview(m: MediaJson, onOpen?: () => void): HTMLDivElement {
-  const src = contentUrl(m.id)
+/**
+ * The player or picture for a stored media, else a badge with its name and size; a click on a
+ * picture calls onOpen. Pictures and video posters are thumbnails (the placeholder's colour
+ * first); voice notes and audio play their preview, with the waveform drawn.
+ */
+export function preview(m: MediaJson, onOpen?: () => void, large = false): HTMLDivElement {
   const kind = previewKind(m)
+  const thumb = thumbnailUrl(m.id, large ? 640 : 320)
   let inner: HTMLElement
   if (kind === 'image') {
-    inner = el('img', { src, alt: displayName(m), loading: 'lazy', decoding: 'async' })
+    inner = el('img', { src: thumb, alt: displayName(m), loading: 'lazy', decoding: 'async' })
+    // No thumbnail (it could not be made): the original, as before.
+    inner.addEventListener('error', () => ((inner as HTMLImageElement).src = contentUrl(m.id)), { once: true })
     if (onOpen) inner.addEventListener('click', onOpen)
   } else if (kind === 'video') {
-    inner = el('video', { src, controls: true, preload: 'metadata' })
+    inner = el('video', { src: previewUrl(m.id), poster: thumb, controls: true, preload: 'none' })
   } else if (kind === 'audio') {
-    inner = el('audio', { src, controls: true, preload: 'none' })
+    inner = el('div', { className: 'voice' }, waveform(m), el('audio', { src: previewUrl(m.id), controls: true, preload: 'none' }), m.duration_ms ? el('span', { className: 'duration', text: formatDuration(m.duration_ms) }) : null)
   } else {
     inner = el(
       'div',
@@ -49,5 +55,44 @@ export function preview(m: MediaJson, onOpen?: () => void): HTMLDivElement {
       el('span', { text: m.size !== null && m.size !== undefined ? formatBytes(m.size) : m.status }),
     )
   }
-  return el('div', { className: `preview preview-${kind}` }, inner)
+  const box = el('div', { className: `preview preview-${kind}` }, inner)
+  const colour = m.placeholder ? averageColour(m.placeholder) : null
+  if (colour && kind !== 'audio') box.style.backgroundColor = colour
+  return box
+}
+
+/** The waveform as bars (nothing when it is not known). */
+function waveform(m: MediaJson): HTMLElement | null {
+  if (!m.waveform || m.waveform.length === 0) return null
+  const bars = m.waveform.map((v) => {
+    const bar = el('span', { className: 'bar' })
+    bar.style.height = `${Math.max(4, Math.min(100, v))}%`
+    return bar
+  })
+  return el('div', { className: 'waveform', 'aria-hidden': 'true' }, ...bars)
+}
+
+function formatDuration(ms: number): string {
+  const s = Math.round(ms / 1000)
+  return `${Math.floor(s / 60)}:${String(s % 60).padStart(2, '0')}`
+}
+
+/** The average colour a ThumbHash encodes (its first three bytes), as CSS; null when it is not one. */
+export function averageColour(hash: string): string | null {
+  let bytes: string
+  try {
+    bytes = atob(hash)
+  } catch {
+    return null
+  }
+  if (bytes.length < 5) return null
+  const header = bytes.charCodeAt(0) | (bytes.charCodeAt(1) << 8) | (bytes.charCodeAt(2) << 16)
+  const l = (header & 63) / 63
+  const p = ((header >> 6) & 63) / 31.5 - 1
+  const q = ((header >> 12) & 63) / 31.5 - 1
+  const b = l - (2 / 3) * p
+  const r = (3 * l - b + q) / 2
+  const g = r - q
+  const c = (v: number) => Math.round(255 * Math.max(0, Math.min(1, v)))
+  return `rgb(${c(r)}, ${c(g)}, ${c(b)})`
 }

@@ -22,6 +22,14 @@ export interface MediaJson {
   received_at: string
   /** The malware scan; null until the bytes were held. */
   scan: { status: string; engine: string | null; scanned_at: string | null; signature: string | null; released_at: string | null } | null
+  width?: number | null
+  height?: number | null
+  duration_ms?: number | null
+  /** 64 integers 0..100 (voice notes and audio). */
+  waveform?: number[] | null
+  /** ThumbHash, base64. */
+  placeholder?: string | null
+  derivatives?: { status: string; error: string | null } | null
   // Every other field is shown as it comes, flattened, in the detail view.
 }
 

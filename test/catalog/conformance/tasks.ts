@@ -179,5 +179,23 @@ export function taskTests(ctx: ConformanceContext): void {
       expect(await catalog.derivativesOf(id)).toEqual([])
       expect(await catalog.tombstoneBlobKeys(100)).not.toContain(key)
     })
+    it('derivative rows travel with migrate-data: exported, compared by version, imported', async () => {
+      const catalog = ctx.catalog()
+      const id = await storedMedia(catalog)
+      const key = keyOf()
+      await catalog.reserveDerivatives([{ mediaId: id, name: 'thumb320', blobKey: key, mimeType: 'image/webp' }])
+      await catalog.recordDerived(id, { status: 'done', error: null, facts: {}, ready: [{ name: 'thumb320', blobKey: key, size: 99 }] })
+      const rows = await catalog.exportRows('derivatives', null, 10)
+      expect(rows).toHaveLength(1)
+      expect(rows[0]).toMatchObject({ id: `${id}.thumb320`, media_id: id, name: 'thumb320', blob_key: key, mime_type: 'image/webp' })
+      expect(Number(rows[0]!.size)).toBe(99)
+      expect(await catalog.compareRows('derivatives', rows)).toEqual({ [`${id}.thumb320`]: 'same' })
+      const newer = { ...rows[0]!, size: 100, updated_at: Number(rows[0]!.updated_at) + 1000 }
+      expect(await catalog.compareRows('derivatives', [newer])).toEqual({ [`${id}.thumb320`]: 'update' })
+      expect(await catalog.importRows('derivatives', [newer])).toBe(1)
+      expect((await catalog.derivativesOf(id))[0]!.size).toBe(100)
+      const other = { ...newer, id: 'med_00000000000000000000000000.thumb96', media_id: 'med_00000000000000000000000000', name: 'thumb96' }
+      expect(await catalog.compareRows('derivatives', [other])).toEqual({ [other.id]: 'insert' })
+    })
   })
 }
