@@ -188,7 +188,7 @@ export class JobEngine<J, O> {
 
   /** One span per job (named for its kind) when tracing, around the run and the settlement. */
   private run(job: J): Promise<void> {
-    return inJobSpan(this.kind.name, this.kind.trace?.(job), () => this.runAndSettle(job))
+    return inJobSpan(this.kind.name, () => this.kind.trace?.(job), () => this.runAndSettle(job))
   }
 
   private async runAndSettle(job: J): Promise<void> {

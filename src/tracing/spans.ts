@@ -63,12 +63,14 @@ export async function inDownloadSpan<R extends StreamedResponse>(name: string, f
 }
 
 /**
- * The span of one job run and settlement: a new trace (the job runs later, in another request's
- * absence), linked to the span that created the job when it is known.
+ * The span of one job's run and settlement: a new trace (the job runs after the request that
+ * created it has been answered, perhaps in another process), linked to that request's span when
+ * it is known. `describe` is called only when tracing.
  */
-export function inJobSpan<T>(kind: string, job: JobTrace | undefined, fn: () => Promise<T>): Promise<T> {
+export function inJobSpan<T>(kind: string, describe: () => JobTrace | undefined, fn: () => Promise<T>): Promise<T> {
   const tracer = activeTracer()
   if (!tracer) return fn()
+  const job = describe()
   const link = linkTo(job?.linkTo)
   const options = { kind: SpanKind.CONSUMER, ...(job ? { attributes: job.attributes } : {}), ...(link ? { links: [link] } : {}) }
   return tracer.startActiveSpan(kind, options, ROOT_CONTEXT, async (span) => {

@@ -59,8 +59,16 @@ export async function startTracing(env: TracingEnv = process.env, load: SdkLoade
   }
 }
 
+/**
+ * Not a string literal: tsc does not follow it, so the SDK's declarations (about 200 files, with
+ * gRPC's and protobuf's) stay out of every program that includes src/, the library's users' too.
+ */
+const NODE_SDK: string = '@opentelemetry/sdk-node'
+
+type NodeSdkModule = { NodeSDK: new (configuration: Record<string, unknown>) => TracingSdk }
+
 async function loadNodeSdk(options: { serviceName: string | undefined }): Promise<TracingSdk> {
-  const { NodeSDK } = await import('@opentelemetry/sdk-node')
+  const { NodeSDK } = (await import(NODE_SDK)) as NodeSdkModule
   // No instrumentations (mediagate makes its own spans); no metrics or logs through OpenTelemetry.
   return new NodeSDK({ instrumentations: [], metricReaders: [], logRecordProcessors: [], ...(options.serviceName ? { serviceName: options.serviceName } : {}) })
 }
