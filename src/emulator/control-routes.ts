@@ -1,7 +1,7 @@
 /**
  * The control API under `/_emulator/` (JSON over HTTP), for sandbox mode and for people
  * developing against `mediagate emulator` from another process:
- *   POST   /_emulator/send         {platform, kind, target?, size?, caption?} → sample media + signed webhook
+ *   POST   /_emulator/send         {platform, kind, target?, size?, caption?, file? | bytes_base64?, mime_type?, filename?} → media + signed webhook
  *   GET    /_emulator/stats        counters;  DELETE resets them
  *   GET    /_emulator/faults       current specs;  POST {media?: id | '*', faults} sets;  DELETE clears
  *   POST   /_emulator/media        {platform, mimeType, size? | bytesBase64?, filename?, sha256Encoding?, id?} registers

@@ -3,6 +3,8 @@
  * announce it, sign it and post it to the target. Sandbox mode and `mediagate emulator` users
  * drive the whole flow with one curl.
  */
+import { readFileSync, statSync } from 'node:fs'
+import path from 'node:path'
 import { MediagateError } from '../errors.js'
 import { SAMPLE_MIME, type SampleKind, sampleFile } from './sample-media.js'
 import type { Emulator, Platform, RegisteredMedia } from './types.js'
@@ -64,6 +66,8 @@ export interface SendSampleRequest {
   /** Generate this many pseudo-random bytes instead of a small real file (load tests). */
   size?: number
   caption?: string
+  /** Your own file instead of the sample: its bytes (base64) or a path the emulator reads. */
+  own?: { bytes: Buffer; mimeType: string; filename?: string }
 }
 
 export interface SendSampleResult {
@@ -96,21 +100,61 @@ export function parseSendRequest(body: unknown): SendSampleRequest {
   if (b.size !== undefined && !(Number.isSafeInteger(b.size) && (b.size as number) >= 0)) {
     throw new MediagateError('bad_request', 'size must be a non-negative integer')
   }
+  const own = ownFile(b)
+  if (own && b.size !== undefined) throw new MediagateError('bad_request', 'give size or your own file, not both')
   return {
     platform,
     kind: b.kind,
     ...(b.target === undefined ? {} : { target: b.target as string }),
     ...(b.size === undefined ? {} : { size: b.size as number }),
     ...(typeof b.caption === 'string' ? { caption: b.caption } : {}),
+    ...(own ? { own } : {}),
   }
+}
+
+/** The emulator keeps media in memory: a file larger than this is refused rather than held. */
+const MAX_OWN_BYTES = 100 * 1024 * 1024
+
+/** `file` (a path on the emulator's machine) or `bytes_base64`, with an optional `mime_type` and `filename`. */
+function ownFile(b: Record<string, unknown>): SendSampleRequest['own'] {
+  if (b.file === undefined && b.bytes_base64 === undefined) return undefined
+  if (b.file !== undefined && b.bytes_base64 !== undefined) throw new MediagateError('bad_request', 'give file or bytes_base64, not both')
+  let bytes: Buffer
+  let name: string | undefined
+  if (typeof b.file === 'string' && b.file !== '') {
+    const size = (() => {
+      try {
+        return statSync(b.file).size
+      } catch (err) {
+        throw new MediagateError('bad_request', `cannot read file ${b.file}: ${(err as NodeJS.ErrnoException).code ?? 'error'}`)
+      }
+    })()
+    if (size > MAX_OWN_BYTES) throw new MediagateError('bad_request', `file is ${size} bytes; the emulator takes at most ${MAX_OWN_BYTES}`)
+    bytes = readFileSync(b.file)
+    name = path.basename(b.file)
+  } else if (typeof b.bytes_base64 === 'string') {
+    bytes = Buffer.from(b.bytes_base64, 'base64')
+    if (bytes.length > MAX_OWN_BYTES) throw new MediagateError('bad_request', `bytes_base64 holds ${bytes.length} bytes; the emulator takes at most ${MAX_OWN_BYTES}`)
+  } else {
+    throw new MediagateError('bad_request', 'file must be a path, bytes_base64 a base64 string')
+  }
+  if (bytes.length === 0) throw new MediagateError('bad_request', 'your file is empty')
+  if (b.mime_type !== undefined && (typeof b.mime_type !== 'string' || !/^[\w.+-]+\/[\w.+-]+$/.test(b.mime_type))) {
+    throw new MediagateError('bad_request', 'mime_type must look like image/jpeg')
+  }
+  if (b.filename !== undefined && typeof b.filename !== 'string') throw new MediagateError('bad_request', 'filename must be a string')
+  const filename = (b.filename as string | undefined) ?? name
+  return { bytes, mimeType: (b.mime_type as string | undefined) ?? 'application/octet-stream', ...(filename ? { filename } : {}) }
 }
 
 export async function sendSample(emu: Emulator, req: SendSampleRequest): Promise<SendSampleResult> {
   const spec = KINDS[req.platform][req.kind]!
-  const mimeType = spec.mimeType ?? SAMPLE_MIME[spec.sample]
   const n = ++nonce
-  const content = req.size === undefined ? { bytes: sampleFile(spec.sample, n) } : { size: req.size }
-  const filename = spec.sample === 'pdf' ? `sample-${n}.pdf` : undefined
+  const { own } = req
+  // Your own file keeps its type only when you named it: Meta declares what the sender's app said.
+  const mimeType = own ? (own.mimeType === 'application/octet-stream' ? (spec.mimeType ?? SAMPLE_MIME[spec.sample]) : own.mimeType) : (spec.mimeType ?? SAMPLE_MIME[spec.sample])
+  const content = own ? { bytes: own.bytes } : req.size === undefined ? { bytes: sampleFile(spec.sample, n) } : { size: req.size }
+  const filename = own ? own.filename : spec.sample === 'pdf' ? `sample-${n}.pdf` : undefined
   let media: RegisteredMedia
   let payload: MetaWebhook
   if (req.platform === 'whatsapp') {

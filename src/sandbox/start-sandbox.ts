@@ -110,7 +110,9 @@ async function startOnSavedPort(identity: SandboxIdentity): Promise<Emulator> {
     try {
       return await startEmulator({ ...options, port: identity.emulatorPort })
     } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'EADDRINUSE') throw err
+      // startEmulator reports a port it cannot have as invalid_config, with the listen error as its cause.
+      const cause = (err as { cause?: NodeJS.ErrnoException }).cause
+      if (cause?.code !== 'EADDRINUSE') throw err
     }
   }
   return startEmulator({ ...options, port: 0 })
