@@ -70,7 +70,8 @@ describe('an existing SQLite catalog', () => {
     db = path.join(dataDir, 'mediagate.db')
   })
 
-  it('is read by ls, status, forwards, verify and doctor without a byte of it changing', async () => {
+  // Five real CLI processes one after the other: bounded work, slow only on a loaded machine.
+  it('is read by ls, status, forwards, verify and doctor without a byte of it changing', { timeout: 120_000 }, async () => {
     const before = await stat(db)
     const bytes = createHash('sha256').update(await readFile(db)).digest('hex')
     // mtime has a granularity: give a write time to show.

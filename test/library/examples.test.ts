@@ -51,7 +51,8 @@ describe('README library examples', () => {
     })
   })
 
-  it('typecheck under the project settings', () => {
+  // A whole TypeScript program over src/: bounded work, slow only on a loaded machine.
+  it('typecheck under the project settings', { timeout: 180_000 }, () => {
     const configPath = new URL('tsconfig.json', ROOT).pathname
     const parsed = ts.parseJsonConfigFileContent(ts.readConfigFile(configPath, ts.sys.readFile).config, ts.sys, path.dirname(configPath))
     const files = EXAMPLES.map((name) => new URL(`examples/${name}`, ROOT).pathname)
