@@ -73,9 +73,10 @@ export type Settlement =
   /**
    * `blobKey`: the blob the failed record holds from now on: where its infected bytes were
    * quarantined (kept as evidence, never served; erasing the record deletes them), or null to
-   * let go of bytes it kept for a scan. Omitted: unchanged.
+   * let go of bytes it kept for a scan. Omitted: unchanged. `kept`: the facts of the bytes it
+   * holds (infected ones), so a release after review can verify them.
    */
-  | { status: 'failed'; error: MediaError; scan?: ScanResult; blobKey?: string | null }
+  | { status: 'failed'; error: MediaError; scan?: ScanResult; blobKey?: string | null; kept?: KeptBytes }
 
 /** A pending record's verified bytes, already in the blob store, waiting for their scan. */
 export type KeptBytes = Pick<Extract<Settlement, { status: 'stored' }>, 'sha256' | 'size' | 'blobKey' | 'sniffedMime' | 'mimeType'>
