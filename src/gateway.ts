@@ -140,7 +140,8 @@ export async function createGateway(config: Readonly<Config>, options: GatewayOp
       (err: unknown) => logger.error({ err }, 'queueing forwards about infected media failed'),
     )
   }
-  const scanned: CaptureFn = scanner ? scanningCapture(download, { scanner, blobs, catalog, retry, onQuarantined: (records) => resendForwards(records.map((r) => r.webhookId)) }) : download
+  const scanStepDeps = scanner ? { scanner, blobs, catalog, retry, onQuarantined: (records: MediaRecord[]) => resendForwards(records.map((r) => r.webhookId)) } : undefined
+  const scanned: CaptureFn = scanStepDeps ? scanningCapture(download, scanStepDeps) : download
   const capture: CaptureFn = metrics.timeCapture(async (media, signal) => {
     const stored = await scanned(media, signal)
     // Queued with the settlement that stores the media, so no stored media misses its derivation.
@@ -184,7 +185,7 @@ export async function createGateway(config: Readonly<Config>, options: GatewayOp
         })
       : undefined
   const sweeper = runsWorker ? parts.sweeper(options.sweepIntervalMs !== undefined ? { intervalMs: options.sweepIntervalMs, firstDelayMs: options.sweepIntervalMs } : {}) : undefined
-  const remote = new RemoteContent({ catalog, blobs, sources: parts.sources, leaser, logger, discardBlobs: async (keys) => void (await eraser.discard(keys)), enqueue: storedTasks })
+  const remote = new RemoteContent({ catalog, blobs, sources: parts.sources, leaser, logger, discardBlobs: async (keys) => void (await eraser.discard(keys)), enqueue: storedTasks, ...(scanStepDeps ? { scan: scanStepDeps } : {}) })
   const intake = new Intake({
     catalog,
     appSecrets: config.appSecrets,

@@ -86,6 +86,13 @@ export interface BlobStore {
    * but no longer served or listed, and returns that key. Throws `not_found` when absent.
    */
   quarantine?(key: string): Promise<string>
+  /**
+   * Copies a blob to `target`, a key under `quarantine/` (as `quarantine` names them), durably;
+   * the blob stays where it is. `mediagate migrate-data` restores the quarantined evidence of
+   * infected media under the key their records hold. Throws `not_found` when the blob is absent.
+   * Only where `quarantine` is.
+   */
+  copyToQuarantine?(key: string, target: string): Promise<void>
   close(): Promise<void>
 }
 

@@ -9,7 +9,8 @@
  * and a worker process may share the directory, and one starting must not delete the other's
  * puts in progress (every write refreshes a temp file's mtime).
  */
-import { opendir, readdir, rename, rm, stat, unlink } from 'node:fs/promises'
+import { randomUUID } from 'node:crypto'
+import { copyFile, open as openFile, opendir, readdir, rename, rm, stat, unlink } from 'node:fs/promises'
 import path from 'node:path'
 import type { Readable } from 'node:stream'
 import { MediagateError } from '../errors.js'
@@ -17,7 +18,7 @@ import type { BlobStat, BlobStore, ByteRange, PutOptions, PutResult } from './bl
 import { DiskPut, TMP_DIR } from './disk-put.js'
 import { fsyncDirectory, isErrno, mkdirDurable } from './durable-fs.js'
 import { sharedDurableWriter } from './durable-writer.js'
-import { BLOB_PREFIX, quarantineKeyFor } from './keys.js'
+import { assertQuarantineKey, BLOB_PREFIX, quarantineKeyFor } from './keys.js'
 import { keyToPath } from './path-guard.js'
 import { OpenFiles } from './open-files.js'
 import { openReadStream } from './open-read-stream.js'
@@ -152,6 +153,31 @@ export class DiskBlobStore implements BlobStore {
     } catch (err) {
       if (isErrno(err, 'ENOENT')) throw new MediagateError('not_found', `no blob ${key}`)
       throw storageError(err, 'quarantine the blob')
+    }
+  }
+
+  /** Copies the blob to the quarantine key `target` (temp file, fsync, rename); see BlobStore. */
+  async copyToQuarantine(key: string, target: string): Promise<void> {
+    assertQuarantineKey(target)
+    const from = keyToPath(this.root, key)
+    const to = keyToPath(this.root, target)
+    const temp = `${to}.${randomUUID()}.part`
+    try {
+      if (!(await this.stat(key))) throw new MediagateError('not_found', `no blob ${key}`)
+      await mkdirDurable(path.dirname(to))
+      await copyFile(from, temp)
+      const handle = await openFile(temp, 'r+')
+      try {
+        await handle.sync()
+      } finally {
+        await handle.close()
+      }
+      await rename(temp, to)
+      await fsyncDirectory(path.dirname(to))
+    } catch (err) {
+      await rm(temp, { force: true }).catch(() => {})
+      if (isErrno(err, 'ENOENT')) throw new MediagateError('not_found', `no blob ${key}`)
+      throw storageError(err, 'copy the blob to quarantine')
     }
   }
 

@@ -1,3 +1,5 @@
+import { MediagateError } from '../errors.js'
+
 /** Naming rules shared by the stores, beyond `blobKeyFor` in the contract. */
 
 const BLOB_KEY = /^sha256\/([0-9a-f]{2})\/([0-9a-f]{2})\/([0-9a-f]{64})$/
@@ -21,4 +23,16 @@ export function sha256FromKey(key: string): string | undefined {
 export function quarantineKeyFor(key: string, now: Date = new Date()): string {
   const stamp = now.toISOString().replace(/[-:]/g, '').replace('.', '')
   return `${QUARANTINE_PREFIX}${key}.${stamp}`
+}
+
+/** The content key a quarantine key was made from (`quarantine/<key>.<time>`), or undefined. */
+export function quarantinedFrom(quarantineKey: string): string | undefined {
+  if (!quarantineKey.startsWith(QUARANTINE_PREFIX)) return undefined
+  const key = quarantineKey.slice(QUARANTINE_PREFIX.length).replace(/\.[0-9TZ]+$/, '')
+  return sha256FromKey(key) === undefined ? undefined : key
+}
+
+/** Throws unless `key` is a quarantine key (the only place copies aside may go). */
+export function assertQuarantineKey(key: string): void {
+  if (quarantinedFrom(key) === undefined) throw new MediagateError('bad_request', `${key} is not a quarantine key`)
 }

@@ -10,7 +10,7 @@ import { getSignedUrl } from '@aws-sdk/s3-request-presigner'
 import { MediagateError } from '../errors.js'
 import type { Logger } from '../logging/logger.js'
 import type { BlobStat, BlobStore, ByteRange, PutOptions, PutResult } from './blob-store.js'
-import { BLOB_PREFIX, quarantineKeyFor } from './keys.js'
+import { assertQuarantineKey, BLOB_PREFIX, quarantineKeyFor } from './keys.js'
 import { assertSafeKey } from './path-guard.js'
 import { checkRange } from './range.js'
 import { createS3Client, type S3ConnectionOptions } from './s3-client.js'
@@ -163,6 +163,17 @@ export class S3BlobStore implements BlobStore {
     }
     await this.delete(key)
     return target
+  }
+
+  /** Copies the blob to the quarantine key `target`, server-side; see BlobStore. */
+  async copyToQuarantine(key: string, target: string): Promise<void> {
+    assertQuarantineKey(target)
+    if (!(await this.stat(key))) throw new MediagateError('not_found', `no blob ${key}`)
+    try {
+      await this.client.send(new CopyObjectCommand({ Bucket: this.bucket, Key: this.objectKey(target), CopySource: copySource(this.bucket, this.objectKey(key)) }))
+    } catch (err) {
+      throw toStorageError(err, 'quarantine copy', key)
+    }
   }
 
   async close(): Promise<void> {

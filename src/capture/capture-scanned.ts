@@ -81,7 +81,8 @@ export async function scanStep(media: Pick<MediaRecord, 'attempts'>, stored: Sto
   try {
     const quarantined = await quarantineInfected(deps, stored.blobKey, scan)
     if (quarantined.records.length > 0) deps.onQuarantined?.(quarantined.records)
-    return { status: 'failed', error: quarantined.error, scan, blobKey: quarantined.quarantineKey }
+    // The facts stay on the record: `mediagate scan --release` verifies the bytes it puts back against them.
+    return { status: 'failed', error: quarantined.error, scan, blobKey: quarantined.quarantineKey, kept }
   } catch (err) {
     // The store or the catalog failed mid-way: still pending (never stored), scanned again next time.
     const error = toMediagateError(err, 'storage')

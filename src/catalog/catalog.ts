@@ -73,15 +73,26 @@ export type Settlement =
   /**
    * `blobKey`: the blob the failed record holds from now on: where its infected bytes were
    * quarantined (kept as evidence, never served; erasing the record deletes them), or null to
-   * let go of bytes it kept for a scan. Omitted: unchanged.
+   * let go of bytes it kept for a scan. Omitted: unchanged. `kept`: the facts of the bytes it
+   * holds (infected ones), so a release after review can verify them.
    */
-  | { status: 'failed'; error: MediaError; scan?: ScanResult; blobKey?: string | null }
+  | { status: 'failed'; error: MediaError; scan?: ScanResult; blobKey?: string | null; kept?: KeptBytes }
 
 /** A pending record's verified bytes, already in the blob store, waiting for their scan. */
 export type KeptBytes = Pick<Extract<Settlement, { status: 'stored' }>, 'sha256' | 'size' | 'blobKey' | 'sniffedMime' | 'mimeType'>
 
 /** What a lazy record becomes `stored` with: the same facts as a stored settlement. */
 export type StoredOutcome = Extract<Settlement, { status: 'stored' }>
+
+/** Why a lazy record's capture ended `failed` after its bytes were stored (catalog `failRemote`). */
+export interface RemoteFailure {
+  error: MediaError
+  scan: ScanResult
+  /** The bytes' facts, kept so a release after review can verify them. */
+  bytes: KeptBytes
+  /** Where the record's bytes are now (quarantine), or null: it holds none. */
+  blobKey: string | null
+}
 
 /** What a full proxy pass verified about a remote record's bytes (they are not stored). */
 export interface RemoteFacts {
@@ -335,6 +346,12 @@ export interface MediaQueries {
 export interface RemoteMedia {
   /** remote → stored once a lazy record's bytes are verified in the blob store; undefined if it is no longer remote. */
   storeRemote(id: string, stored: StoredOutcome): Promise<MediaRecord | undefined>
+  /**
+   * remote → failed when a lazy record's captured bytes failed their malware scan (infected, or
+   * too large to scan): records the error and scan, the facts of the bytes, and `blobKey` (their
+   * quarantine key, or null); the capture's blob lease ends. Undefined if it is no longer remote.
+   */
+  failRemote(id: string, failure: RemoteFailure): Promise<MediaRecord | undefined>
   /** Notes what a proxy pass verified (sha256, size, type) on a remote record; false if it is not remote. */
   learnRemote(id: string, facts: RemoteFacts): Promise<boolean>
   /** Lazy records still remote whose media id expires between now and `expiresBefore`, soonest first. */

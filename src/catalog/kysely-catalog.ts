@@ -4,7 +4,7 @@
  */
 import { type CatalogClock, localCatalogClock } from './catalog-clock.js'
 import type { CompiledQuery } from 'kysely'
-import type { BlobDeletionClaim, BlobLease, BlobLeaseAnswer, Catalog, CatalogSummary, ClaimOptions, CopyActivity, CopyTable, CopyVerdict, DerivativeRecord, DerivativeReservation, DerivedOutcome, ExpiredOptions, ForwardRecord, ForwardSettlement, ForwardStatus, IncomingWebhook, LazyDueOptions, ListOptions, MediaFilter, NewSession, NewTask, Page, RecordedWebhook, RemoteFacts, Settlement, StatusCount, StoredOutcome, TaskClaimOptions, TaskRecord, TaskSettlement } from './catalog.js'
+import type { BlobDeletionClaim, BlobLease, BlobLeaseAnswer, Catalog, CatalogSummary, ClaimOptions, CopyActivity, CopyTable, CopyVerdict, DerivativeRecord, DerivativeReservation, DerivedOutcome, ExpiredOptions, ForwardRecord, ForwardSettlement, ForwardStatus, IncomingWebhook, LazyDueOptions, ListOptions, MediaFilter, NewSession, NewTask, Page, RecordedWebhook, RemoteFacts, RemoteFailure, Settlement, StatusCount, StoredOutcome, TaskClaimOptions, TaskRecord, TaskSettlement } from './catalog.js'
 import { MediagateError } from '../errors.js'
 import type { DeriveStatus, MediaError, MediaRecord, ScanResult } from '../media/record.js'
 import {
@@ -24,7 +24,7 @@ import { type MigrationOutcome, migratePlan, schemaVersionPlan } from './migrate
 import { claimBlobDeletionsPlan, endBlobDeletionsPlan, leaseBlobsPlan } from './blob-plans.js'
 import { LATEST_VERSION } from './migrations/index.js'
 import { type Plan, type PlanMode, single } from './plan.js'
-import { lazyDuePlan, learnRemotePlan, storeRemotePlan } from './remote-plans.js'
+import { failRemotePlan, lazyDuePlan, learnRemotePlan, storeRemotePlan } from './remote-plans.js'
 import { summaryPlan } from './summary-plan.js'
 import { compareRowsPlan, copyActivityPlan, exportRowsPlan, importRowsPlan } from './copy-plans.js'
 import { createSessionPlan, endSessionPlan, sessionActivePlan } from './session-plans.js'
@@ -155,6 +155,10 @@ export abstract class KyselyCatalog implements Catalog {
 
   storeRemote(id: string, stored: StoredOutcome): Promise<MediaRecord | undefined> {
     return this.guard(async () => this.run(storeRemotePlan(this.sqlDialect, id, stored, await this.clock.now()), 'transaction'))
+  }
+
+  failRemote(id: string, failure: RemoteFailure): Promise<MediaRecord | undefined> {
+    return this.guard(async () => this.run(failRemotePlan(this.sqlDialect, id, failure, await this.clock.now()), 'transaction'))
   }
 
   learnRemote(id: string, facts: RemoteFacts): Promise<boolean> {

@@ -80,6 +80,7 @@ export function settlementColumns(s: Settlement, now: number): Partial<MediaTabl
         next_attempt_at: null,
         ...errorColumns(s.error),
         ...(s.scan ? scanColumns(s.scan) : {}),
+        ...(s.kept ? { sha256: s.kept.sha256, size: s.kept.size, sniffed_mime: s.kept.sniffedMime, mime_type: s.kept.mimeType } : {}),
         ...(s.blobKey !== undefined ? { blob_key: s.blobKey } : {}),
       }
   }

@@ -3,11 +3,11 @@
  * their bytes arrive (lazy), note what a proxy pass verified, and find lazy media whose media
  * id is about to expire.
  */
-import type { LazyDueOptions, RemoteFacts, StoredOutcome } from './catalog.js'
+import type { LazyDueOptions, RemoteFacts, RemoteFailure, StoredOutcome } from './catalog.js'
 import type { MediaRecord } from '../media/record.js'
 import { enqueueOnStored, settlementColumns } from './media-plans.js'
 import { single, type Plan } from './plan.js'
-import { rowToMedia } from './row-mapping.js'
+import { errorColumns, rowToMedia, scanColumns } from './row-mapping.js'
 import type { SqlDialect } from './sql-dialect.js'
 
 /**
@@ -25,6 +25,38 @@ export function* storeRemotePlan(dialect: SqlDialect, id: string, stored: Stored
       .compile(),
   )
   if (rows[0]) yield* enqueueOnStored(dialect, id, stored, now)
+  return rows[0] ? rowToMedia(rows[0]) : undefined
+}
+
+/**
+ * remote → failed (a lazy capture whose bytes failed their scan); undefined when the record is
+ * no longer remote. Like storeRemote, it ends the capture's blob lease.
+ */
+export function* failRemotePlan(dialect: SqlDialect, id: string, failure: RemoteFailure, now: number): Plan<MediaRecord | undefined> {
+  const { bytes } = failure
+  const rows = yield* single(
+    dialect.qb
+      .updateTable('media')
+      .set({
+        status: 'failed',
+        sha256: bytes.sha256,
+        size: bytes.size,
+        sniffed_mime: bytes.sniffedMime,
+        mime_type: bytes.mimeType,
+        blob_key: failure.blobKey,
+        next_attempt_at: null,
+        ...errorColumns(failure.error),
+        ...scanColumns(failure.scan),
+        lease_owner: null,
+        lease_expires_at: null,
+        blob_lease_key: null,
+        updated_at: now,
+      })
+      .where('id', '=', id)
+      .where('status', '=', 'remote')
+      .returningAll()
+      .compile(),
+  )
   return rows[0] ? rowToMedia(rows[0]) : undefined
 }
 

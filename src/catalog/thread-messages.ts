@@ -61,6 +61,7 @@ const THREAD_METHODS: Record<ThreadMethod, true> = {
   requeue: true,
   failBlob: true,
   storeRemote: true,
+  failRemote: true,
   learnRemote: true,
   listLazyDue: true,
   listExpired: true,

@@ -7,6 +7,11 @@
  * the rest from the stored blob. Later requests are served from the store. A range request or
  * HEAD first captures the whole media, then answers from the store. Concurrent first requests
  * share one download.
+ *
+ * With malware scanning on, no client may receive bytes before their clean scan: every first
+ * request captures (download, store, scan) and then answers from the store, as a range request
+ * does. Infected media answer like any media not stored; clamd down fails the request with 503
+ * `scanner` and the record stays `remote`.
  */
 import type { FastifyReply, FastifyRequest } from 'fastify'
 import { captureLazy, type LazyCaptureDeps, lazyCaptureDeps, settleLazy } from '../capture/capture-lazy.js'
@@ -47,13 +52,13 @@ export class LazyContent {
       const current = settled ?? (await loadMedia(this.content.catalog, media.id))
       if (current.status !== 'remote') return sendContent(this.content, current, request, reply)
     }
-    if (request.headers.range !== undefined || request.method === 'HEAD') {
+    if (this.deps.scan || request.headers.range !== undefined || request.method === 'HEAD') {
       return sendContent(this.content, await whileServerWorks(request, this.capture(media)), request, reply)
     }
     return this.streamWhileStoring(media, request, reply)
   }
 
-  /** Captures the record now (or joins the capture already running) and returns it stored. */
+  /** Captures the record now (or joins the capture already running) and returns it stored (or failed by its scan). */
   capture(media: MediaRecord): Promise<MediaRecord> {
     return this.inflight.get(media.id) ?? this.track(media.id, captureLazy(media, this.deps, this.signal))
   }

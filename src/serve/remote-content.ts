@@ -26,6 +26,8 @@ export interface RemoteContentDeps {
   discardBlobs: (keys: string[]) => Promise<void>
   /** Task kinds queued when a lazy record becomes stored. */
   enqueue?: string[]
+  /** Malware scanning: lazy media are scanned before anything is served (lazy-content.ts). */
+  scan?: LazyCaptureDeps['scan']
 }
 
 export class RemoteContent implements RemoteContentHandler {
@@ -35,7 +37,7 @@ export class RemoteContent implements RemoteContentHandler {
 
   constructor(deps: RemoteContentDeps) {
     const { catalog, blobs, sources, leaser, logger, discardBlobs } = deps
-    this.lazy = new LazyContent({ catalog, blobs, sources, leaser, logger, discardBlobs, ...(deps.enqueue ? { enqueue: deps.enqueue } : {}) }, { catalog, blobs, remote: this }, this.controller.signal)
+    this.lazy = new LazyContent({ catalog, blobs, sources, leaser, logger, discardBlobs, ...(deps.enqueue ? { enqueue: deps.enqueue } : {}), ...(deps.scan ? { scan: deps.scan } : {}) }, { catalog, blobs, remote: this }, this.controller.signal)
     this.proxy = { catalog, sources, logger }
   }
 

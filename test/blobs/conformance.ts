@@ -213,6 +213,24 @@ export function blobStoreConformance(name: string, factory: () => Promise<Confor
       expect((await store.put(Readable.from([bytes]))).existed).toBe(false)
     })
 
+    it('copies a blob to a given quarantine key, keeping the original (migrate-data restores evidence)', async () => {
+      expect(store.copyToQuarantine).toBeTypeOf('function')
+      const bytes = sampleBytes(6000, 10)
+      const { key } = await store.put(Readable.from([bytes]))
+      const target = `quarantine/${key}.20260102T030405006Z`
+      await store.copyToQuarantine!(key, target)
+      expect(await store.stat(target)).toEqual({ key: target, size: 6000 })
+      expect((await readAll(await store.read(target))).equals(bytes)).toBe(true)
+      expect(await store.stat(key)).toEqual({ key, size: 6000 })
+      expect(await listKeys(store)).toEqual([key])
+      await expectCode(store.copyToQuarantine!(key, `sha256/${key.slice(7)}`), 'bad_request')
+      await expectCode(store.copyToQuarantine!(key, 'quarantine/elsewhere'), 'bad_request')
+      await store.delete(key)
+      await expectCode(store.copyToQuarantine!(key, target), 'not_found')
+      // Deleting the original leaves the evidence.
+      expect(await store.stat(target)).toEqual({ key: target, size: 6000 })
+    })
+
     it('verifies blobs: ok, corrupt, missing', async () => {
       const bytes = sampleBytes(7000, 9)
       const { key } = await store.put(Readable.from([bytes]))

@@ -102,7 +102,8 @@ describe('the installed package', () => {
     expect(existsSync(path.join(app, 'node_modules/mediagate/src'))).toBe(false)
   })
 
-  it('answers `npx mediagate --version` and `--help`', async () => {
+  // Two npx runs that resolve the installed bin: bounded, slow only on a loaded machine.
+  it('answers `npx mediagate --version` and `--help`', { timeout: 120_000 }, async () => {
     const version = await run('npx', ['--no-install', 'mediagate', '--version'], { cwd: app, env: npmEnv() })
     expect(version.stdout.trim()).toBe(VERSION)
     const help = await run('npx', ['--no-install', 'mediagate', '--help'], { cwd: app, env: npmEnv() })

@@ -13,6 +13,8 @@ import { Readable } from 'node:stream'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import type { Catalog } from '../../src/catalog/catalog.js'
 import { checkSource, copyUntilStill, migrateData } from '../../src/cli/commands/migrate-data.js'
+import { quarantineInfected } from '../../src/scanning/quarantine.js'
+import { releaseInfected } from '../../src/scanning/rescan.js'
 import { READS } from '../../src/cli/config-flags.js'
 import { loadConfig } from '../../src/config/load-config.js'
 import { type Emulator, startEmulator } from '../../src/emulator/index.js'
@@ -135,6 +137,19 @@ describe.skipIf(!available)('migrate-data from SQLite + disk to PostgreSQL + S3'
 })
 
 /** Every row of the copied tables, without the leases a copy drops, for comparing two catalogs. */
+async function readAll(stream: Readable): Promise<Buffer> {
+  const chunks: Buffer[] = []
+  for await (const chunk of stream) chunks.push(chunk as Buffer)
+  return Buffer.concat(chunks)
+}
+
+/** The content-addressed blobs a store lists (quarantined ones are never listed). */
+async function listDest(parts: Parts): Promise<string[]> {
+  const keys: string[] = []
+  for await (const blob of parts.blobs.list()) keys.push(blob.key)
+  return keys
+}
+
 async function dump(catalog: Catalog): Promise<Record<string, Record<string, unknown>[]>> {
   const out: Record<string, Record<string, unknown>[]> = {}
   for (const table of ['webhooks', 'forwards', 'media'] as const) {
@@ -402,6 +417,47 @@ describe('migrate-data: copy rules on parts opened by the caller', () => {
     expect(again).toMatchObject({ media: 0, kept: 1, blobsCopied: 0, blobsPresent: 0, converged: true })
     expect((await dest.catalog.get(id))!.status).toBe('deleted')
     expect(await dest.blobs.stat(key)).toBeUndefined()
+  })
+
+  it('copies the quarantined bytes of infected media under their quarantine key, so they can be released there', async () => {
+    const [source, dest] = [await open(), await open()]
+    const bad = randomBytes(800)
+    const twinA = await storedMedia(source, bad)
+    const twinB = await storedMedia(source, bad)
+    const scan = { status: 'infected' as const, engine: 'ClamAV test', scannedAt: new Date(), signature: 'Test.Sig', releasedAt: null }
+    const { quarantineKey, records } = await quarantineInfected(source, twinA.key, scan)
+    expect(records.map((r) => r.id).sort()).toEqual([twinA.id, twinB.id].sort())
+    expect(quarantineKey).toMatch(/^quarantine\/sha256\//)
+    const first = await migrateData(source, dest, { live: false, quietMs: 0 })
+    expect(first).toMatchObject({ media: 2, blobsCopied: 1, blobsPresent: 1, converged: true })
+    expect(await dest.catalog.get(twinA.id)).toMatchObject({ status: 'failed', blobKey: quarantineKey, error: { code: 'infected' } })
+    expect(await dest.blobs.stat(quarantineKey!)).toEqual({ key: quarantineKey, size: 800 })
+    // Kept as evidence only: not under its content key, where it would be served.
+    expect(await dest.blobs.stat(twinA.key)).toBeUndefined()
+    expect(await listDest(dest)).toEqual([])
+    expect(await dump(dest.catalog)).toEqual(await dump(source.catalog))
+    // Released after review at the destination: the bytes come back from its quarantine.
+    const released = await releaseInfected({ catalog: dest.catalog, blobs: dest.blobs, discardBlobs: (keys) => dest.eraser.discard(keys) }, twinA.id)
+    expect(released).toMatchObject({ status: 'stored', blobKey: twinA.key })
+    expect((await readAll(await dest.blobs.read(twinA.key))).equals(bad)).toBe(true)
+    expect(await dest.blobs.stat(quarantineKey!)).toBeDefined() // twinB still holds it
+    expect(await migrateData(source, dest, { live: false, quietMs: 0 })).toMatchObject({ media: 0, blobsCopied: 0, kept: 1 })
+  })
+
+  it('copies quarantined bytes beside a released twin, leaving the twin its content key', async () => {
+    const [source, dest] = [await open(), await open()]
+    const bad = randomBytes(900)
+    const twinA = await storedMedia(source, bad)
+    const twinB = await storedMedia(source, bad)
+    const scan = { status: 'infected' as const, engine: 'ClamAV test', scannedAt: new Date(), signature: 'Test.Sig', releasedAt: null }
+    const { quarantineKey } = await quarantineInfected(source, twinA.key, scan)
+    await releaseInfected({ catalog: source.catalog, blobs: source.blobs, discardBlobs: (keys) => source.eraser.discard(keys) }, twinA.id)
+    expect(await migrateData(source, dest, { live: false, quietMs: 0 })).toMatchObject({ media: 2, blobsCopied: 2, converged: true })
+    expect(await dest.catalog.get(twinA.id)).toMatchObject({ status: 'stored', blobKey: twinA.key })
+    expect(await dest.catalog.get(twinB.id)).toMatchObject({ status: 'failed', blobKey: quarantineKey })
+    expect((await readAll(await dest.blobs.read(twinA.key))).equals(bad)).toBe(true)
+    expect((await readAll(await dest.blobs.read(quarantineKey!))).equals(bad)).toBe(true)
+    expect(await dump(dest.catalog)).toEqual(await dump(source.catalog))
   })
 
   it('refuses a source with live leases, or one that keeps changing, unless live; waits out one that just stopped', async () => {

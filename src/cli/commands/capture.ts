@@ -2,11 +2,14 @@
  * `mediagate capture`: stores lazy media (MEDIAGATE_POLICY_WHATSAPP=lazy) before their WhatsApp
  * media id expires (7 days after receipt). Run it from cron, e.g. hourly with `--due-within 24h`;
  * a running gateway is not needed. Each media is resolved (with its number's token), downloaded,
- * verified and stored, then served from the store like eagerly captured media.
+ * verified and stored, then served from the store like eagerly captured media. With malware
+ * scanning on (MEDIAGATE_CLAMAV_URL), each is scanned before it becomes stored, as the gateway
+ * does: infected media end failed (quarantined), and clamd down leaves them remote for the next run.
  */
 import { parseDuration as parseConfigDuration } from '../../config/parsers.js'
 import { Command, Option } from 'commander'
 import { captureLazy, type LazyCaptureDeps } from '../../capture/capture-lazy.js'
+import { DEFAULT_RETRY_POLICY } from '../../capture/retry-policy.js'
 import type { Config } from '../../config/options.js'
 import { MediagateError, toMediagateError } from '../../errors.js'
 import { addConfigOptions, configFromCommand, READS } from '../config-flags.js'
@@ -39,7 +42,7 @@ export function captureCommand(out: CommandOutput = process.stdout): Command {
     .addOption(new Option('--due-within <duration>', 'media whose id expires within this time (e.g. 24h, 90m, 6d)').default('24h'))
     .option('--limit <n>', 'at most this many media per run', '1000')
   // MEDIAGATE_CONCURRENCY (--concurrency) sets the downloads at once, as for the worker.
-  addConfigOptions(command, [...READS.catalog, ...READS.blobs, ...READS.graph, ...READS.download, 'concurrency'])
+  addConfigOptions(command, [...READS.catalog, ...READS.blobs, ...READS.graph, ...READS.download, ...READS.scanner, 'concurrency'])
   command.action(async (ids: string[]) => {
     const opts = command.opts<{ dueWithin: string; limit: string }>()
     const dueWithinMs = parseDuration(opts.dueWithin)
@@ -67,7 +70,13 @@ export function captureDue(
       leaser: parts.leaser,
       discardBlobs: (keys) => parts.eraser.discard(keys).then(() => {}),
       enqueue: parts.storedTasks,
+      // Infected media found here are told to the app by the gateway's forwarder, from the outbox.
+      ...(parts.scanner ? { scan: { scanner: parts.scanner, blobs: parts.blobs, catalog, retry: DEFAULT_RETRY_POLICY, onQuarantined: (records) => void resend(records) } } : {}),
     }
+    const resend = (records: { webhookId: string | null }[]) =>
+      catalog.resendForwards(records.flatMap((r) => (r.webhookId === null ? [] : [r.webhookId]))).catch((err: unknown) => {
+        out.write(`queueing forwards about infected media failed: ${toMediagateError(err).message}\n`)
+      })
     const run: CaptureRun = { captured: 0, failed: 0 }
     const queue = [...due]
     const signal = new AbortController().signal
@@ -76,9 +85,14 @@ export function captureDue(
       Array.from({ length: Math.min(options.concurrency, queue.length) }, async () => {
         for (let media = queue.shift(); media; media = queue.shift()) {
           try {
-            const stored = await captureLazy(media, deps, signal)
-            run.captured += 1
-            out.write(`stored ${stored.id} (${stored.size} bytes, sha256 ${stored.sha256})\n`)
+            const record = await captureLazy(media, deps, signal)
+            if (record.status === 'stored') {
+              run.captured += 1
+              out.write(`stored ${record.id} (${record.size} bytes, sha256 ${record.sha256}${deps.scan && record.scan ? `, scan ${record.scan.status}` : ''})\n`)
+            } else {
+              run.failed += 1
+              out.write(`failed ${record.id}: ${record.error?.code ?? record.status}: ${record.error?.message ?? ''}\n`)
+            }
           } catch (err) {
             const e = toMediagateError(err)
             run.failed += 1

@@ -3,7 +3,8 @@
  * forwarding outbox with its state, media records) and every blob from the configured backends
  * (typically SQLite + disk) to new ones (PostgreSQL + S3). Blobs are copied before the records
  * that point at them and verified against their sha256 on arrival, so the destination never
- * holds a stored record without its bytes.
+ * holds a stored record without its bytes. The quarantined bytes of infected media go too, under
+ * the same quarantine key, so they stay evidence there and can be released there.
  *
  * Running it again brings the destination up to date and converges: new rows are inserted, rows
  * the source changed since are replaced by their newer version (`updated_at`), rows the
@@ -17,6 +18,7 @@
  */
 import { Command } from 'commander'
 import { blobKeyFor, type BlobStore } from '../../blobs/blob-store.js'
+import { quarantinedFrom } from '../../blobs/keys.js'
 import { parseStorageUrl } from '../../blobs/open-blob-store.js'
 import type { Catalog, CopyActivity, CopyTable, CopyVerdict } from '../../catalog/catalog.js'
 import { parseDatabaseUrl } from '../../catalog/database-url.js'
@@ -240,6 +242,15 @@ async function copyPass(source: CopySource, dest: CopyDestination, since: Date |
           // destination scans them instead of downloading again (or downloads, if they are gone).
           row.blob_key = (await copyBlob(source, dest.blobs, row, row.blob_key, row.sha256, stats)) ?? null
         }
+        if (checkBlob && row.status === 'failed' && typeof row.blob_key === 'string' && quarantinedFrom(row.blob_key) !== undefined) {
+          // An infected media's quarantined bytes: its evidence, and what a release puts back.
+          const key = await copyQuarantined(source, dest, row, row.blob_key, stats)
+          if (key === undefined) {
+            waiting++
+            continue
+          }
+          row.blob_key = key
+        }
         if (writes(verdict) && row.status === 'deleted' && typeof row.sha256 === 'string') {
           // The source's tombstone may no longer name its bytes (its erasure let go of the key)
           // while the destination has them: copied by a run interrupted before this record, or
@@ -332,6 +343,39 @@ async function copyBlob(source: CopySource, to: BlobStore, row: Record<string, u
   const put = await to.put(bytes, { expectedSha256: sha256 })
   stats.blobsCopied++
   return put.key
+}
+
+/**
+ * Makes sure the destination holds the quarantined blob under the same quarantine key: the bytes
+ * are put (verified against the sha256 the key names) at their content key, copied aside to the
+ * quarantine key, and the content key let go again unless a live record there uses it. Returns
+ * the key the record holds there, or undefined when the blob is gone at the source because the
+ * record changed meanwhile (released, erased: the next pass copies that instead).
+ */
+async function copyQuarantined(source: CopySource, dest: CopyDestination, row: Record<string, unknown>, quarantineKey: string, stats: CopyStats): Promise<string | undefined> {
+  if (await dest.blobs.stat(quarantineKey)) {
+    stats.blobsPresent++
+    return quarantineKey
+  }
+  const contentKey = quarantinedFrom(quarantineKey)!
+  let bytes
+  try {
+    bytes = await source.blobs.read(quarantineKey)
+  } catch (err) {
+    if (!isMediagateError(err) || err.code !== 'not_found') throw err
+    const now = await source.catalog.get(String(row.id))
+    if (now && now.status === 'failed' && now.blobKey === quarantineKey) {
+      throw new MediagateError('not_found', `media ${String(row.id)} holds the quarantined blob ${quarantineKey} at the source but it is missing there`, { cause: err })
+    }
+    return undefined
+  }
+  const put = await dest.blobs.put(bytes, { expectedSha256: contentKey.split('/').at(-1)! })
+  stats.blobsCopied++
+  // A store without a quarantine keeps infected bytes under their content key (scanning/quarantine.ts).
+  if (!dest.blobs.copyToQuarantine) return put.key
+  await dest.blobs.copyToQuarantine(put.key, quarantineKey)
+  if (!put.existed) await dest.eraser.discard([put.key])
+  return quarantineKey
 }
 
 /**

@@ -46,6 +46,25 @@ export function policyTests(ctx: ConformanceContext): void {
       expect((await catalog.get(eager!))!.status).toBe('pending')
     })
 
+    it('failRemote fails a remote record once (infected lazy capture), with its bytes quarantined, and never anything else', async () => {
+      const catalog = ctx.catalog()
+      const [lazy] = await seed(catalog, 1, { policy: 'lazy' })
+      const [eager] = await seed(catalog, 1)
+      const bytes = { sha256: 'e'.repeat(64), size: 77, blobKey: stored({ sha256: 'e'.repeat(64) }).blobKey, sniffedMime: 'application/pdf', mimeType: 'application/pdf' }
+      const scannedAt = new Date('2031-02-03T04:05:06.007Z')
+      const scan = { status: 'infected' as const, engine: 'ClamAV 1.0', scannedAt, signature: 'Test.Sig', releasedAt: null }
+      const error = { code: 'infected', message: 'the malware scanner found Test.Sig', vendorCode: 'Test.Sig' }
+      const quarantineKey = `quarantine/${bytes.blobKey}.20310203T040506007Z`
+      const record = await catalog.failRemote(lazy!, { error, scan, bytes, blobKey: quarantineKey })
+      expect(record).toMatchObject({ id: lazy, status: 'failed', policy: 'lazy', blobKey: quarantineKey, sha256: bytes.sha256, size: 77, mimeType: 'application/pdf', error, scan, nextAttemptAt: null })
+      expect(await catalog.get(lazy!)).toEqual(record)
+      expect(await catalog.failRemote(lazy!, { error, scan, bytes, blobKey: null })).toBeUndefined()
+      expect(await catalog.storeRemote(lazy!, stored())).toBeUndefined()
+      expect((await catalog.get(lazy!))!.blobKey).toBe(quarantineKey)
+      expect(await catalog.failRemote(eager!, { error, scan, bytes, blobKey: null })).toBeUndefined()
+      expect((await catalog.get(eager!))!.status).toBe('pending')
+    })
+
     it('learnRemote notes verified facts on a proxy record, which stays remote', async () => {
       const catalog = ctx.catalog()
       const [proxy] = await seed(catalog, 1, { policy: 'proxy' })

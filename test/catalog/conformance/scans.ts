@@ -40,7 +40,13 @@ export function scanTests(ctx: ConformanceContext): void {
       expect(await catalog.settle(a!, 'w', { ...stored(), scan: CLEAN })).toBe(true)
       expect((await catalog.get(a!))!.scan).toEqual(CLEAN)
       expect(await catalog.settle(b!, 'w', { status: 'failed', error: infected, scan: INFECTED, blobKey: 'quarantine/sha256/x.1' })).toBe(true)
-      expect(await catalog.get(b!)).toMatchObject({ status: 'failed', blobKey: 'quarantine/sha256/x.1', scan: INFECTED, error: infected })
+      expect(await catalog.get(b!)).toMatchObject({ status: 'failed', blobKey: 'quarantine/sha256/x.1', scan: INFECTED, error: infected, sha256: null })
+      // With the facts of the quarantined bytes, which a release verifies.
+      const [c] = await seed(catalog, 1)
+      await catalog.claim({ owner: 'w', limit: 1, leaseMs: 60_000, crashLimit: 8 })
+      const kept = { sha256: 'f'.repeat(64), size: 321, blobKey: 'quarantine/sha256/y.1', sniffedMime: 'application/pdf', mimeType: 'application/pdf' }
+      expect(await catalog.settle(c!, 'w', { status: 'failed', error: infected, scan: INFECTED, blobKey: kept.blobKey, kept })).toBe(true)
+      expect(await catalog.get(c!)).toMatchObject({ status: 'failed', blobKey: kept.blobKey, sha256: kept.sha256, size: 321, mimeType: 'application/pdf' })
       // Not retried by hand: only a release brings infected media back.
       expect(await catalog.requeue({ ids: [b!] })).toBe(0)
     })
