@@ -41,6 +41,11 @@ export interface ThreadReply {
  */
 const THREAD_METHODS: Record<ThreadMethod, true> = {
   migrate: true,
+  recordOutbound: true,
+  claimHandle: true,
+  completeHandle: true,
+  abandonHandle: true,
+  handlesOf: true,
   migrateTo: true,
   schemaVersion: true,
   pragma: true,
