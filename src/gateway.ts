@@ -46,6 +46,8 @@ import { DashboardSessions } from './serve/session-token.js'
 import { deriveTaskHandler } from './derivatives/derive-job.js'
 import { taskJobs } from './tasks/task-jobs.js'
 import { derivativeRoutes } from './serve/derivative-routes.js'
+import { outboundRoutes } from './serve/outbound-routes.js'
+import { HandleService } from './outbound/handles.js'
 
 export interface GatewayOptions {
   /** A catalog to use instead of the configured one; the caller opens and closes it (the gateway migrates it on start). */
@@ -220,6 +222,20 @@ export async function createGateway(config: Readonly<Config>, options: GatewayOp
       discardBlobs: (keys) => eraser.discard(keys),
       onReleased: () => forwarding?.forwarder?.wake(),
       ...(config.stripMetadata ? { stripped: parts.derivations } : {}),
+    })
+    await app.register(outboundRoutes, {
+      catalog,
+      apiKey: config.apiKey,
+      store: {
+        catalog,
+        blobs,
+        leaser,
+        maxBytes: config.maxBytes,
+        discardBlobs: (keys) => eraser.discard(keys),
+        enqueue: storedTasks,
+        ...(scanner ? { scan: { scanner, blobs, catalog, retry } } : {}),
+      },
+      handles: new HandleService({ catalog, blobs, graph: parts.graph, marginMs: config.handleMarginHours * 3600_000 }),
     })
     await app.register(derivativeRoutes, { catalog, blobs, apiKey: config.apiKey, signer, derivations: parts.derivations })
     await app.register(linkRoutes, { catalog, blobs, remote, apiKey: config.apiKey, signer, publicUrl: config.publicUrl, ...(config.stripMetadata ? { stripped: parts.derivations } : {}) })

@@ -1,0 +1,194 @@
+/**
+ * Handles at Meta for stored media (`POST /v1/media/{id}/handles`): a media's bytes uploaded
+ * once per platform and account, the media id or reusable attachment id Meta answered cached in
+ * the catalog, and handed out again while it stays valid beyond a margin.
+ *
+ * Exactly one upload per (bytes, variant, platform, account): the catalog row is the lock
+ * (claimHandle: inserted or taken over under a lease in one transaction), so concurrent
+ * requests, in this process or others sharing the catalog, wait for the one upload and answer
+ * its handle. In this process they wait on its promise; elsewhere they poll the row until the
+ * lease ends. A failed upload deletes its row (abandonHandle): nothing half-uploaded is cached.
+ */
+import { randomUUID } from 'node:crypto'
+import type { Readable } from 'node:stream'
+import { setTimeout as sleep } from 'node:timers/promises'
+import type { BlobStore } from '../blobs/blob-store.js'
+import type { HandleKey, MediaHandle, MediaQueries, OutboundMedia } from '../catalog/catalog.js'
+import { MediagateError, toMediagateError } from '../errors.js'
+import { backoffDelay } from '../jobs/backoff.js'
+import { baseType } from '../media/mime.js'
+import { PLATFORMS, type MediaRecord, type Platform } from '../media/record.js'
+import type { GraphClients } from '../platforms/graph/index.js'
+import type { GraphMediaClient } from '../platforms/graph/index.js'
+import { handleLifetimeMs, isOggOpus, type SendAs, sendAs } from './platform-limits.js'
+
+export interface HandleRequest {
+  platform: Platform
+  accountId: string
+  voice?: boolean
+}
+
+export interface HandleAnswer {
+  handle: MediaHandle
+  reused: boolean
+  converted: boolean
+}
+
+export interface HandleServiceOptions {
+  catalog: OutboundMedia & Pick<MediaQueries, 'get'>
+  blobs: BlobStore
+  graph: Pick<GraphClients, 'forWhatsApp' | 'forPage'>
+  /** A cached handle is reused only while it stays valid this much longer (MEDIAGATE_HANDLE_MARGIN_HOURS). */
+  marginMs: number
+  /** How long one upload may hold its row before another process takes over. Default 5 minutes. */
+  leaseMs?: number
+  /** Attempts per upload on transient failures (network, 5xx, rate limits). Default 4. */
+  attempts?: number
+  /** Backoff between attempts. Default 500 ms doubling up to 8 s. */
+  baseDelayMs?: number
+  maxDelayMs?: number
+  /** How often a request polls a row another process is uploading. Default 200 ms. */
+  pollMs?: number
+  now?: () => Date
+}
+
+const ACCOUNT_ID = /^[0-9]{1,32}$/
+
+/** Checks the body of `POST /v1/media/{id}/handles`. */
+export function parseHandleRequest(body: unknown): HandleRequest {
+  const b = (typeof body === 'object' && body !== null ? body : {}) as Record<string, unknown>
+  if (typeof b.platform !== 'string' || !(PLATFORMS as readonly string[]).includes(b.platform)) throw new MediagateError('bad_request', `platform must be one of ${PLATFORMS.join(', ')}`)
+  if (typeof b.account_id !== 'string' || !ACCOUNT_ID.test(b.account_id)) throw new MediagateError('bad_request', 'account_id must be the numeric phone_number_id, page id or Instagram account id')
+  if (b.voice !== undefined && typeof b.voice !== 'boolean') throw new MediagateError('bad_request', 'voice must be true or false')
+  return { platform: b.platform as Platform, accountId: b.account_id, ...(b.voice !== undefined ? { voice: b.voice } : {}) }
+}
+
+export class HandleService {
+  private readonly owner = `handles-${randomUUID()}`
+  private readonly inflight = new Map<string, Promise<unknown>>()
+  private readonly leaseMs: number
+  private readonly now: () => Date
+
+  constructor(private readonly o: HandleServiceOptions) {
+    this.leaseMs = o.leaseMs ?? 5 * 60_000
+    this.now = o.now ?? (() => new Date())
+  }
+
+  /** The handle of a stored media for one account: cached, or uploaded now (once). */
+  async handleFor(media: MediaRecord, request: HandleRequest, signal: AbortSignal): Promise<HandleAnswer> {
+    if (media.status !== 'stored' || !media.blobKey || !media.sha256 || media.size === null) {
+      throw new MediagateError('conflict', `media ${media.id} is ${media.status}; only stored media can be sent`)
+    }
+    if (request.voice) throw new MediagateError('unsupported_media', 'voice conversion (mono OGG/Opus) is not available in this version')
+    const client = this.clientFor(request)
+    const plan = await this.plan(media, request.platform)
+    const key: HandleKey = { sourceSha256: media.sha256, variant: 'original', platform: request.platform, accountId: request.accountId }
+    // Bounded: a lease ends by itself, so each round either answers, uploads or waits for an end.
+    for (let round = 0; round < 10_000; round++) {
+      signal.throwIfAborted()
+      const name = keyName(key)
+      const running = this.inflight.get(name)
+      if (running) {
+        await running.catch(() => {})
+        continue
+      }
+      const claim = await this.o.catalog.claimHandle({ ...key, mediaId: media.id, owner: this.owner, leaseMs: this.leaseMs, marginMs: this.o.marginMs })
+      if (claim.status === 'ready') return { handle: claim.handle, reused: true, converted: false }
+      if (claim.status === 'busy') {
+        const wait = Math.max(0, Math.min(this.o.pollMs ?? 200, claim.leaseExpiresAt.getTime() - Date.now()))
+        await sleep(wait === 0 ? 10 : wait, undefined, { signal })
+        continue
+      }
+      const upload = this.upload(media, key, plan, client, signal)
+      this.inflight.set(name, upload)
+      try {
+        return { handle: await upload, reused: false, converted: false }
+      } finally {
+        this.inflight.delete(name)
+      }
+    }
+    throw new MediagateError('internal', 'gave up waiting for an upload of the same media')
+  }
+
+  /** The cached handles of a media's bytes. */
+  handlesOf(media: MediaRecord): Promise<MediaHandle[]> {
+    return media.sha256 ? this.o.catalog.handlesOf([media.sha256]) : Promise.resolve([])
+  }
+
+  private clientFor(request: HandleRequest): GraphMediaClient {
+    const client = request.platform === 'whatsapp' ? this.o.graph.forWhatsApp(request.accountId) : this.o.graph.forPage(request.accountId)
+    if (client) return client
+    const where = request.platform === 'whatsapp' ? `"whatsapp"."${request.accountId}" in mediagate.config.json, or WHATSAPP_ACCESS_TOKEN` : `"pages"."${request.accountId}" in mediagate.config.json`
+    throw new MediagateError('no_token', `no access token for ${request.platform} account ${request.accountId}: set ${where}`)
+  }
+
+  private async plan(media: MediaRecord, platform: Platform): Promise<SendAs> {
+    let opus: boolean | undefined
+    if (platform === 'whatsapp' && baseType(media.mimeType) === 'audio/ogg' && media.blobKey) {
+      const head = await this.head(media.blobKey, Math.min(media.size ?? 0, 128))
+      opus = isOggOpus(head)
+    }
+    return sendAs(platform, { mimeType: media.mimeType, size: media.size ?? 0, kind: media.kind, animated: media.animated }, opus)
+  }
+
+  private async head(blobKey: string, length: number): Promise<Buffer> {
+    if (length <= 0) return Buffer.alloc(0)
+    const chunks: Buffer[] = []
+    for await (const chunk of await this.o.blobs.read(blobKey, { start: 0, end: length - 1 })) chunks.push(chunk as Buffer)
+    return Buffer.concat(chunks)
+  }
+
+  private async upload(media: MediaRecord, key: HandleKey, plan: SendAs, client: GraphMediaClient, signal: AbortSignal): Promise<MediaHandle> {
+    try {
+      const handle = await this.uploadWithRetries(media, key, plan, client, signal)
+      const done = await this.o.catalog.completeHandle(key, this.owner, { handle, sha256: media.sha256!, size: media.size!, mimeType: plan.mimeType, expiresAt: new Date(this.now().getTime() + handleLifetimeMs(key.platform)) })
+      if (!done) throw new MediagateError('conflict', 'the upload took longer than its lease and another process took it over; ask again')
+      return done
+    } catch (err) {
+      await this.o.catalog.abandonHandle(key, this.owner).catch(() => {})
+      throw err
+    }
+  }
+
+  private async uploadWithRetries(media: MediaRecord, key: HandleKey, plan: SendAs, client: GraphMediaClient, signal: AbortSignal): Promise<string> {
+    const attempts = this.o.attempts ?? 4
+    const file = { filename: media.filename ?? `${media.id}${extension(plan.mimeType)}`, mimeType: plan.mimeType, size: media.size!, open: () => this.o.blobs.read(media.blobKey!) }
+    for (let attempt = 1; ; attempt++) {
+      let stream: Readable | undefined
+      try {
+        // read() is async and the multipart body opens its file synchronously: open it first.
+        const opened = await file.open()
+        stream = opened
+        const once = { ...file, open: () => opened }
+        return key.platform === 'whatsapp'
+          ? await client.uploadWhatsApp(key.accountId, once, { signal })
+          : await client.uploadAttachment(key.accountId, { ...once, type: plan.type, platform: key.platform }, { signal })
+      } catch (err) {
+        stream?.destroy()
+        const error = uploadError(err)
+        if (!error.retryable || attempt >= attempts || signal.aborted) throw error
+        const delay = Math.max(error.retryAfterMs ?? 0, backoffDelay(attempt, { baseDelayMs: this.o.baseDelayMs ?? 500, maxDelayMs: this.o.maxDelayMs ?? 8000 }))
+        await sleep(delay, undefined, { signal })
+      }
+    }
+  }
+}
+
+/** Graph refusing the bytes (4xx other than auth and limits) is Meta rejecting the upload; Meta's message stays. */
+function uploadError(err: unknown): MediagateError {
+  const error = toMediagateError(err)
+  if (error.code === 'source_rejected' || error.code === 'source_expired') {
+    return new MediagateError('meta_rejected', error.message, { cause: error, ...(error.vendorCode !== undefined ? { vendorCode: error.vendorCode } : {}) })
+  }
+  return error
+}
+
+function keyName(key: HandleKey): string {
+  return `${key.sourceSha256}:${key.variant}:${key.platform}:${key.accountId}`
+}
+
+const EXTENSIONS: Record<string, string> = { 'image/jpeg': '.jpg', 'image/png': '.png', 'image/webp': '.webp', 'image/gif': '.gif', 'audio/ogg': '.ogg', 'audio/mpeg': '.mp3', 'audio/mp4': '.m4a', 'video/mp4': '.mp4', 'application/pdf': '.pdf', 'text/plain': '.txt' }
+
+function extension(mime: string): string {
+  return EXTENSIONS[mime] ?? ''
+}
