@@ -235,7 +235,7 @@ export async function createGateway(config: Readonly<Config>, options: GatewayOp
         enqueue: storedTasks,
         ...(scanner ? { scan: { scanner, blobs, catalog, retry } } : {}),
       },
-      handles: new HandleService({ catalog, blobs, graph: parts.graph, marginMs: config.handleMarginHours * 3600_000 }),
+      handles: new HandleService({ catalog, blobs, graph: parts.graph, marginMs: config.handleMarginHours * 3600_000, ffmpeg: parts.ffmpeg, maxPixels: config.maxPixels }),
     })
     await app.register(derivativeRoutes, { catalog, blobs, apiKey: config.apiKey, signer, derivations: parts.derivations })
     await app.register(linkRoutes, { catalog, blobs, remote, apiKey: config.apiKey, signer, publicUrl: config.publicUrl, ...(config.stripMetadata ? { stripped: parts.derivations } : {}) })

@@ -549,6 +549,11 @@ export interface OutboundMedia {
   abandonHandle(key: HandleKey, owner: string): Promise<void>
   /** Ready handles of these source bytes (one media's), oldest first. */
   handlesOf(sourceSha256s: string[]): Promise<MediaHandle[]>
+  /**
+   * A conversion for sending (a derivative reserved with `reserveDerivatives`) is committed:
+   * its size is set, leaving the media's deriving status alone; false if the reservation is gone.
+   */
+  completeConversion(mediaId: string, name: string, blobKey: string, size: number): Promise<boolean>
 }
 
 /** Copying a whole catalog between engines (`mediagate migrate-data`). */

@@ -10,6 +10,7 @@ import type { MediaRecord, NewMedia, Platform } from '../media/record.js'
 import { newMediaId, ulid } from '../media/ids.js'
 import { single, type Plan } from './plan.js'
 import { newMediaToRow, rowToMedia } from './row-mapping.js'
+import { derivativeId } from './derivative-plans.js'
 import type { MediaHandleRow } from './schema.js'
 import type { SqlDialect } from './sql-dialect.js'
 
@@ -128,4 +129,11 @@ function rowToHandle(r: MediaHandleRow): MediaHandle {
     createdAt: new Date(Number(r.created_at)),
     updatedAt: new Date(Number(r.updated_at)),
   }
+}
+
+export function* completeConversionPlan(dialect: SqlDialect, mediaId: string, name: string, blobKey: string, size: number, now: number): Plan<boolean> {
+  const rows = yield* single(
+    dialect.qb.updateTable('derivatives').set({ size, updated_at: now }).where('id', '=', derivativeId(mediaId, name)).where('blob_key', '=', blobKey).returning('id').compile(),
+  )
+  return rows.length > 0
 }

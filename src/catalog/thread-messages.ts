@@ -46,6 +46,7 @@ const THREAD_METHODS: Record<ThreadMethod, true> = {
   completeHandle: true,
   abandonHandle: true,
   handlesOf: true,
+  completeConversion: true,
   migrateTo: true,
   schemaVersion: true,
   pragma: true,

@@ -10,10 +10,17 @@
  * lease ends. A failed upload deletes its row (abandonHandle): nothing half-uploaded is cached.
  */
 import { randomUUID } from 'node:crypto'
-import type { Readable } from 'node:stream'
+import { Readable } from 'node:stream'
 import { setTimeout as sleep } from 'node:timers/promises'
 import type { BlobStore } from '../blobs/blob-store.js'
-import type { HandleKey, MediaHandle, MediaQueries, OutboundMedia } from '../catalog/catalog.js'
+import type { Derivatives, HandleKey, MediaHandle, MediaQueries, OutboundMedia } from '../catalog/catalog.js'
+import { blobKeyFor } from '../blobs/blob-store.js'
+import type { FfmpegTools } from '../derivatives/ffmpeg.js'
+import { CONVERTIBLE_IMAGES, toJpegWithin, toVoiceNote } from './convert.js'
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
+import { createReadStream } from 'node:fs'
+import { tmpdir } from 'node:os'
+import path from 'node:path'
 import { MediagateError, toMediagateError } from '../errors.js'
 import { backoffDelay } from '../jobs/backoff.js'
 import { baseType } from '../media/mime.js'
@@ -35,8 +42,12 @@ export interface HandleAnswer {
 }
 
 export interface HandleServiceOptions {
-  catalog: OutboundMedia & Pick<MediaQueries, 'get'>
+  catalog: OutboundMedia & Pick<MediaQueries, 'get'> & Pick<Derivatives, 'derivativesOf' | 'reserveDerivatives'>
   blobs: BlobStore
+  /** ffmpeg for voice notes; undefined when it is not installed (`voice: true` then answers tool_unavailable). */
+  ffmpeg?: FfmpegTools | undefined
+  /** Images with more pixels are not converted (MEDIAGATE_MAX_PIXELS). */
+  maxPixels?: number
   graph: Pick<GraphClients, 'forWhatsApp' | 'forPage'>
   /** A cached handle is reused only while it stays valid this much longer (MEDIAGATE_HANDLE_MARGIN_HOURS). */
   marginMs: number
@@ -79,10 +90,9 @@ export class HandleService {
     if (media.status !== 'stored' || !media.blobKey || !media.sha256 || media.size === null) {
       throw new MediagateError('conflict', `media ${media.id} is ${media.status}; only stored media can be sent`)
     }
-    if (request.voice) throw new MediagateError('unsupported_media', 'voice conversion (mono OGG/Opus) is not available in this version')
     const client = this.clientFor(request)
-    const plan = await this.plan(media, request.platform)
-    const key: HandleKey = { sourceSha256: media.sha256, variant: 'original', platform: request.platform, accountId: request.accountId }
+    const plan = await this.choose(media, request)
+    const key: HandleKey = { sourceSha256: media.sha256, variant: plan.variant, platform: request.platform, accountId: request.accountId }
     // Bounded: a lease ends by itself, so each round either answers, uploads or waits for an end.
     for (let round = 0; round < 10_000; round++) {
       signal.throwIfAborted()
@@ -93,7 +103,7 @@ export class HandleService {
         continue
       }
       const claim = await this.o.catalog.claimHandle({ ...key, mediaId: media.id, owner: this.owner, leaseMs: this.leaseMs, marginMs: this.o.marginMs })
-      if (claim.status === 'ready') return { handle: claim.handle, reused: true, converted: false }
+      if (claim.status === 'ready') return { handle: claim.handle, reused: true, converted: claim.handle.variant !== 'original' }
       if (claim.status === 'busy') {
         const wait = Math.max(0, Math.min(this.o.pollMs ?? 200, claim.leaseExpiresAt.getTime() - Date.now()))
         await sleep(wait === 0 ? 10 : wait, undefined, { signal })
@@ -102,7 +112,7 @@ export class HandleService {
       const upload = this.upload(media, key, plan, client, signal)
       this.inflight.set(name, upload)
       try {
-        return { handle: await upload, reused: false, converted: false }
+        return { handle: await upload, reused: false, converted: plan.variant !== 'original' }
       } finally {
         this.inflight.delete(name)
       }
@@ -122,6 +132,65 @@ export class HandleService {
     throw new MediagateError('no_token', `no access token for ${request.platform} account ${request.accountId}: set ${where}`)
   }
 
+  /**
+   * What goes to Meta: the media as it is, or a conversion (a voice note on request; a JPEG for
+   * an image the platform does not take as it is, or that is over its limit).
+   */
+  private async choose(media: MediaRecord, request: HandleRequest): Promise<Choice> {
+    const mime = baseType(media.mimeType) ?? ''
+    if (request.voice) {
+      if (!mime.startsWith('audio/') && !mime.startsWith('video/')) throw new MediagateError('unsupported_media', `a voice note is made from audio; this media is ${mime || 'of unknown type'}`)
+      const target = sendAs(request.platform, { mimeType: 'audio/ogg', size: 0, kind: 'audio', animated: null }, true)
+      return { variant: 'voice', sendAs: target, convert: 'voice' }
+    }
+    try {
+      return { variant: 'original', sendAs: await this.plan(media, request.platform) }
+    } catch (err) {
+      const refused = err instanceof MediagateError && (err.code === 'unsupported_media' || err.code === 'too_large_for_platform')
+      if (!refused || !CONVERTIBLE_IMAGES.has(mime)) throw err
+      const target = sendAs(request.platform, { mimeType: 'image/jpeg', size: 0, kind: 'image', animated: null })
+      return { variant: 'jpeg', sendAs: target, convert: 'jpeg' }
+    }
+  }
+
+  /** The converted bytes for `choice`, stored as a derived blob of the media and reused by later requests. */
+  private async converted(media: MediaRecord, choice: Choice, signal: AbortSignal): Promise<SentBytes> {
+    const name = `send-${choice.variant}-${choice.sendAs.maxBytes}`
+    const existing = (await this.o.catalog.derivativesOf(media.id)).find((d) => d.name === name && d.size !== null)
+    if (existing && (await this.o.blobs.stat(existing.blobKey))) {
+      return { blobKey: existing.blobKey, sha256: existing.blobKey.split('/').pop()!, size: existing.size!, mimeType: existing.mimeType }
+    }
+    const dir = await mkdtemp(path.join(tmpdir(), 'mediagate-convert-'))
+    try {
+      const input = path.join(dir, 'input')
+      const chunks: Buffer[] = []
+      for await (const chunk of await this.o.blobs.read(media.blobKey!)) chunks.push(chunk as Buffer)
+      await writeFile(input, Buffer.concat(chunks))
+      let output: Buffer
+      if (choice.convert === 'voice') {
+        if (!this.o.ffmpeg) throw new MediagateError('tool_unavailable', 'making a voice note needs ffmpeg (MEDIAGATE_FFMPEG); it is not installed')
+        const out = path.join(dir, 'voice.ogg')
+        await toVoiceNote(this.o.ffmpeg, input, out, signal)
+        output = await readFile(out)
+      } else output = await toJpegWithin(input, choice.sendAs.maxBytes, this.o.maxPixels ?? 100_000_000)
+      if (output.length > choice.sendAs.maxBytes) throw new MediagateError('too_large_for_platform', `the converted media is ${output.length} bytes; the limit is ${choice.sendAs.maxBytes} bytes`)
+      const mimeType = choice.sendAs.mimeType
+      const put = await this.o.blobs.put(Readable.from([output]), {
+        contentType: mimeType,
+        signal,
+        beforeCommit: async (sha256) => {
+          const [answer] = await this.o.catalog.reserveDerivatives([{ mediaId: media.id, name, blobKey: blobKeyFor(sha256), mimeType }])
+          if (answer === 'gone') throw new MediagateError('conflict', `media ${media.id} is no longer stored`)
+          if (answer === 'deleting') throw new MediagateError('storage', 'a deletion of the same bytes is in progress; ask again', { retryable: true })
+        },
+      })
+      await this.o.catalog.completeConversion(media.id, name, put.key, put.size)
+      return { blobKey: put.key, sha256: put.sha256, size: put.size, mimeType }
+    } finally {
+      await rm(dir, { recursive: true, force: true })
+    }
+  }
+
   private async plan(media: MediaRecord, platform: Platform): Promise<SendAs> {
     let opus: boolean | undefined
     if (platform === 'whatsapp' && baseType(media.mimeType) === 'audio/ogg' && media.blobKey) {
@@ -138,10 +207,11 @@ export class HandleService {
     return Buffer.concat(chunks)
   }
 
-  private async upload(media: MediaRecord, key: HandleKey, plan: SendAs, client: GraphMediaClient, signal: AbortSignal): Promise<MediaHandle> {
+  private async upload(media: MediaRecord, key: HandleKey, choice: Choice, client: GraphMediaClient, signal: AbortSignal): Promise<MediaHandle> {
     try {
-      const handle = await this.uploadWithRetries(media, key, plan, client, signal)
-      const done = await this.o.catalog.completeHandle(key, this.owner, { handle, sha256: media.sha256!, size: media.size!, mimeType: plan.mimeType, expiresAt: new Date(this.now().getTime() + handleLifetimeMs(key.platform)) })
+      const bytes: SentBytes = choice.convert ? await this.converted(media, choice, signal) : { blobKey: media.blobKey!, sha256: media.sha256!, size: media.size!, mimeType: choice.sendAs.mimeType }
+      const handle = await this.uploadWithRetries(media, key, choice.sendAs, bytes, client, signal)
+      const done = await this.o.catalog.completeHandle(key, this.owner, { handle, sha256: bytes.sha256, size: bytes.size, mimeType: bytes.mimeType, expiresAt: new Date(this.now().getTime() + handleLifetimeMs(key.platform)) })
       if (!done) throw new MediagateError('conflict', 'the upload took longer than its lease and another process took it over; ask again')
       return done
     } catch (err) {
@@ -150,9 +220,10 @@ export class HandleService {
     }
   }
 
-  private async uploadWithRetries(media: MediaRecord, key: HandleKey, plan: SendAs, client: GraphMediaClient, signal: AbortSignal): Promise<string> {
+  private async uploadWithRetries(media: MediaRecord, key: HandleKey, plan: SendAs, bytes: SentBytes, client: GraphMediaClient, signal: AbortSignal): Promise<string> {
     const attempts = this.o.attempts ?? 4
-    const file = { filename: media.filename ?? `${media.id}${extension(plan.mimeType)}`, mimeType: plan.mimeType, size: media.size!, open: () => this.o.blobs.read(media.blobKey!) }
+    const filename = bytes.blobKey === media.blobKey && media.filename ? media.filename : `${media.id}${extension(bytes.mimeType)}`
+    const file = { filename, mimeType: bytes.mimeType, size: bytes.size, open: () => this.o.blobs.read(bytes.blobKey) }
     for (let attempt = 1; ; attempt++) {
       let stream: Readable | undefined
       try {
@@ -181,6 +252,21 @@ function uploadError(err: unknown): MediagateError {
     return new MediagateError('meta_rejected', error.message, { cause: error, ...(error.vendorCode !== undefined ? { vendorCode: error.vendorCode } : {}) })
   }
   return error
+}
+
+interface Choice {
+  /** `original`, `voice` or `jpeg`: part of the cache key. */
+  variant: string
+  sendAs: SendAs
+  convert?: 'voice' | 'jpeg'
+}
+
+/** The bytes an upload sends: the media's own blob or a conversion's. */
+interface SentBytes {
+  blobKey: string
+  sha256: string
+  size: number
+  mimeType: string
 }
 
 function keyName(key: HandleKey): string {

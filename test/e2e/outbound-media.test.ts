@@ -4,7 +4,8 @@
  * hands the cached handle out again; Meta's limits are checked first; Graph errors are mapped.
  */
 import { createHash, randomBytes } from 'node:crypto'
-import { mkdtemp, rm, writeFile } from 'node:fs/promises'
+import { execFileSync } from 'node:child_process'
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
 import sharp from 'sharp'
@@ -25,7 +26,7 @@ beforeAll(async () => {
   dir = await mkdtemp(path.join(tmpdir(), 'mediagate-outbound-'))
   const file = path.join(dir, 'mediagate.config.json')
   await writeFile(file, JSON.stringify({ pages: { [PAGE]: { access_token: PAGE_TOKEN }, [IG]: { access_token: IG_TOKEN } } }))
-  h = await startHarness({ emulator: { extraAccessTokens: { page: PAGE_TOKEN, ig: IG_TOKEN } }, env: { MEDIAGATE_CONFIG_FILE: file, MEDIAGATE_MAX_BYTES: String(8 * 1024 * 1024), MEDIAGATE_DERIVE: '0' } })
+  h = await startHarness({ emulator: { extraAccessTokens: { page: PAGE_TOKEN, ig: IG_TOKEN } }, env: { MEDIAGATE_CONFIG_FILE: file, MEDIAGATE_MAX_BYTES: String(20 * 1024 * 1024), MEDIAGATE_DERIVE: '0' } })
   png = await sharp({ create: { width: 64, height: 48, channels: 3, background: { r: 200, g: 10, b: 10 } } }).png().toBuffer()
 })
 afterAll(async () => {
@@ -72,7 +73,7 @@ describe('POST /v1/media', () => {
   })
 
   it('answers 413 over MEDIAGATE_MAX_BYTES, announced or streamed, and leaves only a tombstone', async () => {
-    const res = await post(randomBytes(9 * 1024 * 1024), 'application/pdf')
+    const res = await post(randomBytes(21 * 1024 * 1024), 'application/pdf')
     expect(res.status).toBe(413)
     expect(((await res.json()) as { error: { code: string } }).error.code).toBe('too_large')
     // Chunked, without a Content-Length: the cap of the blob store's put stops it.
@@ -80,7 +81,7 @@ describe('POST /v1/media', () => {
     let sent = 0
     const body = new ReadableStream<Uint8Array>({
       pull(controller) {
-        if (sent++ < 9) controller.enqueue(chunk)
+        if (sent++ < 21) controller.enqueue(chunk)
         else controller.close()
       },
     })
@@ -144,23 +145,68 @@ describe('POST /v1/media/{id}/handles', () => {
     expect(h.emulator.stats().uploads).toBe(before)
   })
 
-  it("checks Meta's limits before uploading: too large for WhatsApp, fine for Messenger; WebP images unsupported", async () => {
+  it("checks Meta's limits before uploading: what cannot be converted answers 422 naming the limit", async () => {
+    const before = h.emulator.stats().uploads
+    const audio = await stored(randomBytes(17 * 1024 * 1024), 'audio/mpeg')
+    const res = await handles(audio.id, { platform: 'whatsapp', account_id: NUMBER })
+    expect(res.status).toBe(422)
+    const error = ((await res.json()) as { error: { code: string; message: string } }).error
+    expect(error.code).toBe('too_large_for_platform')
+    expect(error.message).toContain('16 MB')
+    expect((await handles(audio.id, { platform: 'messenger', account_id: PAGE })).status).toBe(200)
+    const zip = await stored(Buffer.concat([Buffer.from('PK\x03\x04'), randomBytes(2000)]), 'application/zip')
+    const z = await handles(zip.id, { platform: 'whatsapp', account_id: NUMBER })
+    expect(z.status).toBe(422)
+    expect(((await z.json()) as { error: { code: string } }).error.code).toBe('unsupported_media')
+    expect(h.emulator.stats().uploads).toBe(before + 1)
+  })
+
+  it('converts images WhatsApp does not take (too large, WebP) to JPEG within the limit, once per media', async () => {
     // Noise does not compress: a PNG over WhatsApp's 5 MB and under Messenger's 8 MB.
     const noise = await sharp(randomBytes(1400 * 1400 * 3), { raw: { width: 1400, height: 1400, channels: 3 } }).png({ compressionLevel: 0 }).toBuffer()
     expect(noise.length).toBeGreaterThan(5 * 1024 * 1024)
     const big = await stored(noise, 'image/png')
-    const before = h.emulator.stats().uploads
-    const res = await handles(big.id, { platform: 'whatsapp', account_id: NUMBER })
-    expect(res.status).toBe(422)
-    const error = ((await res.json()) as { error: { code: string; message: string } }).error
-    expect(error.code).toBe('too_large_for_platform')
-    expect(error.message).toContain('5 MB')
-    expect(h.emulator.stats().uploads).toBe(before)
-    expect((await handles(big.id, { platform: 'messenger', account_id: PAGE })).status).toBe(200)
+    const wa = (await (await handles(big.id, { platform: 'whatsapp', account_id: NUMBER })).json()) as Record<string, unknown>
+    expect(wa).toMatchObject({ converted: true, reused: false, mime_type: 'image/jpeg' })
+    expect(Number(wa.size)).toBeLessThanOrEqual(5 * 1024 * 1024)
+    expect(wa.sha256).not.toBe(sha(noise))
+    // Messenger takes the PNG as it is.
+    expect(await (await handles(big.id, { platform: 'messenger', account_id: PAGE })).json()).toMatchObject({ converted: false, mime_type: 'image/png', sha256: sha(noise) })
+    // Another number: the stored conversion is reused, not made again.
+    const other = (await (await handles(big.id, { platform: 'whatsapp', account_id: '222222222222222' })).json()) as Record<string, unknown>
+    expect(other).toMatchObject({ converted: true, reused: false, sha256: wa.sha256 })
+    const derived = await h.gateway.catalog.derivativesOf(big.id)
+    expect(derived.filter((d) => d.name.startsWith('send-'))).toEqual([expect.objectContaining({ name: 'send-jpeg-5242880', mimeType: 'image/jpeg', size: Number(wa.size) })])
     const webp = await stored(await sharp(png).webp().toBuffer(), 'image/webp')
-    const w = await handles(webp.id, { platform: 'whatsapp', account_id: NUMBER })
-    expect(w.status).toBe(422)
-    expect(((await w.json()) as { error: { code: string } }).error.code).toBe('unsupported_media')
+    const w = (await (await handles(webp.id, { platform: 'whatsapp', account_id: NUMBER })).json()) as Record<string, unknown>
+    expect(w).toMatchObject({ converted: true, mime_type: 'image/jpeg' })
+    const lookup = await fetch(`${h.emulator.url}/v26.0/${String(w.handle)}`, { headers: { authorization: `Bearer ${h.emulator.accessToken}` } })
+    expect(await lookup.json()).toMatchObject({ mime_type: 'image/jpeg', sha256: w.sha256 })
+  })
+
+  it('voice: true makes a mono OGG/Opus voice note with ffmpeg, which WhatsApp accepts', async () => {
+    const dir2 = await mkdtemp(path.join(tmpdir(), 'mediagate-voice-'))
+    const wav = path.join(dir2, 'tone.wav')
+    execFileSync('ffmpeg', ['-hide_banner', '-loglevel', 'error', '-f', 'lavfi', '-i', 'sine=frequency=440:duration=3', '-ac', '2', '-y', wav])
+    const media = await stored(await readFile(wav), 'audio/wav')
+    await rm(dir2, { recursive: true, force: true })
+    // As it is, WAV is not a WhatsApp audio type.
+    expect((await handles(media.id, { platform: 'whatsapp', account_id: NUMBER })).status).toBe(422)
+    const res = await handles(media.id, { platform: 'whatsapp', account_id: NUMBER, voice: true })
+    expect(res.status).toBe(200)
+    const voice = (await res.json()) as Record<string, unknown>
+    expect(voice).toMatchObject({ converted: true, mime_type: 'audio/ogg', reused: false })
+    const derived = (await h.gateway.catalog.derivativesOf(media.id)).find((d) => d.name.startsWith('send-voice'))!
+    const bytes = Buffer.from(await (await h.api(`/v1/media/${media.id}/content`)).arrayBuffer())
+    expect(bytes.subarray(0, 4).toString()).toBe('RIFF')
+    const chunks: Buffer[] = []
+    for await (const chunk of await h.gateway.blobs.read(derived.blobKey)) chunks.push(chunk as Buffer)
+    const ogg = Buffer.concat(chunks)
+    expect(ogg.subarray(0, 4).toString()).toBe('OggS')
+    expect(ogg.includes('OpusHead')).toBe(true)
+    // Mono: the channel count is byte 9 of the OpusHead packet.
+    expect(ogg[ogg.indexOf('OpusHead') + 9]).toBe(1)
+    expect(await (await handles(media.id, { platform: 'whatsapp', account_id: NUMBER, voice: true })).json()).toMatchObject({ reused: true, converted: true, handle: voice.handle })
   })
 
   it('maps Graph errors (131053 → 502 meta_rejected with Meta’s message), caches nothing, and retries transient failures', async () => {

@@ -59,6 +59,19 @@ export function handleTests(ctx: ConformanceContext): void {
       expect(stored).toMatchObject({ status: 'stored', direction: 'outbound', sha256: 'cd'.repeat(32) })
     })
 
+    it('a conversion for sending is completed on its reservation without touching the deriving status', async () => {
+      const catalog = ctx.catalog()
+      const a = await catalog.recordOutbound(outbound())
+      await catalog.storeRemote(a.id, { status: 'stored', sha256: 'ef'.repeat(32), size: 3, blobKey: 'k', sniffedMime: 'image/png', mimeType: 'image/png' })
+      const blobKey = `sha256/aa/bb/${'aa'.repeat(32)}`
+      expect(await catalog.completeConversion(a.id, 'send-jpeg-5242880', blobKey, 42)).toBe(false)
+      expect(await catalog.reserveDerivatives([{ mediaId: a.id, name: 'send-jpeg-5242880', blobKey, mimeType: 'image/jpeg' }])).toEqual(['reserved'])
+      expect(await catalog.completeConversion(a.id, 'send-jpeg-5242880', blobKey, 42)).toBe(true)
+      expect(await catalog.derivativesOf(a.id)).toEqual([expect.objectContaining({ name: 'send-jpeg-5242880', blobKey, size: 42, mimeType: 'image/jpeg' })])
+      expect((await catalog.get(a.id))!.derivatives).toBeNull()
+      expect(await catalog.derivedBlobKeys([a.id])).toEqual([blobKey])
+    })
+
     it('one claimant per key: the others are busy until it completes, then all reuse its handle', async () => {
       const catalog = ctx.catalog()
       const other = await ctx.open()
