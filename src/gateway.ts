@@ -48,6 +48,7 @@ import { taskJobs } from './tasks/task-jobs.js'
 import { derivativeRoutes } from './serve/derivative-routes.js'
 import { outboundRoutes } from './serve/outbound-routes.js'
 import { HandleService } from './outbound/handles.js'
+import { metaDeleteTaskHandler } from './outbound/meta-delete-job.js'
 
 export interface GatewayOptions {
   /** A catalog to use instead of the configured one; the caller opens and closes it (the gateway migrates it on start). */
@@ -185,6 +186,16 @@ export async function createGateway(config: Readonly<Config>, options: GatewayOp
           ...(options.pollMs !== undefined ? { pollMs: options.pollMs } : {}),
         })
       : undefined
+  // Erased media's uploads deleted at Meta: queued by the erasure itself, so every erasure path reaches it.
+  const metaDeleteEngine = runsWorker
+    ? new JobEngine(taskJobs(catalog, metaDeleteTaskHandler({ catalog, graph: parts.graph })), {
+        logger,
+        concurrency: 1,
+        leaseMs: config.leaseSeconds * 1000,
+        crashLimit: config.crashLimit,
+        ...(options.pollMs !== undefined ? { pollMs: options.pollMs } : {}),
+      })
+    : undefined
   const sweeper = runsWorker ? parts.sweeper(options.sweepIntervalMs !== undefined ? { intervalMs: options.sweepIntervalMs, firstDelayMs: options.sweepIntervalMs } : {}) : undefined
   const remote = new RemoteContent({ catalog, blobs, sources: parts.sources, leaser, logger, discardBlobs: async (keys) => void (await eraser.discard(keys)), enqueue: storedTasks })
   const intake = new Intake({
@@ -260,6 +271,7 @@ export async function createGateway(config: Readonly<Config>, options: GatewayOp
       })
       captureEngine?.start()
       deriveEngine?.start()
+      metaDeleteEngine?.start()
       forwarding?.forwarder?.start()
       sweeper?.start()
       logger.info({ url, role: config.role, catalog: catalog.dialect, blobs: blobs.kind }, 'mediagate is running')
@@ -269,6 +281,7 @@ export async function createGateway(config: Readonly<Config>, options: GatewayOp
       await app.close()
       await captureEngine?.stop()
       await deriveEngine?.stop()
+      await metaDeleteEngine?.stop()
       await forwarding?.close()
       await sweeper?.stop()
       await parts.close()

@@ -351,7 +351,9 @@ export interface Erasure {
   /**
    * Turns the records into tombstones (`deleted`, `deletedAt`; caption, filename and source URL
    * dropped; blob key kept until `releaseBlobKeys`). Returns every listed record that exists,
-   * including those deleted before. One transaction.
+   * including those deleted before. One transaction, which also forgets the cached handles at
+   * Meta of bytes no live record holds any more and queues their WhatsApp uploads for deletion
+   * at Meta (task `meta_delete`).
    */
   markDeleted(ids: string[], now?: Date): Promise<MediaRecord[]>
   /** Of `keys`, those still used by a record that is not deleted. */
@@ -554,6 +556,19 @@ export interface OutboundMedia {
    * its size is set, leaving the media's deriving status alone; false if the reservation is gone.
    */
   completeConversion(mediaId: string, name: string, blobKey: string, size: number): Promise<boolean>
+  /** WhatsApp uploads of an erased media still to delete at Meta (queued by `markDeleted`). */
+  metaDeletionsOf(mediaId: string): Promise<MetaDeletion[]>
+  /** One of them is deleted at Meta (or was already gone there). */
+  endMetaDeletion(id: string): Promise<void>
+}
+
+/** An upload of erased media to delete at Meta. */
+export interface MetaDeletion {
+  id: string
+  mediaId: string
+  platform: Platform
+  accountId: string
+  handle: string
 }
 
 /** Copying a whole catalog between engines (`mediagate migrate-data`). */

@@ -5,7 +5,8 @@
  * upload. The takeover is a conditional UPDATE, which PostgreSQL re-checks on the locked row
  * and SQLite runs under its single writer: two takers cannot both win.
  */
-import type { HandleClaim, HandleClaimOptions, HandleKey, MediaHandle, UploadedHandle } from './catalog.js'
+import type { HandleClaim, HandleClaimOptions, HandleKey, MediaHandle, MetaDeletion, UploadedHandle } from './catalog.js'
+import { enqueueTasksPlan, META_DELETE_TASK } from './task-plans.js'
 import type { MediaRecord, NewMedia, Platform } from '../media/record.js'
 import { newMediaId, ulid } from '../media/ids.js'
 import { single, type Plan } from './plan.js'
@@ -136,4 +137,37 @@ export function* completeConversionPlan(dialect: SqlDialect, mediaId: string, na
     dialect.qb.updateTable('derivatives').set({ size, updated_at: now }).where('id', '=', derivativeId(mediaId, name)).where('blob_key', '=', blobKey).returning('id').compile(),
   )
   return rows.length > 0
+}
+
+/**
+ * Part of erasure (markDeletedPlan): the handles of erased bytes that no live record holds any
+ * more are forgotten, and the WhatsApp ones queued for deletion at Meta with a task per media.
+ */
+export function* retireHandlesPlan(dialect: SqlDialect, erased: MediaRecord[], now: number): Plan<void> {
+  const bySha = new Map<string, string>()
+  for (const r of erased) if (r.status === 'deleted' && r.sha256 && !bySha.has(r.sha256)) bySha.set(r.sha256, r.id)
+  if (bySha.size === 0) return
+  const shas = [...bySha.keys()]
+  const live = yield* single(dialect.qb.selectFrom('media').select('sha256').where('sha256', 'in', shas).where('status', '<>', 'deleted').compile())
+  for (const row of live) if (row.sha256) bySha.delete(row.sha256)
+  if (bySha.size === 0) return
+  const rows = yield* single(dialect.qb.selectFrom('media_handles').selectAll().where('source_sha256', 'in', [...bySha.keys()]).where('status', '=', 'ready').compile())
+  if (rows.length === 0) return
+  const deletions = rows
+    .filter((r) => r.platform === 'whatsapp' && r.handle)
+    .map((r) => ({ id: r.id, media_id: bySha.get(r.source_sha256)!, platform: r.platform, account_id: r.account_id, handle: r.handle!, created_at: now }))
+  if (deletions.length > 0) {
+    yield dialect.qb.insertInto('handle_deletions').values(deletions).onConflict((oc) => oc.column('id').doNothing()).compile()
+    yield* enqueueTasksPlan(dialect, [...new Set(deletions.map((d) => d.media_id))].map((mediaId) => ({ kind: META_DELETE_TASK, mediaId })), now)
+  }
+  yield dialect.qb.deleteFrom('media_handles').where('id', 'in', rows.map((r) => r.id)).compile()
+}
+
+export function* metaDeletionsOfPlan(dialect: SqlDialect, mediaId: string): Plan<MetaDeletion[]> {
+  const rows = yield* single(dialect.qb.selectFrom('handle_deletions').selectAll().where('media_id', '=', mediaId).orderBy('id').compile())
+  return rows.map((r) => ({ id: r.id, mediaId: r.media_id, platform: r.platform as Platform, accountId: r.account_id, handle: r.handle }))
+}
+
+export function* endMetaDeletionPlan(dialect: SqlDialect, id: string): Plan<void> {
+  yield* single(dialect.qb.deleteFrom('handle_deletions').where('id', '=', id).compile())
 }

@@ -4,7 +4,7 @@
  */
 import { type CatalogClock, localCatalogClock } from './catalog-clock.js'
 import type { CompiledQuery } from 'kysely'
-import type { BlobDeletionClaim, BlobLease, BlobLeaseAnswer, Catalog, CatalogSummary, ClaimOptions, CopyActivity, CopyTable, CopyVerdict, DerivativeRecord, DerivativeReservation, DerivedOutcome, ExpiredOptions, HandleClaim, HandleClaimOptions, HandleKey, MediaHandle, UploadedHandle, ForwardRecord, ForwardSettlement, ForwardStatus, IncomingWebhook, LazyDueOptions, ListOptions, MediaFilter, NewSession, NewTask, Page, RecordedWebhook, RemoteFacts, Settlement, StatusCount, StoredOutcome, TaskClaimOptions, TaskRecord, TaskSettlement } from './catalog.js'
+import type { BlobDeletionClaim, BlobLease, BlobLeaseAnswer, Catalog, CatalogSummary, ClaimOptions, CopyActivity, CopyTable, CopyVerdict, DerivativeRecord, DerivativeReservation, DerivedOutcome, ExpiredOptions, HandleClaim, HandleClaimOptions, HandleKey, MediaHandle, MetaDeletion, UploadedHandle, ForwardRecord, ForwardSettlement, ForwardStatus, IncomingWebhook, LazyDueOptions, ListOptions, MediaFilter, NewSession, NewTask, Page, RecordedWebhook, RemoteFacts, Settlement, StatusCount, StoredOutcome, TaskClaimOptions, TaskRecord, TaskSettlement } from './catalog.js'
 import { MediagateError } from '../errors.js'
 import type { DeriveStatus, MediaError, MediaRecord, NewMedia, ScanResult } from '../media/record.js'
 import {
@@ -35,7 +35,7 @@ import { claimJobsPlan } from './claim-queries.js'
 import type { MediaRow } from './schema.js'
 import type { DialectName, SqlDialect } from './sql-dialect.js'
 import { claimTasksPlan, enqueueTasksPlan, getTaskPlan, nextTaskDuePlan, renewTasksPlan, settleTaskPlan } from './task-plans.js'
-import { abandonHandlePlan, claimHandlePlan, completeConversionPlan, completeHandlePlan, handlesOfPlan, recordOutboundPlan } from './handle-plans.js'
+import { abandonHandlePlan, claimHandlePlan, completeConversionPlan, completeHandlePlan, endMetaDeletionPlan, metaDeletionsOfPlan, handlesOfPlan, recordOutboundPlan } from './handle-plans.js'
 import { derivativesOfPlan, markDerivingPlan, recordDerivedPlan, reserveDerivativesPlan } from './derivative-plans.js'
 
 export abstract class KyselyCatalog implements Catalog {
@@ -355,6 +355,14 @@ export abstract class KyselyCatalog implements Catalog {
 
   completeConversion(mediaId: string, name: string, blobKey: string, size: number): Promise<boolean> {
     return this.guard(async () => this.run(completeConversionPlan(this.sqlDialect, mediaId, name, blobKey, size, await this.clock.now()), 'autocommit'))
+  }
+
+  metaDeletionsOf(mediaId: string): Promise<MetaDeletion[]> {
+    return this.guard(() => this.run(metaDeletionsOfPlan(this.sqlDialect, mediaId), 'autocommit'))
+  }
+
+  endMetaDeletion(id: string): Promise<void> {
+    return this.guard(() => this.run(endMetaDeletionPlan(this.sqlDialect, id), 'autocommit'))
   }
 
   handlesOf(sourceSha256s: string[]): Promise<MediaHandle[]> {

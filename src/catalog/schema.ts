@@ -192,6 +192,16 @@ export interface MediaHandlesTable {
   updated_at: number
 }
 
+/** WhatsApp uploads of erased media still to delete at Meta (migration 11; task `meta_delete`). */
+export interface HandleDeletionsTable {
+  id: string
+  media_id: string
+  platform: string
+  account_id: string
+  handle: string
+  created_at: number
+}
+
 export interface MigrationsTable {
   version: number
   name: string
@@ -207,6 +217,7 @@ export interface Database {
   tasks: TasksTable
   derivatives: DerivativesTable
   media_handles: MediaHandlesTable
+  handle_deletions: HandleDeletionsTable
   mediagate_migrations: MigrationsTable
 }
 

@@ -47,6 +47,8 @@ const THREAD_METHODS: Record<ThreadMethod, true> = {
   abandonHandle: true,
   handlesOf: true,
   completeConversion: true,
+  metaDeletionsOf: true,
+  endMetaDeletion: true,
   migrateTo: true,
   schemaVersion: true,
   pragma: true,

@@ -226,6 +226,24 @@ describe('POST /v1/media/{id}/handles', () => {
     expect(await ok.json()).toMatchObject({ reused: false })
   })
 
+  it('erasing the media forgets its handles and deletes its WhatsApp upload at Meta (a task)', async () => {
+    const bytes = randomBytes(3000)
+    const media = await stored(bytes, 'application/pdf')
+    const wa = (await (await handles(media.id, { platform: 'whatsapp', account_id: NUMBER })).json()) as { handle: string }
+    await handles(media.id, { platform: 'messenger', account_id: PAGE })
+    const lookup = () => fetch(`${h.emulator.url}/v26.0/${wa.handle}`, { headers: { authorization: `Bearer ${h.emulator.accessToken}` } })
+    expect((await lookup()).status).toBe(200)
+    expect((await h.api(`/v1/media/${media.id}`, { method: 'DELETE' })).status).toBe(200)
+    expect(await (await h.api(`/v1/media/${media.id}/handles`)).json()).toEqual({ data: [] })
+    let status = 200
+    for (let i = 0; i < 400 && status === 200; i++) {
+      await new Promise((r) => setTimeout(r, 50))
+      status = (await lookup()).status
+    }
+    expect(status).toBe(400)
+    expect(await h.gateway.catalog.metaDeletionsOf(media.id)).toEqual([])
+  })
+
   it('refuses media that is not stored, and bad requests', async () => {
     expect((await handles('med_00000000000000000000000000', { platform: 'whatsapp', account_id: NUMBER })).status).toBe(404)
     const media = await stored(png, 'image/png')

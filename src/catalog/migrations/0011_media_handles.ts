@@ -7,6 +7,10 @@
  * `uploading` with a lease, uploads, and completes it as `ready`; concurrent requests in any
  * process see the live lease and wait for the outcome instead of uploading again. A failed
  * upload deletes its row, so nothing half-uploaded is ever handed out.
+ *
+ * Erasing media forgets the handles of its bytes (unless a live record still holds them) in the
+ * same transaction, and moves its WhatsApp uploads to `handle_deletions`, for a task to delete
+ * at Meta.
  */
 import type { Migration } from './index.js'
 
@@ -37,9 +41,20 @@ export const mediaHandles: Migration = {
         .addUniqueConstraint('media_handles_key', ['source_sha256', 'variant', 'platform', 'account_id'])
         .compile(),
       schema.createIndex('media_handles_media_idx').on('media_handles').column('media_id').compile(),
+      // WhatsApp uploads of erased media, to delete at Meta (task `meta_delete`, retried until done).
+      schema
+        .createTable('handle_deletions')
+        .addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('media_id', 'text', (c) => c.notNull())
+        .addColumn('platform', 'text', (c) => c.notNull())
+        .addColumn('account_id', 'text', (c) => c.notNull())
+        .addColumn('handle', 'text', (c) => c.notNull())
+        .addColumn('created_at', 'bigint', (c) => c.notNull())
+        .compile(),
+      schema.createIndex('handle_deletions_media_idx').on('handle_deletions').column('media_id').compile(),
     ]
   },
   down({ qb }) {
-    return [qb.schema.dropTable('media_handles').compile()]
+    return [qb.schema.dropTable('handle_deletions').compile(), qb.schema.dropTable('media_handles').compile()]
   },
 }
