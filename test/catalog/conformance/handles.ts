@@ -72,6 +72,33 @@ export function handleTests(ctx: ConformanceContext): void {
       expect(await catalog.derivedBlobKeys([a.id])).toEqual([blobKey])
     })
 
+    it('erasure forgets the handles of bytes no live record holds and queues WhatsApp deletions at Meta', async () => {
+      const catalog = ctx.catalog()
+      const sha = randomBytes(32).toString('hex')
+      const store = async () => {
+        const r = await catalog.recordOutbound(outbound())
+        await catalog.storeRemote(r.id, { status: 'stored', sha256: sha, size: 3, blobKey: `sha256/${sha}`, sniffedMime: null, mimeType: 'application/pdf' })
+        return r.id
+      }
+      const [a, b] = [await store(), await store()]
+      for (const platform of ['whatsapp', 'messenger'] as const) {
+        const k = { sourceSha256: sha, variant: 'original', platform, accountId: '42' }
+        expect(await claim(catalog, k, 'u')).toEqual({ status: 'claimed' })
+        await catalog.completeHandle(k, 'u', uploaded(`${platform}-id`, new Date(Date.now() + 30 * DAY)))
+      }
+      // Another live record still holds the bytes: the handles stay.
+      await catalog.markDeleted([a])
+      expect(await catalog.handlesOf([sha])).toHaveLength(2)
+      expect(await catalog.metaDeletionsOf(a)).toEqual([])
+      await catalog.markDeleted([b])
+      expect(await catalog.handlesOf([sha])).toEqual([])
+      const deletions = await catalog.metaDeletionsOf(b)
+      expect(deletions).toEqual([expect.objectContaining({ mediaId: b, platform: 'whatsapp', accountId: '42', handle: 'whatsapp-id' })])
+      expect(await catalog.getTask('meta_delete', b)).toMatchObject({ kind: 'meta_delete', mediaId: b })
+      await catalog.endMetaDeletion(deletions[0]!.id)
+      expect(await catalog.metaDeletionsOf(b)).toEqual([])
+    })
+
     it('one claimant per key: the others are busy until it completes, then all reuse its handle', async () => {
       const catalog = ctx.catalog()
       const other = await ctx.open()
