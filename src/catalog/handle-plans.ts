@@ -79,6 +79,12 @@ export function* claimHandlePlan(dialect: SqlDialect, o: HandleClaimOptions, now
   return taken.length > 0 ? { status: 'claimed' } : { status: 'busy', leaseExpiresAt: new Date(now) }
 }
 
+/** The read-only half of a claim: a ready handle valid beyond the margin, if there is one (no write, no lock). */
+export function* readyHandlePlan(dialect: SqlDialect, o: HandleClaimOptions, now: number): Plan<MediaHandle | undefined> {
+  const [row] = yield* single(whereKey(dialect, o).where('status', '=', 'ready').where('expires_at', '>', now + o.marginMs).compile())
+  return row ? rowToHandle(row) : undefined
+}
+
 export function* completeHandlePlan(dialect: SqlDialect, key: HandleKey, owner: string, up: UploadedHandle, now: number): Plan<MediaHandle | undefined> {
   const rows = yield* single(
     dialect.qb

@@ -35,7 +35,7 @@ import { claimJobsPlan } from './claim-queries.js'
 import type { MediaRow } from './schema.js'
 import type { DialectName, SqlDialect } from './sql-dialect.js'
 import { claimTasksPlan, enqueueTasksPlan, getTaskPlan, nextTaskDuePlan, renewTasksPlan, settleTaskPlan } from './task-plans.js'
-import { abandonHandlePlan, claimHandlePlan, completeConversionPlan, completeHandlePlan, endMetaDeletionPlan, metaDeletionsOfPlan, handlesOfPlan, recordOutboundPlan } from './handle-plans.js'
+import { abandonHandlePlan, claimHandlePlan, readyHandlePlan, completeConversionPlan, completeHandlePlan, endMetaDeletionPlan, metaDeletionsOfPlan, handlesOfPlan, recordOutboundPlan } from './handle-plans.js'
 import { derivativesOfPlan, markDerivingPlan, recordDerivedPlan, reserveDerivativesPlan } from './derivative-plans.js'
 
 export abstract class KyselyCatalog implements Catalog {
@@ -342,7 +342,13 @@ export abstract class KyselyCatalog implements Catalog {
 
   claimHandle(options: HandleClaimOptions): Promise<HandleClaim> {
     if (!(options.leaseMs > 0)) throw new MediagateError('internal', `handle leaseMs must be positive, got ${options.leaseMs}`)
-    return this.guard(async () => this.run(claimHandlePlan(this.sqlDialect, options, options.now?.getTime() ?? (await this.clock.now())), 'transaction'))
+    return this.guard(async () => {
+      const now = options.now?.getTime() ?? (await this.clock.now())
+      // The common case, a cached handle, is a read: no write transaction (and fsync) per request.
+      const ready = await this.run(readyHandlePlan(this.sqlDialect, options, now), 'autocommit')
+      if (ready) return { status: 'ready', handle: ready }
+      return this.run(claimHandlePlan(this.sqlDialect, options, now), 'transaction')
+    })
   }
 
   completeHandle(key: HandleKey, owner: string, uploaded: UploadedHandle): Promise<MediaHandle | undefined> {
