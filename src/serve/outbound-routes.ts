@@ -1,6 +1,6 @@
 /**
  * Outbound media (src/outbound): `POST /v1/media` stores what the user's app posts (the raw body
- * with its Content-Type), `POST /v1/media/{id}/handles` hands out a Meta handle for it (cached,
+ * with its Content-Type, or the `file` field of a multipart/form-data body), `POST /v1/media/{id}/handles` hands out a Meta handle for it (cached,
  * uploaded once per account), `GET /v1/media/{id}/handles` lists the cached ones.
  */
 import type { FastifyInstance } from 'fastify'
@@ -10,6 +10,7 @@ import { MediagateError } from '../errors.js'
 import { PLATFORMS, type Platform } from '../media/record.js'
 import { type HandleAnswer, parseHandleRequest, type HandleService } from '../outbound/handles.js'
 import { parseKind, storeOutbound, type StoreOutboundDeps } from '../outbound/store-outbound.js'
+import { boundaryOf, multipartFile } from '../outbound/multipart-file.js'
 import type { MediaHandle } from '../catalog/catalog.js'
 import { apiKeyHook } from './api-auth.js'
 import { loadMedia } from './content-route.js'
@@ -35,17 +36,27 @@ export async function outboundRoutes(app: FastifyInstance, options: OutboundRout
       const q = request.query
       const body = request.body as Readable | undefined
       if (!body || typeof (body as Readable).pipe !== 'function') throw new MediagateError('bad_request', 'send the media as the request body, with its Content-Type')
-      const contentMime = request.headers['content-type'] ?? null
-      if (contentMime && /^multipart\//i.test(contentMime)) throw new MediagateError('bad_request', 'multipart/form-data uploads are not supported yet: send the raw bytes as the body with their Content-Type')
-      const length = request.headers['content-length'] === undefined ? undefined : Number(request.headers['content-length'])
+      let contentMime = request.headers['content-type'] ?? null
+      let length = request.headers['content-length'] === undefined ? undefined : Number(request.headers['content-length'])
+      let upload: Readable = body
+      let partName: string | null = null
+      if (contentMime && /^multipart\/form-data/i.test(contentMime)) {
+        // The `file` field, streamed; its own Content-Type and filename stand in for the request's.
+        const file = multipartFile(body, boundaryOf(contentMime))
+        const headers = await file.headers
+        upload = file.body
+        contentMime = headers.contentType
+        partName = headers.filename
+        length = undefined
+      }
       const platform = parsePlatform(q.platform)
       const kind = parseKind(q.kind)
       const record = await storeOutbound(
         {
-          body,
+          body: upload,
           declaredMime: contentMime,
           ...(length !== undefined && Number.isSafeInteger(length) ? { length } : {}),
-          filename: typeof q.filename === 'string' ? q.filename.slice(0, 255) : null,
+          filename: typeof q.filename === 'string' ? q.filename.slice(0, 255) : partName ? partName.slice(0, 255) : null,
           ...(kind ? { kind } : {}),
           ...(platform ? { platform } : {}),
           ...(typeof q.account_id === 'string' ? { accountId: q.account_id.slice(0, 64) } : {}),

@@ -62,6 +62,21 @@ describe('POST /v1/media', () => {
     expect(Buffer.from(await content.arrayBuffer())).toEqual(png)
   })
 
+  it('takes the file field of a multipart/form-data body, streamed, with its own type and name', async () => {
+    const bytes = randomBytes(300_000)
+    const form = new FormData()
+    form.set('note', 'ignored')
+    form.set('file', new Blob([bytes], { type: 'application/pdf' }), 'report.pdf')
+    const res = await h.api('/v1/media', { method: 'POST', body: form, signal: AbortSignal.timeout(5000) })
+    expect(res.status).toBe(201)
+    const record = (await res.json()) as Record<string, unknown>
+    expect(record).toMatchObject({ direction: 'outbound', status: 'stored', sha256: sha(bytes), size: bytes.length, mime_type: 'application/pdf', filename: 'report.pdf' })
+    const none = new FormData()
+    none.set('other', 'x')
+    const bad = await h.api('/v1/media', { method: 'POST', body: none })
+    expect(bad.status).toBe(400)
+  })
+
   it('posting the same bytes twice stores one blob', async () => {
     const bytes = randomBytes(5000)
     const a = await stored(bytes, 'application/pdf')
