@@ -23,8 +23,9 @@ import { emulatorHonesty } from './scenarios/emulator-honesty.js'
 import { intake } from './scenarios/intake.js'
 import { serving } from './scenarios/serving.js'
 import { scanning } from './scenarios/scanning.js'
+import { outbound } from './scenarios/outbound.js'
 
-const SCENARIOS: Scenario[] = [intake, captureSmall, captureLarge, serving, scanning, emulatorHonesty, derivatives]
+const SCENARIOS: Scenario[] = [intake, captureSmall, captureLarge, serving, scanning, emulatorHonesty, derivatives, outbound]
 /** The bench's own sources, not the compiled copy: results are committed next to them. */
 const RESULTS_DIR = fileURLToPath(new URL('../../bench/results/', import.meta.url))
 

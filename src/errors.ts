@@ -37,6 +37,11 @@ export const ERROR_CODES = {
   // malware scanning (MEDIAGATE_CLAMAV_URL)
   infected: { status: 422, retryable: false, summary: 'the malware scanner found a signature in the bytes (named in the message); the blob is quarantined, never served or forwarded' },
   too_large_to_scan: { status: 422, retryable: false, summary: "the media is larger than clamd's stream limit (MEDIAGATE_CLAMAV_STREAM_MAX_BYTES) and MEDIAGATE_CLAMAV_OVERSIZE is `fail`" },
+  // outbound media: handles at Meta (src/outbound)
+  no_token: { status: 422, retryable: false, summary: 'no access token for that account: add it to mediagate.config.json (WhatsApp numbers also use WHATSAPP_ACCESS_TOKEN)' },
+  meta_rejected: { status: 502, retryable: false, summary: "Meta refused the upload (e.g. Graph 131053, media upload error); Meta's message is kept" },
+  unsupported_media: { status: 422, retryable: false, summary: 'the platform does not take this type of media and mediagate cannot convert it (the message names the accepted types)' },
+  too_large_for_platform: { status: 422, retryable: false, summary: "the media is larger than the platform's limit for its type and mediagate cannot make it smaller (the message names the limit)" },
   // jobs: what the job engine records when a job cannot run to an end
   crashed: { status: 500, retryable: false, summary: 'MEDIAGATE_CRASH_LIMIT attempts in a row ended with their process (a crash, a hang or a lost lease); the job was given up instead of taken again' },
   // our own backends

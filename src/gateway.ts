@@ -46,6 +46,9 @@ import { DashboardSessions } from './serve/session-token.js'
 import { deriveTaskHandler } from './derivatives/derive-job.js'
 import { taskJobs } from './tasks/task-jobs.js'
 import { derivativeRoutes } from './serve/derivative-routes.js'
+import { outboundRoutes } from './serve/outbound-routes.js'
+import { HandleService } from './outbound/handles.js'
+import { metaDeleteTaskHandler } from './outbound/meta-delete-job.js'
 
 export interface GatewayOptions {
   /** A catalog to use instead of the configured one; the caller opens and closes it (the gateway migrates it on start). */
@@ -184,6 +187,16 @@ export async function createGateway(config: Readonly<Config>, options: GatewayOp
           ...(options.pollMs !== undefined ? { pollMs: options.pollMs } : {}),
         })
       : undefined
+  // Erased media's uploads deleted at Meta: queued by the erasure itself, so every erasure path reaches it.
+  const metaDeleteEngine = runsWorker
+    ? new JobEngine(taskJobs(catalog, metaDeleteTaskHandler({ catalog, graph: parts.graph })), {
+        logger,
+        concurrency: 1,
+        leaseMs: config.leaseSeconds * 1000,
+        crashLimit: config.crashLimit,
+        ...(options.pollMs !== undefined ? { pollMs: options.pollMs } : {}),
+      })
+    : undefined
   const sweeper = runsWorker ? parts.sweeper(options.sweepIntervalMs !== undefined ? { intervalMs: options.sweepIntervalMs, firstDelayMs: options.sweepIntervalMs } : {}) : undefined
   const remote = new RemoteContent({ catalog, blobs, sources: parts.sources, leaser, logger, discardBlobs: async (keys) => void (await eraser.discard(keys)), enqueue: storedTasks, ...(scanStepDeps ? { scan: scanStepDeps } : {}) })
   const intake = new Intake({
@@ -222,6 +235,20 @@ export async function createGateway(config: Readonly<Config>, options: GatewayOp
       onReleased: () => forwarding?.forwarder?.wake(),
       ...(config.stripMetadata ? { stripped: parts.derivations } : {}),
     })
+    await app.register(outboundRoutes, {
+      catalog,
+      apiKey: config.apiKey,
+      store: {
+        catalog,
+        blobs,
+        leaser,
+        maxBytes: config.maxBytes,
+        discardBlobs: (keys) => eraser.discard(keys),
+        enqueue: storedTasks,
+        ...(scanner ? { scan: { scanner, blobs, catalog, retry } } : {}),
+      },
+      handles: new HandleService({ catalog, blobs, graph: parts.graph, marginMs: config.handleMarginHours * 3600_000, ffmpeg: parts.ffmpeg, maxPixels: config.maxPixels }),
+    })
     await app.register(derivativeRoutes, { catalog, blobs, apiKey: config.apiKey, signer, derivations: parts.derivations })
     await app.register(linkRoutes, { catalog, blobs, remote, apiKey: config.apiKey, signer, publicUrl: config.publicUrl, ...(config.stripMetadata ? { stripped: parts.derivations } : {}) })
     await app.register(forwardsRoutes, { catalog, apiKey: config.apiKey, onRetried: () => forwarding?.forwarder?.wake() })
@@ -245,6 +272,7 @@ export async function createGateway(config: Readonly<Config>, options: GatewayOp
       })
       captureEngine?.start()
       deriveEngine?.start()
+      metaDeleteEngine?.start()
       forwarding?.forwarder?.start()
       sweeper?.start()
       logger.info({ url, role: config.role, catalog: catalog.dialect, blobs: blobs.kind }, 'mediagate is running')
@@ -254,6 +282,7 @@ export async function createGateway(config: Readonly<Config>, options: GatewayOp
       await app.close()
       await captureEngine?.stop()
       await deriveEngine?.stop()
+      await metaDeleteEngine?.stop()
       await forwarding?.close()
       await sweeper?.stop()
       await parts.close()

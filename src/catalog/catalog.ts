@@ -368,7 +368,9 @@ export interface Erasure {
   /**
    * Turns the records into tombstones (`deleted`, `deletedAt`; caption, filename and source URL
    * dropped; blob key kept until `releaseBlobKeys`). Returns every listed record that exists,
-   * including those deleted before. One transaction.
+   * including those deleted before. One transaction, which also forgets the cached handles at
+   * Meta of bytes no live record holds any more and queues their WhatsApp uploads for deletion
+   * at Meta (task `meta_delete`).
    */
   markDeleted(ids: string[], now?: Date): Promise<MediaRecord[]>
   /** Of `keys`, those still used by a record that is not deleted. */
@@ -501,6 +503,91 @@ export interface Derivatives {
   markDeriving(mediaIds: string[], status: DeriveStatus, error: string | null): Promise<number>
 }
 
+/** What a handle at Meta is cached by: the media's bytes, what was sent of them, where to. */
+export interface HandleKey {
+  /** sha256 of the media's own bytes. */
+  sourceSha256: string
+  /** `original`, or the conversion sent instead (`voice`, `jpeg`). */
+  variant: string
+  platform: Platform
+  accountId: string
+}
+
+/** A handle Meta gave for an upload: a WhatsApp media id or a reusable attachment id. */
+export interface MediaHandle extends HandleKey {
+  /** The media the upload was made for. */
+  mediaId: string
+  handle: string
+  /** The bytes Meta received. */
+  sha256: string
+  size: number
+  mimeType: string
+  expiresAt: Date
+  createdAt: Date
+  updatedAt: Date
+}
+
+export interface HandleClaimOptions extends HandleKey {
+  mediaId: string
+  /** Names the uploader; only it completes or abandons the upload. */
+  owner: string
+  /** How long the upload may take before another process takes it over. */
+  leaseMs: number
+  /** A ready handle is reused only while it stays valid this much longer. */
+  marginMs: number
+  now?: Date
+}
+
+/**
+ * `ready`: reuse this handle. `claimed`: the caller uploads, then completes or abandons.
+ * `busy`: another uploader holds a live lease; ask again shortly (it ends by `leaseExpiresAt`).
+ */
+export type HandleClaim = { status: 'ready'; handle: MediaHandle } | { status: 'claimed' } | { status: 'busy'; leaseExpiresAt: Date }
+
+/** What a completed upload produced. */
+export interface UploadedHandle {
+  handle: string
+  sha256: string
+  size: number
+  mimeType: string
+  expiresAt: Date
+}
+
+/**
+ * Outbound media (src/outbound): records of media the user's app posts, and the cache of
+ * handles at Meta, where a row is also the lock of its one upload across processes.
+ */
+export interface OutboundMedia {
+  /** Inserts a record for bytes the app is posting: `remote` (policy lazy, no source) until `storeRemote`. */
+  recordOutbound(media: NewMedia, now?: Date): Promise<MediaRecord>
+  /** A ready handle valid beyond the margin, or the right to upload it, or `busy`. One transaction. */
+  claimHandle(options: HandleClaimOptions): Promise<HandleClaim>
+  /** The claimant's upload succeeded: the row becomes ready; undefined if the claim was lost. */
+  completeHandle(key: HandleKey, owner: string, uploaded: UploadedHandle): Promise<MediaHandle | undefined>
+  /** The claimant's upload failed: its row goes, so nothing half-uploaded is cached. */
+  abandonHandle(key: HandleKey, owner: string): Promise<void>
+  /** Ready handles of these source bytes (one media's), oldest first. */
+  handlesOf(sourceSha256s: string[]): Promise<MediaHandle[]>
+  /**
+   * A conversion for sending (a derivative reserved with `reserveDerivatives`) is committed:
+   * its size is set, leaving the media's deriving status alone; false if the reservation is gone.
+   */
+  completeConversion(mediaId: string, name: string, blobKey: string, size: number): Promise<boolean>
+  /** WhatsApp uploads of an erased media still to delete at Meta (queued by `markDeleted`). */
+  metaDeletionsOf(mediaId: string): Promise<MetaDeletion[]>
+  /** One of them is deleted at Meta (or was already gone there). */
+  endMetaDeletion(id: string): Promise<void>
+}
+
+/** An upload of erased media to delete at Meta. */
+export interface MetaDeletion {
+  id: string
+  mediaId: string
+  platform: Platform
+  accountId: string
+  handle: string
+}
+
 /** Copying a whole catalog between engines (`mediagate migrate-data`). */
 export interface CatalogCopy {
   /**
@@ -570,4 +657,4 @@ export interface CatalogLifecycle {
   close(): Promise<void>
 }
 
-export interface Catalog extends CatalogLifecycle, WebhookLog, MediaJobs, MediaQueries, RemoteMedia, Erasure, BlobLeases, Outbox, CatalogCopy, Sessions, Tasks, Derivatives, ScanVerdicts {}
+export interface Catalog extends CatalogLifecycle, WebhookLog, MediaJobs, MediaQueries, RemoteMedia, Erasure, BlobLeases, Outbox, CatalogCopy, Sessions, Tasks, Derivatives, ScanVerdicts, OutboundMedia {}

@@ -4,6 +4,7 @@
  * is gone (or another live record still uses it), `releaseBlobKeysPlan` lets go of the key.
  * Tombstones that still hold a key are deletions not yet finished (`tombstoneBlobKeysQuery`).
  */
+import { retireHandlesPlan } from './handle-plans.js'
 import type { ExpiredOptions } from './catalog.js'
 import type { MediaRecord } from '../media/record.js'
 import { single, type Plan } from './plan.js'
@@ -52,6 +53,7 @@ export function* markDeletedPlan(dialect: SqlDialect, ids: string[], now: number
     const rows = yield* single(dialect.qb.selectFrom('media').selectAll().where('id', 'in', chunk).compile())
     records.push(...rows.map(rowToMedia))
   }
+  yield* retireHandlesPlan(dialect, records, now)
   const order = new Map(unique.map((id, i) => [id, i]))
   return records.sort((a, b) => (order.get(a.id) ?? 0) - (order.get(b.id) ?? 0))
 }

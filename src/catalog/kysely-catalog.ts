@@ -4,9 +4,9 @@
  */
 import { type CatalogClock, localCatalogClock } from './catalog-clock.js'
 import type { CompiledQuery } from 'kysely'
-import type { BlobDeletionClaim, BlobLease, BlobLeaseAnswer, Catalog, CatalogSummary, ClaimOptions, CopyActivity, CopyTable, CopyVerdict, DerivativeRecord, DerivativeReservation, DerivedOutcome, ExpiredOptions, ForwardRecord, ForwardSettlement, ForwardStatus, IncomingWebhook, LazyDueOptions, ListOptions, MediaFilter, NewSession, NewTask, Page, RecordedWebhook, RemoteFacts, RemoteFailure, Settlement, StatusCount, StoredOutcome, TaskClaimOptions, TaskRecord, TaskSettlement } from './catalog.js'
+import type { BlobDeletionClaim, BlobLease, BlobLeaseAnswer, Catalog, CatalogSummary, ClaimOptions, CopyActivity, CopyTable, CopyVerdict, DerivativeRecord, DerivativeReservation, DerivedOutcome, ExpiredOptions, ForwardRecord, ForwardSettlement, ForwardStatus, HandleClaim, HandleClaimOptions, HandleKey, IncomingWebhook, LazyDueOptions, ListOptions, MediaFilter, MediaHandle, MetaDeletion, NewSession, NewTask, Page, RecordedWebhook, RemoteFacts, RemoteFailure, Settlement, StatusCount, StoredOutcome, TaskClaimOptions, TaskRecord, TaskSettlement, UploadedHandle } from './catalog.js'
 import { MediagateError } from '../errors.js'
-import type { DeriveStatus, MediaError, MediaRecord, ScanResult } from '../media/record.js'
+import type { DeriveStatus, MediaError, MediaRecord, NewMedia, ScanResult } from '../media/record.js'
 import {
   countsPlan,
   failBlobPlan,
@@ -35,6 +35,7 @@ import { claimJobsPlan } from './claim-queries.js'
 import type { MediaRow } from './schema.js'
 import type { DialectName, SqlDialect } from './sql-dialect.js'
 import { claimTasksPlan, enqueueTasksPlan, getTaskPlan, nextTaskDuePlan, renewTasksPlan, settleTaskPlan } from './task-plans.js'
+import { abandonHandlePlan, claimHandlePlan, readyHandlePlan, completeConversionPlan, completeHandlePlan, endMetaDeletionPlan, metaDeletionsOfPlan, handlesOfPlan, recordOutboundPlan } from './handle-plans.js'
 import { derivativesOfPlan, markDerivingPlan, recordDerivedPlan, reserveDerivativesPlan } from './derivative-plans.js'
 
 export abstract class KyselyCatalog implements Catalog {
@@ -337,6 +338,46 @@ export abstract class KyselyCatalog implements Catalog {
   resendForwards(webhookIds: string[]): Promise<number> {
     if (webhookIds.length === 0) return Promise.resolve(0)
     return this.guard(async () => this.run(resendForwardsPlan(this.sqlDialect, webhookIds, await this.clock.now()), 'transaction'))
+  }
+
+  recordOutbound(media: NewMedia, now?: Date): Promise<MediaRecord> {
+    return this.guard(async () => this.run(recordOutboundPlan(this.sqlDialect, media, now?.getTime() ?? (await this.clock.now())), 'transaction'))
+  }
+
+  claimHandle(options: HandleClaimOptions): Promise<HandleClaim> {
+    if (!(options.leaseMs > 0)) throw new MediagateError('internal', `handle leaseMs must be positive, got ${options.leaseMs}`)
+    return this.guard(async () => {
+      const now = options.now?.getTime() ?? (await this.clock.now())
+      // The common case, a cached handle, is a read: no write transaction (and fsync) per request.
+      const ready = await this.run(readyHandlePlan(this.sqlDialect, options, now), 'autocommit')
+      if (ready) return { status: 'ready', handle: ready }
+      return this.run(claimHandlePlan(this.sqlDialect, options, now), 'transaction')
+    })
+  }
+
+  completeHandle(key: HandleKey, owner: string, uploaded: UploadedHandle): Promise<MediaHandle | undefined> {
+    return this.guard(async () => this.run(completeHandlePlan(this.sqlDialect, key, owner, uploaded, await this.clock.now()), 'autocommit'))
+  }
+
+  abandonHandle(key: HandleKey, owner: string): Promise<void> {
+    return this.guard(() => this.run(abandonHandlePlan(this.sqlDialect, key, owner), 'autocommit'))
+  }
+
+  completeConversion(mediaId: string, name: string, blobKey: string, size: number): Promise<boolean> {
+    return this.guard(async () => this.run(completeConversionPlan(this.sqlDialect, mediaId, name, blobKey, size, await this.clock.now()), 'autocommit'))
+  }
+
+  metaDeletionsOf(mediaId: string): Promise<MetaDeletion[]> {
+    return this.guard(() => this.run(metaDeletionsOfPlan(this.sqlDialect, mediaId), 'autocommit'))
+  }
+
+  endMetaDeletion(id: string): Promise<void> {
+    return this.guard(() => this.run(endMetaDeletionPlan(this.sqlDialect, id), 'autocommit'))
+  }
+
+  handlesOf(sourceSha256s: string[]): Promise<MediaHandle[]> {
+    if (sourceSha256s.length === 0) return Promise.resolve([])
+    return this.guard(() => this.run(handlesOfPlan(this.sqlDialect, sourceSha256s), 'autocommit'))
   }
 
   /** A retry's due time was computed on the caller's clock: move it onto the catalog's. */

@@ -99,7 +99,8 @@ export function scanColumns(scan: ScanResult | null): Pick<MediaTable, 'scan_sta
 
 export interface NewMediaRowContext {
   id: string
-  webhookId: string
+  /** Null for media the user's app posted (outbound). */
+  webhookId: string | null
   receivedAt: Date
   now: number
 }

@@ -167,6 +167,41 @@ export interface DerivativesTable {
   updated_at: number
 }
 
+/** Handles at Meta for stored media (migration 11; src/outbound): one row per bytes, variant, platform and account. */
+export interface MediaHandlesTable {
+  id: string
+  /** The sha256 of the media's own bytes. */
+  source_sha256: string
+  /** `original`, or the conversion sent instead (`voice`, `jpeg`). */
+  variant: string
+  platform: string
+  account_id: string
+  /** The media the upload was made for (its erasure deletes the upload at Meta). */
+  media_id: string
+  /** `uploading` (leased) or `ready`. */
+  status: string
+  handle: string | null
+  /** What Meta received. */
+  sha256: string | null
+  size: number | null
+  mime_type: string | null
+  expires_at: number | null
+  lease_owner: string | null
+  lease_expires_at: number | null
+  created_at: number
+  updated_at: number
+}
+
+/** WhatsApp uploads of erased media still to delete at Meta (migration 11; task `meta_delete`). */
+export interface HandleDeletionsTable {
+  id: string
+  media_id: string
+  platform: string
+  account_id: string
+  handle: string
+  created_at: number
+}
+
 export interface MigrationsTable {
   version: number
   name: string
@@ -181,6 +216,8 @@ export interface Database {
   blob_deletions: BlobDeletionsTable
   tasks: TasksTable
   derivatives: DerivativesTable
+  media_handles: MediaHandlesTable
+  handle_deletions: HandleDeletionsTable
   mediagate_migrations: MigrationsTable
 }
 
@@ -190,3 +227,4 @@ export type MediaRow = Selectable<MediaTable>
 export type ForwardRow = Selectable<ForwardsTable>
 export type TaskRow = Selectable<TasksTable>
 export type DerivativeRow = Selectable<DerivativesTable>
+export type MediaHandleRow = Selectable<MediaHandlesTable>

@@ -19,6 +19,9 @@ export const TASK_ID_PREFIX = 'tsk_'
 /** The task kind that makes thumbnails, previews and facts (src/derivatives); its status shows on the media. */
 export const DERIVE_TASK = 'derive'
 
+/** The task kind that deletes an erased media's uploads at Meta (src/outbound, catalog `handle_deletions`). */
+export const META_DELETE_TASK = 'meta_delete'
+
 /** Tasks per statement, far below either engine's limit on bound parameters. */
 const ROWS_PER_STATEMENT = 200
 

@@ -41,6 +41,14 @@ export interface ThreadReply {
  */
 const THREAD_METHODS: Record<ThreadMethod, true> = {
   migrate: true,
+  recordOutbound: true,
+  claimHandle: true,
+  completeHandle: true,
+  abandonHandle: true,
+  handlesOf: true,
+  completeConversion: true,
+  metaDeletionsOf: true,
+  endMetaDeletion: true,
   migrateTo: true,
   schemaVersion: true,
   pragma: true,

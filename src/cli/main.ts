@@ -12,6 +12,7 @@ import { deriveCommand } from './commands/derive.js'
 import { doctorCommand } from './commands/doctor.js'
 import { emulatorCommand } from './commands/emulator.js'
 import { fetchCommand } from './commands/fetch.js'
+import { uploadCommand } from './commands/upload.js'
 import { forwardsCommand } from './commands/forwards.js'
 import { lsCommand } from './commands/ls.js'
 import { migrateCommand } from './commands/migrate.js'
@@ -28,7 +29,7 @@ const program = new Command('mediagate')
   .description('Self-hosted media gateway for WhatsApp, Messenger and Instagram webhooks')
   .version(VERSION)
 
-for (const command of [serveCommand(), emulatorCommand(), fetchCommand(), replayCommand(), lsCommand(), retryCommand(), migrateCommand(), migrateDataCommand(), statusCommand(), doctorCommand(), verifyCommand(), deriveCommand(), captureCommand(), sweepCommand(), deleteCommand(), forwardsCommand(), scanCommand()]) {
+for (const command of [serveCommand(), emulatorCommand(), fetchCommand(), replayCommand(), lsCommand(), retryCommand(), migrateCommand(), migrateDataCommand(), statusCommand(), doctorCommand(), verifyCommand(), deriveCommand(), captureCommand(), sweepCommand(), deleteCommand(), forwardsCommand(), scanCommand(), uploadCommand()]) {
   program.addCommand(command)
 }
 reportParseErrors(program, 'mediagate')

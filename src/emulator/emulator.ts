@@ -40,6 +40,7 @@ function routeOf(method: string, pathname: string, isMessage: (id: string) => bo
   if (segments) {
     if (segments.length === 1 && segments[0] === 'me') return { name: 'graph.me', delayed: true }
     if (method === 'GET' && segments[0] !== undefined && isMessage(segments[0])) return { name: 'graph.message', delayed: true }
+    if (method === 'POST' && segments.length === 2 && (segments[1] === 'media' || segments[1] === 'message_attachments')) return { name: 'graph.upload', delayed: true }
     return { name: method === 'DELETE' ? 'graph.delete' : 'graph.lookup', delayed: true }
   }
   return { name: 'unknown', delayed: true }

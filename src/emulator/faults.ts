@@ -42,6 +42,10 @@ export interface FaultSpec {
   redirectTo?: string
   /** Extra wait before the first byte of matching requests, on top of `latencyMs`. */
   delayMs?: number
+  /** Uploads (keyed by the phone number or page id they go to) answer with this Graph error code (131053, 190, …). */
+  uploadGraphErrorCode?: number
+  /** Uploads answer with this HTTP status and the Graph code that comes with it (500, 503, 429). */
+  uploadStatus?: number
   /** Apply only to the first N matching requests per media id and phase, then behave. */
   times?: number
   /** Probability 0..1 that a matching request is faulted. Default 1. */
@@ -50,10 +54,11 @@ export interface FaultSpec {
   seed?: number
 }
 
-export type FaultPhase = 'lookup' | 'download'
+export type FaultPhase = 'lookup' | 'download' | 'upload'
 
 const PHASE_FIELDS: Record<FaultPhase, readonly (keyof FaultSpec)[]> = {
   lookup: ['lookupStatus', 'graphErrorCode', 'wrongHash', 'wrongSize', 'delayMs'],
+  upload: ['uploadGraphErrorCode', 'uploadStatus'],
   download: ['downloadStatus', 'expired', 'truncate', 'resetMidBody', 'stallMs', 'partialContent', 'redirectTo', 'delayMs'],
 }
 
@@ -80,7 +85,7 @@ export function validateFaultSpec(spec: FaultSpec): FaultSpec {
   if (typeof spec !== 'object' || spec === null) throw bad('must be an object')
   if (spec.rate !== undefined && !(spec.rate >= 0 && spec.rate <= 1)) throw bad('rate must be between 0 and 1')
   if (spec.times !== undefined && !(Number.isInteger(spec.times) && spec.times >= 0)) throw bad('times must be a non-negative integer')
-  for (const key of ['lookupStatus', 'downloadStatus'] as const) {
+  for (const key of ['lookupStatus', 'downloadStatus', 'uploadStatus'] as const) {
     const status = spec[key]
     if (status !== undefined && !(Number.isInteger(status) && status >= 200 && status <= 599)) throw bad(`${key} must be an HTTP status`)
   }

@@ -12,6 +12,7 @@ import { acceptedToken, bearerToken, sendJson, waitUnlessClosed } from './http-u
 import type { StoredMedia } from './media-store.js'
 import type { EmulatedMessage } from './message-store.js'
 import { cdnFamilyFor } from './url-signer.js'
+import { uploadRoute } from './upload-routes.js'
 
 /** `/v26.0/123` → `['123']`; undefined when the path has no version prefix. */
 export function graphSegments(pathname: string): string[] | undefined {
@@ -51,6 +52,9 @@ export async function graphRoute(ctx: EmulatorContext, req: IncomingMessage, res
   if (message && req.method === 'GET' && (rest.length === 0 || (rest.length === 1 && rest[0] === 'attachments'))) {
     return messageNode(ctx, res, url, message, tokenLabel, rest.length === 1)
   }
+  if (id !== undefined && req.method === 'POST' && rest.length === 1 && (rest[0] === 'media' || rest[0] === 'message_attachments')) {
+    return uploadRoute(ctx, req, res, url, id, rest[0])
+  }
   if (id === undefined || rest.length > 0) {
     return sendGraphError(res, graphError(2500, { message: `Unknown path components: /${segments.join('/')}` }))
   }
@@ -74,7 +78,7 @@ function appIdFor(token: string): string {
 function usableMedia(ctx: EmulatorContext, id: string, url: URL): StoredMedia | undefined {
   const media = ctx.store.get(id)
   if (!media || media.platform !== 'whatsapp' || media.deleted) return undefined
-  if (ctx.settings.now() - media.createdAt >= ctx.settings.mediaIdTtlMs) return undefined
+  if (ctx.settings.now() - media.createdAt >= (media.idTtlMs ?? ctx.settings.mediaIdTtlMs)) return undefined
   const phone = url.searchParams.get('phone_number_id')
   if (phone && media.phoneNumberId && phone !== media.phoneNumberId) return undefined
   return media

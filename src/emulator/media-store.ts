@@ -20,6 +20,8 @@ export interface NewStoredMedia {
   fileSizeType: FileSizeType
   phoneNumberId?: string
   createdAt: number
+  /** How long the id resolves (uploads: 30 days); default the settings' mediaIdTtlMs. */
+  idTtlMs?: number
 }
 
 export class StoredMedia implements RegisteredMedia {
@@ -31,6 +33,7 @@ export class StoredMedia implements RegisteredMedia {
   readonly fileSizeType: FileSizeType
   readonly phoneNumberId: string | undefined
   readonly createdAt: number
+  readonly idTtlMs: number | undefined
   readonly source: ByteSource
   url: string | undefined
   /** Instagram assets expire server-side; Messenger and WhatsApp URLs carry their expiry. */
@@ -47,6 +50,7 @@ export class StoredMedia implements RegisteredMedia {
     this.fileSizeType = m.fileSizeType
     this.phoneNumberId = m.phoneNumberId
     this.createdAt = m.createdAt
+    this.idTtlMs = m.idTtlMs
     this.source = m.bytes ? bufferSource(m.bytes) : generatedSource(id, m.size ?? 0)
   }
 

@@ -19,6 +19,9 @@ export interface EmulatorStats {
   /** Media body bytes written to sockets. */
   bytesSent: number
   webhooksSent: number
+  /** Uploads Meta accepted (WhatsApp media, Messenger/Instagram attachments), and by `platform:account`. */
+  uploads: number
+  uploadsByAccount: Record<string, number>
   byMedia: Record<string, MediaCounters>
   /** Responses by route, then by HTTP status: `{ 'graph.lookup': { '200': 3, '401': 1 } }`. */
   requests: Record<string, Record<string, number>>
@@ -30,7 +33,7 @@ export class StatsRecorder {
   private s = StatsRecorder.empty()
 
   private static empty(): EmulatorStats {
-    return { graphLookups: 0, downloadsStarted: 0, downloadsCompleted: 0, bytesSent: 0, webhooksSent: 0, byMedia: {}, requests: {}, authorized: {} }
+    return { graphLookups: 0, downloadsStarted: 0, downloadsCompleted: 0, bytesSent: 0, webhooksSent: 0, uploads: 0, uploadsByAccount: {}, byMedia: {}, requests: {}, authorized: {} }
   }
 
   private media(id: string): MediaCounters {
@@ -62,6 +65,11 @@ export class StatsRecorder {
   bytes(id: string, n: number): void {
     this.s.bytesSent += n
     this.media(id).bytesSent += n
+  }
+  upload(platform: string, account: string): void {
+    this.s.uploads++
+    const key = `${platform}:${account}`
+    this.s.uploadsByAccount[key] = (this.s.uploadsByAccount[key] ?? 0) + 1
   }
   webhookSent(): void {
     this.s.webhooksSent++

@@ -33,7 +33,7 @@ export interface FetcherOptions {
   lookup?: LookupFunction
 }
 
-export type FetchMethod = 'GET' | 'HEAD' | 'DELETE'
+export type FetchMethod = 'GET' | 'HEAD' | 'DELETE' | 'POST'
 
 export interface FetchRequest {
   url: string
@@ -48,6 +48,12 @@ export interface FetchRequest {
   method?: FetchMethod
   /** Inclusive byte range, sent as `Range: bytes=start-end`. */
   range?: { start: number; end?: number }
+  /**
+   * A request body (POST): made once per attempt by the caller, since a stream is read once. A
+   * request with a body never follows redirects: Meta's upload endpoints do not redirect, and
+   * re-sending a body to another host is not something to do silently.
+   */
+  body?: Readable
 }
 
 export interface FetchResponse {
@@ -100,12 +106,12 @@ export class Fetcher {
       const headers = this.headersFor(req, url, mayCarryToken)
       let res: Awaited<ReturnType<Agent['request']>>
       try {
-        res = await this.agent.request({ origin: url.origin, path: `${url.pathname}${url.search}`, method, headers, signal: req.signal })
+        res = await this.agent.request({ origin: url.origin, path: `${url.pathname}${url.search}`, method, headers, signal: req.signal, ...(req.body ? { body: req.body } : {}) })
       } catch (err) {
         throw toFetchError(err, url, req.signal)
       }
       const location = res.headers.location
-      if (!REDIRECTS.has(res.statusCode) || typeof location !== 'string') {
+      if (!REDIRECTS.has(res.statusCode) || typeof location !== 'string' || req.body) {
         return {
           status: res.statusCode,
           headers: res.headers,

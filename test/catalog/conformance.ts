@@ -19,6 +19,7 @@ import { settleTests } from './conformance/settle.js'
 import { scanTests } from './conformance/scans.js'
 import { sessionTests } from './conformance/sessions.js'
 import { taskTests } from './conformance/tasks.js'
+import { handleTests } from './conformance/handles.js'
 
 export type TestCatalog = Catalog & {
   migrateTo(version: number): Promise<MigrationOutcome>
@@ -82,6 +83,7 @@ export function catalogConformance(name: string, setup: () => Promise<CatalogFix
     blobLeaseTests(ctx)
     meta2026Tests(ctx)
     taskTests(ctx)
+    handleTests(ctx)
     scanTests(ctx)
   })
 }

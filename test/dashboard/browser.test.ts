@@ -176,6 +176,18 @@ describe.skipIf(!hasChromium)('the dashboard in Chromium', () => {
     await detail.waitFor({ state: 'hidden' })
   })
 
+  it("shows the media's handles at Meta", async () => {
+    const res = await h.api(`/v1/media/${ids.image}/handles`, { method: 'POST', body: JSON.stringify({ platform: 'whatsapp', account_id: '123456789' }), headers: { 'content-type': 'application/json' } })
+    expect(res.status).toBe(200)
+    const { handle } = (await res.json()) as { handle: string }
+    await card(ids.image).locator('button.details').click()
+    const detail = page.locator('#detail')
+    await detail.waitFor({ state: 'visible' })
+    await expect.poll(() => detail.locator('#detail-handles li[data-platform="whatsapp"]').textContent()).toContain(`whatsapp 123456789: ${handle}`)
+    await page.click('#detail-close')
+    await detail.waitFor({ state: 'hidden' })
+  })
+
   it('copies a signed link that opens the bytes without any key', async () => {
     await card(ids.image).locator('button.details').click()
     const detail = page.locator('#detail')

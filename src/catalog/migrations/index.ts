@@ -16,6 +16,7 @@ import { meta2026 } from './0007_meta_2026.js'
 import { tasksAndDerivatives } from './0008_tasks_and_derivatives.js'
 import { malwareScans } from './0009_malware_scans.js'
 import { traceParent } from './0010_trace_parent.js'
+import { mediaHandles } from './0011_media_handles.js'
 
 export interface Migration {
   version: number
@@ -24,6 +25,6 @@ export interface Migration {
   down(dialect: SqlDialect): CompiledQuery[]
 }
 
-export const MIGRATIONS: readonly Migration[] = [initial, policiesAndDeletion, forwarding, dashboardSessions, blobLeases, unfinishedAttempts, meta2026, tasksAndDerivatives, malwareScans, traceParent]
+export const MIGRATIONS: readonly Migration[] = [initial, policiesAndDeletion, forwarding, dashboardSessions, blobLeases, unfinishedAttempts, meta2026, tasksAndDerivatives, malwareScans, traceParent, mediaHandles]
 
 export const LATEST_VERSION = MIGRATIONS.at(-1)?.version ?? 0

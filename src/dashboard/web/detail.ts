@@ -113,10 +113,35 @@ function render(m: MediaJson): void {
   const warning = infected
     ? el('p', { className: 'infected', id: 'detail-infected', role: 'alert', text: `Infected: ${m.scan?.signature || 'unknown signature'}. The bytes are quarantined and never served; release them only after review.` })
     : null
+  const handles = el('section', { className: 'handles', id: 'detail-handles' })
   dialog().replaceChildren(
     header(m.id),
-    el('div', { className: 'body' }, el('div', {}, warning, preview(m, undefined, true), el('p', { className: 'name', text: displayName(m) }), actions, notice), fields),
+    el('div', { className: 'body' }, el('div', {}, warning, preview(m, undefined, true), el('p', { className: 'name', text: displayName(m) }), actions, notice, handles), fields),
   )
+  if (m.status === 'stored') void showHandles(m.id, handles)
+}
+
+interface HandleJson {
+  platform: string
+  account_id: string
+  handle: string
+  expires_at: string
+  mime_type: string
+  variant: string
+}
+
+/** The media's cached handles at Meta (outbound media): where it was uploaded, as what, until when. */
+async function showHandles(id: string, section: HTMLElement): Promise<void> {
+  try {
+    const { data } = await api<{ data: HandleJson[] }>(`${mediaUrl(id)}/handles`)
+    if (shownId !== id) return
+    const items = data.map((h) =>
+      el('li', { 'data-platform': h.platform, text: `${h.platform} ${h.account_id}: ${h.handle} (${h.variant === 'original' ? h.mime_type : `converted to ${h.mime_type}`}, valid until ${new Date(h.expires_at).toLocaleString()})` }),
+    )
+    section.replaceChildren(el('h3', { text: 'Handles at Meta' }), items.length > 0 ? el('ul', {}, ...items) : el('p', { text: 'Not uploaded to Meta.' }))
+  } catch (err) {
+    section.replaceChildren(el('p', { className: 'error', text: `Handles: ${errorMessage(err)}` }))
+  }
 }
 
 async function retry(m: MediaJson, notice: HTMLElement): Promise<void> {

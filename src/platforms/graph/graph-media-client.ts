@@ -7,6 +7,10 @@ import { MediagateError } from '../../errors.js'
 import { assertWithinLimit, discard, downloadError, readBody, redactUrl, type FetchMethod, type FetchResponse, type Fetcher } from '../../fetch/index.js'
 import { graphError, parseGraphEnvelope } from './graph-errors.js'
 import { parseMediaInfo, type MediaInfo } from './media-info.js'
+import { type MultipartBody, multipartBody, type MultipartFile } from './multipart.js'
+
+/** Bytes to upload to Meta. */
+export type UploadFile = Omit<MultipartFile, 'field'>
 
 export interface GraphMediaClientOptions {
   /** Graph base URL, e.g. `https://graph.facebook.com` (or the emulator's URL). */
@@ -102,6 +106,32 @@ export class GraphMediaClient {
     if (json?.success === false || json?.deleted === false) throw new MediagateError('upstream', `${what}: Graph answered success: false`)
   }
 
+  /**
+   * `POST /{version}/{phone_number_id}/media` (multipart: messaging_product, type, file): uploads
+   * bytes for sending; resolves with the media id Meta gave them.
+   */
+  async uploadWhatsApp(phoneNumberId: string, file: UploadFile, o: { signal?: AbortSignal } = {}): Promise<string> {
+    const body = multipartBody({ messaging_product: 'whatsapp', type: file.mimeType }, { ...file, field: 'file' })
+    const json = (await this.call('POST', `${checkedId(phoneNumberId)}/media`, {}, `upload to WhatsApp number ${safeId(phoneNumberId)}`, o.signal, body)) as { id?: unknown } | null
+    const id = json?.id
+    if (typeof id !== 'string' && typeof id !== 'number') throw new MediagateError('upstream', 'WhatsApp upload: Graph answered without an id')
+    return String(id)
+  }
+
+  /**
+   * `POST /{version}/{page_id}/message_attachments` (multipart: message with a reusable attachment
+   * of `type`, filedata; `platform=instagram` for Instagram): resolves with the attachment_id.
+   */
+  async uploadAttachment(pageId: string, file: UploadFile & { type: string; platform: 'messenger' | 'instagram' }, o: { signal?: AbortSignal } = {}): Promise<string> {
+    const fields: Record<string, string> = { message: JSON.stringify({ attachment: { type: file.type, payload: { is_reusable: true } } }) }
+    if (file.platform === 'instagram') fields.platform = 'instagram'
+    const body = multipartBody(fields, { ...file, field: 'filedata' })
+    const json = (await this.call('POST', `${checkedId(pageId)}/message_attachments`, {}, `attachment upload to ${file.platform} account ${safeId(pageId)}`, o.signal, body)) as { attachment_id?: unknown } | null
+    const id = json?.attachment_id
+    if (typeof id !== 'string' && typeof id !== 'number') throw new MediagateError('upstream', 'attachment upload: Graph answered without an attachment_id')
+    return String(id)
+  }
+
   /** `GET /{version}/me`: proves the token works (`mediagate doctor`). */
   async me(o: { signal?: AbortSignal } = {}): Promise<{ id: string; name?: string }> {
     const json = (await this.call('GET', 'me', { fields: 'id,name' }, 'token check (GET /me)', o.signal)) as Record<string, unknown> | null
@@ -110,16 +140,18 @@ export class GraphMediaClient {
     return { id: String(id), ...(typeof json?.name === 'string' ? { name: json.name } : {}) }
   }
 
-  private async call(method: FetchMethod, node: string, query: Record<string, string>, what: string, signal: AbortSignal | undefined): Promise<unknown> {
-    const url = new URL(`${this.base.pathname.replace(/\/+$/, '')}/${this.version}/${encodeURIComponent(node)}`, this.base)
+  private async call(method: FetchMethod, node: string, query: Record<string, string>, what: string, signal: AbortSignal | undefined, upload?: MultipartBody): Promise<unknown> {
+    const path = node.split('/').map(encodeURIComponent).join('/')
+    const url = new URL(`${this.base.pathname.replace(/\/+$/, '')}/${this.version}/${path}`, this.base)
     for (const [k, v] of Object.entries(query)) url.searchParams.set(k, v)
     const res = await this.fetcher.get({
       url: url.href,
       method,
       bearerToken: this.accessToken,
       tokenHosts: this.tokenHosts,
-      headers: { accept: 'application/json' },
+      headers: { accept: 'application/json', ...(upload ? { 'content-type': upload.contentType, 'content-length': String(upload.length) } : {}) },
       ...(signal ? { signal } : {}),
+      ...(upload ? { body: upload.body } : {}),
     })
     if (res.status < 200 || res.status > 299) {
       const body = await readBody(res, MAX_ERROR_BYTES).catch(() => Buffer.alloc(0))
