@@ -18,7 +18,7 @@ import { startOnOwnBackends } from '../../examples/own-backends.js'
 import { handleMetaWebhook } from '../../examples/verify-and-parse.js'
 
 const ROOT = new URL('../../', import.meta.url)
-const EXAMPLES = ['verify-and-parse.ts', 'download-media.ts', 'embedded-gateway.ts', 'own-backends.ts']
+const EXAMPLES = ['verify-and-parse.ts', 'download-media.ts', 'embedded-gateway.ts', 'own-backends.ts', 'upload-media.ts']
 
 /** The ```ts blocks of the README's "## Library" section. */
 function readmeLibraryBlocks(): string[] {
