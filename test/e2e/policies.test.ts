@@ -9,7 +9,6 @@ import { Readable } from 'node:stream'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { blobKeyFor } from '../../src/blobs/blob-store.js'
 import { EndGate } from '../../src/transfer/end-gate.js'
-import { tee } from '../../src/transfer/tee.js'
 import { captureCommand } from '../../src/cli/commands/capture.js'
 import { loadConfig } from '../../src/config/load-config.js'
 import { instagramMessage, messengerMessage, whatsappMessage } from '../../src/emulator/webhook-payloads.js'
@@ -273,46 +272,11 @@ describe('proxy (WhatsApp)', () => {
 })
 
 describe('the streams lazy serving is built on', () => {
-  const source = (chunks: number, size: number) => {
-    let produced = 0
-    const stream = new Readable({
-      read() {
-        this.push(produced < chunks ? randomBytes(size) : null)
-        produced += 1
-      },
-    })
-    return { stream, produced: () => produced }
-  }
   const drain = async (stream: AsyncIterable<Buffer>) => {
     const parts: Buffer[] = []
     for await (const chunk of stream) parts.push(chunk)
     return Buffer.concat(parts)
   }
-
-  it('tee paces the source to the slowest branch, and both get every byte', async () => {
-    const { stream, produced } = source(400, 16 * 1024)
-    const [fast, slow] = tee(stream)
-    const fastDone = drain(fast)
-    await new Promise((resolve) => setTimeout(resolve, 50))
-    // 400 chunks of 16 KiB exist; with nobody reading `slow`, only a few buffers' worth were read.
-    expect(produced()).toBeLessThan(20)
-    const [a, b] = await Promise.all([fastDone, drain(slow)])
-    expect(a.length).toBe(400 * 16 * 1024)
-    expect(sha(a)).toBe(sha(b))
-  })
-
-  it('tee lets the other branch finish when one is destroyed, and stops the source when both are', async () => {
-    const one = source(100, 1024)
-    const [kept, dropped] = tee(one.stream)
-    dropped.destroy()
-    expect((await drain(kept)).length).toBe(100 * 1024)
-    const two = source(1000, 1024)
-    const [x, y] = tee(two.stream)
-    x.destroy()
-    y.destroy()
-    await new Promise((resolve) => setTimeout(resolve, 20))
-    expect(two.stream.destroyed).toBe(true)
-  })
 
   it('EndGate holds the last chunk until the verdict, and withholds it on a failed one', async () => {
     const chunks = [Buffer.from('a'), Buffer.from('b'), Buffer.from('c')]

@@ -76,8 +76,8 @@ async function freePort(): Promise<number> {
   })
 }
 
-/** One zCOMMAND and its reply, or undefined when clamd does not answer. */
-export function clamdCommand(port: number, command: string, timeoutMs = 2000): Promise<string | undefined> {
+/** Writes `request` once connected and collects clamd's NUL-terminated reply; undefined when it does not answer. */
+function clamdExchange(port: number, request: Buffer, timeoutMs: number): Promise<string | undefined> {
   return new Promise((resolve) => {
     const socket = net.connect({ host: '127.0.0.1', port })
     let reply = ''
@@ -92,31 +92,20 @@ export function clamdCommand(port: number, command: string, timeoutMs = 2000): P
       if (reply.includes('\0')) done(reply.slice(0, reply.indexOf('\0')))
     })
     socket.once('end', () => done(reply === '' ? undefined : reply))
-    socket.once('connect', () => socket.write(`z${command}\0`))
+    socket.once('connect', () => socket.write(request))
   })
+}
+
+/** One zCOMMAND and its reply, or undefined when clamd does not answer. */
+export function clamdCommand(port: number, command: string, timeoutMs = 2000): Promise<string | undefined> {
+  return clamdExchange(port, Buffer.from(`z${command}\0`), timeoutMs)
 }
 
 /** INSTREAM of `bytes` in one chunk; clamd's reply, or undefined when it does not answer. */
 export function clamdScan(port: number, bytes: Buffer, timeoutMs = 5000): Promise<string | undefined> {
-  return new Promise((resolve) => {
-    const socket = net.connect({ host: '127.0.0.1', port })
-    let reply = ''
-    const done = (value: string | undefined) => {
-      socket.destroy()
-      resolve(value)
-    }
-    socket.setTimeout(timeoutMs, () => done(undefined))
-    socket.once('error', () => done(undefined))
-    socket.on('data', (d: Buffer) => {
-      reply += d.toString('utf8')
-      if (reply.includes('\0')) done(reply.slice(0, reply.indexOf('\0')))
-    })
-    socket.once('connect', () => {
-      const length = Buffer.alloc(4)
-      length.writeUInt32BE(bytes.length)
-      socket.write(Buffer.concat([Buffer.from('zINSTREAM\0'), length, bytes, Buffer.alloc(4)]))
-    })
-  })
+  const length = Buffer.alloc(4)
+  length.writeUInt32BE(bytes.length)
+  return clamdExchange(port, Buffer.concat([Buffer.from('zINSTREAM\0'), length, bytes, Buffer.alloc(4)]), timeoutMs)
 }
 
 export async function startClamd(options: ClamdOptions = {}): Promise<TestClamd> {
