@@ -65,27 +65,24 @@ export function* markDeletedPlan(dialect: SqlDialect, ids: string[], now: number
 export function* referencedBlobKeysPlan(dialect: SqlDialect, keys: string[]): Plan<string[]> {
   const referenced = new Set<string>()
   for (const chunk of chunks([...new Set(keys)])) {
+    // One round trip per chunk: UNION both removes duplicates and asks the two tables at once.
     const rows = yield* single(
       dialect.qb
         .selectFrom('media')
         .select('blob_key')
-        .distinct()
         .where('blob_key', 'in', chunk)
         .where('status', '<>', 'deleted')
+        .union(
+          dialect.qb
+            .selectFrom('derivatives as d')
+            .innerJoin('media as m', 'm.id', 'd.media_id')
+            .select('d.blob_key')
+            .where('d.blob_key', 'in', chunk)
+            .where('m.status', '<>', 'deleted'),
+        )
         .compile(),
     )
     for (const row of rows) referenced.add(String(row.blob_key))
-    const derived = yield* single(
-      dialect.qb
-        .selectFrom('derivatives as d')
-        .innerJoin('media as m', 'm.id', 'd.media_id')
-        .select('d.blob_key')
-        .distinct()
-        .where('d.blob_key', 'in', chunk)
-        .where('m.status', '<>', 'deleted')
-        .compile(),
-    )
-    for (const row of derived) referenced.add(String(row.blob_key))
   }
   return [...referenced]
 }
