@@ -566,6 +566,8 @@ export interface OutboundMedia {
   completeHandle(key: HandleKey, owner: string, uploaded: UploadedHandle): Promise<MediaHandle | undefined>
   /** The claimant's upload failed: its row goes, so nothing half-uploaded is cached. */
   abandonHandle(key: HandleKey, owner: string): Promise<void>
+  /** Extends the claimant's lease by `leaseMs` from now while its upload runs; false if the claim was lost. */
+  renewHandle(key: HandleKey, owner: string, leaseMs: number): Promise<boolean>
   /** Ready handles of these source bytes (one media's), oldest first. */
   handlesOf(sourceSha256s: string[]): Promise<MediaHandle[]>
   /**

@@ -12,7 +12,8 @@ import { newMediaId, ulid } from '../media/ids.js'
 import { single, type Plan } from './plan.js'
 import { newMediaToRow, rowToMedia } from './row-mapping.js'
 import { derivativeId } from './derivative-plans.js'
-import type { MediaHandleRow } from './schema.js'
+import type { ExpressionBuilder } from 'kysely'
+import type { Database, MediaHandleRow } from './schema.js'
 import type { SqlDialect } from './sql-dialect.js'
 
 export function* recordOutboundPlan(dialect: SqlDialect, media: NewMedia, now: number): Plan<MediaRecord> {
@@ -22,14 +23,14 @@ export function* recordOutboundPlan(dialect: SqlDialect, media: NewMedia, now: n
   return rowToMedia(rows[0]!)
 }
 
+/** The row of one cached upload: a predicate shared by every statement on it. */
+function sameKey(key: HandleKey) {
+  return (eb: ExpressionBuilder<Database, 'media_handles'>) =>
+    eb.and([eb('source_sha256', '=', key.sourceSha256), eb('variant', '=', key.variant), eb('platform', '=', key.platform), eb('account_id', '=', key.accountId)])
+}
+
 function whereKey(dialect: SqlDialect, key: HandleKey) {
-  return dialect.qb
-    .selectFrom('media_handles')
-    .selectAll()
-    .where('source_sha256', '=', key.sourceSha256)
-    .where('variant', '=', key.variant)
-    .where('platform', '=', key.platform)
-    .where('account_id', '=', key.accountId)
+  return dialect.qb.selectFrom('media_handles').selectAll().where(sameKey(key))
 }
 
 export function* claimHandlePlan(dialect: SqlDialect, o: HandleClaimOptions, now: number): Plan<HandleClaim> {
@@ -90,10 +91,7 @@ export function* completeHandlePlan(dialect: SqlDialect, key: HandleKey, owner: 
     dialect.qb
       .updateTable('media_handles')
       .set({ status: 'ready', handle: up.handle, sha256: up.sha256, size: up.size, mime_type: up.mimeType, expires_at: up.expiresAt.getTime(), lease_owner: null, lease_expires_at: null, updated_at: now })
-      .where('source_sha256', '=', key.sourceSha256)
-      .where('variant', '=', key.variant)
-      .where('platform', '=', key.platform)
-      .where('account_id', '=', key.accountId)
+      .where(sameKey(key))
       .where('status', '=', 'uploading')
       .where('lease_owner', '=', owner)
       .returningAll()
@@ -103,17 +101,22 @@ export function* completeHandlePlan(dialect: SqlDialect, key: HandleKey, owner: 
 }
 
 export function* abandonHandlePlan(dialect: SqlDialect, key: HandleKey, owner: string): Plan<void> {
-  yield* single(
+  yield* single(dialect.qb.deleteFrom('media_handles').where(sameKey(key)).where('status', '=', 'uploading').where('lease_owner', '=', owner).compile())
+}
+
+/** Extends the claimant's lease while its upload runs; false if the claim was lost (taken over or gone). */
+export function* renewHandlePlan(dialect: SqlDialect, key: HandleKey, owner: string, leaseMs: number, now: number): Plan<boolean> {
+  const rows = yield* single(
     dialect.qb
-      .deleteFrom('media_handles')
-      .where('source_sha256', '=', key.sourceSha256)
-      .where('variant', '=', key.variant)
-      .where('platform', '=', key.platform)
-      .where('account_id', '=', key.accountId)
+      .updateTable('media_handles')
+      .set({ lease_expires_at: now + leaseMs, updated_at: now })
+      .where(sameKey(key))
       .where('status', '=', 'uploading')
       .where('lease_owner', '=', owner)
+      .returning('id')
       .compile(),
   )
+  return rows.length > 0
 }
 
 export function* handlesOfPlan(dialect: SqlDialect, sourceSha256s: string[]): Plan<MediaHandle[]> {

@@ -35,7 +35,7 @@ import { claimJobsPlan } from './claim-queries.js'
 import type { MediaRow } from './schema.js'
 import type { DialectName, SqlDialect } from './sql-dialect.js'
 import { claimTasksPlan, enqueueTasksPlan, getTaskPlan, nextTaskDuePlan, renewTasksPlan, settleTaskPlan } from './task-plans.js'
-import { abandonHandlePlan, claimHandlePlan, readyHandlePlan, completeConversionPlan, completeHandlePlan, endMetaDeletionPlan, metaDeletionsOfPlan, handlesOfPlan, recordOutboundPlan } from './handle-plans.js'
+import { abandonHandlePlan, renewHandlePlan, claimHandlePlan, readyHandlePlan, completeConversionPlan, completeHandlePlan, endMetaDeletionPlan, metaDeletionsOfPlan, handlesOfPlan, recordOutboundPlan } from './handle-plans.js'
 import { derivativesOfPlan, markDerivingPlan, recordDerivedPlan, reserveDerivativesPlan } from './derivative-plans.js'
 
 export abstract class KyselyCatalog implements Catalog {
@@ -361,6 +361,10 @@ export abstract class KyselyCatalog implements Catalog {
 
   abandonHandle(key: HandleKey, owner: string): Promise<void> {
     return this.guard(() => this.run(abandonHandlePlan(this.sqlDialect, key, owner), 'autocommit'))
+  }
+
+  renewHandle(key: HandleKey, owner: string, leaseMs: number): Promise<boolean> {
+    return this.guard(async () => this.run(renewHandlePlan(this.sqlDialect, key, owner, leaseMs, await this.clock.now()), 'autocommit'))
   }
 
   completeConversion(mediaId: string, name: string, blobKey: string, size: number): Promise<boolean> {

@@ -45,6 +45,7 @@ const THREAD_METHODS: Record<ThreadMethod, true> = {
   claimHandle: true,
   completeHandle: true,
   abandonHandle: true,
+  renewHandle: true,
   handlesOf: true,
   completeConversion: true,
   metaDeletionsOf: true,

@@ -40,7 +40,7 @@ export interface FaultSpec {
   partialContent?: boolean
   /** Download answers 302 to this URL (SSRF tests: the CDN redirects to another host). */
   redirectTo?: string
-  /** Extra wait before the first byte of matching requests, on top of `latencyMs`. */
+  /** Extra wait before the first byte of matching lookups, downloads and uploads, on top of `latencyMs`. */
   delayMs?: number
   /** Uploads (keyed by the phone number or page id they go to) answer with this Graph error code (131053, 190, …). */
   uploadGraphErrorCode?: number
@@ -58,7 +58,7 @@ export type FaultPhase = 'lookup' | 'download' | 'upload'
 
 const PHASE_FIELDS: Record<FaultPhase, readonly (keyof FaultSpec)[]> = {
   lookup: ['lookupStatus', 'graphErrorCode', 'wrongHash', 'wrongSize', 'delayMs'],
-  upload: ['uploadGraphErrorCode', 'uploadStatus'],
+  upload: ['uploadGraphErrorCode', 'uploadStatus', 'delayMs'],
   download: ['downloadStatus', 'expired', 'truncate', 'resetMidBody', 'stallMs', 'partialContent', 'redirectTo', 'delayMs'],
 }
 

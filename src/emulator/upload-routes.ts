@@ -9,7 +9,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import type { EmulatorContext } from './context.js'
 import { graphError, graphErrorForStatus } from './graph-errors.js'
-import { sendJson } from './http-util.js'
+import { sendJson, waitUnlessClosed } from './http-util.js'
 
 const KB = 1024
 const MB = 1024 * 1024
@@ -56,6 +56,7 @@ function rejected(res: ServerResponse, message: string, code = 131053): void {
 export async function uploadRoute(ctx: EmulatorContext, req: IncomingMessage, res: ServerResponse, url: URL, account: string, edge: 'media' | 'message_attachments'): Promise<void> {
   const parts = await readMultipart(req)
   const fault = ctx.faults.decide(account, 'upload')
+  if (fault?.delayMs) await waitUnlessClosed(res, fault.delayMs)
   if (fault?.uploadGraphErrorCode !== undefined) {
     const e = graphError(fault.uploadGraphErrorCode, fault.uploadStatus !== undefined ? { status: fault.uploadStatus } : {})
     return sendJson(res, e.status, e.body)

@@ -51,7 +51,7 @@ export interface HandleServiceOptions {
   graph: Pick<GraphClients, 'forWhatsApp' | 'forPage'>
   /** A cached handle is reused only while it stays valid this much longer (MEDIAGATE_HANDLE_MARGIN_HOURS). */
   marginMs: number
-  /** How long one upload may hold its row before another process takes over. Default 5 minutes. */
+  /** How long an upload's row is held without a renewal (a dead process's row is taken over after it); renewed every third of it while the upload runs. Default 5 minutes. */
   leaseMs?: number
   /** Attempts per upload on transient failures (network, 5xx, rate limits). Default 4. */
   attempts?: number
@@ -207,16 +207,33 @@ export class HandleService {
     return Buffer.concat(chunks)
   }
 
-  private async upload(media: MediaRecord, key: HandleKey, choice: Choice, client: GraphMediaClient, signal: AbortSignal): Promise<MediaHandle> {
+  private async upload(media: MediaRecord, key: HandleKey, choice: Choice, client: GraphMediaClient, outer: AbortSignal): Promise<MediaHandle> {
+    // The lease is renewed while the upload runs (a large video on a slow link outlives any fixed
+    // lease), as the job engine renews its runs; a lost claim stops the upload, since another
+    // process is making it now.
+    const lost = new AbortController()
+    const signal = AbortSignal.any([outer, lost.signal])
+    const renewal = setInterval(() => {
+      this.o.catalog.renewHandle(key, this.owner, this.leaseMs).then(
+        (held) => {
+          if (!held) lost.abort(new MediagateError('conflict', 'the upload lost its lease to another process; ask again'))
+        },
+        // The catalog being briefly unreachable is not a lost claim: the next tick tries again.
+        () => {},
+      )
+    }, Math.max(1000, Math.floor(this.leaseMs / 3)))
+    renewal.unref()
     try {
       const bytes: SentBytes = choice.convert ? await this.converted(media, choice, signal) : { blobKey: media.blobKey!, sha256: media.sha256!, size: media.size!, mimeType: choice.sendAs.mimeType }
       const handle = await this.uploadWithRetries(media, key, choice.sendAs, bytes, client, signal)
       const done = await this.o.catalog.completeHandle(key, this.owner, { handle, sha256: bytes.sha256, size: bytes.size, mimeType: bytes.mimeType, expiresAt: new Date(this.now().getTime() + handleLifetimeMs(key.platform)) })
-      if (!done) throw new MediagateError('conflict', 'the upload took longer than its lease and another process took it over; ask again')
+      if (!done) throw new MediagateError('conflict', 'the upload lost its lease to another process; ask again')
       return done
     } catch (err) {
       await this.o.catalog.abandonHandle(key, this.owner).catch(() => {})
-      throw err
+      throw lost.signal.aborted ? lost.signal.reason : err
+    } finally {
+      clearInterval(renewal)
     }
   }
 

@@ -85,4 +85,24 @@ describe.skipIf(!available)('handles across processes on PostgreSQL', () => {
     expect(answer.reused).toBe(false)
     expect(emulator.stats().uploads).toBe(before + 1)
   })
+
+  it('an upload slower than its lease keeps renewing it: a second process waits and reuses the handle', async () => {
+    const media = await storedMedia(randomBytes(5000))
+    const before = emulator.stats().uploads
+    // The first upload takes 4 s at Meta, well past a 1.5 s lease; without renewal the second
+    // process would take the row over and upload the same bytes again.
+    emulator.setFaults(NUMBER, { delayMs: 4000, times: 1 })
+    try {
+      const slow = service(catalogs[0]!, 1500).handleFor(media, { platform: 'whatsapp', accountId: NUMBER }, AbortSignal.timeout(20_000))
+      await new Promise((resolve) => setTimeout(resolve, 300))
+      const waiting = service(catalogs[3]!, 1500).handleFor(media, { platform: 'whatsapp', accountId: NUMBER }, AbortSignal.timeout(20_000))
+      const [first, second] = await Promise.all([slow, waiting])
+      expect(emulator.stats().uploads).toBe(before + 1)
+      expect(first.reused).toBe(false)
+      expect(second.reused).toBe(true)
+      expect(second.handle.handle).toBe(first.handle.handle)
+    } finally {
+      emulator.clearFaults()
+    }
+  })
 })

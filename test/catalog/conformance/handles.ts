@@ -120,6 +120,23 @@ export function handleTests(ctx: ConformanceContext): void {
       expect(await catalog.handlesOf([k.sourceSha256])).toHaveLength(1)
     })
 
+    it('the claimant renews its lease while it uploads; no one else can, and a lost claim is told so', async () => {
+      const catalog = ctx.catalog()
+      const k = key()
+      expect(await claim(catalog, k, 'owner', { leaseMs: 200 })).toEqual({ status: 'claimed' })
+      expect(await catalog.renewHandle(k, 'stranger', 60_000)).toBe(false)
+      expect(await catalog.renewHandle(k, 'owner', 60_000)).toBe(true)
+      await new Promise((resolve) => setTimeout(resolve, 300))
+      // Past the first lease, but renewed: still busy for others.
+      expect(await claim(catalog, k, 'late')).toMatchObject({ status: 'busy' })
+      // Renewed for a moment only; once it ends, a takeover wins and the old owner's renewal fails.
+      expect(await catalog.renewHandle(k, 'owner', 1)).toBe(true)
+      await new Promise((resolve) => setTimeout(resolve, 20))
+      expect(await claim(catalog, k, 'taker')).toEqual({ status: 'claimed' })
+      expect(await catalog.renewHandle(k, 'owner', 60_000)).toBe(false)
+      expect(await catalog.renewHandle(k, 'taker', 60_000)).toBe(true)
+    })
+
     it('a handle within the margin of its expiry is taken over by one new upload', async () => {
       const catalog = ctx.catalog()
       const k = key()
