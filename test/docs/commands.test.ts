@@ -38,9 +38,10 @@ function sectionOf(text: string, title: string): string {
 }
 
 const cleanups: (() => Promise<void>)[] = []
+// Children first (the list is reversed), then their directories; a loaded machine may take a while.
 afterAll(async () => {
   for (const cleanup of cleanups.reverse()) await cleanup()
-})
+}, 60_000)
 async function tempDir(): Promise<string> {
   const dir = await mkdtemp(path.join(tmpdir(), 'mediagate-docs-'))
   cleanups.push(() => rm(dir, { recursive: true, force: true }))
@@ -177,7 +178,7 @@ describe('docs/emulator.md', () => {
     expect(Object.keys(env).sort()).toEqual(['MEDIAGATE_ALLOWED_HOSTS', 'META_APP_SECRET', 'META_GRAPH_URL', 'WHATSAPP_ACCESS_TOKEN'])
     const apiKey = randomBytes(24).toString('hex') // $(openssl rand -hex 24)
     const gw: ChildGateway = await startChildGateway({ ...env, MEDIAGATE_API_KEY: apiKey, MEDIAGATE_DATA_DIR: await tempDir() })
-    cleanups.push(() => gw.kill('SIGTERM'))
+    cleanups.push(() => gw.kill('SIGKILL'))
     expect(gw.output()).not.toContain('SANDBOX MODE')
 
     const sent = (await (await fetch(`${url}/_emulator/send`, { method: 'POST', body: JSON.stringify({ platform: 'whatsapp', kind: 'image', target: `${gw.url}/webhooks/meta` }) })).json()) as { message_id: string; media_id: string; status: number }

@@ -21,7 +21,7 @@ beforeAll(async () => {
 afterAll(async () => {
   for (const child of children) await child.kill('SIGKILL')
   await rm(dataDir, { recursive: true, force: true })
-})
+}, 60_000)
 
 async function waitFor<T>(fn: () => Promise<T | undefined>, what: string, timeoutMs = 45_000): Promise<T> {
   const deadline = Date.now() + timeoutMs
