@@ -5,6 +5,7 @@
  * ever buffered whole (a 500 MB video costs no memory), and throughput is in GB/s.
  */
 import { createCipheriv, createHash } from 'node:crypto'
+import { closeSync, openSync, readSync } from 'node:fs'
 import { Readable } from 'node:stream'
 
 export const CHUNK_BYTES = 256 * 1024
@@ -31,6 +32,38 @@ export function bufferSource(bytes: Buffer): ByteSource {
       return {
         read(n) {
           const chunk = bytes.subarray(pos, pos + n)
+          pos += n
+          return chunk
+        },
+      }
+    },
+  }
+}
+
+/**
+ * Bytes in a file that never changes (the emulator's state directory), read where asked, so
+ * media restored after a restart cost no memory until they are served.
+ */
+export function fileSource(file: string, size: number): ByteSource {
+  return {
+    size,
+    generated: false,
+    open(offset) {
+      let pos = offset
+      return {
+        read(n) {
+          const chunk = Buffer.alloc(n)
+          const fd = openSync(file, 'r')
+          try {
+            let filled = 0
+            while (filled < n) {
+              const got = readSync(fd, chunk, filled, n - filled, pos + filled)
+              if (got === 0) throw new Error(`emulator state: ${file} is shorter than its ${size} bytes`)
+              filled += got
+            }
+          } finally {
+            closeSync(fd)
+          }
           pos += n
           return chunk
         },

@@ -22,6 +22,8 @@ export interface EmulatorSettings {
   webhookTarget: string | undefined
   fileSizeType: FileSizeType
   now: () => number
+  /** Where the media store, messages and URL key are kept across restarts; undefined: in memory only. */
+  stateDir: string | undefined
 }
 
 export interface EmulatorContext {
@@ -56,6 +58,7 @@ export function resolveSettings(o: EmulatorOptions): Readonly<EmulatorSettings> 
     webhookTarget: o.webhookTarget,
     fileSizeType: o.fileSizeType ?? 'number',
     now: o.now ?? Date.now,
+    stateDir: o.stateDir,
   }
   for (const key of ['port', 'urlTtlMs', 'cdnTtlMs', 'mediaIdTtlMs', 'latencyMs'] as const) {
     if (!Number.isFinite(settings[key]) || settings[key] < 0) throw invalid(`${key} must be a non-negative number, got ${settings[key]}`)
@@ -63,6 +66,7 @@ export function resolveSettings(o: EmulatorOptions): Readonly<EmulatorSettings> 
   if (settings.webhookTarget !== undefined && !/^https?:\/\//.test(settings.webhookTarget)) {
     throw invalid('webhookTarget must be an http(s) URL')
   }
+  if (settings.stateDir === '') throw invalid('stateDir must be a directory path')
   for (const [label, token] of Object.entries(o.extraAccessTokens ?? {})) {
     if (!token || label === 'default') throw invalid(`extraAccessTokens.${label}: a non-empty token under any label but "default"`)
   }

@@ -10,6 +10,7 @@ import { bindPayloads } from './bound-payloads.js'
 import { cdnKindOf, cdnRoute } from './cdn-routes.js'
 import { type EmulatorContext, resolveSettings } from './context.js'
 import { controlRoute } from './control-routes.js'
+import { EmulatorState } from './emulator-state.js'
 import { FaultBook } from './faults.js'
 import { graphError } from './graph-errors.js'
 import { graphRoute, graphSegments } from './graph-routes.js'
@@ -57,8 +58,20 @@ export async function startEmulator(options: EmulatorOptions): Promise<Emulator>
   const address = server.address() as AddressInfo
   const host = address.family === 'IPv6' ? `[${address.address}]` : address.address
   const baseUrl = `http://${host}:${address.port}`
-  const signer = new UrlSigner(baseUrl)
-  const ctx: EmulatorContext = { settings, store: new MediaStore(), messages: new MessageStore(signer), faults: new FaultBook(), stats: new StatsRecorder(), signer }
+  let state: EmulatorState | undefined
+  try {
+    state = settings.stateDir === undefined ? undefined : EmulatorState.open(settings.stateDir)
+  } catch (err) {
+    server.close()
+    throw err
+  }
+  const signer = new UrlSigner(baseUrl, state?.urlKey)
+  const ctx: EmulatorContext = { settings, store: new MediaStore(state), messages: new MessageStore(signer, state), faults: new FaultBook(), stats: new StatsRecorder(), signer }
+  if (state) {
+    const { media, messages } = state.load()
+    ctx.store.restore(media)
+    ctx.messages.restore(messages)
+  }
 
   const whatsappUrl = (id: string) => ctx.signer.whatsapp(id, settings.now() + settings.urlTtlMs)
 
@@ -79,7 +92,7 @@ export async function startEmulator(options: EmulatorOptions): Promise<Emulator>
     addCdnMedia(m) {
       const { ttlMs, ...rest } = m
       const media = ctx.store.add({ ...rest, sha256Encoding: 'hex', fileSizeType: settings.fileSizeType, createdAt: settings.now() })
-      media.url = emulator.cdnUrl(media.id, ttlMs)
+      ctx.store.setUrl(media, emulator.cdnUrl(media.id, ttlMs))
       return media
     },
     media: (id) => ctx.store.get(id),
@@ -89,7 +102,7 @@ export async function startEmulator(options: EmulatorOptions): Promise<Emulator>
       if (!media || media.platform === 'whatsapp') throw new MediagateError('not_found', `emulator: no CDN media ${id}`)
       const expiresAt = settings.now() + ttlMs
       if (media.platform === 'instagram') {
-        media.expiresAt = expiresAt
+        ctx.store.setExpiry(media, expiresAt)
         return ctx.signer.instagram(media.id)
       }
       const family = cdnFamilyFor('messenger', media.mimeType)

@@ -140,7 +140,7 @@ function messageNode(ctx: EmulatorContext, res: ServerResponse, url: URL, messag
 function freshCdnUrl(ctx: EmulatorContext, media: StoredMedia): string {
   const expiresAt = ctx.settings.now() + ctx.settings.cdnTtlMs
   if (media.platform === 'instagram') {
-    media.expiresAt = expiresAt
+    ctx.store.setExpiry(media, expiresAt)
     return ctx.signer.instagram(media.id)
   }
   const family = cdnFamilyFor('messenger', media.mimeType)

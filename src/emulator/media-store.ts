@@ -7,6 +7,7 @@ import { randomInt } from 'node:crypto'
 import type { Platform } from '../media/record.js'
 import { MediagateError } from '../errors.js'
 import { type ByteSource, bufferSource, generatedSource, hashSource } from './byte-source.js'
+import type { EmulatorState, RestoredMedia } from './emulator-state.js'
 import type { FileSizeType, RegisteredMedia, Sha256Encoding } from './types.js'
 
 export interface NewStoredMedia {
@@ -22,6 +23,8 @@ export interface NewStoredMedia {
   createdAt: number
   /** How long the id resolves (uploads: 30 days); default the settings' mediaIdTtlMs. */
   idTtlMs?: number
+  /** Where the bytes are, for a media restored from a state directory. */
+  source?: ByteSource
 }
 
 export class StoredMedia implements RegisteredMedia {
@@ -51,7 +54,7 @@ export class StoredMedia implements RegisteredMedia {
     this.phoneNumberId = m.phoneNumberId
     this.createdAt = m.createdAt
     this.idTtlMs = m.idTtlMs
-    this.source = m.bytes ? bufferSource(m.bytes) : generatedSource(id, m.size ?? 0)
+    this.source = m.source ?? (m.bytes ? bufferSource(m.bytes) : generatedSource(id, m.size ?? 0))
   }
 
   get size(): number {
@@ -97,8 +100,26 @@ function randomNumericId(): string {
   return `${randomInt(1, 10)}${String(randomInt(0, 1e8)).padStart(8, '0')}${String(randomInt(0, 1e7)).padStart(7, '0')}`
 }
 
+/**
+ * In memory, and also in a state directory when given one (emulator-state.ts): every change is
+ * written there before it is visible, so a restarted emulator knows what it knew.
+ */
 export class MediaStore {
   private readonly byId = new Map<string, StoredMedia>()
+
+  constructor(private readonly state?: EmulatorState) {}
+
+  /** Puts back what a state directory remembered; nothing is written. */
+  restore(restored: readonly RestoredMedia[]): void {
+    for (const r of restored) {
+      const { t: _t, file: _file, ...entry } = r.entry
+      const media = new StoredMedia(entry.id, { ...entry, ...(r.source ? { source: r.source } : {}) })
+      media.url = r.url
+      media.expiresAt = r.expiresAt
+      media.deleted = r.deleted
+      this.byId.set(media.id, media)
+    }
+  }
 
   add(m: NewStoredMedia): StoredMedia {
     if (m.bytes === undefined && m.size === undefined) {
@@ -118,8 +139,36 @@ export class MediaStore {
       throw new MediagateError('conflict', `emulator media ${id} already exists`)
     }
     const media = new StoredMedia(id, m)
+    this.state?.addMedia(
+      {
+        id,
+        platform: m.platform,
+        mimeType: m.mimeType,
+        size: media.size,
+        sha256Encoding: m.sha256Encoding,
+        fileSizeType: m.fileSizeType,
+        createdAt: m.createdAt,
+        ...(m.filename === undefined ? {} : { filename: m.filename }),
+        ...(m.phoneNumberId === undefined ? {} : { phoneNumberId: m.phoneNumberId }),
+        ...(m.idTtlMs === undefined ? {} : { idTtlMs: m.idTtlMs }),
+      },
+      m.bytes,
+    )
     this.byId.set(id, media)
     return media
+  }
+
+  /** The signed CDN URL given out when the media was registered. */
+  setUrl(media: StoredMedia, url: string): void {
+    this.state?.append({ t: 'url', id: media.id, url })
+    media.url = url
+  }
+
+  /** A server-side expiry (Instagram's lookaside keeps it; Messenger's is in the URL). */
+  setExpiry(media: StoredMedia, at: number): void {
+    if (media.expiresAt === at) return
+    this.state?.append({ t: 'expires', id: media.id, at })
+    media.expiresAt = at
   }
 
   get(id: string): StoredMedia | undefined {
@@ -130,6 +179,7 @@ export class MediaStore {
   delete(id: string): boolean {
     const media = this.byId.get(id)
     if (!media || media.deleted) return false
+    this.state?.append({ t: 'deleted', id })
     media.deleted = true
     return true
   }

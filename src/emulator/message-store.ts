@@ -6,6 +6,7 @@
  * deleted message [M16].
  */
 import { cdnKindOf } from './cdn-routes.js'
+import type { EmulatorState, MessageEntry } from './emulator-state.js'
 import type { UrlSigner } from './url-signer.js'
 
 /** How many messages of an Instagram conversation Graph still answers for [M16]. */
@@ -33,7 +34,15 @@ export class MessageStore {
   /** Per conversation (platform, account, user): mids in the order they were sent. */
   private readonly conversations = new Map<string, string[]>()
 
-  constructor(private readonly signer: UrlSigner) {}
+  constructor(
+    private readonly signer: UrlSigner,
+    private readonly state?: EmulatorState,
+  ) {}
+
+  /** Puts back the messages a state directory remembered, in the order they were sent. */
+  restore(entries: readonly MessageEntry[]): void {
+    for (const { t: _t, ...message } of entries) this.keep(message)
+  }
 
   /** Records every message with attachments in a Messenger (`page`) or Instagram webhook; other payloads are ignored. */
   remember(payload: unknown): void {
@@ -53,6 +62,12 @@ export class MessageStore {
   }
 
   add(message: EmulatedMessage): void {
+    if (this.messages.has(message.mid)) return
+    this.state?.append({ t: 'message', ...message })
+    this.keep(message)
+  }
+
+  private keep(message: EmulatedMessage): void {
     if (this.messages.has(message.mid)) return
     this.messages.set(message.mid, message)
     const key = `${message.platform}|${message.accountId}|${message.userId}`

@@ -46,6 +46,12 @@ export interface EmulatorOptions {
   fileSizeType?: FileSizeType
   /** Clock for every expiry decision, injectable so tests can expire things without sleeping. */
   now?: () => number
+  /**
+   * Keep the media, messages and URL signing key in this directory (created if missing) and load
+   * them at start, so media registered before a restart still resolve and their signed URLs
+   * still verify. Default: in memory only, forgotten when the emulator stops.
+   */
+  stateDir?: string
 }
 
 /** Media the emulator can serve. Bytes are either given or generated on the fly from the id. */

@@ -2,7 +2,8 @@
  * Signed media URLs shaped like Meta's: WhatsApp lookaside (`?mid&ext&hash`), fbcdn for
  * Messenger (`oh` signature, `oe` = expiry as uppercase hex unix seconds) and the Instagram
  * lookaside (`asset_id&signature`, expiry kept server-side). The HMAC key is random per
- * emulator, so URLs from another run never verify.
+ * emulator, so URLs from another run never verify, unless the emulator keeps its state in a
+ * directory (emulator-state.ts), which keeps the key too.
  */
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto'
 
@@ -48,9 +49,11 @@ export interface VerifiedUrl {
 }
 
 export class UrlSigner {
-  private readonly key = randomBytes(32)
-
-  constructor(private readonly baseUrl: string) {}
+  /** Random per emulator unless a state directory keeps one, so URLs signed before a restart verify after it. */
+  constructor(
+    private readonly baseUrl: string,
+    private readonly key: Buffer = randomBytes(32),
+  ) {}
 
   whatsapp(mediaId: string, expiresAtMs: number): string {
     const ext = String(Math.ceil(expiresAtMs / 1000))

@@ -18,6 +18,9 @@ export interface Sandbox {
   banner(gatewayUrl: string): string
 }
 
+/** Where, under the data directory, the sandbox's emulator keeps its media across restarts. */
+export const EMULATOR_STATE_DIR = 'emulator'
+
 const LOOPBACK = /^(127\.\d+\.\d+\.\d+|::1|localhost)$/
 
 export async function startSandbox(config: Readonly<Config>): Promise<Sandbox> {
@@ -31,7 +34,7 @@ export async function startSandbox(config: Readonly<Config>): Promise<Sandbox> {
   }
   // Reused from the last run (sandbox-identity.ts): the newcomer's commands keep working across restarts.
   const { identity } = loadIdentity(config.dataDir)
-  const emulator = await startOnSavedPort(identity)
+  const emulator = await startOnSavedPort(identity, path.join(config.dataDir, EMULATOR_STATE_DIR))
   identity.emulatorPort = Number(new URL(emulator.url).port)
   saveIdentity(config.dataDir, identity)
   const { accessToken, appSecret } = identity
@@ -82,7 +85,8 @@ export async function startSandbox(config: Readonly<Config>): Promise<Sandbox> {
         `  app secret:   ${appSecret}`,
         `  verify token: ${shownVerify}`,
         `  access token: ${accessToken}`,
-        `  These are saved in ${path.join(config.dataDir, IDENTITY_FILE)} and reused at the next start.`,
+        `  These are saved in ${path.join(config.dataDir, IDENTITY_FILE)} and reused at the next start;`,
+        `  the emulator's media are kept in ${path.join(config.dataDir, EMULATOR_STATE_DIR)}, so pending media survive a restart.`,
         '',
         '  Send a sample WhatsApp image and a Messenger video through the emulator:',
         send('whatsapp', 'image'),
@@ -104,8 +108,10 @@ export async function startSandbox(config: Readonly<Config>): Promise<Sandbox> {
 }
 
 /** The emulator on the port of the last run when it is free, else on a new one (saved for next time). */
-async function startOnSavedPort(identity: SandboxIdentity): Promise<Emulator> {
-  const options = { host: '127.0.0.1', accessToken: identity.accessToken, appSecret: identity.appSecret }
+async function startOnSavedPort(identity: SandboxIdentity, stateDir: string): Promise<Emulator> {
+  // Its media kept in the data directory: media still pending when the sandbox stopped are
+  // captured after the restart, as they would be from Meta (the same ids and signed URLs).
+  const options = { host: '127.0.0.1', accessToken: identity.accessToken, appSecret: identity.appSecret, stateDir }
   if (identity.emulatorPort > 0) {
     try {
       return await startEmulator({ ...options, port: identity.emulatorPort })

@@ -1,6 +1,6 @@
 /**
- * The README's Library examples are the files in examples/: this test checks the README shows
- * them verbatim (so it cannot rot), typechecks them, and runs each against the emulator.
+ * The Library examples of docs/integration.md are the files in examples/: this test checks the
+ * page shows them verbatim (so it cannot rot), typechecks them, and runs each against the emulator.
  */
 import { randomBytes } from 'node:crypto'
 import { readFileSync } from 'node:fs'
@@ -20,11 +20,11 @@ import { handleMetaWebhook } from '../../examples/verify-and-parse.js'
 const ROOT = new URL('../../', import.meta.url)
 const EXAMPLES = ['verify-and-parse.ts', 'download-media.ts', 'embedded-gateway.ts', 'own-backends.ts', 'upload-media.ts']
 
-/** The ```ts blocks of the README's "## Library" section. */
-function readmeLibraryBlocks(): string[] {
-  const readme = readFileSync(new URL('README.md', ROOT), 'utf8')
+/** The ```ts blocks of the "## Library" section of docs/integration.md. */
+function libraryBlocks(): string[] {
+  const readme = readFileSync(new URL('docs/integration.md', ROOT), 'utf8')
   const start = readme.indexOf('\n## Library\n')
-  expect(start, 'README has a "## Library" section').toBeGreaterThan(0)
+  expect(start, 'docs/integration.md has a "## Library" section').toBeGreaterThan(0)
   const end = readme.indexOf('\n## ', start + 1)
   const section = readme.slice(start, end === -1 ? undefined : end)
   return [...section.matchAll(/```ts\n([\s\S]*?)```/g)].map((m) => m[1]!)
@@ -41,13 +41,13 @@ afterAll(async () => {
   await rm(dir, { recursive: true, force: true })
 })
 
-describe('README library examples', () => {
-  it('the README shows each example file verbatim (importing from "mediagate")', () => {
-    const blocks = readmeLibraryBlocks()
+describe('library examples (docs/integration.md)', () => {
+  it('docs/integration.md shows each example file verbatim (importing from "mediagate")', () => {
+    const blocks = libraryBlocks()
     expect(blocks).toHaveLength(EXAMPLES.length)
     EXAMPLES.forEach((name, i) => {
       const source = readFileSync(new URL(`examples/${name}`, ROOT), 'utf8').replaceAll("'../src/index.js'", "'mediagate'")
-      expect(blocks[i], `README block ${i + 1} differs from examples/${name}`).toBe(source)
+      expect(blocks[i], `docs/integration.md block ${i + 1} differs from examples/${name}`).toBe(source)
     })
   })
 

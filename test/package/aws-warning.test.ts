@@ -1,7 +1,7 @@
 /**
  * On Node 20 the AWS SDK prints an 8-line NodeVersionSupportWarning when an S3 client is created
  * (its versions after early January 2027 need Node 22). mediagate pins an exact earlier version,
- * so it turns that warning off unless the user asks for it (README: Node versions).
+ * so it turns that warning off unless the user asks for it (docs/operations.md: Node versions).
  */
 import { execFile } from 'node:child_process'
 import { promisify } from 'node:util'

@@ -24,7 +24,7 @@ const run = promisify(execFile)
 const ROOT = fileURLToPath(new URL('../../', import.meta.url))
 const VERSION = (JSON.parse(readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as { version: string }).version
 /**
- * Packages whose `engines` refuse the running Node although they work on it, as the README's
+ * Packages whose `engines` refuse the running Node although they work on it, as docs/operations.md's
  * "Node versions" section explains: light-my-request's cookie@2 (fastify's inject, never used at
  * run time) on Node 20. Anything else is a surprise for users and fails the test.
  */
@@ -72,7 +72,7 @@ afterAll(async () => {
 })
 
 describe('the installed package', () => {
-  it('is installed with production dependencies only, and no engine warning the README does not explain', async () => {
+  it('is installed with production dependencies only, and no engine warning the docs do not explain', async () => {
     const modules = await readdir(path.join(app, 'node_modules'))
     for (const dev of ['vitest', 'typescript', 'fast-check', 'playwright-core', 'autocannon']) expect(modules).not.toContain(dev)
     const refused = [...installLog.matchAll(/EBADENGINE\s+package: '(@?[^@']+)@/g)].map((m) => m[1])
