@@ -48,6 +48,9 @@ export function searchTests(ctx: ConformanceContext): void {
         ['1555', ids(0, 1)], // phone prefix
         ['15551234567', ids(0)],
         ['5551234', []], // a phone's middle is not a prefix
+        ['+1 555-123', ids(0)], // a phone as people write it
+        ['+49 (151) 123', ids(6)],
+        ['+', []],
         ['US.1349', ids(1, 2)], // BSUID in sender_user_id (1) and as sender_id (2)
         ['us.1349', []], // ids keep their case
         ['wamid.HBgLMTU1NTk', ids(1)], // message-id prefix
