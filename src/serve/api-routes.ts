@@ -1,15 +1,19 @@
-/** The /v1 API: list, get, content, retry and release of media records. JSON in snake_case. */
+/** The /v1 API: list, count, get, content, retry and release of media records. JSON in snake_case. */
 import type { FastifyInstance } from 'fastify'
 import type { BlobStore } from '../blobs/blob-store.js'
 import type { MediaQueries, ScanVerdicts } from '../catalog/catalog.js'
 import { MediagateError } from '../errors.js'
 import { apiKeyHook } from './api-auth.js'
 import { loadMedia, type RemoteContentHandler, sendContent } from './content-route.js'
-import { parseListQuery } from './list-query.js'
+import { parseCountQuery, parseListQuery } from './list-query.js'
 import { presentMedia } from './present-media.js'
 import type { SingleFlight } from '../derivatives/single-flight.js'
 import { contentRecord } from './stripped-content.js'
 import { releaseInfected } from '../scanning/rescan.js'
+import { retryRefusal } from './retry-rules.js'
+
+/** `GET /v1/media/count` counts this many records exactly, and answers `capped` beyond (as a batch acts on at most this many). */
+export const COUNT_CAP = 10_000
 
 export interface ApiRoutesOptions {
   catalog: MediaQueries & ScanVerdicts
@@ -37,6 +41,12 @@ export async function apiRoutes(app: FastifyInstance, options: ApiRoutesOptions)
     return { data: page.data.map(presentMedia), next_cursor: page.nextCursor }
   })
 
+  // Static, so it wins over /v1/media/:id.
+  app.get('/v1/media/count', async (request) => {
+    const filter = parseCountQuery(request.query as Record<string, unknown>)
+    return catalog.count(filter, { atMost: COUNT_CAP })
+  })
+
   app.get<{ Params: { id: string } }>('/v1/media/:id', async (request) => presentMedia(await loadMedia(catalog, request.params.id)))
 
   const closing = new AbortController()
@@ -52,12 +62,8 @@ export async function apiRoutes(app: FastifyInstance, options: ApiRoutesOptions)
 
   app.post<{ Params: { id: string } }>('/v1/media/:id/retry', async (request, reply) => {
     const media = await loadMedia(catalog, request.params.id)
-    if (media.status !== 'failed') {
-      throw new MediagateError('conflict', `media ${media.id} is ${media.status}; only failed media can be retried`)
-    }
-    if (media.error?.code === 'infected') {
-      throw new MediagateError('conflict', `media ${media.id} is infected: its bytes are quarantined; after review, \`mediagate scan --release ${media.id}\` puts it back`)
-    }
+    const refusal = retryRefusal(media)
+    if (refusal !== undefined) throw new MediagateError('conflict', refusal)
     await catalog.requeue({ ids: [media.id] })
     options.onRequeued?.()
     return reply.code(202).send(presentMedia(await loadMedia(catalog, media.id)))

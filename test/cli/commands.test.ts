@@ -95,6 +95,7 @@ describe('mediagate CLI', () => {
     expect(Date.parse(summary.since)).toBeLessThan(Date.now())
     const table = await runCli(['status'], env)
     expect(table.stdout).toMatch(/PLATFORM\s+PENDING\s+STORED\s+FAILED/)
+    expect(table.stdout).toMatch(/^ {2}auth\s+\d+\s+Meta refused the access token/m)
 
     h.emulator.setFaults(mediaId, {})
     const retry = await runCli(['retry', '--status', 'failed', '--code', 'auth'], env)

@@ -1,6 +1,7 @@
 /** `mediagate status`: counts by status and platform, the oldest pending media, recent failures. */
 import { Command } from 'commander'
 import { MediagateError } from '../../errors.js'
+import { explainErrorCode } from '../../media/failure-explanations.js'
 import { MEDIA_STATUSES, PLATFORMS } from '../../media/record.js'
 import { addConfigOptions, configFromCommand, READS } from '../config-flags.js'
 import { withParts } from '../with-parts.js'
@@ -39,7 +40,8 @@ export function statusCommand(): Command {
     const oldest = summary.oldestPendingAt
     process.stdout.write(`\noldest pending: ${oldest ? `${oldest.toISOString()} (${Math.round((Date.now() - oldest.getTime()) / 1000)} s ago)` : 'none'}\n`)
     process.stdout.write(`last ${hours} h: ${summary.storedSince} stored, ${summary.failedSince.reduce((n, f) => n + f.count, 0)} failed\n`)
-    for (const f of summary.failedSince) process.stdout.write(`  ${f.code.padEnd(18)} ${f.count}\n`)
+    // Each code with what it means (the dashboard's failure summary), so the line says what to look at.
+    for (const f of summary.failedSince) process.stdout.write(`  ${f.code.padEnd(18)} ${String(f.count).padEnd(6)} ${explainErrorCode(f.code).summary}\n`)
   })
   return command
 }
