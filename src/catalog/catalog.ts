@@ -129,6 +129,22 @@ export interface MediaFilter {
   errorCode?: string
   receivedAfter?: Date
   receivedBefore?: Date
+  /**
+   * Search text: `senderId`, `senderUserId` or `messageId` starts with it (exact case), or
+   * `caption` or `filename` contains it (case-insensitive).
+   */
+  q?: string
+}
+
+/** Which records an operator acts on: a filter, optionally narrowed to these ids (`[]` matches nothing). */
+export type MediaSelection = MediaFilter & { ids?: string[] }
+
+/** How many records match a filter, counted up to a cap. */
+export interface FilterCount {
+  /** Exact when not capped; `atMost + 1` when capped. */
+  count: number
+  /** More than `atMost` records match: counting stopped there. */
+  capped: boolean
 }
 
 export interface ListOptions {
@@ -332,12 +348,14 @@ export interface MediaJobs {
 export interface MediaQueries {
   get(id: string): Promise<MediaRecord | undefined>
   /** Newest first (by id, which sorts by time of receipt). */
-  list(filter: MediaFilter, options: ListOptions): Promise<Page<MediaRecord>>
+  list(filter: MediaSelection, options: ListOptions): Promise<Page<MediaRecord>>
+  /** How many records match, reading at most `atMost + 1` of them (a confirmation's count). */
+  count(filter: MediaFilter, options: { atMost: number }): Promise<FilterCount>
   counts(): Promise<StatusCount[]>
   /** Counts, the oldest pending media, and what was stored or failed since `since`. */
   summary(since: Date): Promise<CatalogSummary>
   /** Puts matching `failed` records back to `pending` with a fresh attempt budget. */
-  requeue(filter: MediaFilter & { ids?: string[] }): Promise<number>
+  requeue(filter: MediaSelection): Promise<number>
   /** Stored records pointing at this blob become `failed` with `error` (verify found it corrupt); returns how many. */
   failBlob(blobKey: string, error: MediaError): Promise<number>
 }

@@ -4,7 +4,7 @@
  */
 import { type CatalogClock, localCatalogClock } from './catalog-clock.js'
 import type { CompiledQuery } from 'kysely'
-import type { BlobDeletionClaim, BlobLease, BlobLeaseAnswer, Catalog, CatalogSummary, ClaimOptions, CopyActivity, CopyTable, CopyVerdict, DerivativeRecord, DerivativeReservation, DerivedOutcome, ExpiredOptions, ForwardRecord, ForwardSettlement, ForwardStatus, HandleClaim, HandleClaimOptions, HandleKey, IncomingWebhook, LazyDueOptions, ListOptions, MediaFilter, MediaHandle, MetaDeletion, NewSession, NewTask, Page, RecordedWebhook, RemoteFacts, RemoteFailure, Settlement, StatusCount, StoredOutcome, TaskClaimOptions, TaskRecord, TaskSettlement, UploadedHandle } from './catalog.js'
+import type { BlobDeletionClaim, BlobLease, BlobLeaseAnswer, Catalog, CatalogSummary, ClaimOptions, CopyActivity, CopyTable, CopyVerdict, DerivativeRecord, DerivativeReservation, DerivedOutcome, ExpiredOptions, ForwardRecord, ForwardSettlement, ForwardStatus, HandleClaim, HandleClaimOptions, HandleKey, IncomingWebhook, LazyDueOptions, FilterCount, ListOptions, MediaFilter, MediaHandle, MediaSelection, MetaDeletion, NewSession, NewTask, Page, RecordedWebhook, RemoteFacts, RemoteFailure, Settlement, StatusCount, StoredOutcome, TaskClaimOptions, TaskRecord, TaskSettlement, UploadedHandle } from './catalog.js'
 import { MediagateError } from '../errors.js'
 import type { DeriveStatus, MediaError, MediaRecord, NewMedia, ScanResult } from '../media/record.js'
 import {
@@ -26,6 +26,7 @@ import { LATEST_VERSION } from './migrations/index.js'
 import { type Plan, type PlanMode, single } from './plan.js'
 import { failRemotePlan, lazyDuePlan, learnRemotePlan, storeRemotePlan } from './remote-plans.js'
 import { summaryPlan } from './summary-plan.js'
+import { countPlan } from './count-plan.js'
 import { compareRowsPlan, copyActivityPlan, exportRowsPlan, importRowsPlan } from './copy-plans.js'
 import { createSessionPlan, endSessionPlan, sessionActivePlan } from './session-plans.js'
 import { claimForwardsPlan, getForwardPlan, listForwardsPlan, recordWithForwardsPlan, retryForwardsPlan, settleForwardPlan, webhookMediaPlan } from './forward-plans.js'
@@ -116,11 +117,15 @@ export abstract class KyselyCatalog implements Catalog {
     return rows[0] ? rowToMedia(rows[0]) : undefined
   }
 
-  list(filter: MediaFilter, options: ListOptions): Promise<Page<MediaRecord>> {
+  list(filter: MediaSelection, options: ListOptions): Promise<Page<MediaRecord>> {
     return this.guard(() => this.run(listPlan(this.sqlDialect, filter, options.limit, options.cursor), 'autocommit'))
   }
 
-  requeue(filter: MediaFilter & { ids?: string[] }): Promise<number> {
+  count(filter: MediaFilter, options: { atMost: number }): Promise<FilterCount> {
+    return this.guard(() => this.run(countPlan(this.sqlDialect, filter, options.atMost), 'autocommit'))
+  }
+
+  requeue(filter: MediaSelection): Promise<number> {
     return this.guard(async () => this.run(requeuePlan(this.sqlDialect, filter, await this.clock.now()), 'transaction'))
   }
 

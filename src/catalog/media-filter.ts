@@ -1,5 +1,5 @@
-/** The WHERE clause of `list` and `requeue`, and the opaque keyset cursor of `list`. */
-import type { Expression, ExpressionBuilder, SqlBool } from 'kysely'
+/** The WHERE clause of `list`, `count` and `requeue`, and the opaque keyset cursor of `list`. */
+import { type Expression, type ExpressionBuilder, sql, type SqlBool } from 'kysely'
 import { MediagateError } from '../errors.js'
 import { isMediaId } from '../media/ids.js'
 import type { MediaFilter } from './catalog.js'
@@ -24,7 +24,29 @@ export function filterExpression(eb: ExpressionBuilder<Database, 'media'>, filte
   if (filter.errorCode !== undefined) conditions.push(eb('error_code', '=', filter.errorCode))
   if (filter.receivedAfter !== undefined) conditions.push(eb('received_at', '>=', filter.receivedAfter.getTime()))
   if (filter.receivedBefore !== undefined) conditions.push(eb('received_at', '<', filter.receivedBefore.getTime()))
+  if (filter.q !== undefined) conditions.push(searchExpression(filter.q))
   return eb.and(conditions)
+}
+
+/**
+ * The search box: ids by prefix (exact case: they are pasted, not typed), caption and filename by
+ * substring in any case. Written in SQL both engines read alike: `substr` counts characters on
+ * both, and `lower` on both sides of LIKE makes the match as case-insensitive as the engine's
+ * `lower` (ASCII on SQLite, Unicode on PostgreSQL) while keeping an exact-case match exact.
+ * No index serves a substring, so this narrows a newest-first scan of the id index, which stops
+ * once a page is full (see media-plans.ts `listPlan`).
+ */
+function searchExpression(q: string): Expression<SqlBool> {
+  const length = [...q].length
+  const contains = `%${escapeLike(q)}%`
+  const prefix = (column: 'sender_id' | 'sender_user_id' | 'message_id') => sql<SqlBool>`substr(${sql.ref(column)}, 1, ${length}) = ${q}`
+  const substring = (column: 'caption' | 'filename') => sql<SqlBool>`lower(${sql.ref(column)}) like lower(${contains}) escape '\\'`
+  return sql<SqlBool>`(${sql.join([prefix('sender_id'), prefix('sender_user_id'), prefix('message_id'), substring('caption'), substring('filename')], sql` or `)})`
+}
+
+/** The user's text as a LIKE pattern that matches itself only: `%`, `_` and the escape are literal. */
+export function escapeLike(text: string): string {
+  return text.replace(/[\\%_]/g, (c) => `\\${c}`)
 }
 
 /** The cursor names the last id of a page; the next page starts strictly below it. */

@@ -3,7 +3,7 @@
  * enough between SQLite and PostgreSQL to live with each engine.
  */
 import type { CompiledQuery } from 'kysely'
-import type { MediaFilter, Page, Settlement, StatusCount } from './catalog.js'
+import type { MediaSelection, Page, Settlement, StatusCount } from './catalog.js'
 import type { MediaError, MediaRecord, MediaStatus, Platform } from '../media/record.js'
 import { checkLimit, decodeCursor, encodeCursor, filterExpression } from './media-filter.js'
 import { single, type Plan } from './plan.js'
@@ -128,7 +128,7 @@ export function getQuery(dialect: SqlDialect, id: string): CompiledQuery<MediaRo
   return dialect.qb.selectFrom('media').selectAll().where('id', '=', id).compile()
 }
 
-export function* listPlan(dialect: SqlDialect, filter: MediaFilter, limit: number, cursor: string | undefined): Plan<Page<MediaRecord>> {
+export function* listPlan(dialect: SqlDialect, filter: MediaSelection, limit: number, cursor: string | undefined): Plan<Page<MediaRecord>> {
   checkLimit(limit)
   const after = cursor === undefined ? undefined : decodeCursor(cursor)
   let query = dialect.qb
@@ -147,7 +147,7 @@ export function* listPlan(dialect: SqlDialect, filter: MediaFilter, limit: numbe
  * Failed → pending, due now, with a fresh attempt budget and no error. Not infected media: their
  * bytes are in quarantine, and only a release (`mediagate scan --release`) puts them back.
  */
-export function* requeuePlan(dialect: SqlDialect, filter: MediaFilter & { ids?: string[] }, now: number): Plan<number> {
+export function* requeuePlan(dialect: SqlDialect, filter: MediaSelection, now: number): Plan<number> {
   if (filter.status !== undefined && filter.status !== 'failed') return 0
   const idChunks: (string[] | undefined)[] = [undefined]
   if (filter.ids !== undefined) {

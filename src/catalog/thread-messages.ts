@@ -64,6 +64,7 @@ const THREAD_METHODS: Record<ThreadMethod, true> = {
   nextDueAt: true,
   get: true,
   list: true,
+  count: true,
   counts: true,
   summary: true,
   requeue: true,

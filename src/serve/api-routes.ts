@@ -1,15 +1,18 @@
-/** The /v1 API: list, get, content, retry and release of media records. JSON in snake_case. */
+/** The /v1 API: list, count, get, content, retry and release of media records. JSON in snake_case. */
 import type { FastifyInstance } from 'fastify'
 import type { BlobStore } from '../blobs/blob-store.js'
 import type { MediaQueries, ScanVerdicts } from '../catalog/catalog.js'
 import { MediagateError } from '../errors.js'
 import { apiKeyHook } from './api-auth.js'
 import { loadMedia, type RemoteContentHandler, sendContent } from './content-route.js'
-import { parseListQuery } from './list-query.js'
+import { parseCountQuery, parseListQuery } from './list-query.js'
 import { presentMedia } from './present-media.js'
 import type { SingleFlight } from '../derivatives/single-flight.js'
 import { contentRecord } from './stripped-content.js'
 import { releaseInfected } from '../scanning/rescan.js'
+
+/** `GET /v1/media/count` counts this many records exactly, and answers `capped` beyond (as a batch acts on at most this many). */
+export const COUNT_CAP = 10_000
 
 export interface ApiRoutesOptions {
   catalog: MediaQueries & ScanVerdicts
@@ -35,6 +38,12 @@ export async function apiRoutes(app: FastifyInstance, options: ApiRoutesOptions)
     const q = parseListQuery(request.query as Record<string, unknown>)
     const page = await catalog.list(q.filter, { limit: q.limit, ...(q.cursor ? { cursor: q.cursor } : {}) })
     return { data: page.data.map(presentMedia), next_cursor: page.nextCursor }
+  })
+
+  // Static, so it wins over /v1/media/:id.
+  app.get('/v1/media/count', async (request) => {
+    const filter = parseCountQuery(request.query as Record<string, unknown>)
+    return catalog.count(filter, { atMost: COUNT_CAP })
   })
 
   app.get<{ Params: { id: string } }>('/v1/media/:id', async (request) => presentMedia(await loadMedia(catalog, request.params.id)))

@@ -17,6 +17,7 @@ import { queryTests } from './conformance/query.js'
 import { recordTests } from './conformance/record.js'
 import { settleTests } from './conformance/settle.js'
 import { scanTests } from './conformance/scans.js'
+import { searchTests } from './conformance/search.js'
 import { sessionTests } from './conformance/sessions.js'
 import { taskTests } from './conformance/tasks.js'
 import { handleTests } from './conformance/handles.js'
@@ -76,6 +77,7 @@ export function catalogConformance(name: string, setup: () => Promise<CatalogFix
     claimTests(ctx)
     settleTests(ctx)
     queryTests(ctx)
+    searchTests(ctx)
     policyTests(ctx)
     forwardTests(ctx)
     copyTests(ctx)
