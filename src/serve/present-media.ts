@@ -2,6 +2,7 @@
  * The public JSON shape of a media record (snake_case). Source URLs are reduced to their host:
  * a Meta CDN URL is a bearer credential of sorts, and nobody needs it once the bytes are ours.
  */
+import { explainFailure, type RetryAdvice } from '../media/failure-explanations.js'
 import type { MediaRecord, ScanResult } from '../media/record.js'
 
 /** The malware scan as clients see it; null until the bytes were held (see ScanResult). */
@@ -42,6 +43,11 @@ export interface MediaJson {
   /** When, as far as we know, Meta stops serving the source (the same instant as `source.expires_at`). */
   capture_deadline: string | null
   error: { code: string; message: string; vendor_code: string | number | null } | null
+  /**
+   * What the error means for the person on call (failure-explanations.ts): failed media, and
+   * pending media with a last error; absent otherwise.
+   */
+  failure?: { code: string; summary: string; retry: RetryAdvice; fix: string }
   attempts: number
   next_attempt_at: string | null
   sent_at: string | null
@@ -68,6 +74,7 @@ export interface MediaJson {
 const iso = (d: Date | null): string | null => (d ? d.toISOString() : null)
 
 export function presentMedia(m: MediaRecord): MediaJson {
+  const failure = explainFailure(m)
   return {
     id: m.id,
     platform: m.platform,
@@ -94,6 +101,7 @@ export function presentMedia(m: MediaRecord): MediaJson {
     source: { media_id: m.sourceMediaId, host: hostOf(m.sourceUrl), expires_at: iso(m.sourceExpiresAt), refetched_at: iso(m.refetchedAt) },
     capture_deadline: iso(m.sourceExpiresAt),
     error: m.error ? { code: m.error.code, message: m.error.message, vendor_code: m.error.vendorCode ?? null } : null,
+    ...(failure ? { failure: { code: failure.code, summary: failure.summary, retry: failure.retry, fix: failure.fix } } : {}),
     attempts: m.attempts,
     next_attempt_at: m.status === 'pending' ? iso(m.nextAttemptAt) : null,
     sent_at: iso(m.sentAt),
