@@ -39,6 +39,7 @@ function showApp(session: Extract<Session, { signed_in: true }>): void {
   $('logout-form').hidden = false
   clearInterval(pollTimer)
   pollTimer = setInterval(tick, POLL_MS)
+
   void refreshStats()
   void reloadGallery()
 }
@@ -80,6 +81,10 @@ async function boot(): Promise<void> {
   $('signin-form').addEventListener('submit', (ev) => void signIn(ev))
   $('logout-form').addEventListener('submit', (ev) => void signOut(ev))
   on('mediagate:signed-out', showSignIn)
+  // Back at the tab: the figures and the "new" bar are brought up to date at once.
+  window.addEventListener('focus', () => {
+    if (pollTimer !== undefined) tick()
+  })
   initStats()
   initGallery()
   initBulk()

@@ -2,20 +2,21 @@
  * Acting on many media at once: the bar that appears when cards are picked, "all N matching this
  * filter", and retry or delete after a confirmation that says how many (POST /v1/media/batch).
  */
-import { api, ApiError, errorMessage } from './api.js'
+import { api, ApiError, errorMessage, mediaUrl } from './api.js'
 import { $, el } from './dom.js'
-import { on } from './events.js'
+import { emit, on } from './events.js'
 import { hasFeature } from './features.js'
 import { apiParams, type Filters } from './filters.js'
 import { currentFilters, reloadGallery } from './gallery.js'
 import { allMatching, clearPicks, pickAllMatching, pickedCount, pickedIds } from './selection.js'
-import type { BatchAction, BatchResult, MediaCount } from './types.js'
+import type { BatchAction, BatchResult, MediaCount, MediaJson } from './types.js'
 
 /** The server's count for the current filters; null until asked (or after the filters changed). */
 let matching: MediaCount | null = null
 let countGeneration = 0
 
-const countText = (c: MediaCount) => `${c.count}${c.capped ? '+' : ''}`
+// A capped count is the cap plus one: "more than the cap".
+const countText = (c: MediaCount) => (c.capped ? `more than ${c.count - 1}` : String(c.count))
 
 async function refreshCount(): Promise<void> {
   const gen = ++countGeneration
@@ -36,7 +37,8 @@ function render(): void {
   $('bulk').hidden = n === 0 && !all
   $('bulk-count').textContent = all ? `All ${matching ? countText(matching) : '…'} matching this filter` : `${n} selected`
   const offerAll = $('bulk-all')
-  offerAll.hidden = all || matching === null || matching.count <= n
+  // A batch acts on at most the count's cap: beyond it, the filter has to be narrowed first.
+  offerAll.hidden = all || matching === null || matching.capped || matching.count <= n
   if (matching) offerAll.textContent = `Select all ${countText(matching)} matching this filter`
   $('bulk-delete').hidden = !hasFeature('delete')
 }
@@ -77,8 +79,18 @@ async function run(action: BatchAction): Promise<void> {
     const r = await api<BatchResult>('/v1/media/batch', { method: 'POST', json: body })
     result.replaceChildren(...outcome(r))
     result.hidden = false
+    if (all) {
+      await reloadGallery(filters)
+      return
+    }
+    // Picked by hand: the cards change where they are, and the list keeps its order.
+    const skipped = new Set(r.skipped.map((s) => s.id))
+    const done = pickedIds().filter((id) => !skipped.has(id))
     clearPicks()
-    await reloadGallery(filters)
+    for (const id of done) {
+      if (action === 'delete') emit('mediagate:media-removed', id)
+      else void api<MediaJson>(mediaUrl(id)).then((m) => emit('mediagate:media-changed', m), () => undefined)
+    }
   } catch (err) {
     if (err instanceof ApiError && err.code === 'count_changed') {
       result.textContent = `Nothing was done: the number of media matching this filter changed since it was counted (${n}). Check the new count and confirm again.`

@@ -47,7 +47,8 @@ export function card(m: MediaJson, selected: boolean, on: CardHandlers): HTMLLIE
         el('span', { className: `badge platform platform-${m.platform}`, text: platformName(m.platform) }),
         m.voice ? el('span', { className: 'badge voice-marker', title: 'voice note (voice: true)', text: 'voice' }) : el('span', { className: 'badge', text: m.kind }),
       ),
-      el('div', { className: 'when' }, timeEl(m.received_at), m.size !== null ? ` · ${formatBytes(m.size)}` : '', el('span', { className: 'account', title: 'account', text: ` · ${m.account_id}` })),
+      el('div', { className: 'when' }, timeEl(m.received_at), m.size !== null ? ` · ${formatBytes(m.size)}` : ''),
+      el('div', { className: 'account', title: `account ${m.account_id}`, text: `account ${m.account_id}` }),
       m.error ? el('div', { className: 'error', text: m.error.code === 'infected' ? `infected: ${m.scan?.signature || 'unknown signature'}` : m.error.code }) : null,
     ),
   )

@@ -83,16 +83,19 @@ function failureSummary(m: MediaJson, notice: HTMLElement): HTMLElement | null {
   if (m.status !== 'failed' || !m.error || m.error.code === 'infected') return null
   const f = m.failure
   const retry = el('button', { type: 'button', className: 'primary', id: 'detail-retry', text: 'Retry', onclick: () => void retryMedia(m, notice) })
+  // The fix sits beside the retry button when retrying waits for it, below the advice otherwise.
   const advice =
     !f ? null
-    : f.retry === 'helps' ? el('div', { className: 'advice' }, retry, el('span', { text: 'Retrying can help.' }))
-    : f.retry === 'after_fix' ? el('div', { className: 'advice' }, retry, el('span', {}, el('strong', { text: 'Fix first: ' }), f.fix || 'see the error below'))
-    : el('p', { className: 'advice' }, el('strong', { text: 'Retrying will not help.' }), f.fix ? ` ${f.fix}` : '')
+    : f.retry === 'helps' ? el('div', { className: 'advice' }, retry, el('strong', { text: 'Retrying can help.' }))
+    : f.retry === 'after_fix' ? el('div', { className: 'advice' }, retry, el('span', { className: 'fix' }, el('strong', { text: 'Fix first: ' }), f.fix || 'see the error below'))
+    : el('p', { className: 'advice' }, el('strong', { text: 'Retrying will not help.' }))
+  const fix = f && f.retry !== 'after_fix' && f.fix ? el('p', { className: 'fix', text: f.fix }) : null
   return el(
     'section',
     { className: 'failure', id: 'detail-failure', role: 'alert', 'data-retry': f?.retry ?? '' },
     el('h3', {}, el('span', { className: 'code', text: m.error.code }), ' ', f?.summary || m.error.message),
     advice,
+    fix,
     el('p', { className: 'error-message', text: m.error.message }),
   )
 }
