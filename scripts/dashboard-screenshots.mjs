@@ -118,22 +118,21 @@ async function main() {
     await page.fill('#api-key', API_KEY)
     await page.click('#signin-form button[type=submit]')
     await page.locator('#gallery li.card').nth(sent.length - 1).waitFor()
-    await page.waitForFunction(() => [...document.querySelectorAll('#gallery img')].every((img) => img.complete))
+    await page.waitForFunction(() => [...document.querySelectorAll('#gallery img')].filter((img) => img.getBoundingClientRect().top < innerHeight).every((img) => img.complete && img.naturalWidth > 0))
 
     // A media arrives while the operator looks: the bar offers it without moving the list.
     await whatsapp('447700900123', 'Alice Martin', 'image', await PICTURES.plant(), 'image/jpeg', { caption: 'And the fourth box' })
     await page.locator('#new-bar').waitFor({ state: 'visible' })
     await save(page, 'dashboard-gallery.png')
 
-    await page.fill('input[name=q]', 'Bob')
-    await page.fill('input[name=q]', '15551234567')
+    await page.fill('input[name=q]', '447700900123')
     await page.press('input[name=q]', 'Enter')
-    await page.waitForFunction(() => document.querySelectorAll('#gallery li.card').length === 2)
-    await page.waitForFunction(() => [...document.querySelectorAll('#gallery img')].every((img) => img.complete))
+    await page.waitForFunction(() => document.querySelectorAll('#gallery li.card').length === 3)
+    await page.waitForFunction(() => [...document.querySelectorAll('#gallery img')].filter((img) => img.getBoundingClientRect().top < innerHeight).every((img) => img.complete && img.naturalWidth > 0))
     await save(page, 'dashboard-search.png')
 
     await page.goto(`${base}/?status=failed&error_code=auth`)
-    await page.locator('#gallery li.card').first().click({ position: { x: 100, y: 80 } })
+    await page.locator('#gallery li.card button.title').first().click()
     await page.locator('#detail-failure').waitFor()
     await save(page, 'dashboard-failed-detail.png')
     await page.click('#detail-close')
@@ -155,7 +154,8 @@ async function main() {
     await phonePage.fill('#api-key', API_KEY)
     await phonePage.click('#signin-form button[type=submit]')
     await phonePage.locator('#stats-toggle').waitFor({ state: 'visible' })
-    await phonePage.waitForFunction(() => [...document.querySelectorAll('#gallery img')].slice(0, 4).every((img) => img.complete))
+    // Lazy pictures below the fold never load: only those in view are waited for.
+    await phonePage.waitForFunction(() => [...document.querySelectorAll('#gallery img')].filter((img) => img.getBoundingClientRect().top < innerHeight).every((img) => img.complete && img.naturalWidth > 0))
     await save(phonePage, 'dashboard-phone.png')
   } finally {
     await browser.close()

@@ -58,7 +58,7 @@ describe.skipIf(!hasChromium)('the dashboard for the person on call', () => {
     const payload = messengerMessage({ psid: '6198765432109876', attachments: [{ type: 'image', url: expired.url! }] })
     expect((await h.postWebhook(payload)).status).toBe(200)
     ids.expired = (await h.mediaOf(payload.entry[0]!.messaging[0]!.message!.mid as string))[0]!.id
-    await whatsapp('integrity', '15557654321', 'image', { caption: 'delivery photo' }, { wrongHash: true })
+    await whatsapp('integrity', '33700000002', 'image', { caption: 'delivery photo' }, { wrongHash: true })
     await whatsapp('voice', '4915112345678', 'audio', { voice: true })
     await whatsapp('parcel', '447700900123', 'image', { caption: 'Damaged parcel, box 3 of 4' })
     const settled = await h.settled(Object.values(ids))
@@ -241,7 +241,7 @@ describe.skipIf(!hasChromium)('the dashboard for the person on call', () => {
     expect(await cards().locator('input.pick:checked').count()).toBe(2)
 
     // Another media fails after the count: the confirmed number no longer holds.
-    const late = await whatsapp(null, '15550000000', 'image', {}, { expired: true })
+    const late = await whatsapp(null, '15550000000', 'image', {}, { graphErrorCode: 190 })
     expect((await h.settled([late]))[0]!.status).toBe('failed')
     await page.click('#bulk-retry')
     expect(await page.locator('#confirm-text').textContent()).toBe('Retry 2 media? Failed ones are captured again; the others are left as they are.')

@@ -156,7 +156,7 @@ describe.skipIf(!hasChromium)('the dashboard in Chromium', () => {
   })
 
   it('opens a detail view with every field, the hash and type checks, and no token', async () => {
-    await card(ids.image).locator('button.details').click()
+    await card(ids.image).locator('button.title').click()
     const detail = page.locator('#detail')
     await detail.waitFor({ state: 'visible' })
     await expect.poll(() => detail.locator('#detail-id').textContent()).toBe(ids.image)
@@ -183,7 +183,7 @@ describe.skipIf(!hasChromium)('the dashboard in Chromium', () => {
     const res = await h.api(`/v1/media/${ids.image}/handles`, { method: 'POST', body: JSON.stringify({ platform: 'whatsapp', account_id: '123456789' }), headers: { 'content-type': 'application/json' } })
     expect(res.status).toBe(200)
     const { handle } = (await res.json()) as { handle: string }
-    await card(ids.image).locator('button.details').click()
+    await card(ids.image).locator('button.title').click()
     const detail = page.locator('#detail')
     await detail.waitFor({ state: 'visible' })
     await expect.poll(() => detail.locator('#detail-handles li[data-platform="whatsapp"]').textContent()).toContain(`whatsapp 123456789: ${handle}`)
@@ -192,7 +192,7 @@ describe.skipIf(!hasChromium)('the dashboard in Chromium', () => {
   })
 
   it('copies a signed link that opens the bytes without any key', async () => {
-    await card(ids.image).locator('button.details').click()
+    await card(ids.image).locator('button.title').click()
     const detail = page.locator('#detail')
     await detail.locator('#detail-link').click()
     const input = detail.locator('#detail-link-url')
@@ -207,7 +207,7 @@ describe.skipIf(!hasChromium)('the dashboard in Chromium', () => {
   })
 
   it('deletes a media after confirmation', async () => {
-    await card(ids.video).locator('button.details').click()
+    await card(ids.video).locator('button.title').click()
     const detail = page.locator('#detail')
     await detail.locator('#detail-delete').click()
     await detail.waitFor({ state: 'hidden' })
@@ -218,9 +218,9 @@ describe.skipIf(!hasChromium)('the dashboard in Chromium', () => {
   })
 
   it('retries a failed media once its source is fixed, and shows it stored', async () => {
-    await card(ids.failed).locator('button.details').click()
+    await card(ids.failed).locator('button.title').click()
     const detail = page.locator('#detail')
-    await expect.poll(() => detail.locator('dd[data-field="error.code"]').textContent()).toMatch(/^source_expired: /)
+    await expect.poll(() => detail.locator('#detail-failure .code').textContent()).toBe('source_expired')
     // An expired URL is not fixed by retrying: no primary retry, only "Retry anyway".
     expect(await detail.locator('#detail-retry').count()).toBe(0)
     await page.screenshot({ path: `${ARTIFACTS}/failed.png` })
@@ -228,6 +228,7 @@ describe.skipIf(!hasChromium)('the dashboard in Chromium', () => {
     h.emulator.clearFaults()
     await detail.locator('#detail-retry-anyway').click()
     await expect.poll(() => detail.locator('dd[data-field="status"]').textContent(), { timeout: 15_000 }).toBe('stored')
+    expect(await detail.locator('#detail-failure').count()).toBe(0)
     expect(await detail.locator('dd[data-field="error.code"]').count()).toBe(0)
     await expect.poll(() => card(ids.failed).getAttribute('data-status')).toBe('stored')
     const record = (await (await h.api(`/v1/media/${ids.failed}`)).json()) as MediaJson

@@ -120,7 +120,8 @@ function fields(m: MediaJson): HTMLElement {
     ['sha256', 'sha256', m.sha256],
     ['hash check', 'hash-check', hashCheck(m)],
     ['type check', 'type-check', typeCheck(m)],
-    ['error', 'error.code', m.error ? `${m.error.code}: ${m.error.message}` : null],
+    // A failed media's error is in the summary above the fields.
+    ['error', 'error.code', m.error && !(m.status === 'failed' && m.failure) ? `${m.error.code}: ${m.error.message}` : null],
     ['attempts', 'attempts', m.attempts ? String(m.attempts) : null],
   ]
   return el(

@@ -33,6 +33,8 @@ const draw = (m: MediaJson) => card(m, isPicked(m.id), handlers)
 export async function reloadGallery(filters: Filters = filtersFromUrl()): Promise<void> {
   current = filters
   showFilters(filters)
+  // On a phone the less used filters are folded: one that is set is shown.
+  if (Object.keys(filters).some((name) => !['q', 'status', 'platform'].includes(name))) $('filters', HTMLFormElement).classList.add('open')
   cursor = null
   order = []
   newest = null
@@ -144,6 +146,12 @@ export function initGallery(): void {
   // The reset event comes before the fields are cleared.
   form.addEventListener('reset', () => setTimeout(() => applyFilters({}), 0))
   window.addEventListener('popstate', () => void reloadGallery())
+  const toggle = $('filters-toggle')
+  toggle.addEventListener('click', () => {
+    const open = !form.classList.contains('open')
+    form.classList.toggle('open', open)
+    toggle.setAttribute('aria-expanded', String(open))
+  })
   $('load-more').addEventListener('click', () => void loadPage(generation))
   $('new-bar').addEventListener('click', () => {
     window.scrollTo({ top: 0 })

@@ -51,6 +51,10 @@ export function preview(m: MediaJson, onOpen?: () => void, large = false): HTMLD
     inner = el('div', { className: 'voice' }, waveform(m), el('audio', { src: previewUrl(m.id), controls: true, preload: 'none' }), m.duration_ms ? el('span', { className: 'duration', text: formatDuration(m.duration_ms) }) : null)
   } else {
     inner = placeholder(m)
+    if (onOpen) {
+      inner.classList.add('opens')
+      inner.addEventListener('click', onOpen)
+    }
   }
   const box = el('div', { className: `preview preview-${kind}` }, inner)
   const colour = m.placeholder ? averageColour(m.placeholder) : null
