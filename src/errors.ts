@@ -13,6 +13,7 @@ export const ERROR_CODES = {
   forbidden: { status: 403, retryable: false, summary: 'the request is not allowed' },
   not_found: { status: 404, retryable: false, summary: 'no such resource' },
   conflict: { status: 409, retryable: false, summary: 'the resource is not in a state that allows this' },
+  count_changed: { status: 409, retryable: false, summary: 'a batch action found another number of media matching its filter than `expected` (the count its confirmation showed); nothing was done, the answer carries the new `count`' },
   payload_too_large: { status: 413, retryable: false, summary: 'the request body is too large' },
   too_many_requests: { status: 429, retryable: true, summary: 'too many failed dashboard sign-ins from this address; try again after Retry-After' },
   // capture: what can go wrong between Meta and the blob store

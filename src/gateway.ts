@@ -33,6 +33,7 @@ import { withBeforeCommit } from './blobs/with-before-commit.js'
 import { eraseUnsent } from './retention/unsend.js'
 import { apiRoutes } from './serve/api-routes.js'
 import { erasureRoutes } from './serve/erasure-routes.js'
+import { batchRoutes } from './serve/batch-routes.js'
 import { installErrorHandler } from './serve/error-handler.js'
 import { forwardsRoutes } from './serve/forwards-routes.js'
 import { healthRoutes } from './serve/health-routes.js'
@@ -253,6 +254,7 @@ export async function createGateway(config: Readonly<Config>, options: GatewayOp
     await app.register(linkRoutes, { catalog, blobs, remote, apiKey: config.apiKey, signer, publicUrl: config.publicUrl, ...(config.stripMetadata ? { stripped: parts.derivations } : {}) })
     await app.register(forwardsRoutes, { catalog, apiKey: config.apiKey, onRetried: () => forwarding?.forwarder?.wake() })
     await app.register(erasureRoutes, { catalog, eraser, apiKey: config.apiKey })
+    await app.register(batchRoutes, { catalog, eraser, apiKey: config.apiKey, onRequeued: () => captureEngine?.wake() })
     await app.register(statsRoutes, { catalog, apiKey: config.apiKey, queueStats })
     await app.register(dashboardRoutes, { sessions, publicUrl: config.publicUrl })
   }

@@ -214,6 +214,11 @@ export const FAILURE_EXPLANATIONS: Record<ErrorCode, Entry> = {
     retry: 'no',
     fix: 'Read the error: it names the state.',
   },
+  count_changed: {
+    summary: 'A batch action found another number of media than its confirmation showed, and did nothing.',
+    retry: 'helps',
+    fix: 'Count again and confirm the new number.',
+  },
   payload_too_large: {
     summary: 'A request body was too large.',
     retry: 'no',
