@@ -95,10 +95,11 @@ async function main() {
   await whatsapp('15551234567', 'Bob', 'image', await PICTURES.sunset(), 'image/jpeg', { caption: 'Delivery photo' }, { wrongHash: true })
   await whatsapp('4915112345678', 'Jana', 'audio', sampleOgg(4), 'audio/ogg; codecs=opus', { voice: true })
 
-  // Wait until every media left `pending` (bounded).
-  for (let i = 0; i < 200; i++) {
+  // Wait until every media left `pending` and its thumbnail, preview and waveform are made (bounded).
+  const settled = (m) => m.status !== 'pending' && (m.status !== 'stored' || !m.derivatives || ['done', 'skipped', 'failed'].includes(m.derivatives.status))
+  for (let i = 0; i < 300; i++) {
     const { data } = await api('/v1/media?limit=100')
-    if (data.length >= sent.length && data.every((m) => m.status !== 'pending')) break
+    if (data.length >= sent.length && data.every(settled)) break
     await new Promise((r) => setTimeout(r, 100))
   }
 
