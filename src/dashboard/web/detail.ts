@@ -123,6 +123,8 @@ function fields(m: MediaJson): HTMLElement {
     // A failed media's error is in the summary above the fields.
     ['error', 'error.code', m.error && !(m.status === 'failed' && m.failure) ? `${m.error.code}: ${m.error.message}` : null],
     ['attempts', 'attempts', m.attempts ? String(m.attempts) : null],
+    ['malware scan', 'scan.status', m.scan ? m.scan.status + (m.scan.engine ? ` (${m.scan.engine})` : '') : null],
+    ['signature', 'scan.signature', m.scan?.signature ?? null],
   ]
   return el(
     'dl',
