@@ -152,6 +152,12 @@ export interface ListOptions {
   limit: number
   /** Opaque; from a previous page's `nextCursor`. */
   cursor?: string
+  /**
+   * A search (`q`) examines at most this many records per page, newest first (default
+   * SEARCH_WINDOW in media-plans.ts): a rare term's page may then hold fewer than `limit`
+   * records, even none, with a `nextCursor` to search older ones.
+   */
+  searchWindow?: number
 }
 
 export interface Page<T> {

@@ -118,7 +118,7 @@ export abstract class KyselyCatalog implements Catalog {
   }
 
   list(filter: MediaSelection, options: ListOptions): Promise<Page<MediaRecord>> {
-    return this.guard(() => this.run(listPlan(this.sqlDialect, filter, options.limit, options.cursor), 'autocommit'))
+    return this.guard(() => this.run(listPlan(this.sqlDialect, filter, options.limit, options.cursor, options.searchWindow), 'autocommit'))
   }
 
   count(filter: MediaFilter, options: { atMost: number }): Promise<FilterCount> {

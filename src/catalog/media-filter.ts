@@ -34,7 +34,7 @@ export function filterExpression(eb: ExpressionBuilder<Database, 'media'>, filte
  * both, and `lower` on both sides of LIKE makes the match as case-insensitive as the engine's
  * `lower` (ASCII on SQLite, Unicode on PostgreSQL) while keeping an exact-case match exact.
  * No index serves a substring, so this narrows a newest-first scan of the id index, which stops
- * once a page is full (see media-plans.ts `listPlan`).
+ * once a page is full or its window ends (media-plans.ts `listPlan`, SEARCH_WINDOW).
  */
 function searchExpression(q: string): Expression<SqlBool> {
   const length = [...q].length

@@ -5,6 +5,7 @@
 import type { CompiledQuery } from 'kysely'
 import type { MediaSelection, Page, Settlement, StatusCount } from './catalog.js'
 import type { MediaError, MediaRecord, MediaStatus, Platform } from '../media/record.js'
+import { MediagateError } from '../errors.js'
 import { checkLimit, decodeCursor, encodeCursor, filterExpression } from './media-filter.js'
 import { single, type Plan } from './plan.js'
 import { DERIVE_TASK, enqueueTasksPlan } from './task-plans.js'
@@ -128,19 +129,40 @@ export function getQuery(dialect: SqlDialect, id: string): CompiledQuery<MediaRo
   return dialect.qb.selectFrom('media').selectAll().where('id', '=', id).compile()
 }
 
-export function* listPlan(dialect: SqlDialect, filter: MediaSelection, limit: number, cursor: string | undefined): Plan<Page<MediaRecord>> {
+/**
+ * Records a search (`q`) examines per page. No index serves a substring, so a rare term would
+ * otherwise read the whole table in one statement (seconds at a million records, holding the
+ * SQLite thread); bounded, a page costs at most this many rows and the caller pages on.
+ */
+export const SEARCH_WINDOW = 100_000
+
+export function* listPlan(dialect: SqlDialect, filter: MediaSelection, limit: number, cursor: string | undefined, searchWindow = SEARCH_WINDOW): Plan<Page<MediaRecord>> {
   checkLimit(limit)
+  if (!Number.isInteger(searchWindow) || searchWindow < 1) throw new MediagateError('bad_request', 'searchWindow must be a whole number above 0')
   const after = cursor === undefined ? undefined : decodeCursor(cursor)
+  // The oldest id of the window: read from the primary key alone, so it costs an index walk.
+  const floor = filter.q === undefined ? undefined : yield* windowFloor(dialect, after, searchWindow)
   let query = dialect.qb
     .selectFrom('media')
     .selectAll()
     .where((eb) => filterExpression(eb, filter))
   if (after !== undefined) query = query.where('id', '<', after)
+  if (floor !== undefined) query = query.where('id', '>=', floor)
   // One row more than asked tells whether another page exists without a count.
   const rows = yield* single(query.orderBy('id', 'desc').limit(limit + 1).compile())
   const data = rows.slice(0, limit).map(rowToMedia)
   const last = data.at(-1)
-  return { data, nextCursor: rows.length > limit && last ? encodeCursor(last.id) : null }
+  if (rows.length > limit && last) return { data, nextCursor: encodeCursor(last.id) }
+  // The window ended before the page filled: older records remain to be searched below it.
+  return { data, nextCursor: floor !== undefined ? encodeCursor(floor) : null }
+}
+
+/** The id `window` records below `after` (newest first), or undefined when fewer remain. */
+function* windowFloor(dialect: SqlDialect, after: string | undefined, window: number): Plan<string | undefined> {
+  let query = dialect.qb.selectFrom('media').select('id')
+  if (after !== undefined) query = query.where('id', '<', after)
+  const rows = yield* single(query.orderBy('id', 'desc').limit(1).offset(window - 1).compile())
+  return rows[0]?.id
 }
 
 /**

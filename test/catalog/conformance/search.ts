@@ -25,11 +25,12 @@ async function populate(catalog: TestCatalog): Promise<MediaRecord[]> {
   return Promise.all(ids.map(async (id) => (await catalog.get(id))!))
 }
 
-async function search(catalog: TestCatalog, filter: MediaFilter, limit = 2): Promise<string[]> {
+async function search(catalog: TestCatalog, filter: MediaFilter, limit = 2, sizes: number[] = [], searchWindow?: number): Promise<string[]> {
   const found: string[] = []
   let cursor: string | undefined
   for (let pages = 0; pages < 50; pages++) {
-    const page = await catalog.list(filter, { limit, ...(cursor ? { cursor } : {}) })
+    const page = await catalog.list(filter, { limit, ...(cursor ? { cursor } : {}), ...(searchWindow ? { searchWindow } : {}) })
+    sizes.push(page.data.length)
     found.push(...page.data.map((m) => m.id))
     if (page.nextCursor === null) return found
     cursor = page.nextCursor
@@ -83,6 +84,26 @@ export function searchTests(ctx: ConformanceContext): void {
       expect(await search(catalog, { q: 'm_', receivedBefore: new Date(BASE + 4000) })).toEqual([r[3]!.id])
       expect(await search(catalog, { q: 'aWdf', accountId: 'ig-1', status: 'pending' })).toEqual([r[5]!.id])
       expect(await search(catalog, { q: 'aWdf', status: 'stored' })).toEqual([])
+    })
+  })
+
+  describe('search window', () => {
+    it('examines a bounded number of records per page and pages on below it, missing nothing', async () => {
+      const catalog = ctx.catalog()
+      const r = await populate(catalog)
+      const newest = (...indexes: number[]) => indexes.map((i) => r[i]!.id).sort().reverse()
+      // Windows of 2 over 7 records, newest first: {6,5} {4,3} {2,1} {0}; the matches are 1 and 0.
+      const sizes: number[] = []
+      expect(await search(catalog, { q: '1555' }, 5, sizes, 2)).toEqual(newest(0, 1))
+      expect(sizes).toEqual([0, 0, 1, 1])
+      const all: number[] = []
+      expect(await search(catalog, { q: 'photo' }, 1, all, 3)).toEqual(newest(3, 4))
+      expect(all.reduce((a, b) => a + b, 0)).toBe(2)
+      // Without q the window does not apply: one page.
+      const plain: number[] = []
+      expect(await search(catalog, {}, 10, plain, 2)).toHaveLength(7)
+      expect(plain).toEqual([7])
+      await expect(catalog.list({ q: 'x' }, { limit: 5, searchWindow: 0 })).rejects.toMatchObject({ code: 'bad_request' })
     })
   })
 
