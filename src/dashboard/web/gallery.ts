@@ -11,6 +11,8 @@ import type { MediaJson, MediaPage } from './types.js'
 
 const PAGE = 24
 const MAX_LIVE_UPDATES = 48
+/** Search windows read for one click before asking whether to go on. */
+const SEARCH_ROUNDS = 4
 let cursor: string | null = null
 let current: Filters = {}
 // Answers to a query that was replaced meanwhile (the filters changed) are dropped.
@@ -46,25 +48,38 @@ export async function reloadGallery(filters: Filters = filtersFromUrl()): Promis
   await loadPage(++generation)
 }
 
+/**
+ * One more page. A search examines a bounded window of records per request, so a rare term's
+ * page can come back short or empty with a cursor to older ones: up to a few windows are read
+ * in a row before the operator is asked whether to search further.
+ */
 async function loadPage(gen: number): Promise<void> {
-  const params = apiParams(current)
-  params.set('limit', String(PAGE))
-  if (cursor) params.set('cursor', cursor)
   const errorBox = $('list-error')
+  const list = $('gallery')
+  let added = 0
   try {
-    const page = await api<MediaPage>(`/v1/media?${params.toString()}`)
-    if (gen !== generation) return
-    errorBox.hidden = true
-    const list = $('gallery')
-    for (const m of page.data) {
-      if (order.includes(m.id)) continue
-      order.push(m.id)
-      if (newest === null || Date.parse(m.received_at) > Date.parse(newest)) newest = m.received_at
-      list.append(draw(m))
+    for (let round = 0; round < SEARCH_ROUNDS && added < PAGE; round++) {
+      const params = apiParams(current)
+      params.set('limit', String(PAGE))
+      if (cursor) params.set('cursor', cursor)
+      const page = await api<MediaPage>(`/v1/media?${params.toString()}`)
+      if (gen !== generation) return
+      for (const m of page.data) {
+        if (order.includes(m.id)) continue
+        order.push(m.id)
+        added++
+        if (newest === null || Date.parse(m.received_at) > Date.parse(newest)) newest = m.received_at
+        list.append(draw(m))
+      }
+      cursor = page.next_cursor
+      if (!cursor) break
     }
-    cursor = page.next_cursor
-    $('load-more').hidden = !cursor
+    errorBox.hidden = true
+    const loadMore = $('load-more')
+    loadMore.hidden = !cursor
+    loadMore.textContent = current.q && added < PAGE ? 'Search older media' : 'Load more'
     $('empty').hidden = list.children.length > 0
+    $('empty').textContent = cursor ? 'No match among the most recent media yet.' : 'No media match these filters.'
   } catch (err) {
     if (gen !== generation) return
     errorBox.textContent = errorMessage(err)
