@@ -73,7 +73,7 @@ describe.skipIf(!hasChromium)('infected media in the dashboard', () => {
     const card = page.locator(`#gallery li.card[data-id="${id}"]`)
     await expect.poll(() => card.getAttribute('data-status')).toBe('failed')
     expect(await card.locator('.error').textContent()).toBe('infected: Mediagate.Test.Dashboard.UNOFFICIAL')
-    await card.locator('button.details').click()
+    await card.locator('button.title').click()
     const detail = page.locator('#detail')
     await detail.waitFor({ state: 'visible' })
     await expect.poll(() => detail.locator('#detail-infected').textContent()).toContain('Infected: Mediagate.Test.Dashboard.UNOFFICIAL')

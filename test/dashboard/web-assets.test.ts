@@ -61,7 +61,7 @@ describe('the files the page needs', () => {
     }
     // The walk reached the whole module graph, not only the entry point.
     expect([...seen].sort()).toEqual(
-      ['app', 'api', 'detail', 'dom', 'events', 'gallery', 'preview'].map((name) => `/dashboard/assets/${name}.js`).concat('/dashboard/assets/style.css').sort(),
+      ['app', 'api', 'bulk', 'card', 'detail', 'dom', 'events', 'features', 'filters', 'gallery', 'live', 'preview', 'selection', 'stats'].map((name) => `/dashboard/assets/${name}.js`).concat('/dashboard/assets/style.css').sort(),
     )
   })
 

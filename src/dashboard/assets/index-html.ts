@@ -4,11 +4,12 @@
  * The page is static otherwise: the data arrives through the /v1 API and is put into the DOM
  * with textContent by the scripts, never as HTML. No inline script or style (see the CSP).
  */
+import { ERROR_CODES } from '../../errors.js'
 import { MEDIA_KINDS, MEDIA_STATUSES, PLATFORMS } from '../../media/record.js'
 
 /** `<!--options:NAME-->` in index.html becomes one `<option>` per value. */
-const OPTION_LISTS: Readonly<Record<string, readonly string[]>> = { platforms: PLATFORMS, statuses: MEDIA_STATUSES, kinds: MEDIA_KINDS }
-const MARKER = /<!--options:([a-z]+)-->/g
+const OPTION_LISTS: Readonly<Record<string, readonly string[]>> = { platforms: PLATFORMS, statuses: MEDIA_STATUSES, kinds: MEDIA_KINDS, error_codes: Object.keys(ERROR_CODES) }
+const MARKER = /<!--options:([a-z_]+)-->/g
 
 const escapeHtml = (s: string) => s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`)
 const options = (values: readonly string[]) => values.map((v) => `<option value="${escapeHtml(v)}">${escapeHtml(v)}</option>`).join('')

@@ -1,38 +1,22 @@
 /** The entry point: signs in and out, and keeps the page live while signed in. */
 import { api, ApiError } from './api.js'
-import { closeDetail, initDetail, setFeatures } from './detail.js'
-import { $, formatAge } from './dom.js'
+import { initBulk } from './bulk.js'
+import { closeDetail, initDetail } from './detail.js'
+import { $ } from './dom.js'
 import { on } from './events.js'
-import { initGallery, refreshPendingCards, reloadGallery } from './gallery.js'
-import type { Session, StatsJson } from './types.js'
+import { setFeatures } from './features.js'
+import { filtersFromUrl, searchOf } from './filters.js'
+import { checkForNew, initGallery, refreshPendingCards, reloadGallery } from './gallery.js'
+import { hideStats, initStats, refreshStats } from './stats.js'
+import type { Session } from './types.js'
 
 const POLL_MS = 5000
 let pollTimer: number | undefined
 
-async function refreshStats(): Promise<void> {
-  try {
-    const s = await api<StatsJson>('/v1/stats')
-    let pending = 0
-    for (const c of s.counts) if (c.status === 'pending') pending += c.count
-    $('stat-pending').textContent = String(pending)
-    $('stat-stored').textContent = String(s.last_hour.stored)
-    $('stat-failed').textContent = String(s.last_hour.failed)
-    $('stat-failed').title = s.last_hour.failed_by_code.map((f) => `${f.code}: ${f.count}`).join(', ')
-    $('stat-rate').textContent = String(s.capture_rate_per_min)
-    $('stat-oldest').textContent = s.oldest_pending_at ? formatAge(Date.now() - Date.parse(s.oldest_pending_at)) : '—'
-    // Meta stops serving these soon: capture is behind, or failing for them.
-    const near = s.near_deadline.count
-    $('deadline-warning').textContent = near > 0 ? `${near} pending media within an hour of their capture deadline (earliest ${s.near_deadline.earliest ?? '?'}); Meta stops serving them after it` : ''
-    $('deadline-warning').hidden = near === 0
-    $('stats').hidden = false
-  } catch {
-    // The last figures stay; a 401 signs the page out through the api module.
-  }
-}
-
 function tick(): void {
   void refreshStats()
   void refreshPendingCards()
+  void checkForNew()
 }
 
 function showSignIn(): void {
@@ -40,7 +24,7 @@ function showSignIn(): void {
   pollTimer = undefined
   closeDetail()
   $('media').hidden = true
-  $('stats').hidden = true
+  hideStats()
   $('logout-form').hidden = true
   $('gallery').replaceChildren()
   $('signin').hidden = false
@@ -55,6 +39,7 @@ function showApp(session: Extract<Session, { signed_in: true }>): void {
   $('logout-form').hidden = false
   clearInterval(pollTimer)
   pollTimer = setInterval(tick, POLL_MS)
+
   void refreshStats()
   void reloadGallery()
 }
@@ -96,13 +81,19 @@ async function boot(): Promise<void> {
   $('signin-form').addEventListener('submit', (ev) => void signIn(ev))
   $('logout-form').addEventListener('submit', (ev) => void signOut(ev))
   on('mediagate:signed-out', showSignIn)
+  // Back at the tab: the figures and the "new" bar are brought up to date at once.
+  window.addEventListener('focus', () => {
+    if (pollTimer !== undefined) tick()
+  })
+  initStats()
   initGallery()
+  initBulk()
   initDetail()
   const params = new URLSearchParams(location.search)
   const refused = params.get('signin')
   if (refused === 'failed' || refused === 'throttled') {
     showSignInError(refused === 'throttled' ? SIGN_IN_THROTTLED : SIGN_IN_REFUSED)
-    history.replaceState(null, '', '/')
+    history.replaceState(null, '', `/${searchOf(filtersFromUrl())}`)
   }
   let session: Session = { signed_in: false }
   try {

@@ -1,20 +1,20 @@
-/** One media's every field, checks and actions, in a dialog. */
+/**
+ * One media in a dialog: for a failed one, first what failed and whether a retry can help; then
+ * the fields a person reads, with the hash and type checks; the whole record as JSON behind a
+ * toggle; and the actions.
+ */
 import { api, contentUrl, errorMessage, mediaUrl } from './api.js'
-import { $, el } from './dom.js'
+import { platformName, senderOf, subjectOf } from './card.js'
+import { $, el, formatBytes, formatTime, timeEl } from './dom.js'
 import { emit } from './events.js'
+import { hasFeature } from './features.js'
 import { displayName, preview } from './preview.js'
-import type { Features, MediaJson, SignedLink } from './types.js'
+import type { MediaJson, SignedLink } from './types.js'
 
 const SETTLE_POLL_MS = 1000
 const SETTLE_POLLS = 120
-let features: Features = { links: false, delete: false }
 let shownId: string | null = null
 let pollToken = 0
-
-/** Which optional API routes exist (from GET /dashboard/session). */
-export function setFeatures(f: Partial<Features> | null | undefined): void {
-  features = { links: Boolean(f?.links), delete: Boolean(f?.delete) }
-}
 
 const dialog = () => $('detail', HTMLDialogElement)
 
@@ -24,7 +24,7 @@ export async function openDetail(id: string): Promise<void> {
   try {
     render(await api<MediaJson>(mediaUrl(id)))
   } catch (err) {
-    box.replaceChildren(header(id), el('p', { className: 'error', role: 'alert', text: errorMessage(err) }))
+    box.replaceChildren(header(null, id), el('p', { className: 'error', role: 'alert', text: errorMessage(err) }))
   }
   if (!box.open) box.showModal()
 }
@@ -34,22 +34,15 @@ export function closeDetail(): void {
   if (box.open) box.close()
 }
 
-function header(id: string): HTMLElement {
-  return el('header', {}, el('h2', { id: 'detail-title', text: id }), el('button', { type: 'button', id: 'detail-close', text: 'Close', onclick: closeDetail }))
+function header(m: MediaJson | null, id: string): HTMLElement {
+  return el(
+    'header',
+    {},
+    el('div', { className: 'heading' }, el('h2', { id: 'detail-title', text: m ? `${senderOf(m)} — ${subjectOf(m)}` : id }), el('span', { className: 'media-id', id: 'detail-id', text: id })),
+    el('button', { type: 'button', id: 'detail-close', text: 'Close', onclick: closeDetail }),
+  )
 }
 
-// Every field of the record, nested objects flattened to dotted names, so fields added to the
-// API later show up without a change here.
-function flatten(value: unknown, prefix: string, out: [string, string][]): [string, string][] {
-  if (value !== null && typeof value === 'object' && !Array.isArray(value)) {
-    for (const [key, inner] of Object.entries(value)) flatten(inner, prefix ? `${prefix}.${key}` : key, out)
-  } else {
-    out.push([prefix, value === null || value === undefined ? '—' : String(value)])
-  }
-  return out
-}
-
-/** A declared sha256 comes as hex or base64; the computed one is hex. */
 function hexOfSha256(s: string | null): string | null {
   if (!s) return null
   if (/^[0-9a-fA-F]{64}$/.test(s)) return s.toLowerCase()
@@ -85,29 +78,81 @@ function typeCheck(m: MediaJson): HTMLSpanElement {
     : verdict(false, `declared ${m.declared.mime_type}, sniffed ${m.sniffed_mime_type}`)
 }
 
+/** A failed media's first words: what failed, whether retrying helps, what to fix; and its retry. */
+function failureSummary(m: MediaJson, notice: HTMLElement): HTMLElement | null {
+  if (m.status !== 'failed' || !m.error || m.error.code === 'infected') return null
+  const f = m.failure
+  const retry = el('button', { type: 'button', className: 'primary', id: 'detail-retry', text: 'Retry', onclick: () => void retryMedia(m, notice) })
+  // The fix sits beside the retry button when retrying waits for it, below the advice otherwise.
+  const advice =
+    !f ? null
+    : f.retry === 'helps' ? el('div', { className: 'advice' }, retry, el('strong', { text: 'Retrying can help.' }))
+    : f.retry === 'after_fix' ? el('div', { className: 'advice' }, retry, el('span', { className: 'fix' }, el('strong', { text: 'Fix first: ' }), f.fix || 'see the error below'))
+    : el('p', { className: 'advice' }, el('strong', { text: 'Retrying will not help.' }))
+  const fix = f && f.retry !== 'after_fix' && f.fix ? el('p', { className: 'fix', text: f.fix }) : null
+  return el(
+    'section',
+    { className: 'failure', id: 'detail-failure', role: 'alert', 'data-retry': f?.retry ?? '' },
+    el('h3', {}, el('span', { className: 'code', text: m.error.code }), ' ', f?.summary || m.error.message),
+    advice,
+    fix,
+    el('p', { className: 'error-message', text: m.error.message }),
+  )
+}
+
+/** The fields a person reads, in words; every other field is in the raw JSON below them. */
+function fields(m: MediaJson): HTMLElement {
+  const rows: [string, string, Node | string | null][] = [
+    ['status', 'status', el('span', { className: `badge status status-${m.status}`, text: m.status })],
+    ['sender', 'sender_id', senderOf(m) + (m.sender_user_id && m.sender_user_id !== m.sender_id ? ` (BSUID ${m.sender_user_id})` : '')],
+    ['platform', 'platform', platformName(m.platform)],
+    ['account', 'account_id', m.account_id],
+    ['kind', 'kind', m.voice ? `${m.kind} (voice note)` : m.kind],
+    ['caption', 'caption', m.caption],
+    ['filename', 'filename', m.filename],
+    ['type', 'mime_type', m.mime_type],
+    ['size', 'size', m.size !== null ? formatBytes(m.size) : null],
+    ['pixels', 'width', m.width && m.height ? `${m.width} × ${m.height}` : null],
+    ['duration', 'duration_ms', m.duration_ms ? `${(m.duration_ms / 1000).toFixed(1)} s` : null],
+    ['received', 'received_at', timeEl(m.received_at)],
+    ['stored', 'stored_at', m.stored_at ? timeEl(m.stored_at) : null],
+    ['message id', 'message_id', m.message_id],
+    ['sha256', 'sha256', m.sha256],
+    ['hash check', 'hash-check', hashCheck(m)],
+    ['type check', 'type-check', typeCheck(m)],
+    // A failed media's error is in the summary above the fields.
+    ['error', 'error.code', m.error && !(m.status === 'failed' && m.failure) ? `${m.error.code}: ${m.error.message}` : null],
+    ['attempts', 'attempts', m.attempts ? String(m.attempts) : null],
+    ['malware scan', 'scan.status', m.scan ? m.scan.status + (m.scan.engine ? ` (${m.scan.engine})` : '') : null],
+    ['signature', 'scan.signature', m.scan?.signature ?? null],
+  ]
+  return el(
+    'dl',
+    { className: 'fields', id: 'detail-fields' },
+    rows.filter(([, , value]) => value !== null && value !== '').flatMap(([label, key, value]) => [el('dt', { text: label }), el('dd', { 'data-field': key, id: key.endsWith('-check') ? `detail-${key}` : undefined }, value)]),
+  )
+}
+
+function rawJson(m: MediaJson): HTMLElement {
+  return el('details', { className: 'raw', id: 'detail-raw' }, el('summary', { text: 'Raw JSON' }), el('pre', { id: 'detail-json', text: JSON.stringify(m, null, 2) }))
+}
+
 function render(m: MediaJson): void {
   const notice = el('p', { className: 'notice', id: 'detail-notice', role: 'status' })
   const actions = el('div', { className: 'actions' })
   const infected = m.status === 'failed' && m.error?.code === 'infected'
-  if (m.status === 'failed' && !infected) actions.append(el('button', { type: 'button', className: 'primary', id: 'detail-retry', text: 'Retry', onclick: () => void retry(m, notice) }))
+  // Retrying is offered as the main action only where it can help; elsewhere it stays possible.
+  if (m.status === 'failed' && !infected && m.failure?.retry !== 'helps' && m.failure?.retry !== 'after_fix') {
+    actions.append(el('button', { type: 'button', id: 'detail-retry-anyway', text: 'Retry anyway', onclick: () => void retryMedia(m, notice) }))
+  }
   if (infected) actions.append(el('button', { type: 'button', id: 'detail-release', text: 'Release (false positive)', onclick: () => void release(m, notice) }))
   // Remote media (storage policy lazy or proxy) are served too, straight from Meta.
   const servable = m.status === 'stored' || m.status === 'remote'
   if (servable) actions.append(el('a', { id: 'detail-download', href: contentUrl(m.id), download: m.filename || m.id, text: 'Download' }))
-  if (features.links && servable) actions.append(el('button', { type: 'button', id: 'detail-link', text: 'Copy signed link', onclick: () => void copyLink(m, notice) }))
-  if (features.delete && m.status !== 'deleted') {
+  if (hasFeature('links') && servable) actions.append(el('button', { type: 'button', id: 'detail-link', text: 'Copy signed link', onclick: () => void copyLink(m, notice) }))
+  if (hasFeature('delete') && m.status !== 'deleted') {
     actions.append(el('button', { type: 'button', className: 'danger', id: 'detail-delete', text: 'Delete', onclick: () => void remove(m, notice) }))
   }
-
-  const fields = el(
-    'dl',
-    { className: 'fields', id: 'detail-fields' },
-    el('dt', { text: 'hash check' }),
-    el('dd', { id: 'detail-hash-check' }, hashCheck(m)),
-    el('dt', { text: 'type check' }),
-    el('dd', { id: 'detail-type-check' }, typeCheck(m)),
-    flatten(m, '', []).flatMap(([name, value]) => [el('dt', { text: name }), el('dd', { 'data-field': name, text: value })]),
-  )
 
   // Infected media say so first: the signature, and that the bytes are in quarantine.
   const warning = infected
@@ -115,8 +160,13 @@ function render(m: MediaJson): void {
     : null
   const handles = el('section', { className: 'handles', id: 'detail-handles' })
   dialog().replaceChildren(
-    header(m.id),
-    el('div', { className: 'body' }, el('div', {}, warning, preview(m, undefined, true), el('p', { className: 'name', text: displayName(m) }), actions, notice, handles), fields),
+    header(m, m.id),
+    el(
+      'div',
+      { className: 'body' },
+      el('div', {}, preview(m, undefined, true), actions, notice, handles),
+      el('div', {}, warning, failureSummary(m, notice), fields(m), rawJson(m)),
+    ),
   )
   if (m.status === 'stored') void showHandles(m.id, handles)
 }
@@ -136,7 +186,7 @@ async function showHandles(id: string, section: HTMLElement): Promise<void> {
     const { data } = await api<{ data: HandleJson[] }>(`${mediaUrl(id)}/handles`)
     if (shownId !== id) return
     const items = data.map((h) =>
-      el('li', { 'data-platform': h.platform, text: `${h.platform} ${h.account_id}: ${h.handle} (${h.variant === 'original' ? h.mime_type : `converted to ${h.mime_type}`}, valid until ${new Date(h.expires_at).toLocaleString()})` }),
+      el('li', { 'data-platform': h.platform, text: `${h.platform} ${h.account_id}: ${h.handle} (${h.variant === 'original' ? h.mime_type : `converted to ${h.mime_type}`}, valid until ${formatTime(h.expires_at)})` }),
     )
     section.replaceChildren(el('h3', { text: 'Handles at Meta' }), items.length > 0 ? el('ul', {}, ...items) : el('p', { text: 'Not uploaded to Meta.' }))
   } catch (err) {
@@ -144,7 +194,7 @@ async function showHandles(id: string, section: HTMLElement): Promise<void> {
   }
 }
 
-async function retry(m: MediaJson, notice: HTMLElement): Promise<void> {
+async function retryMedia(m: MediaJson, notice: HTMLElement): Promise<void> {
   try {
     const queued = await api<MediaJson>(`${mediaUrl(m.id)}/retry`, { method: 'POST' })
     render(queued)
@@ -201,7 +251,7 @@ async function copyLink(m: MediaJson, notice: HTMLElement): Promise<void> {
     box.select()
     try {
       await navigator.clipboard.writeText(url)
-      notice.append(el('span', { text: `Copied${link?.expires_at ? `; valid until ${link.expires_at}` : ''}.` }))
+      notice.append(el('span', { text: `Copied${link?.expires_at ? `; valid until ${formatTime(link.expires_at)}` : ''}.` }))
     } catch {
       notice.append(el('span', { text: 'Copy the link from the field.' }))
     }

@@ -55,8 +55,19 @@ export function formatAge(ms: number): string {
   return `${Math.floor(h / 24)} d`
 }
 
+// One way to show an instant everywhere: the viewer's local time, the UTC ISO form on hover.
+const LOCAL = new Intl.DateTimeFormat(undefined, { year: 'numeric', month: 'short', day: 'numeric', hour: '2-digit', minute: '2-digit', second: '2-digit' })
+
 export function formatTime(iso: string | null | undefined): string {
   if (!iso) return ''
   const d = new Date(iso)
-  return Number.isNaN(d.getTime()) ? iso : d.toLocaleString()
+  return Number.isNaN(d.getTime()) ? iso : LOCAL.format(d)
+}
+
+/** `<time>` with the local time as text and the UTC ISO time as its hover title. */
+export function timeEl(iso: string | null | undefined, props: Props = {}): HTMLElement {
+  if (!iso) return el('span', { ...props, text: '—' })
+  const d = new Date(iso)
+  if (Number.isNaN(d.getTime())) return el('span', { ...props, text: iso })
+  return el('time', { ...props, datetime: d.toISOString(), title: `${d.toISOString()} (UTC)`, text: LOCAL.format(d) })
 }

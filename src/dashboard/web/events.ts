@@ -8,6 +8,10 @@ interface PageEvents {
   'mediagate:media-changed': MediaJson
   /** A media was deleted: its id. */
   'mediagate:media-removed': string
+  /** Cards were picked or unpicked for a bulk action. */
+  'mediagate:selection-changed': null
+  /** The gallery was loaded afresh (new filters, or the new media were shown). */
+  'mediagate:list-reloaded': null
 }
 
 export function emit<K extends keyof PageEvents>(name: K, detail: PageEvents[K]): void {

@@ -1,5 +1,5 @@
 /** What a media looks like in a card or the detail view. */
-import { contentUrl, previewUrl, thumbnailUrl } from './api.js'
+import { previewUrl, thumbnailUrl } from './api.js'
 import { el, formatBytes } from './dom.js'
 import type { MediaJson } from './types.js'
 
@@ -25,7 +25,7 @@ export function previewKind(m: MediaJson): PreviewKind {
 }
 
 export function displayName(m: MediaJson): string {
-  return m.filename || m.caption || m.kind
+  return m.caption || m.filename || (m.voice ? 'voice note' : m.kind)
 }
 
 /**
@@ -38,27 +38,38 @@ export function preview(m: MediaJson, onOpen?: () => void, large = false): HTMLD
   const thumb = thumbnailUrl(m.id, large ? 640 : 320)
   let inner: HTMLElement
   if (kind === 'image') {
-    inner = el('img', { src: thumb, alt: displayName(m), loading: 'lazy', decoding: 'async' })
-    // No thumbnail (it could not be made): the original, as before.
-    inner.addEventListener('error', () => ((inner as HTMLImageElement).src = contentUrl(m.id)), { once: true })
-    if (onOpen) inner.addEventListener('click', onOpen)
+    const img = el('img', { src: thumb, alt: displayName(m), loading: 'lazy', decoding: 'async' })
+    // No thumbnail (it could not be made): a badge. Never the original: a gallery of full-size
+    // pictures is megabytes per card.
+    img.addEventListener('error', () => img.replaceWith(placeholder(m)), { once: true })
+    if (onOpen) img.addEventListener('click', onOpen)
+    inner = img
   } else if (kind === 'video') {
+    // preload=none: nothing of the video is fetched until it is played; the poster is a thumbnail.
     inner = el('video', { src: previewUrl(m.id), poster: thumb, controls: true, preload: 'none' })
   } else if (kind === 'audio') {
     inner = el('div', { className: 'voice' }, waveform(m), el('audio', { src: previewUrl(m.id), controls: true, preload: 'none' }), m.duration_ms ? el('span', { className: 'duration', text: formatDuration(m.duration_ms) }) : null)
   } else {
-    inner = el(
-      'div',
-      { className: 'placeholder' },
-      el('span', { className: 'icon', 'aria-hidden': 'true', text: badge(m) }),
-      el('span', { className: 'name', text: m.filename || m.kind }),
-      el('span', { text: m.size !== null && m.size !== undefined ? formatBytes(m.size) : m.status }),
-    )
+    inner = placeholder(m)
+    if (onOpen) {
+      inner.classList.add('opens')
+      inner.addEventListener('click', onOpen)
+    }
   }
   const box = el('div', { className: `preview preview-${kind}` }, inner)
   const colour = m.placeholder ? averageColour(m.placeholder) : null
   if (colour && kind !== 'audio') box.style.backgroundColor = colour
   return box
+}
+
+function placeholder(m: MediaJson): HTMLElement {
+  return el(
+    'div',
+    { className: 'placeholder' },
+    el('span', { className: 'icon', 'aria-hidden': 'true', text: badge(m) }),
+    el('span', { className: 'name', text: m.filename || m.kind }),
+    el('span', { text: m.size !== null && m.size !== undefined ? formatBytes(m.size) : m.status }),
+  )
 }
 
 /** The waveform as bars (nothing when it is not known). */
