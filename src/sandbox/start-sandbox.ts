@@ -63,6 +63,7 @@ export async function startSandbox(config: Readonly<Config>): Promise<Sandbox> {
     `META_APP_SECRET=${appSecret}`,
     `MEDIAGATE_API_KEY=${shownKey}`,
   ].join(' ')
+  const cli = cliInvocation()
   return {
     config: Object.freeze(sandboxConfig),
     emulator,
@@ -98,8 +99,8 @@ export async function startSandbox(config: Readonly<Config>): Promise<Sandbox> {
         '',
         "  Meta's subscription handshake, and the CLI against the emulator (from this directory):",
         `  curl -s '${gatewayUrl}/webhooks/meta?hub.mode=subscribe&hub.verify_token=${shownVerify}&hub.challenge=42'`,
-        `  ${cliEnv} npx mediagate fetch <source_media_id of a WhatsApp record> -o media.bin`,
-        `  ${cliEnv} npx mediagate replay payload.json --signature "sha256=$(openssl dgst -sha256 -hmac '${appSecret}' -hex < payload.json | awk '{print $NF}')"`,
+        `  ${cliEnv} ${cli} fetch <source_media_id of a WhatsApp record> -o media.bin`,
+        `  ${cliEnv} ${cli} replay payload.json --signature "sha256=$(openssl dgst -sha256 -hmac '${appSecret}' -hex < payload.json | awk '{print $NF}')"`,
         '==================================================================================',
         '',
       ].join('\n')
@@ -122,4 +123,19 @@ async function startOnSavedPort(identity: SandboxIdentity, stateDir: string): Pr
     }
   }
   return startEmulator({ ...options, port: 0 })
+}
+
+/**
+ * How to run this same CLI from the directory the sandbox started in: `mediagate` from an
+ * installed bin, `npx mediagate` from a project's node_modules, else `node <its main.js>` (a
+ * clone started with `npm start`), where `npx mediagate` would first pack and build a copy of
+ * the clone, minutes on a small machine, before running anything.
+ */
+export function cliInvocation(script = process.argv[1] ?? '', cwd = process.cwd()): string {
+  const parts = script.split(path.sep)
+  if (parts.includes('node_modules')) return 'npx mediagate'
+  if (path.basename(script) === 'mediagate') return 'mediagate'
+  const relative = path.relative(cwd, script)
+  const shown = relative.startsWith('..') || path.isAbsolute(relative) ? script : relative
+  return `node ${/^[\w./@+-]+$/.test(shown) ? shown : JSON.stringify(shown)}`
 }

@@ -37,7 +37,7 @@ async function waitFor<T>(fn: () => Promise<T | undefined> | T | undefined, time
 
 /** The banner's values, once it is printed. */
 async function banner(gw: ChildGateway): Promise<Record<'emulator' | 'apiKey' | 'appSecret' | 'verifyToken' | 'accessToken' | 'fetchLine' | 'handshake', string>> {
-  const out = await waitFor(() => (gw.output().includes('access token:') && gw.output().includes('npx mediagate replay') ? gw.output() : undefined))
+  const out = await waitFor(() => (gw.output().includes('access token:') && / replay payload\.json/.test(gw.output()) ? gw.output() : undefined))
   const field = (label: string) => new RegExp(`${label}:\\s+(\\S+)`).exec(out)![1]!
   return {
     emulator: field('emulator'),
@@ -45,15 +45,16 @@ async function banner(gw: ChildGateway): Promise<Record<'emulator' | 'apiKey' | 
     appSecret: field('app secret'),
     verifyToken: field('verify token'),
     accessToken: field('access token'),
-    fetchLine: out.split('\n').find((l) => l.includes('npx mediagate fetch'))!.trim(),
+    fetchLine: out.split('\n').find((l) => l.includes(' fetch <source_media_id'))!.trim(),
     handshake: /curl -s '([^']+hub\.challenge=42)'/.exec(out)![1]!,
   }
 }
 
-/** The VAR=value words before `npx mediagate` on a banner line. */
-function envOf(line: string): Record<string, string> {
-  const words = line.slice(0, line.indexOf('npx mediagate')).trim().split(/\s+/)
-  return Object.fromEntries(words.map((w) => [w.slice(0, w.indexOf('=')), w.slice(w.indexOf('=') + 1)]))
+/** A banner line's VAR=value words, and the words of the command that follows them up to `verb`. */
+function commandOf(line: string, verb: string): { env: Record<string, string>; command: string[] } {
+  const words = line.slice(0, line.indexOf(` ${verb} `)).trim().split(/\s+/)
+  const env = words.filter((w) => /^[A-Z_]+=/.test(w))
+  return { env: Object.fromEntries(env.map((w) => [w.slice(0, w.indexOf('=')), w.slice(w.indexOf('=') + 1)])), command: words.slice(env.length) }
 }
 
 describe('the sandbox keeps its identity', () => {
@@ -91,7 +92,9 @@ describe('the sandbox keeps its identity', () => {
       const [m] = ((await (await fetch(`${gw.url}/v1/media?message_id=${encodeURIComponent(sent.message_id)}`, { headers: auth })).json()) as { data: MediaJson[] }).data
       return m?.status === 'stored' ? m : undefined
     })
-    const env = envOf(after.fetchLine)
+    const { env, command } = commandOf(after.fetchLine, 'fetch')
+    // Started from the clone, the banner runs the built CLI with node (npx would pack and build a copy first).
+    expect(command).toEqual(['node', 'dist/cli/main.js'])
     const out = path.join(dataDir, 'fetched.bin')
     const fetched = await runCli(['fetch', record.source.media_id!, '-o', out], env)
     expect(fetched.code, fetched.stderr).toBe(0)
