@@ -8,7 +8,6 @@ import type { BlobDeletionClaim, BlobLease, BlobLeaseAnswer, Catalog, CatalogSum
 import { MediagateError } from '../errors.js'
 import type { DeriveStatus, MediaError, MediaRecord, NewMedia, ScanResult } from '../media/record.js'
 import {
-  countsPlan,
   failBlobPlan,
   getQuery,
   listPlan,
@@ -26,6 +25,7 @@ import { LATEST_VERSION } from './migrations/index.js'
 import { type Plan, type PlanMode, single } from './plan.js'
 import { failRemotePlan, lazyDuePlan, learnRemotePlan, storeRemotePlan } from './remote-plans.js'
 import { summaryPlan } from './summary-plan.js'
+import { compactCountsPlan, countsPlan } from './counts-plans.js'
 import { compareRowsPlan, copyActivityPlan, exportRowsPlan, importRowsPlan } from './copy-plans.js'
 import { createSessionPlan, endSessionPlan, sessionActivePlan } from './session-plans.js'
 import { claimForwardsPlan, getForwardPlan, listForwardsPlan, recordWithForwardsPlan, retryForwardsPlan, settleForwardPlan, webhookMediaPlan } from './forward-plans.js'
@@ -126,6 +126,11 @@ export abstract class KyselyCatalog implements Catalog {
 
   counts(): Promise<StatusCount[]> {
     return this.guard(() => this.run(countsPlan(this.sqlDialect), 'autocommit'))
+  }
+
+  /** Folds the count deltas into the base counts now (writers do it on their own; for tests and tools). */
+  compactCounts(): Promise<void> {
+    return this.guard(() => this.run(compactCountsPlan(this.sqlDialect), 'transaction'))
   }
 
   summary(since: Date): Promise<CatalogSummary> {

@@ -3,8 +3,8 @@
  * enough between SQLite and PostgreSQL to live with each engine.
  */
 import type { CompiledQuery } from 'kysely'
-import type { MediaFilter, Page, Settlement, StatusCount } from './catalog.js'
-import type { MediaError, MediaRecord, MediaStatus, Platform } from '../media/record.js'
+import type { MediaFilter, Page, Settlement } from './catalog.js'
+import type { MediaError, MediaRecord } from '../media/record.js'
 import { checkLimit, decodeCursor, encodeCursor, filterExpression } from './media-filter.js'
 import { single, type Plan } from './plan.js'
 import { DERIVE_TASK, enqueueTasksPlan } from './task-plans.js'
@@ -169,19 +169,6 @@ export function* requeuePlan(dialect: SqlDialect, filter: MediaFilter & { ids?: 
     count += rows.length
   }
   return count
-}
-
-export function* countsPlan(dialect: SqlDialect): Plan<StatusCount[]> {
-  const rows = yield* single(
-    dialect.qb
-      .selectFrom('media')
-      .select((eb) => ['platform', 'status', eb.fn.countAll<number | string>().as('count')])
-      .groupBy(['platform', 'status'])
-      .orderBy('platform')
-      .orderBy('status')
-      .compile(),
-  )
-  return rows.map((row) => ({ platform: row.platform as Platform, status: row.status as MediaStatus, count: Number(row.count) }))
 }
 
 export function webhookBodyQuery(dialect: SqlDialect, webhookId: string) {

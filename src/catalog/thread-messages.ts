@@ -65,6 +65,7 @@ const THREAD_METHODS: Record<ThreadMethod, true> = {
   get: true,
   list: true,
   counts: true,
+  compactCounts: true,
   summary: true,
   requeue: true,
   failBlob: true,
