@@ -20,10 +20,12 @@ import { scanTests } from './conformance/scans.js'
 import { sessionTests } from './conformance/sessions.js'
 import { taskTests } from './conformance/tasks.js'
 import { handleTests } from './conformance/handles.js'
+import { countTests } from './conformance/counts.js'
 
 export type TestCatalog = Catalog & {
   migrateTo(version: number): Promise<MigrationOutcome>
   schemaVersion(): Promise<number>
+  compactCounts(): Promise<void>
 }
 
 export interface CatalogFixture {
@@ -85,5 +87,6 @@ export function catalogConformance(name: string, setup: () => Promise<CatalogFix
     taskTests(ctx)
     handleTests(ctx)
     scanTests(ctx)
+    countTests(ctx)
   })
 }
