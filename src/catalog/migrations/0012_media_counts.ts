@@ -67,6 +67,9 @@ const CHANGED = sql`old.platform is distinct from new.platform or old.status is 
 
 function postgresTriggers(): RawBuilder<unknown>[] {
   return [
+    // A fold leaves dead rows that a reader's scan still walks until vacuumed: vacuum this small
+    // table as soon as a fold's worth is dead, at full speed, not at 20% of its size.
+    sql`alter table media_count_deltas set (autovacuum_vacuum_threshold = ${sql.lit(FOLD_EVERY)}, autovacuum_vacuum_scale_factor = 0, autovacuum_vacuum_cost_delay = 0)`,
     PG_FOLD,
     PG_TRACK,
     PG_FOLD_TRIGGER,
