@@ -147,10 +147,10 @@ export function countTests(ctx: ConformanceContext): void {
       })()
       await Promise.all(
         catalogs.slice(0, 3).map(async (catalog, n) => {
-          for (let round = 0; round < 8; round++) {
+          for (let round = 0; round < 6; round++) {
             const platform = (['whatsapp', 'messenger', 'instagram'] as const)[(n + round) % 3]!
-            await seed(catalog, 60, platform === 'whatsapp' ? {} : { platform, sourceMediaId: null })
-            const claimed = await catalog.claim({ owner: `w${n}`, limit: 40, leaseMs: 60_000, crashLimit: 8 })
+            await seed(catalog, 40, platform === 'whatsapp' ? {} : { platform, sourceMediaId: null })
+            const claimed = await catalog.claim({ owner: `w${n}`, limit: 30, leaseMs: 60_000, crashLimit: 8 })
             await catalog.settleMany(claimed.map((m, i) => ({ id: m.id, owner: `w${n}`, settlement: i % 4 === 0 ? { status: 'failed' as const, error: { code: 'auth', message: 'no' } } : stored() })))
             if (round % 3 === 2) await catalog.markDeleted(claimed.slice(0, 5).map((m) => m.id))
           }
@@ -161,7 +161,7 @@ export function countTests(ctx: ConformanceContext): void {
       await folder
       expect(folds).toBeGreaterThan(0)
       const truth = await expectExact(ctx.catalog(), 'after the race')
-      expect(truth.reduce((n, c) => n + c.count, 0)).toBe(3 * 8 * 60)
+      expect(truth.reduce((n, c) => n + c.count, 0)).toBe(3 * 6 * 40)
       await catalogs[1]!.compactCounts()
       await expectExact(ctx.catalog(), 'folded after the race')
     })
