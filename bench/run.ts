@@ -24,8 +24,9 @@ import { intake } from './scenarios/intake.js'
 import { serving } from './scenarios/serving.js'
 import { scanning } from './scenarios/scanning.js'
 import { outbound } from './scenarios/outbound.js'
+import { largeCatalog } from './scenarios/large-catalog.js'
 
-const SCENARIOS: Scenario[] = [intake, captureSmall, captureLarge, serving, scanning, emulatorHonesty, derivatives, outbound]
+const SCENARIOS: Scenario[] = [intake, captureSmall, captureLarge, serving, scanning, emulatorHonesty, derivatives, outbound, largeCatalog]
 /** The bench's own sources, not the compiled copy: results are committed next to them. */
 const RESULTS_DIR = fileURLToPath(new URL('../../bench/results/', import.meta.url))
 

@@ -8,7 +8,6 @@ import type { BlobDeletionClaim, BlobLease, BlobLeaseAnswer, Catalog, CatalogSum
 import { MediagateError } from '../errors.js'
 import type { DeriveStatus, MediaError, MediaRecord, NewMedia, ScanResult } from '../media/record.js'
 import {
-  countsPlan,
   failBlobPlan,
   getQuery,
   listPlan,
@@ -26,7 +25,8 @@ import { LATEST_VERSION } from './migrations/index.js'
 import { type Plan, type PlanMode, single } from './plan.js'
 import { failRemotePlan, lazyDuePlan, learnRemotePlan, storeRemotePlan } from './remote-plans.js'
 import { summaryPlan } from './summary-plan.js'
-import { countPlan } from './count-plan.js'
+import { filterCountPlan } from './filter-count-plan.js'
+import { compactCountsPlan, countsPlan } from './counts-plans.js'
 import { compareRowsPlan, copyActivityPlan, exportRowsPlan, importRowsPlan } from './copy-plans.js'
 import { createSessionPlan, endSessionPlan, sessionActivePlan } from './session-plans.js'
 import { claimForwardsPlan, getForwardPlan, listForwardsPlan, recordWithForwardsPlan, retryForwardsPlan, settleForwardPlan, webhookMediaPlan } from './forward-plans.js'
@@ -122,7 +122,7 @@ export abstract class KyselyCatalog implements Catalog {
   }
 
   count(filter: MediaFilter, options: { atMost: number }): Promise<FilterCount> {
-    return this.guard(() => this.run(countPlan(this.sqlDialect, filter, options.atMost), 'autocommit'))
+    return this.guard(() => this.run(filterCountPlan(this.sqlDialect, filter, options.atMost), 'autocommit'))
   }
 
   requeue(filter: MediaSelection): Promise<number> {
@@ -131,6 +131,11 @@ export abstract class KyselyCatalog implements Catalog {
 
   counts(): Promise<StatusCount[]> {
     return this.guard(() => this.run(countsPlan(this.sqlDialect), 'autocommit'))
+  }
+
+  /** Folds the count deltas into the base counts now (writers do it on their own; for tests and tools). */
+  compactCounts(): Promise<void> {
+    return this.guard(() => this.run(compactCountsPlan(this.sqlDialect), 'transaction'))
   }
 
   summary(since: Date): Promise<CatalogSummary> {

@@ -3,8 +3,8 @@
  * enough between SQLite and PostgreSQL to live with each engine.
  */
 import type { CompiledQuery } from 'kysely'
-import type { MediaSelection, Page, Settlement, StatusCount } from './catalog.js'
-import type { MediaError, MediaRecord, MediaStatus, Platform } from '../media/record.js'
+import type { MediaSelection, Page, Settlement } from './catalog.js'
+import type { MediaError, MediaRecord } from '../media/record.js'
 import { MediagateError } from '../errors.js'
 import { checkLimit, decodeCursor, encodeCursor, filterExpression } from './media-filter.js'
 import { single, type Plan } from './plan.js'
@@ -191,19 +191,6 @@ export function* requeuePlan(dialect: SqlDialect, filter: MediaSelection, now: n
     count += rows.length
   }
   return count
-}
-
-export function* countsPlan(dialect: SqlDialect): Plan<StatusCount[]> {
-  const rows = yield* single(
-    dialect.qb
-      .selectFrom('media')
-      .select((eb) => ['platform', 'status', eb.fn.countAll<number | string>().as('count')])
-      .groupBy(['platform', 'status'])
-      .orderBy('platform')
-      .orderBy('status')
-      .compile(),
-  )
-  return rows.map((row) => ({ platform: row.platform as Platform, status: row.status as MediaStatus, count: Number(row.count) }))
 }
 
 export function webhookBodyQuery(dialect: SqlDialect, webhookId: string) {

@@ -4,7 +4,7 @@
  * PostgreSQL and a JavaScript `Date` round-trips exactly. Booleans are `boolean` on PostgreSQL
  * and 0/1 on SQLite (see `ValueCodec`).
  */
-import type { Selectable } from 'kysely'
+import type { Generated, Selectable } from 'kysely'
 
 /** A column that is 0/1 on SQLite and a boolean on PostgreSQL. */
 export type DbBoolean = number | boolean
@@ -202,6 +202,21 @@ export interface HandleDeletionsTable {
   created_at: number
 }
 
+/** Base media counts by platform and status (migration 12); the deltas are folded in now and then. */
+export interface MediaCountsTable {
+  platform: string
+  status: string
+  count: number | string
+}
+
+/** +1/−1 per record that arrived, left or changed status since the last fold (migration 12; written by triggers only). */
+export interface MediaCountDeltasTable {
+  id: Generated<number>
+  platform: string
+  status: string
+  delta: number
+}
+
 export interface MigrationsTable {
   version: number
   name: string
@@ -218,6 +233,8 @@ export interface Database {
   derivatives: DerivativesTable
   media_handles: MediaHandlesTable
   handle_deletions: HandleDeletionsTable
+  media_counts: MediaCountsTable
+  media_count_deltas: MediaCountDeltasTable
   mediagate_migrations: MigrationsTable
 }
 

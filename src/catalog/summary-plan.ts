@@ -1,37 +1,48 @@
 /**
  * The operators' summary (status command, dashboard header, metrics): counts by platform and
  * status, the oldest pending media, and what was stored or failed since a moment, by error code.
+ *
+ * Every figure reads a bounded set of rows, so the summary costs the same at any catalog size:
+ * the counts are kept by triggers (counts-plans.ts), and each query here walks an index over
+ * pending, recent or failed rows only (migrations 2 and 12). The statuses are literals, not
+ * parameters: only then may either planner use the partial indexes of migration 12.
  */
+import { sql } from 'kysely'
 import type { CatalogSummary } from './catalog.js'
-import { countsPlan } from './media-plans.js'
+import { countsPlan } from './counts-plans.js'
 import { single, type Plan } from './plan.js'
 import type { SqlDialect } from './sql-dialect.js'
 
 /** How close a pending media's deadline must be for the summary to warn about it. */
 export const NEAR_DEADLINE_MS = 60 * 60 * 1000
 
+const PENDING = sql.lit('pending')
+
 export function* summaryPlan(dialect: SqlDialect, since: number, now: number): Plan<CatalogSummary> {
   const counts = yield* countsPlan(dialect)
+  // media_pending_received_idx (migration 12): the first entry.
   const [oldest] = yield* single(
     dialect.qb
       .selectFrom('media')
       .select((eb) => eb.fn.min('received_at').as('oldest'))
-      .where('status', '=', 'pending')
+      .where('status', '=', PENDING)
       .compile(),
   )
+  // media_stored_at_idx (migration 12): the entries since `since`.
   const [stored] = yield* single(
     dialect.qb
       .selectFrom('media')
       .select((eb) => eb.fn.countAll<number | string>().as('n'))
-      .where('status', '=', 'stored')
+      .where('status', '=', sql.lit('stored'))
       .where('stored_at', '>=', since)
       .compile(),
   )
+  // media_failed_updated_idx (migration 12), which also holds the code: the entries since `since`.
   const failures = yield* single(
     dialect.qb
       .selectFrom('media')
       .select((eb) => ['error_code', eb.fn.countAll<number | string>().as('n')])
-      .where('status', '=', 'failed')
+      .where('status', '=', sql.lit('failed'))
       .where('updated_at', '>=', since)
       .groupBy('error_code')
       .orderBy('error_code')
@@ -42,7 +53,7 @@ export function* summaryPlan(dialect: SqlDialect, since: number, now: number): P
     dialect.qb
       .selectFrom('media')
       .select((eb) => eb.fn.countAll<number | string>().as('n'))
-      .where('status', '=', 'pending')
+      .where('status', '=', PENDING)
       .where('source_expires_at', '<=', now + NEAR_DEADLINE_MS)
       .compile(),
   )
@@ -50,7 +61,7 @@ export function* summaryPlan(dialect: SqlDialect, since: number, now: number): P
     dialect.qb
       .selectFrom('media')
       .select((eb) => eb.fn.min('source_expires_at').as('earliest'))
-      .where('status', '=', 'pending')
+      .where('status', '=', PENDING)
       .compile(),
   )
   const earliestAt = earliest?.earliest

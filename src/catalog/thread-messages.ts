@@ -67,6 +67,7 @@ const THREAD_METHODS: Record<ThreadMethod, true> = {
   list: true,
   count: true,
   counts: true,
+  compactCounts: true,
   summary: true,
   requeue: true,
   failBlob: true,

@@ -21,10 +21,12 @@ import { searchTests } from './conformance/search.js'
 import { sessionTests } from './conformance/sessions.js'
 import { taskTests } from './conformance/tasks.js'
 import { handleTests } from './conformance/handles.js'
+import { countTests } from './conformance/counts.js'
 
 export type TestCatalog = Catalog & {
   migrateTo(version: number): Promise<MigrationOutcome>
   schemaVersion(): Promise<number>
+  compactCounts(): Promise<void>
 }
 
 export interface CatalogFixture {
@@ -87,5 +89,6 @@ export function catalogConformance(name: string, setup: () => Promise<CatalogFix
     taskTests(ctx)
     handleTests(ctx)
     scanTests(ctx)
+    countTests(ctx)
   })
 }

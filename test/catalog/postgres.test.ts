@@ -4,6 +4,7 @@ import { afterEach, describe, expect, it } from 'vitest'
 import { openCatalog } from '../../src/catalog/open-catalog.js'
 import { PostgresCatalog } from '../../src/catalog/postgres-catalog.js'
 import { LATEST_VERSION } from '../../src/catalog/migrations/index.js'
+import { FOLD_EVERY } from '../../src/catalog/migrations/0012_media_counts.js'
 import { createTestSchema, dropSchema, type TestSchema, uniqueSchemaName } from '../helpers/postgres.js'
 import { POSTGRES_URL, postgresAvailable } from '../helpers/services.js'
 import { catalogConformance } from './conformance.js'
@@ -48,12 +49,35 @@ describe.skipIf(!available)('PostgresCatalog', () => {
     await client.connect()
     try {
       const tables = await client.query<{ table_name: string }>('select table_name from information_schema.tables where table_schema = $1 order by 1', [s.name])
-      expect(tables.rows.map((r) => r.table_name)).toEqual(['blob_deletions', 'dashboard_sessions', 'derivatives', 'forwards', 'handle_deletions', 'media', 'media_handles', 'mediagate_migrations', 'tasks', 'webhooks'])
+      expect(tables.rows.map((r) => r.table_name)).toEqual(['blob_deletions', 'dashboard_sessions', 'derivatives', 'forwards', 'handle_deletions', 'media', 'media_count_deltas', 'media_counts', 'media_handles', 'mediagate_migrations', 'tasks', 'webhooks'])
       const rows = await client.query(`select count(*)::int as n from "${s.name}".media`)
       expect(rows.rows[0].n).toBe(2)
     } finally {
       await client.end()
     }
+  })
+
+  it('writers fold the count deltas on their own: the deltas stay fewer than FOLD_EVERY, from several pools at once', async () => {
+    const s = await schema()
+    const catalogs = [0, 1, 2, 3].map(() => new PostgresCatalog({ connectionString: POSTGRES_URL, schema: s.name, poolSize: 2 }))
+    cleanups.push(() => Promise.all(catalogs.map((c) => c.close())).then(() => undefined))
+    await catalogs[0]!.migrate()
+    const perCatalog = Math.ceil((FOLD_EVERY * 3) / catalogs.length / 50)
+    await Promise.all(catalogs.map(async (c) => {
+      for (let i = 0; i < perCatalog; i++) await seed(c, 50)
+    }))
+    const client = new pg.Client({ connectionString: POSTGRES_URL })
+    await client.connect()
+    try {
+      const deltas = await client.query(`select count(*)::int as n from "${s.name}".media_count_deltas`)
+      const base = await client.query(`select coalesce(sum(count), 0)::int as n from "${s.name}".media_counts`)
+      expect(deltas.rows[0].n).toBeLessThan(FOLD_EVERY)
+      expect(base.rows[0].n).toBeGreaterThanOrEqual(FOLD_EVERY * 2)
+      expect(base.rows[0].n + deltas.rows[0].n).toBe(catalogs.length * perCatalog * 50)
+    } finally {
+      await client.end()
+    }
+    expect(await catalogs[1]!.counts()).toEqual([{ platform: 'whatsapp', status: 'pending', count: catalogs.length * perCatalog * 50 }])
   })
 
   it('migrate creates a schema that does not exist yet, also from several processes at once', async () => {

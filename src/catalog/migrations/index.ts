@@ -17,6 +17,7 @@ import { tasksAndDerivatives } from './0008_tasks_and_derivatives.js'
 import { malwareScans } from './0009_malware_scans.js'
 import { traceParent } from './0010_trace_parent.js'
 import { mediaHandles } from './0011_media_handles.js'
+import { mediaCounts } from './0012_media_counts.js'
 
 export interface Migration {
   version: number
@@ -25,6 +26,6 @@ export interface Migration {
   down(dialect: SqlDialect): CompiledQuery[]
 }
 
-export const MIGRATIONS: readonly Migration[] = [initial, policiesAndDeletion, forwarding, dashboardSessions, blobLeases, unfinishedAttempts, meta2026, tasksAndDerivatives, malwareScans, traceParent, mediaHandles]
+export const MIGRATIONS: readonly Migration[] = [initial, policiesAndDeletion, forwarding, dashboardSessions, blobLeases, unfinishedAttempts, meta2026, tasksAndDerivatives, malwareScans, traceParent, mediaHandles, mediaCounts]
 
 export const LATEST_VERSION = MIGRATIONS.at(-1)?.version ?? 0

@@ -13,7 +13,7 @@ import type { SqlDialect } from './sql-dialect.js'
 /** The largest cap a caller may ask for: a count is a bounded read, not a report. */
 export const MAX_COUNT_CAP = 100_000
 
-export function* countPlan(dialect: SqlDialect, filter: MediaFilter, atMost: number): Plan<FilterCount> {
+export function* filterCountPlan(dialect: SqlDialect, filter: MediaFilter, atMost: number): Plan<FilterCount> {
   if (!Number.isInteger(atMost) || atMost < 0 || atMost > MAX_COUNT_CAP) {
     throw new MediagateError('bad_request', `atMost must be a whole number from 0 to ${MAX_COUNT_CAP}`)
   }
