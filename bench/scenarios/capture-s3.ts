@@ -87,7 +87,7 @@ async function createBucket(client: S3Client): Promise<{ name: string; remove():
   }
 }
 
-/** CPU (user + system, all threads) a process has used so far, ms; Linux only, else NaN. */
+/** CPU (user + system, all threads) a process has used so far, ms; Linux only (100 clock ticks a second, the kernel's USER_HZ), else NaN. */
 async function cpuMsOf(pid: number): Promise<number> {
   try {
     const stat = await readFile(`/proc/${pid}/stat`, 'utf8')
