@@ -185,7 +185,8 @@ interface BaselineRun extends S3PutOutput {
   serverCpuMs: number
 }
 
-async function baselineRuns(ctx: BenchContext, bucket: string, count: number, serverPids: number[]): Promise<BaselineRun[]> {
+/** The bare client, in a child of its own, warmed up once; each `run` is one timed set of PUTs. */
+async function startBare(ctx: BenchContext, bucket: string, count: number, serverPids: number[]) {
   const child = await startBaseline(ctx, 's3-put')
   const input = (prefix: string, n: number, concurrency: number): S3PutInput => ({
     endpoint: S3_ENDPOINT,
@@ -199,16 +200,18 @@ async function baselineRuns(ctx: BenchContext, bucket: string, count: number, se
   })
   try {
     await child.run<S3PutOutput>(input('warm', WARM_UP, 16), 120_000)
-    const runs: BaselineRun[] = []
-    for (const concurrency of [16, 64]) {
+  } catch (err) {
+    await child.stop()
+    throw err
+  }
+  return {
+    async run(concurrency: number): Promise<BaselineRun> {
       ctx.log(`  baseline s3-put: ${count} × PutObject, ${concurrency} in flight`)
       const server0 = await cpuMsOfAll(serverPids)
       const out = await child.run<S3PutOutput>(input(`c${concurrency}`, count, concurrency), 600_000)
-      runs.push({ ...out, concurrency, putsPerSecond: rate(out.completed, out.elapsedMs), serverCpuMs: (await cpuMsOfAll(serverPids)) - server0 })
-    }
-    return runs
-  } finally {
-    await child.stop()
+      return { ...out, concurrency, putsPerSecond: rate(out.completed, out.elapsedMs), serverCpuMs: (await cpuMsOfAll(serverPids)) - server0 }
+    },
+    stop: () => child.stop(),
   }
 }
 
@@ -233,8 +236,18 @@ export const captureS3: Scenario = {
     const serverPids = await swiftPids()
     const bucket = await createBucket(s3)
     try {
-      const gw = await gatewayRun(ctx, bucket.name, count, serverPids)
-      const bare = await baselineRuns(ctx, bucket.name, count, serverPids)
+      // The gateway runs between the two baselines: on a machine whose load drifts, each ratio
+      // compares runs minutes apart at most.
+      const client = await startBare(ctx, bucket.name, count, serverPids)
+      let gw: GatewayS3Run
+      const bare: BaselineRun[] = []
+      try {
+        bare.push(await client.run(16))
+        gw = await gatewayRun(ctx, bucket.name, count, serverPids)
+        bare.push(await client.run(64))
+      } finally {
+        await client.stop()
+      }
       const problems = [
         ...(gw.failed ? [`${gw.failed} failed: ${JSON.stringify(gw.failures)}`] : []),
         ...(gw.downloads !== count ? [`the emulator served ${gw.downloads} downloads for ${count} media`] : []),
