@@ -9,8 +9,8 @@
  *   they store anything. There is no existence check: a PUT of the same bytes under the key their
  *   sha256 names replaces the blob with an identical one, atomically (readers see the old or the
  *   new object, never a part), and costs one round trip where asking first costs two. Such a put
- *   reports `existed: false` even when the blob was there. Conditional PUTs (`If-None-Match: *`)
- *   would tell, but Swift's s3api answers them 501 and older S3-compatible servers ignore them.
+ *   reports `existed: false` even when the blob was there. A conditional PUT (`If-None-Match: *`)
+ *   would tell, but not every S3-compatible server takes one: Swift's s3api answers it 501.
  * - Larger: streamed with lib-storage's multipart `Upload` (bounded part size and queue: memory
  *   holds about (queueSize + 2) × partSize per put, 15 MiB by default), never the whole blob.
  *   When the caller declared the sha256 (WhatsApp does), straight to the final key: the hashing
