@@ -17,6 +17,7 @@ import { machine, today, writeResult } from './lib/results.js'
 import type { Scenario } from './lib/scenario.js'
 import { markdownTable, textTable } from './lib/table.js'
 import { captureLarge } from './scenarios/capture-large.js'
+import { captureS3 } from './scenarios/capture-s3.js'
 import { captureSmall } from './scenarios/capture-small.js'
 import { derivatives } from './scenarios/derivatives.js'
 import { emulatorHonesty } from './scenarios/emulator-honesty.js'
@@ -26,7 +27,7 @@ import { scanning } from './scenarios/scanning.js'
 import { outbound } from './scenarios/outbound.js'
 import { largeCatalog } from './scenarios/large-catalog.js'
 
-const SCENARIOS: Scenario[] = [intake, captureSmall, captureLarge, serving, scanning, emulatorHonesty, derivatives, outbound, largeCatalog]
+const SCENARIOS: Scenario[] = [intake, captureSmall, captureLarge, captureS3, serving, scanning, emulatorHonesty, derivatives, outbound, largeCatalog]
 /** The bench's own sources, not the compiled copy: results are committed next to them. */
 const RESULTS_DIR = fileURLToPath(new URL('../../bench/results/', import.meta.url))
 

@@ -21,8 +21,9 @@ export interface PutOptions {
   signal?: AbortSignal
   /**
    * Runs once the blob's sha256 is known and before the store commits the bytes under its key or
-   * decides they are already there (disk: before the durable rename; S3: before the upload when
-   * the sha256 was declared, before the copy otherwise). A rejection fails the put with that
+   * decides they are already there (disk: before the durable rename; S3: before the PutObject of
+   * a blob that fits in one part, before the multipart upload when the sha256 was declared, before
+   * the copy otherwise). A rejection fails the put with that
    * error and commits nothing. The caller's chance to make the key safe from deletion first.
    */
   beforeCommit?: (sha256: string) => Promise<void>
@@ -33,7 +34,11 @@ export interface PutResult {
   /** Lowercase hex. */
   sha256: string
   size: number
-  /** True when a blob with these bytes was already there (nothing new written). */
+  /**
+   * True when a blob with these bytes was already there (nothing new written). False when the
+   * store wrote them, which S3 does for blobs that fit in one part even when they were there:
+   * one PUT of identical bytes under their own key costs less than asking first.
+   */
   existed: boolean
 }
 

@@ -16,6 +16,9 @@ export interface S3ConnectionOptions {
   credentials?: { accessKeyId: string; secretAccessKey: string; sessionToken?: string }
 }
 
+/** Connections per S3 client (so per process) at once. */
+const MAX_SOCKETS = 256
+
 export function createS3Client(options: S3ConnectionOptions): S3Client {
   // On Node 20 the SDK prints an 8-line NodeVersionSupportWarning: its versions published after
   // early January 2027 will need Node 22. mediagate pins an exact earlier version for as long as
@@ -34,7 +37,16 @@ export function createS3Client(options: S3ConnectionOptions): S3Client {
     // A stuck store must fail the capture attempt (and be retried), not hang a worker slot. The
     // idle limit also applies to reads we stream to clients: a reader that stops pulling for two
     // minutes (a paused video) loses the stream and resumes with a Range request.
-    requestHandler: { connectionTimeout: 10_000, socketTimeout: 120_000 },
+    // Keep-alive sockets (the SDK's default), but more of them than its 50: content served
+    // through us holds a socket for as long as its client reads, and 50 slow readers must not
+    // leave every capture's PUT waiting for one. Captures alone want up to MEDIAGATE_CONCURRENCY
+    // (64 by default) at once.
+    requestHandler: {
+      connectionTimeout: 10_000,
+      socketTimeout: 120_000,
+      httpAgent: { keepAlive: true, maxSockets: MAX_SOCKETS },
+      httpsAgent: { keepAlive: true, maxSockets: MAX_SOCKETS },
+    },
     maxAttempts: 3,
   })
 }

@@ -1,19 +1,29 @@
 /**
- * How a put reaches S3 and becomes visible only when complete and verified. Bytes are streamed
- * with lib-storage's multipart `Upload` (bounded part size and queue: memory holds about
- * (queueSize + 2) × partSize per put, 15 MiB by default), never the whole blob.
+ * How a put reaches S3 and becomes visible only when complete and verified.
  *
- * Content addressing needs the sha256 before the final key exists. Two paths, chosen per put:
- * - The caller declared the sha256 (WhatsApp does): upload straight to the final key. The hashing
- *   stream checks sha256 and size before it signals the end of the body, and `Upload` commits
- *   (PutObject, or CompleteMultipartUpload) only after that end, so a mismatch aborts the upload
- *   and nothing ever appears under the key. No copy: half the server-side I/O. When the blob is
- *   already there, the bytes are verified and not sent at all.
- * - Otherwise (Messenger, Instagram): upload to a temporary key under `<prefix>.tmp/`, then
- *   CopyObject to the final key once the hash is known, then delete the temporary object.
- *   CopyObject is limited to 5 GB per object, far above our 100 MB default `maxBytes`.
- * The caller's `beforeCommit` runs before the final key is looked at: at the start on the first
- * path, between the temporary upload and the copy on the second.
+ * A put first reads up to one part (`partSize`, 5 MiB by default) of its body into memory, as
+ * lib-storage would before its first request anyway. Then:
+ * - The body ended within that (photos, voice notes, most media): its sha256 is known and
+ *   verified, so it is one PutObject of that buffer straight to the final key, carrying the
+ *   sha256 as `x-amz-content-sha256`, which S3 (and Swift) check against the bytes received before
+ *   they store anything. There is no existence check: a PUT of the same bytes under the key their
+ *   sha256 names replaces the blob with an identical one, atomically (readers see the old or the
+ *   new object, never a part), and costs one round trip where asking first costs two. Such a put
+ *   reports `existed: false` even when the blob was there. A conditional PUT (`If-None-Match: *`)
+ *   would tell, but not every S3-compatible server takes one: Swift's s3api answers it 501.
+ * - Larger: streamed with lib-storage's multipart `Upload` (bounded part size and queue: memory
+ *   holds about (queueSize + 2) × partSize per put, 15 MiB by default), never the whole blob.
+ *   When the caller declared the sha256 (WhatsApp does), straight to the final key: the hashing
+ *   stream checks sha256 and size before it signals the end of the body, and `Upload` completes
+ *   the multipart upload only after that end, so a mismatch aborts the upload and nothing
+ *   appears under the key (a blob already there stays as it was). When the blob is already
+ *   there, the bytes are verified and not sent at all: one round trip against megabytes.
+ *   Otherwise (Messenger, Instagram): to a temporary key under `<prefix>.tmp/`, then CopyObject
+ *   to the final key once the hash is known (unless the blob is there), then the temporary
+ *   object is deleted. CopyObject is limited to 5 GB, far above our 100 MB default `maxBytes`.
+ * The caller's `beforeCommit` runs once the sha256 is known and before the final key is written
+ * or looked at: before the PutObject, before the multipart upload when the sha256 was declared,
+ * between the temporary upload and the copy otherwise.
  * A failed or aborted put aborts its multipart upload and deletes its temporary object (the frame
  * around every put, put-frame.ts, discards it); `init()` removes what a crash left behind. A
  * bucket lifecycle rule expiring `.tmp/` and incomplete multipart uploads after a day is a good
@@ -21,7 +31,7 @@
  */
 import { randomUUID } from 'node:crypto'
 import type { Readable } from 'node:stream'
-import { CopyObjectCommand, DeleteObjectCommand, type S3Client } from '@aws-sdk/client-s3'
+import { CopyObjectCommand, DeleteObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3'
 import { Upload } from '@aws-sdk/lib-storage'
 import type { Logger } from '../logging/logger.js'
 import { pipe, pipeAsync } from '../util/pipe.js'
@@ -29,6 +39,7 @@ import { type BlobStat, blobKeyFor, type PutOptions } from './blob-store.js'
 import type { HashingStream } from './hashing-stream.js'
 import { nullSink } from './null-sink.js'
 import type { PutAttempt } from './put-frame.js'
+import { type BodyHead, readHead, rejoin } from './s3-body-head.js'
 import { toStorageError } from './s3-errors.js'
 
 export const TMP_PREFIX = '.tmp/'
@@ -51,35 +62,65 @@ export class S3Put implements PutAttempt {
 
   constructor(private readonly target: S3PutTarget) {}
 
-  write(body: Readable, hasher: HashingStream, options: PutOptions): Promise<boolean> {
-    // Errors reach us through the upload reading `hasher`; the callback only keeps them handled.
+  async write(body: Readable, hasher: HashingStream, options: PutOptions): Promise<boolean> {
+    // Errors reach us through `hasher` (read below, or by the upload); the callback only keeps them handled.
     pipe([body, hasher], ignore)
-    return hasher.expectedSha256 ? this.putKnown(hasher, hasher.expectedSha256, options) : this.putViaTemp(hasher, options)
+    const head = await readHead(hasher, this.target.partSize)
+    if (head.ended) {
+      await this.putWhole(head, hasher.digest(), options)
+      return false
+    }
+    const rest = rejoin(head, hasher)
+    return hasher.expectedSha256 ? this.putKnown(rest, hasher.expectedSha256, options) : this.putViaTemp(rest, hasher, options)
   }
 
   discard(): Promise<void> {
     return this.deleteTemp()
   }
 
-  private async putKnown(hasher: HashingStream, sha256: string, options: PutOptions): Promise<boolean> {
+  private async putWhole(head: BodyHead, sha256: string, options: PutOptions): Promise<void> {
     const key = blobKeyFor(sha256)
-    // The key is known before a byte is sent: made safe from deletion before "is it there?".
+    await options.beforeCommit?.(sha256)
+    const body = head.chunks.length === 1 ? head.chunks[0]! : Buffer.concat(head.chunks, head.bytes)
+    const command = new PutObjectCommand({
+      Bucket: this.target.bucket,
+      Key: `${this.target.prefix}${key}`,
+      Body: body,
+      ContentLength: body.length,
+      ...(options.contentType ? { ContentType: options.contentType } : {}),
+    })
+    // The SDK would hash the body again to sign it; ours is the verified one, and the server
+    // refuses the PUT (BadDigest) unless the bytes it received hash to it.
+    command.middlewareStack.add(
+      (next) => (args) => {
+        ;(args.request as { headers: Record<string, string> }).headers['x-amz-content-sha256'] = sha256
+        return next(args)
+      },
+      { step: 'build', name: 'mediagateContentSha256' },
+    )
+    await this.target.client.send(command).catch((err: unknown) => {
+      throw toStorageError(err, 'put', key)
+    })
+  }
+
+  private async putKnown(rest: Readable, sha256: string, options: PutOptions): Promise<boolean> {
+    const key = blobKeyFor(sha256)
     await options.beforeCommit?.(sha256)
     const existing = options.expectedSize === undefined ? undefined : await this.target.stat(key)
     if (existing && existing.size === options.expectedSize) {
       // Let the bytes flow (the caller sniffs them, the hasher verifies them) but send none.
-      await pipeAsync([hasher, nullSink()])
+      await pipeAsync([rest, nullSink()])
       return true
     }
-    await this.upload(hasher, `${this.target.prefix}${key}`, options.contentType)
+    await this.upload(rest, `${this.target.prefix}${key}`, options.contentType)
     return false
   }
 
-  private async putViaTemp(hasher: HashingStream, options: PutOptions): Promise<boolean> {
+  private async putViaTemp(rest: Readable, hasher: HashingStream, options: PutOptions): Promise<boolean> {
     const { client, bucket, prefix } = this.target
     const tmpKey = `${prefix}${TMP_PREFIX}${randomUUID()}`
     this.tmpKey = tmpKey
-    await this.upload(hasher, tmpKey, options.contentType)
+    await this.upload(rest, tmpKey, options.contentType)
     const sha256 = hasher.digest()
     await options.beforeCommit?.(sha256)
     const key = blobKeyFor(sha256)

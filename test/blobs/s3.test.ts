@@ -5,10 +5,10 @@ import { describe, expect, it } from 'vitest'
 import { blobKeyFor } from '../../src/blobs/blob-store.js'
 import { S3BlobStore } from '../../src/blobs/s3-blob-store.js'
 import { MediagateError } from '../../src/errors.js'
-import { listKeys, listOpenUploads, S3_TEST_CONNECTION, useTestBucket } from '../helpers/s3.js'
+import { listKeys, listOpenUploads, S3_TEST_CONNECTION, testS3Client, useTestBucket } from '../helpers/s3.js'
 import { s3Available } from '../helpers/services.js'
 import { blobStoreConformance } from './conformance.js'
-import { sampleBytes, sha256 } from './fixtures.js'
+import { readAll, sampleBytes, sha256 } from './fixtures.js'
 
 const available = await s3Available()
 
@@ -41,7 +41,7 @@ describe.skipIf(!available)('S3BlobStore against the S3 test server', () => {
     },
     // lib-storage holds the part in flight, the previous part (until the next one is cut) and the
     // chunks of the next: about 3 × 5 MiB with queueSize 1. Buffering would grow by all 40 MB.
-    { bigPut: { bytes: 40 * 1024 * 1024, maxGrowthBytes: 24 * 1024 * 1024 } },
+    { bigPut: { bytes: 40 * 1024 * 1024, maxGrowthBytes: 24 * 1024 * 1024 }, rewritesSmallRepeats: true },
   )
 
   describe('S3-specific behaviour', () => {
@@ -79,18 +79,81 @@ describe.skipIf(!available)('S3BlobStore against the S3 test server', () => {
       }
     })
 
-    it('skips the upload when the declared blob is already stored, but still verifies the bytes', async () => {
-      const store = newStore(newPrefix())
+    /** A store whose client records the commands it sends, and may tamper with requests once signed. */
+    function recordingStore(tamper?: (body: Buffer) => Buffer) {
+      const sent: string[] = []
+      const client = testS3Client()
+      client.middlewareStack.add(
+        (next, context) => (args) => {
+          sent.push(String(context.commandName).replace(/Command$/, ''))
+          return next(args)
+        },
+        { step: 'initialize', name: 'recordCommands' },
+      )
+      if (tamper) {
+        client.middlewareStack.add(
+          (next) => (args) => {
+            const request = args.request as { body?: unknown }
+            if (Buffer.isBuffer(request.body)) request.body = tamper(request.body)
+            return next(args)
+          },
+          // After signing: what the server receives differs from what was signed for.
+          { step: 'deserialize', name: 'tamperBody' },
+        )
+      }
+      const store = newStore(newPrefix(), { client })
+      return { store, sent, close: async () => client.destroy() }
+    }
+
+    it('puts a small blob in one PutObject straight to its key: no existence check, temporary object or copy', async () => {
+      const { store, sent, close } = recordingStore()
       try {
-        const bytes = sampleBytes(20_000)
-        await store.put(Readable.from([bytes]))
-        const again = await store.put(Readable.from([bytes]), { expectedSha256: sha256(bytes), expectedSize: bytes.length })
+        const bytes = sampleBytes(50_000, 8)
+        const declared = { expectedSha256: sha256(bytes), expectedSize: bytes.length }
+        const first = await store.put(Readable.from([bytes]), { contentType: 'image/jpeg' })
+        expect(first).toMatchObject({ key: blobKeyFor(sha256(bytes)), existed: false })
+        // Stored already: written again (identical bytes under their own key) rather than asked about.
+        const again = await store.put(Readable.from([bytes]), declared)
+        expect(again).toMatchObject({ key: first.key, existed: false })
+        expect(sent).toEqual(['PutObject', 'PutObject'])
+        expect((await readAll(await store.read(first.key))).equals(bytes)).toBe(true)
+      } finally {
+        await close()
+      }
+    })
+
+    it('skips the upload of a large declared blob already stored, but still verifies the bytes', async () => {
+      const { store, sent, close } = recordingStore()
+      try {
+        const bytes = sampleBytes(6 * 1024 * 1024 + 3, 9)
+        const declared = { expectedSha256: sha256(bytes), expectedSize: bytes.length }
+        await store.put(Readable.from([bytes]), declared)
+        sent.length = 0
+        const again = await store.put(Readable.from([bytes]), declared)
         expect(again.existed).toBe(true)
+        expect(sent).toEqual(['HeadObject'])
         const tampered = Buffer.from(bytes)
         tampered[0] = tampered[0]! ^ 1
-        await expect(store.put(Readable.from([tampered]), { expectedSha256: sha256(bytes), expectedSize: bytes.length })).rejects.toMatchObject({ code: 'integrity' })
+        await expect(store.put(Readable.from([tampered]), declared)).rejects.toMatchObject({ code: 'integrity' })
+        expect((await readAll(await store.read(again.key))).equals(bytes)).toBe(true)
       } finally {
-        await store.close()
+        await close()
+      }
+    })
+
+    it('the server refuses a small put whose bytes changed on the way (x-amz-content-sha256), and nothing is stored', async () => {
+      const { store, close } = recordingStore((body) => {
+        const changed = Buffer.from(body)
+        changed[changed.length - 1] = changed[changed.length - 1]! ^ 1
+        return changed
+      })
+      try {
+        const bytes = sampleBytes(30_000, 10)
+        const err = await store.put(Readable.from([bytes])).catch((e: unknown) => e)
+        expect(err).toMatchObject({ code: 'storage', vendorCode: 'BadDigest' })
+        expect(await store.stat(blobKeyFor(sha256(bytes)))).toBeUndefined()
+      } finally {
+        await close()
       }
     })
 
