@@ -116,6 +116,13 @@ export const intake: Scenario = {
     } finally {
       await bare.stop()
     }
+    const framework = await startBaseline<{ url: string }>(ctx, 'fastify-http')
+    let fastify: Measured
+    try {
+      fastify = await measure(ctx, framework.pid, framework.ready.url, next, 'fastify alone')
+    } finally {
+      await framework.stop()
+    }
     const durableBare = await startBaseline<{ url: string }>(ctx, 'durable-http', { DURABLE_DIR: ctx.workDir })
     let durable: Measured
     try {
@@ -145,6 +152,13 @@ export const intake: Scenario = {
         }),
         row({
           scenario: s,
+          metric: 'webhooks per server core, 32 connections',
+          unit: 'req/CPU-s',
+          value: perCore(gw.max, gw.maxCpu),
+          baseline: { name: 'fastify alone', value: perCore(fastify.max, fastify.maxCpu) },
+        }),
+        row({
+          scenario: s,
           metric: 'server CPU per webhook at 1,000 req/s',
           unit: 'µs',
           value: cpuPerRequestUs(gw.fixed, gw.fixedCpu),
@@ -161,10 +175,11 @@ export const intake: Scenario = {
           target: { kind: 'at-most', value: 10 },
         }),
       ],
-      details: { gateway: gw, baseline, durable },
+      details: { gateway: gw, baseline, fastify, durable },
       notes: [
         'Gateway role `api` (no capture worker); SQLite catalog; webhooks alternate WhatsApp and Messenger, each with a unique message id and its own HMAC signature.',
         'autocannon (throughput) and the paced sender (fixed rate) run in the bench process, the server under test in its own process: one core each.',
+        'Fastify alone: fastify set up as the gateway sets it up, answering the webhook route with no signature check, parsing or catalog: the framework\'s own cost.',
         'Per server core: 2xx answers ÷ CPU seconds of the server process (every thread, /proc schedstat) over the timed window. Durable node:http stores each body in SQLite (WAL, synchronous = FULL) and answers after the commit, bodies read meanwhile sharing one transaction.',
         'The fixed rate is open-loop: request i is due at i ms and its latency counts from then (bench/lib/paced-load.ts); autocannon\'s rate mode sends each second\'s share in a burst.',
       ],
