@@ -7,8 +7,9 @@
  * inserted, which are complete (every column is set by `newMediaToRow`). How it learns that
  * differs by engine. PostgreSQL: a few multi-row statements with RETURNING, since every statement
  * is a round trip. SQLite: one prepared one-row INSERT per row, counted by its changes — a
- * statement is a function call there, while RETURNING builds a temporary table per statement and
- * a multi-row VALUES is materialized first (together about twice the cost of the row inserts).
+ * statement is a function call there; the SQL never varies with the group's size (so it is never
+ * prepared again), and no RETURNING temporary table or multi-row statement journal is written
+ * (a quarter fewer writes per webhook, measured).
  */
 import { createHash } from 'node:crypto'
 import type { CompiledQuery } from 'kysely'
