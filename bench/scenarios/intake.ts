@@ -1,7 +1,12 @@
 /**
  * Scenario 1, intake: signed WhatsApp and Messenger webhooks (alternating, every one unique)
  * posted by autocannon to /webhooks/meta. The gateway runs with role `api`, so no capture worker
- * competes for its core. Baseline: a bare node:http server answering 200 to the same requests.
+ * competes for its core. Baselines: a bare node:http server answering 200 to the same requests,
+ * and the same server storing each body durably in SQLite first (group commit), which shows what
+ * durability alone costs.
+ *
+ * The target is per server core: requests answered per second of CPU the server process spent
+ * (all its threads) over the timed window, so neighbours on a shared machine change it little.
  */
 import { startEmulator } from '../../src/emulator/index.js'
 import { sign } from '../../src/emulator/signing.js'
@@ -12,6 +17,7 @@ import { ACCESS_TOKEN, APP_SECRET, startGateway } from '../lib/gateway-child.js'
 import { GatewayClient, WEBHOOK_PATH } from '../lib/gateway-client.js'
 import { assertClean, type LoadResult, runLoad } from '../lib/load.js'
 import { runPacedLoad } from '../lib/paced-load.js'
+import { type CpuUsed, withCpu } from '../lib/process-cpu.js'
 import { row } from '../lib/report.js'
 import type { Scenario } from '../lib/scenario.js'
 
@@ -20,7 +26,7 @@ const PLACEHOLDER = '__BENCHID__'
 const STEADY_WARM_UP_S = 3
 
 /** Real payloads from the emulator's builders, split around the message id so each request differs. */
-async function templates(): Promise<string[][]> {
+export async function templates(): Promise<string[][]> {
   const emulator = await startEmulator({ accessToken: ACCESS_TOKEN, appSecret: APP_SECRET })
   try {
     const wa = emulator.addWhatsAppMedia({ size: 50 * 1024, mimeType: 'image/jpeg' })
@@ -35,7 +41,7 @@ async function templates(): Promise<string[][]> {
 }
 
 /** A request factory: unique message ids (so no request is a redelivery), each body signed. */
-function requestFactory(parts: string[][]): () => { body: Buffer; headers: Record<string, string> } {
+export function requestFactory(parts: string[][]): () => { body: Buffer; headers: Record<string, string> } {
   const tag = `${process.pid}x${Date.now().toString(36)}x`
   let n = 0
   return () => {
@@ -48,24 +54,42 @@ function requestFactory(parts: string[][]): () => { body: Buffer; headers: Recor
 interface Measured {
   max: LoadResult
   fixed: LoadResult
+  /** Server CPU (seconds, all threads) over each timed window. */
+  maxCpu: CpuUsed
+  fixedCpu: CpuUsed
 }
 
-async function measure(ctx: BenchContext, url: string, next: ReturnType<typeof requestFactory>, name: string): Promise<Measured> {
+/** Requests answered 2xx per second of server CPU. */
+function perCore(load: LoadResult, cpu: CpuUsed): number {
+  return (load.rps * load.durationSeconds) / cpu.total
+}
+
+/** Server CPU per request, µs. */
+function cpuPerRequestUs(load: LoadResult, cpu: CpuUsed): number {
+  return (cpu.total * 1e6) / (load.rps * load.durationSeconds)
+}
+
+async function measure(ctx: BenchContext, pid: number, url: string, next: ReturnType<typeof requestFactory>, name: string): Promise<Measured> {
   const seconds = ctx.quick ? 2 : 10
   const base = { url, method: 'POST' as const, path: WEBHOOK_PATH, nextRequest: next }
   // Warm-up: JIT, connection setup, SQLite page cache.
   await runLoad({ ...base, connections: 8, durationSeconds: 1, maxRequests: 50_000 })
   ctx.log(`  ${name}: maximum throughput, ${seconds} s`)
-  const max = await runLoad({ ...base, connections: 32, durationSeconds: seconds, maxRequests: 1_000_000 })
+  const { result: max, cpu: maxCpu } = await withCpu(pid, () => runLoad({ ...base, connections: 32, durationSeconds: seconds, maxRequests: 1_000_000 }))
   assertClean(`${name} throughput`, max)
   const warmUp = ctx.quick ? 1 : STEADY_WARM_UP_S
   ctx.log(`  ${name}: fixed rate 1,000 req/s, ${seconds} s after ${warmUp} s at that rate`)
   const paced = { url, method: 'POST' as const, path: WEBHOOK_PATH, nextRequest: next, rate: 1000, connections: 32 }
   // Steady state, not the wake of the maximum-throughput run (its WAL is still being checkpointed).
   await runPacedLoad({ ...paced, durationSeconds: warmUp })
-  const fixed = await runPacedLoad({ ...paced, durationSeconds: seconds })
+  const { result: fixed, cpu: fixedCpu } = await withCpu(pid, () => runPacedLoad({ ...paced, durationSeconds: seconds }))
   assertClean(`${name} fixed rate`, fixed)
-  return { max, fixed }
+  const split = (c: CpuUsed, l: LoadResult) => {
+    const us = (s: number) => Math.round((s * 1e6) / (l.rps * l.durationSeconds))
+    return `${us(c.total)} µs CPU per request (main thread ${us(c.main)}, busiest other thread ${us(c.busiestOther)}, rest ${us(c.rest)})`
+  }
+  ctx.log(`  ${name}: ${Math.round(perCore(max, maxCpu))} req per CPU-second at full speed: ${split(maxCpu, max)}; at 1,000 req/s: ${split(fixedCpu, fixed)}`)
+  return { max, fixed, maxCpu, fixedCpu }
 }
 
 export const intake: Scenario = {
@@ -76,7 +100,7 @@ export const intake: Scenario = {
     const gateway = await startGateway(ctx, { label: 'intake', env: { MEDIAGATE_ROLE: 'api' } })
     let gw: Measured
     try {
-      gw = await measure(ctx, gateway.url, next, 'mediagate')
+      gw = await measure(ctx, gateway.pid, gateway.url, next, 'mediagate')
       // A 200 that recorded nothing would be a fast lie: check the records exist.
       const client = new GatewayClient(gateway.url, 1)
       const page = await client.api<{ data: unknown[] }>('/v1/media?limit=1')
@@ -88,15 +112,59 @@ export const intake: Scenario = {
     const bare = await startBaseline<{ url: string }>(ctx, 'bare-http')
     let baseline: Measured
     try {
-      baseline = await measure(ctx, bare.ready.url, next, 'bare node:http')
+      baseline = await measure(ctx, bare.pid, bare.ready.url, next, 'bare node:http')
     } finally {
       await bare.stop()
+    }
+    const framework = await startBaseline<{ url: string }>(ctx, 'fastify-http')
+    let fastify: Measured
+    try {
+      fastify = await measure(ctx, framework.pid, framework.ready.url, next, 'fastify alone')
+    } finally {
+      await framework.stop()
+    }
+    const durableBare = await startBaseline<{ url: string }>(ctx, 'durable-http', { DURABLE_DIR: ctx.workDir })
+    let durable: Measured
+    try {
+      durable = await measure(ctx, durableBare.pid, durableBare.ready.url, next, 'durable node:http')
+    } finally {
+      await durableBare.stop()
     }
     const s = 'intake'
     return {
       scenario: s,
       rows: [
-        row({ scenario: s, metric: 'webhooks/s, 32 connections', unit: 'req/s', value: gw.max.rps, baseline: { name: 'bare node:http', value: baseline.max.rps }, target: { kind: 'ratio-at-least', value: 0.5 } }),
+        row({ scenario: s, metric: 'webhooks/s, 32 connections', unit: 'req/s', value: gw.max.rps, baseline: { name: 'bare node:http', value: baseline.max.rps } }),
+        row({
+          scenario: s,
+          metric: 'webhooks per server core, 32 connections',
+          unit: 'req/CPU-s',
+          value: perCore(gw.max, gw.maxCpu),
+          baseline: { name: 'bare node:http', value: perCore(baseline.max, baseline.maxCpu) },
+          target: { kind: 'ratio-at-least', value: 0.5 },
+        }),
+        row({
+          scenario: s,
+          metric: 'webhooks per server core, 32 connections',
+          unit: 'req/CPU-s',
+          value: perCore(gw.max, gw.maxCpu),
+          baseline: { name: 'durable node:http', value: perCore(durable.max, durable.maxCpu) },
+        }),
+        row({
+          scenario: s,
+          metric: 'webhooks per server core, 32 connections',
+          unit: 'req/CPU-s',
+          value: perCore(gw.max, gw.maxCpu),
+          baseline: { name: 'fastify alone', value: perCore(fastify.max, fastify.maxCpu) },
+        }),
+        row({
+          scenario: s,
+          metric: 'server CPU per webhook at 1,000 req/s',
+          unit: 'µs',
+          value: cpuPerRequestUs(gw.fixed, gw.fixedCpu),
+          baseline: { name: 'bare node:http', value: cpuPerRequestUs(baseline.fixed, baseline.fixedCpu) },
+          lowerIsBetter: true,
+        }),
         row({
           scenario: s,
           metric: 'p99 latency at 1,000 req/s',
@@ -107,10 +175,12 @@ export const intake: Scenario = {
           target: { kind: 'at-most', value: 10 },
         }),
       ],
-      details: { gateway: gw, baseline },
+      details: { gateway: gw, baseline, fastify, durable },
       notes: [
         'Gateway role `api` (no capture worker); SQLite catalog; webhooks alternate WhatsApp and Messenger, each with a unique message id and its own HMAC signature.',
         'autocannon (throughput) and the paced sender (fixed rate) run in the bench process, the server under test in its own process: one core each.',
+        'Fastify alone: fastify set up as the gateway sets it up, answering the webhook route with no signature check, parsing or catalog: the framework\'s own cost.',
+        'Per server core: 2xx answers ÷ CPU seconds of the server process (every thread, /proc schedstat) over the timed window. Durable node:http stores each body in SQLite (WAL, synchronous = FULL) and answers after the commit, bodies read meanwhile sharing one transaction.',
         'The fixed rate is open-loop: request i is due at i ms and its latency counts from then (bench/lib/paced-load.ts); autocannon\'s rate mode sends each second\'s share in a burst.',
       ],
     }

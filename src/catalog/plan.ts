@@ -31,6 +31,26 @@ export function* single<R>(query: CompiledQuery<R>): Plan<R[]> {
   return (yield query) as R[]
 }
 
+/** A write run for its count of changed rows: the engine answers `[{ changes }]` instead of rows. */
+export interface CountedQuery extends CompiledQuery {
+  readonly countChanges: true
+}
+
+export function isCountedQuery(query: CompiledQuery): query is CountedQuery {
+  return (query as Partial<CountedQuery>).countChanges === true
+}
+
+/**
+ * A write without RETURNING whose result is the number of rows it inserted, updated or deleted.
+ * On SQLite, a one-row `INSERT … ON CONFLICT DO NOTHING` told apart this way costs far less than
+ * RETURNING, which builds a temporary table per statement.
+ */
+export function* changes(query: CompiledQuery): Plan<number> {
+  const counted: CountedQuery = { ...query, countChanges: true }
+  const rows = (yield counted) as readonly { changes: number }[]
+  return rows[0]?.changes ?? 0
+}
+
 /** Runs a plan with a synchronous executor. */
 export function driveSync<T>(plan: Plan<T>, execute: (query: CompiledQuery) => readonly unknown[]): T {
   try {

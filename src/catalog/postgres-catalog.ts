@@ -15,7 +15,7 @@ import { serverCatalogClock } from './catalog-clock.js'
 import { toCatalogError } from './catalog-errors.js'
 import { postgresClaimQuery } from './claim-queries.js'
 import { KyselyCatalog } from './kysely-catalog.js'
-import { driveAsync, type Plan, type PlanMode, type Row } from './plan.js'
+import { driveAsync, isCountedQuery, type Plan, type PlanMode, type Row } from './plan.js'
 import { sqlDialect } from './sql-dialect.js'
 
 export interface PostgresCatalogOptions {
@@ -146,7 +146,7 @@ export class PostgresCatalog extends KyselyCatalog {
 
 async function execute(client: pg.Pool | pg.PoolClient, query: CompiledQuery): Promise<Row[]> {
   const result = await client.query<Row>({ text: query.sql, values: query.parameters as unknown[] })
-  return result.rows
+  return isCountedQuery(query) ? [{ changes: result.rowCount ?? 0 }] : result.rows
 }
 
 function passwordOf(connectionString: string): string | undefined {

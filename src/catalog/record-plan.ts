@@ -3,16 +3,19 @@
  * sha256) and their media (deduplicated by platform, message id and attachment index). Whatever
  * was recorded before, by this batch or an earlier one, is reused rather than written again.
  *
- * The whole group goes in a few multi-row statements, not two per webhook: on SQLite each
- * statement with RETURNING pays for a temporary table of its own, and under load a group holds
- * dozens of webhooks. Only ids come back; the records are built from the rows we inserted, which
- * are complete (every column is set by `newMediaToRow`).
+ * Which rows were new is all the plan needs back; the records are built from the rows we
+ * inserted, which are complete (every column is set by `newMediaToRow`). How it learns that
+ * differs by engine. PostgreSQL: a few multi-row statements with RETURNING, since every statement
+ * is a round trip. SQLite: one prepared one-row INSERT per row, counted by its changes — a
+ * statement is a function call there; the SQL never varies with the group's size (so it is never
+ * prepared again), and no RETURNING temporary table or multi-row statement journal is written
+ * (a quarter fewer writes per webhook, measured).
  */
 import { createHash } from 'node:crypto'
 import type { CompiledQuery } from 'kysely'
 import type { IncomingWebhook, RecordedWebhook } from './catalog.js'
 import { newMediaId, newWebhookId } from '../media/ids.js'
-import { single, type Plan } from './plan.js'
+import { changes, single, type Plan } from './plan.js'
 import { newMediaToRow, rowToMedia } from './row-mapping.js'
 import type { MediaTable, WebhooksTable } from './schema.js'
 import type { SqlDialect } from './sql-dialect.js'
@@ -26,14 +29,15 @@ export function* recordWebhooksPlan(dialect: SqlDialect, batch: IncomingWebhook[
   const rowsPerWebhook = batch.map((webhook, i) =>
     webhook.media.map((media) => newMediaToRow(media, { id: newMediaId(), webhookId: bodies[i]!.webhookId, receivedAt: webhook.receivedAt, now }, dialect)),
   )
-  const inserted = yield* insertReturningIds(dialect, 'media', rowsPerWebhook.flat(), (rows) =>
+  const insertMedia = (rows: MediaTable[]) =>
     dialect.qb
       .insertInto('media')
       .values(rows)
       .onConflict((oc) => oc.columns(['platform', 'message_id', 'attachment_index']).doNothing())
-      .returning('id')
-      .compile(),
-  )
+  const inserted = yield* insertNew(dialect, 'media', rowsPerWebhook.flat(), {
+    one: (rows) => insertMedia(rows).compile(),
+    many: (rows) => insertMedia(rows).returning('id').compile(),
+  })
   return batch.map((_, i) => {
     const rows = rowsPerWebhook[i]!
     const created = rows.filter((row) => inserted.has(row.id)).map(rowToMedia)
@@ -50,14 +54,15 @@ function* recordBodies(dialect: SqlDialect, batch: IncomingWebhook[]): Plan<{ we
     if (fresh.has(sha)) return
     fresh.set(sha, { id: newWebhookId(), body_sha256: sha, object: webhook.object, received_at: webhook.receivedAt.getTime(), size: webhook.body.length, body: webhook.body })
   })
-  const inserted = yield* insertReturningIds(dialect, 'webhooks', [...fresh.values()], (rows) =>
+  const insertWebhooks = (rows: WebhooksTable[]) =>
     dialect.qb
       .insertInto('webhooks')
       .values(rows)
       .onConflict((oc) => oc.column('body_sha256').doNothing())
-      .returning('id')
-      .compile(),
-  )
+  const inserted = yield* insertNew(dialect, 'webhooks', [...fresh.values()], {
+    one: (rows) => insertWebhooks(rows).compile(),
+    many: (rows) => insertWebhooks(rows).returning('id').compile(),
+  })
   const idBySha = new Map<string, string>()
   for (const row of fresh.values()) if (inserted.has(row.id)) idBySha.set(row.body_sha256, row.id)
   const known = [...fresh.keys()].filter((sha) => !idBySha.has(sha))
@@ -76,17 +81,26 @@ function* recordBodies(dialect: SqlDialect, batch: IncomingWebhook[]): Plan<{ we
   })
 }
 
-/** Inserts `rows` in chunks and returns the ids of the rows that were inserted (not conflicting). */
-function* insertReturningIds<R extends MediaTable | WebhooksTable>(
+/**
+ * Inserts `rows`, skipping those that conflict, and returns the ids of the rows inserted.
+ * `one` is the statement for a single row without RETURNING, `many` a multi-row one returning ids.
+ */
+function* insertNew<R extends MediaTable | WebhooksTable>(
   dialect: SqlDialect,
   name: string,
   rows: R[],
-  build: (rows: R[]) => CompiledQuery<{ id: string }>,
+  build: { one: (rows: R[]) => CompiledQuery; many: (rows: R[]) => CompiledQuery<{ id: string }> },
 ): Plan<Set<string>> {
   const ids = new Set<string>()
+  if (dialect.name === 'sqlite') {
+    for (const row of rows) {
+      if ((yield* changes(cachedInsert(dialect, `${name}:one`, [row], build.one))) > 0) ids.add(row.id)
+    }
+    return ids
+  }
   for (let i = 0; i < rows.length; i += ROWS_PER_INSERT) {
     const chunk = rows.slice(i, i + ROWS_PER_INSERT)
-    const returned = yield* single(cachedInsert(dialect, `${name}:returning-id`, chunk, build))
+    const returned = yield* single(cachedInsert(dialect, `${name}:returning-id`, chunk, build.many))
     for (const row of returned) ids.add(row.id)
   }
   return ids

@@ -18,7 +18,7 @@ import { missingCatalog, type OpenAccess } from './catalog-access.js'
 import { toCatalogError } from './catalog-errors.js'
 import { sqliteClaimQuery } from './claim-queries.js'
 import { KyselyCatalog } from './kysely-catalog.js'
-import { driveSync, type Plan, type PlanMode, type Row } from './plan.js'
+import { driveSync, isCountedQuery, type Plan, type PlanMode, type Row } from './plan.js'
 import { sqlDialect } from './sql-dialect.js'
 
 export interface SqliteCatalogOptions {
@@ -120,8 +120,8 @@ export class SqliteCatalog extends KyselyCatalog {
     const statement = this.prepare(query.sql)
     const parameters = query.parameters as unknown[]
     if (statement.reader) return statement.all(...parameters) as Row[]
-    statement.run(...parameters)
-    return []
+    const info = statement.run(...parameters)
+    return isCountedQuery(query) ? [{ changes: info.changes }] : []
   }
 
   private prepare(sql: string): BetterSqlite3.Statement {

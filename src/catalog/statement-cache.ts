@@ -31,7 +31,9 @@ export function cachedInsert<R extends object, O>(dialect: SqlDialect, name: str
   return compiled
 }
 
+/** `columns` are the first row's: only the others need checking (SQLite inserts one row at a time). */
 function sameShape(rows: object[], columns: string[]): boolean {
+  if (rows.length === 1) return true
   const names = columns.join(',')
   return rows.every((row) => Object.keys(row).join(',') === names)
 }
