@@ -4,12 +4,7 @@
  * Starts the emulator and a gateway child (SQLite + disk), warms up, captures `count` 50 KiB
  * media (WhatsApp and Messenger alternating) at no added latency, and prints media/s and the
  * gateway's CPU per media, per thread; with --baseline also the durable parallel client's figures.
- * With --callgrind DIR the gateway runs under valgrind's callgrind, instrumented only during the
- * timed run: instructions per media, every thread included, a figure the machine's load does
- * not move (callgrind_annotate DIR/callgrind.out.<pid> says where they go).
  */
-import { execFileSync } from 'node:child_process'
-import { chmod, writeFile } from 'node:fs/promises'
 import { mkdir, mkdtemp, rm } from 'node:fs/promises'
 import os from 'node:os'
 import path from 'node:path'
@@ -27,7 +22,7 @@ import { rate } from './stats.js'
 
 const { values, positionals } = parseArgs({
   allowPositionals: true,
-  options: { profile: { type: 'string' }, callgrind: { type: 'string' }, baseline: { type: 'boolean', default: false }, env: { type: 'string', multiple: true } },
+  options: { profile: { type: 'string' }, baseline: { type: 'boolean', default: false }, env: { type: 'string', multiple: true } },
 })
 const count = Number(positionals[0] ?? 2000)
 const env = Object.fromEntries((values.env ?? []).map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)]))
@@ -35,32 +30,16 @@ const workDir = await mkdtemp(path.join(os.tmpdir(), 'mediagate-probe-'))
 const ctx: BenchContext = { quick: false, workDir, resultsDir: workDir, profileDir: values.profile, log: (m) => process.stderr.write(`${m}\n`) }
 const emulator = await startEmulator({ accessToken: ACCESS_TOKEN, appSecret: APP_SECRET })
 const load = () => os.loadavg()[0]!.toFixed(2)
-async function valgrindWrapper(dir: string): Promise<string> {
-  await mkdir(dir, { recursive: true })
-  const file = path.join(workDir, 'callgrind-node.sh')
-  const args = ['--tool=callgrind', '--instr-atstart=no', '--collect-jumps=no', `--callgrind-out-file=${dir}/callgrind.out.%p`]
-  await writeFile(file, `#!/bin/sh\nexec valgrind ${args.join(' ')} ${process.execPath} "$@"\n`)
-  await chmod(file, 0o755)
-  return file
-}
-const callgrind = (pid: number, ...args: string[]) => execFileSync('callgrind_control', [...args, String(pid)], { stdio: 'ignore' })
-
 try {
-  const wrapper = values.callgrind ? await valgrindWrapper(path.resolve(values.callgrind)) : undefined
-  const gateway = await startGateway(ctx, { label: 'probe', emulatorUrl: emulator.url, env, ...(wrapper ? { execPath: wrapper, readyTimeoutMs: 600_000 } : {}) })
+  const gateway = await startGateway(ctx, { label: 'probe', emulatorUrl: emulator.url, env })
   const client = new GatewayClient(gateway.url)
   try {
-    await captureAll(client, registerMedia(emulator, { count: 200, size: 50 * 1024, mixed: true }), wrapper ? 3_600_000 : 60_000)
+    await captureAll(client, registerMedia(emulator, { count: 200, size: 50 * 1024, mixed: true }), 60_000)
     const set = registerMedia(emulator, { count, size: 50 * 1024, mixed: true })
     emulator.resetStats()
     const loadBefore = load()
     const threadsBefore = threadCpuMs(gateway.pid)
-    if (wrapper) callgrind(gateway.pid, '--instr=on')
-    const s = await captureAll(client, set, 3_600_000, { cpuPid: gateway.pid })
-    if (wrapper) {
-      callgrind(gateway.pid, '--instr=off')
-      callgrind(gateway.pid, '--dump=timed-run')
-    }
+    const s = await captureAll(client, set, 600_000, { cpuPid: gateway.pid })
     const perThread = [...threadCpuDelta(threadsBefore, threadCpuMs(gateway.pid))].filter(([, t]) => t.ms > 0).sort((a, b) => b[1].ms - a[1].ms)
     for (const [thread, t] of perThread) process.stdout.write(`  thread ${thread.padEnd(24)} ${(t.ms / count).toFixed(3)} ms/media (${(t.sysMs / count).toFixed(3)} system)\n`)
     const downloads = emulator.stats().downloadsCompleted

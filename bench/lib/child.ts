@@ -25,8 +25,6 @@ export interface ChildOptions {
   /** e.g. `--cpu-prof`. The bench's own flags (`--expose-gc`) are not passed on. */
   execArgv?: string[]
   readyTimeoutMs?: number
-  /** Runs the child with another program than this node (a wrapper such as valgrind's, which then runs node). */
-  execPath?: string
 }
 
 export interface Child<R> {
@@ -54,7 +52,6 @@ export async function startChild<R>(script: string, o: ChildOptions): Promise<Ch
     execArgv: o.execArgv ?? [],
     stdio: ['ignore', log, log, 'ipc'],
     serialization: 'advanced',
-    ...(o.execPath ? { execPath: o.execPath } : {}),
   })
   closeSync(log)
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)))

@@ -29,9 +29,6 @@ export interface GatewayChildOptions {
   env?: Record<string, string>
   /** The emulator the gateway downloads from (sets META_GRAPH_URL and the allowlist). */
   emulatorUrl?: string
-  /** e.g. a valgrind wrapper (capture-probe.ts), with the longer start it needs. */
-  execPath?: string
-  readyTimeoutMs?: number
 }
 
 export async function startGateway(ctx: BenchContext, o: GatewayChildOptions): Promise<GatewayChild> {
@@ -43,8 +40,6 @@ export async function startGateway(ctx: BenchContext, o: GatewayChildOptions): P
     name: `gateway (${o.label})`,
     logFile: path.join(ctx.workDir, `gateway-${o.label}.log`),
     execArgv: profileArgs(ctx, `gateway-${o.label}`),
-    ...(o.execPath ? { execPath: o.execPath } : {}),
-    ...(o.readyTimeoutMs ? { readyTimeoutMs: o.readyTimeoutMs } : {}),
     env: {
       MEDIAGATE_HOST: '127.0.0.1',
       MEDIAGATE_PORT: '0',
