@@ -3,7 +3,7 @@
  * enough between SQLite and PostgreSQL to live with each engine.
  */
 import type { CompiledQuery } from 'kysely'
-import type { MediaFilter, Page, Settlement, StatusCount } from './catalog.js'
+import type { MediaFilter, NewTask, Page, Settlement, StatusCount } from './catalog.js'
 import type { MediaError, MediaRecord, MediaStatus, Platform } from '../media/record.js'
 import { checkLimit, decodeCursor, encodeCursor, filterExpression } from './media-filter.js'
 import { single, type Plan } from './plan.js'
@@ -60,7 +60,14 @@ export function* enqueueOnStored(dialect: SqlDialect, id: string, stored: Extrac
 
 export function* settleManyPlan(dialect: SqlDialect, items: { id: string; owner: string; settlement: Settlement }[], now: number): Plan<boolean[]> {
   const applied: boolean[] = []
-  for (const item of items) applied.push(yield* settlePlan(dialect, item.id, item.owner, item.settlement, now))
+  const tasks: NewTask[] = []
+  for (const { id, owner, settlement } of items) {
+    const rows = yield* single(settleQuery(dialect, id, owner, settlement, now))
+    applied.push(rows.length > 0)
+    if (rows.length > 0 && settlement.status === 'stored') for (const kind of settlement.enqueue ?? []) tasks.push({ kind, mediaId: id })
+  }
+  // The group's tasks in one statement, in the same transaction as the settlements that ask for them.
+  if (tasks.length > 0) yield* enqueueTasksPlan(dialect, tasks, now)
   return applied
 }
 
