@@ -22,6 +22,8 @@ export interface DownloadOutput {
   completed: number
   bytes: number
   elapsedMs: number
+  /** CPU the client's process spent over the run, all threads (libuv's pool included), ms. */
+  cpuMs: number
 }
 
 export function createAgent(): Agent {
@@ -49,6 +51,7 @@ export async function openMedia(agent: Agent, job: DownloadJob, token: string): 
 /** Runs `work` over the jobs in `concurrency` lanes until done or `maxMs` passed. */
 export async function inLanes(input: DownloadInput, work: (job: DownloadJob) => Promise<number>): Promise<DownloadOutput> {
   const start = performance.now()
+  const cpuStart = process.cpuUsage()
   let next = 0
   let completed = 0
   let bytes = 0
@@ -61,5 +64,7 @@ export async function inLanes(input: DownloadInput, work: (job: DownloadJob) => 
     }
   }
   await Promise.all(Array.from({ length: Math.max(1, Math.min(input.concurrency, input.jobs.length)) }, lane))
-  return { completed, bytes, elapsedMs: performance.now() - start }
+  const elapsedMs = performance.now() - start
+  const cpu = process.cpuUsage(cpuStart)
+  return { completed, bytes, elapsedMs, cpuMs: (cpu.user + cpu.system) / 1000 }
 }

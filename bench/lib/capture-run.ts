@@ -3,6 +3,7 @@
  * read the records back, and measure from the first webhook sent to the last `stored_at`.
  */
 import type { MediaJson } from '../../src/serve/present-media.js'
+import { processCpuMs } from './cpu.js'
 import type { GatewayClient } from './gateway-client.js'
 import type { MediaSet } from './media-set.js'
 import { type Distribution, distribution, rate } from './stats.js'
@@ -19,6 +20,10 @@ export interface CaptureStats {
   latencyMs: Distribution
   /** Error codes of failed records, with counts. */
   failures: Record<string, number>
+  /** CPU the gateway process spent from the first webhook to settled (all threads), when measured. */
+  cpuMs?: number
+  /** cpuMs ÷ stored. */
+  cpuMsPerMedia?: number
 }
 
 /** Records of this set only (the gateway may hold warm-up or earlier runs' records too). */
@@ -47,10 +52,17 @@ export function captureStats(records: MediaJson[], set: MediaSet, startedAt: num
   }
 }
 
-/** Posts every webhook (16 at a time, as Meta's senders do in parallel) and waits for capture. */
-export async function captureAll(client: GatewayClient, set: MediaSet, timeoutMs: number): Promise<CaptureStats> {
+/**
+ * Posts every webhook (16 at a time, as Meta's senders do in parallel) and waits for capture.
+ * With `cpuPid` (the gateway's), also the CPU it spent until settled, intake included and the
+ * reading back of the records excluded.
+ */
+export async function captureAll(client: GatewayClient, set: MediaSet, timeoutMs: number, o: { cpuPid?: number } = {}): Promise<CaptureStats> {
   const startedAt = Date.now()
+  const cpuStart = o.cpuPid === undefined ? 0 : processCpuMs(o.cpuPid)
   await client.postAll(set.webhooks, 16)
   await client.waitSettled(timeoutMs)
-  return captureStats(await client.listAll(), set, startedAt)
+  const cpuMs = o.cpuPid === undefined ? undefined : processCpuMs(o.cpuPid) - cpuStart
+  const stats = captureStats(await client.listAll(), set, startedAt)
+  return cpuMs === undefined ? stats : { ...stats, cpuMs, cpuMsPerMedia: cpuMs / stats.stored }
 }

@@ -3,9 +3,14 @@
  * the target is met. The table printer and the results JSON both read these rows.
  */
 
-/** A target on the ratio (value ÷ baseline) or on the value itself. */
+/**
+ * A target on the ratio (value ÷ baseline) or on the value itself. `ratio-at-most` is for costs
+ * (CPU per media, bytes per request): the gateway's cost may be at most `value` times the
+ * baseline's, and the ratio shown is value ÷ baseline, so there lower is better.
+ */
 export type Target =
   | { kind: 'ratio-at-least'; value: number }
+  | { kind: 'ratio-at-most'; value: number }
   | { kind: 'at-most'; value: number }
   | { kind: 'at-least'; value: number }
 
@@ -39,6 +44,8 @@ function meets(r: Row, t: Target): boolean {
   switch (t.kind) {
     case 'ratio-at-least':
       return r.ratio !== undefined && r.ratio >= t.value
+    case 'ratio-at-most':
+      return r.ratio !== undefined && r.ratio <= t.value
     case 'at-most':
       return Number.isFinite(r.value) && r.value <= t.value
     case 'at-least':
@@ -51,6 +58,8 @@ export function targetText(t: Target | undefined, unit: string): string {
   switch (t.kind) {
     case 'ratio-at-least':
       return `≥ ${t.value} ×`
+    case 'ratio-at-most':
+      return `≤ ${t.value} ×`
     case 'at-most':
       return `≤ ${fmt(t.value)} ${unit}`
     case 'at-least':

@@ -1,17 +1,20 @@
 /**
  * Scenario 3, large files: 4 videos of 100 MiB captured at once, against `curl -o` of the same
- * URLs; and the gateway's peak RSS growth while capturing one file of 10, 100 and 500 MiB (a fresh
+ * URLs and against 4 durable streaming downloads (written, fsynced, renamed, directory fsynced,
+ * as a blob is stored); and the gateway's peak RSS growth while capturing one file of 10, 100 and 500 MiB (a fresh
  * gateway process each, peak read from the kernel's VmHWM), which must not grow with the size.
  */
 import { mkdir, rm } from 'node:fs/promises'
 import path from 'node:path'
 import { type Emulator, startEmulator } from '../../src/emulator/index.js'
 import { curlAll } from '../baselines/curl-download.js'
+import type { DownloadInput, DownloadOutput } from '../baselines/download-client.js'
+import { startBaseline } from '../lib/baseline-child.js'
 import { captureAll, type CaptureStats } from '../lib/capture-run.js'
 import type { BenchContext } from '../lib/context.js'
 import { ACCESS_TOKEN, APP_SECRET, type GatewayChild, startGateway } from '../lib/gateway-child.js'
 import { GatewayClient } from '../lib/gateway-client.js'
-import { registerMedia } from '../lib/media-set.js'
+import { type MediaSet, registerMedia } from '../lib/media-set.js'
 import { type Row, row } from '../lib/report.js'
 import { readMemory, resetPeak, RssSampler } from '../lib/rss.js'
 import type { Scenario } from '../lib/scenario.js'
@@ -62,6 +65,21 @@ async function captureMeasured(ctx: BenchContext, emulator: Emulator, files: num
   }
 }
 
+/** The durable streaming baseline (durable-parallel-capture.ts), one lane per file. */
+async function durableStreams(ctx: BenchContext, set: MediaSet, warm: MediaSet): Promise<DownloadOutput> {
+  const dir = path.join(ctx.workDir, 'durable-streams')
+  await mkdir(dir, { recursive: true })
+  const child = await startBaseline(ctx, 'durable-parallel-capture')
+  try {
+    await child.run({ jobs: warm.jobs, token: ACCESS_TOKEN, dir, concurrency: warm.jobs.length, maxMs: 60_000 } satisfies DownloadInput, 120_000)
+    ctx.log(`  baseline durable streams: ${set.jobs.length} × ${Math.round(set.totalBytes / set.jobs.length / MiB)} MiB`)
+    return await child.run<DownloadOutput>({ jobs: set.jobs, token: ACCESS_TOKEN, dir, concurrency: set.jobs.length, maxMs: 600_000 } satisfies DownloadInput, 720_000)
+  } finally {
+    await child.stop()
+    await rm(dir, { recursive: true, force: true })
+  }
+}
+
 export const captureLarge: Scenario = {
   name: 'capture-large',
   title: 'Capture, large files: throughput and bounded memory',
@@ -82,6 +100,10 @@ export const captureLarge: Scenario = {
       const curlRate = rate(files * bigMiB, curl.elapsedMs)
       const curlDurableRate = rate(files * bigMiB, curl.elapsedWithFsyncMs)
       await rm(dir, { recursive: true, force: true })
+      const durableSet = registerMedia(emulator, { count: files, size: bigMiB * MiB, mixed: false, mimeType: 'video/mp4' })
+      const durableWarm = registerMedia(emulator, { count: 8, size: 256 * 1024, mixed: false, mimeType: 'video/mp4' })
+      const durable = await durableStreams(ctx, durableSet, durableWarm)
+      const durableRate = rate(durable.bytes / MiB, durable.elapsedMs)
 
       const memory: MemoryRun[] = []
       for (const size of memorySizes) {
@@ -108,6 +130,15 @@ export const captureLarge: Scenario = {
         }),
         row({
           scenario: s,
+          metric: `MiB/s, ${files} × ${bigMiB} MiB at once, vs durable streams`,
+          unit: 'MiB/s',
+          value: together.capture.bytesPerSecond / MiB,
+          baseline: { name: `durable streaming, ${files} lanes`, value: durableRate },
+          target: { kind: 'ratio-at-least', value: 0.8 },
+          note: `baseline: Graph lookup, stream to a temp file, fsync, rename, fsync the directory; ${Math.round(durable.cpuMs)} ms of CPU`,
+        }),
+        row({
+          scenario: s,
           metric: `peak RSS growth, ${files} × ${bigMiB} MiB at once`,
           unit: 'MiB',
           value: together.growthMiB,
@@ -128,7 +159,7 @@ export const captureLarge: Scenario = {
       return {
         scenario: s,
         rows,
-        details: { together, curl: { ...curl, mibPerSecond: curlRate, durableMibPerSecond: curlDurableRate }, memory },
+        details: { together, curl: { ...curl, mibPerSecond: curlRate, durableMibPerSecond: curlDurableRate }, durableStreams: { ...durable, mibPerSecond: durableRate }, memory },
         notes: [
           'WhatsApp media (Graph lookup, then download with the Bearer token); the gateway hashes, verifies sha256 and size, and fsyncs each blob; curl only writes.',
           'RSS growth = peak (kernel VmHWM reset just before the run, and VmRSS sampled every 20 ms) minus the lowest RSS of the warmed-up idle gateway over 200 ms.',

@@ -41,11 +41,24 @@ export class BlobSink extends Writable {
   }
 
   override _write(chunk: Buffer, _encoding: BufferEncoding, callback: (err?: Error | null) => void): void {
+    // A photo's chunks only go to memory: no promise per chunk for that.
+    if (this.keep(chunk.length)) {
+      this.memory!.push(chunk)
+      callback()
+      return
+    }
     this.take([chunk]).then(() => callback(), callback)
   }
 
   override _writev(chunks: { chunk: Buffer }[], callback: (err?: Error | null) => void): void {
     this.take(chunks.map((c) => c.chunk)).then(() => callback(), callback)
+  }
+
+  /** True (and counted) when `bytes` more still fit in memory. */
+  private keep(bytes: number): boolean {
+    if (this.flushError || !this.memory || this.held + bytes > (this.options.memoryLimit ?? 0)) return false
+    this.held += bytes
+    return true
   }
 
   override _final(callback: (err?: Error | null) => void): void {

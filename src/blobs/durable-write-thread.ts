@@ -39,12 +39,8 @@ port.on('message', (req: FinishRequest) => {
 
 function finish(req: FinishRequest): boolean {
   if (req.bytes) writeDurably(req.tmp, req.bytes)
-  let existing
-  try {
-    existing = statSync(req.file)
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err
-  }
+  // Absent is the usual answer for a new blob: no error (and its stack trace) made for it.
+  const existing = statSync(req.file, { throwIfNoEntry: false })
   // Same name means same bytes; a different size means the old file is damaged, so replace it.
   if (existing?.isFile() && existing.size === req.size) {
     unlinkSync(req.tmp)

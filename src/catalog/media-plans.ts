@@ -3,11 +3,12 @@
  * enough between SQLite and PostgreSQL to live with each engine.
  */
 import type { CompiledQuery } from 'kysely'
-import type { MediaSelection, Page, Settlement } from './catalog.js'
+import type { MediaSelection, NewTask, Page, Settlement } from './catalog.js'
 import type { MediaError, MediaRecord } from '../media/record.js'
 import { MediagateError } from '../errors.js'
 import { checkLimit, decodeCursor, encodeCursor, filterExpression } from './media-filter.js'
 import { single, type Plan } from './plan.js'
+import { cachedStatement } from './statement-cache.js'
 import { DERIVE_TASK, enqueueTasksPlan } from './task-plans.js'
 import { errorColumns, rowToMedia, scanColumns } from './row-mapping.js'
 import type { MediaRow, MediaTable } from './schema.js'
@@ -20,19 +21,35 @@ const NO_LEASE = { lease_owner: null, lease_expires_at: null } as const
 
 /** Applies an outcome only while `owner` holds the lease (expired but not yet taken counts). */
 export function* settlePlan(dialect: SqlDialect, id: string, owner: string, settlement: Settlement, now: number): Plan<boolean> {
+  const rows = yield* single(settleQuery(dialect, id, owner, settlement, now))
+  if (rows.length > 0 && settlement.status === 'stored') yield* enqueueOnStored(dialect, id, settlement, now)
+  return rows.length > 0
+}
+
+/**
+ * The settling UPDATE. A capture settles every media, so the common shapes (no refund) are
+ * compiled once per set of columns and reused with each settlement's values: building the
+ * statement with kysely cost more than running it.
+ */
+function settleQuery(dialect: SqlDialect, id: string, owner: string, settlement: Settlement, now: number): CompiledQuery<{ id: string }> {
   const refund = settlement.status === 'retry' && settlement.refundAttempt === true
-  const rows = yield* single(
+  const columns = { ...settlementColumns(settlement, now), unfinished: 0, ...NO_LEASE, updated_at: now }
+  const build = () =>
     dialect.qb
       .updateTable('media')
-      .set((eb) => ({ ...settlementColumns(settlement, now), ...(refund ? { attempts: eb('attempts', '-', 1) } : {}), unfinished: 0, ...NO_LEASE, updated_at: now }))
+      .set((eb) => ({ ...columns, ...(refund ? { attempts: eb('attempts', '-', 1) } : {}) }))
       .where('id', '=', id)
       .where('lease_owner', '=', owner)
       .where('status', '=', 'pending')
       .returning('id')
-      .compile(),
-  )
-  if (rows.length > 0 && settlement.status === 'stored') yield* enqueueOnStored(dialect, id, settlement, now)
-  return rows.length > 0
+      .compile()
+  if (refund) return build()
+  const names = Object.keys(columns)
+  // An undefined value is left out of the SET by kysely: such a shape is not one statement.
+  const values: unknown[] = Object.values(columns)
+  if (values.includes(undefined)) return build()
+  values.push(id, owner, 'pending')
+  return cachedStatement(dialect, `settle|${names.join(',')}`, values, build)
 }
 
 /** The tasks a stored settlement asks for, in its transaction, so a crash cannot store a media and lose its work. */
@@ -44,7 +61,14 @@ export function* enqueueOnStored(dialect: SqlDialect, id: string, stored: Extrac
 
 export function* settleManyPlan(dialect: SqlDialect, items: { id: string; owner: string; settlement: Settlement }[], now: number): Plan<boolean[]> {
   const applied: boolean[] = []
-  for (const item of items) applied.push(yield* settlePlan(dialect, item.id, item.owner, item.settlement, now))
+  const tasks: NewTask[] = []
+  for (const { id, owner, settlement } of items) {
+    const rows = yield* single(settleQuery(dialect, id, owner, settlement, now))
+    applied.push(rows.length > 0)
+    if (rows.length > 0 && settlement.status === 'stored') for (const kind of settlement.enqueue ?? []) tasks.push({ kind, mediaId: id })
+  }
+  // The group's tasks in one statement, in the same transaction as the settlements that ask for them.
+  if (tasks.length > 0) yield* enqueueTasksPlan(dialect, tasks, now)
   return applied
 }
 

@@ -31,6 +31,22 @@ export function cachedInsert<R extends object, O>(dialect: SqlDialect, name: str
   return compiled
 }
 
+/**
+ * Any other hot statement whose SQL depends only on `key` (a settlement's columns, say): compiled
+ * once and reused with `values` as its parameters, in order. Checked as inserts are: a compile
+ * whose parameters are not exactly `values` is never cached, so a reused statement can never
+ * bind a value to the wrong place; that call (and the next with its key) simply compiles.
+ */
+export function cachedStatement<O>(dialect: SqlDialect, key: string, values: readonly unknown[], build: () => CompiledQuery<O>): CompiledQuery<O> {
+  let cache = caches.get(dialect)
+  if (!cache) caches.set(dialect, (cache = new Map()))
+  const cached = cache.get(key)
+  if (cached) return { ...(cached as CompiledQuery<O>), parameters: values }
+  const compiled = build()
+  if (cache.size < MAX_SHAPES && sameParameters(compiled.parameters, values)) cache.set(key, compiled)
+  return compiled
+}
+
 /** `columns` are the first row's: only the others need checking (SQLite inserts one row at a time). */
 function sameShape(rows: object[], columns: string[]): boolean {
   if (rows.length === 1) return true

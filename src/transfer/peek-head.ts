@@ -4,7 +4,6 @@
  * the chunks that reach `bytes`, never the whole body.
  */
 import { PassThrough, type Readable } from 'node:stream'
-import { pipe } from '../util/pipe.js'
 
 export interface PeekedStream {
   /** Up to `bytes` bytes from the start (fewer if the stream is shorter). */
@@ -42,9 +41,14 @@ export async function peekHead(source: Readable, bytes: number): Promise<PeekedS
     source.once('error', onError)
   })
   const all = Buffer.concat(chunks, length)
+  if (!ended) {
+    // Back into the paused source, which is the body again: no stream and no pipe more per
+    // transfer. Its errors reach its reader as they would have.
+    if (length > 0) source.unshift(all)
+    return { head: all.subarray(0, bytes), body: source }
+  }
   const body = new PassThrough()
   if (length > 0) body.write(all)
-  if (ended) body.end()
-  else pipe([source, body], () => {}) // an error destroys `body` with it; its reader sees it
+  body.end()
   return { head: all.subarray(0, bytes), body }
 }

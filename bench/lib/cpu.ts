@@ -1,0 +1,73 @@
+/**
+ * CPU time of a whole process, every thread included (worker threads, libuv's pool, V8's GC and
+ * compiler threads), from /proc/<pid>/stat (Linux): what a deployment pays for, whichever thread
+ * spends it. `process.cpuUsage()` inside a process reports the same figure, finer grained.
+ */
+import { readdirSync, readFileSync } from 'node:fs'
+import { execFileSync } from 'node:child_process'
+
+let ticksPerSecond: number | undefined
+
+function clockTicks(): number {
+  if (ticksPerSecond === undefined) {
+    try {
+      ticksPerSecond = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100
+    } catch {
+      ticksPerSecond = 100
+    }
+  }
+  return ticksPerSecond
+}
+
+/** User + system CPU the process has used so far, ms (resolution: one clock tick, usually 10 ms). */
+export function processCpuMs(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
+  // The command name (field 2) may hold spaces and parentheses: count fields after its last ')'.
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
+  const utime = Number(fields[11])
+  const stime = Number(fields[12])
+  return ((utime + stime) * 1000) / clockTicks()
+}
+
+/** CPU the process spends from now until `stop()`, ms. */
+export function cpuMeter(pid: number): { stop(): number } {
+  const start = processCpuMs(pid)
+  return { stop: () => processCpuMs(pid) - start }
+}
+
+/** CPU this process has used so far, all threads, ms (microsecond resolution). */
+export function ownCpuMs(): number {
+  const u = process.cpuUsage()
+  return (u.user + u.system) / 1000
+}
+
+export interface ThreadCpu {
+  /** User + system, ms. */
+  ms: number
+  /** System (kernel) part: syscalls such as fsync, write, rename. */
+  sysMs: number
+}
+
+/** CPU used so far by each thread of the process, keyed `<tid> <name>` (the thread's name in /proc). */
+export function threadCpuMs(pid: number): Map<string, ThreadCpu> {
+  const out = new Map<string, ThreadCpu>()
+  for (const tid of readdirSync(`/proc/${pid}/task`)) {
+    try {
+      const stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8')
+      const name = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'))
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
+      const ms = (ticks: string | undefined) => (Number(ticks) * 1000) / clockTicks()
+      out.set(`${tid} ${name}`, { ms: ms(fields[11]) + ms(fields[12]), sysMs: ms(fields[12]) })
+    } catch {
+      // the thread ended meanwhile
+    }
+  }
+  return out
+}
+
+/** Per-thread CPU between two `threadCpuMs` readings, threads that started meanwhile included. */
+export function threadCpuDelta(before: Map<string, ThreadCpu>, after: Map<string, ThreadCpu>): Map<string, ThreadCpu> {
+  const out = new Map<string, ThreadCpu>()
+  for (const [k, v] of after) out.set(k, { ms: v.ms - (before.get(k)?.ms ?? 0), sysMs: v.sysMs - (before.get(k)?.sysMs ?? 0) })
+  return out
+}
