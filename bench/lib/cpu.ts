@@ -71,3 +71,59 @@ export function threadCpuDelta(before: Map<string, ThreadCpu>, after: Map<string
   for (const [k, v] of after) out.set(k, { ms: v.ms - (before.get(k)?.ms ?? 0), sysMs: v.sysMs - (before.get(k)?.sysMs ?? 0) })
   return out
 }
+
+/**
+ * Per-thread CPU from `schedstat` (nanoseconds on the CPU; `stat`'s tick counters have 10 ms
+ * resolution): what "requests per server core" divides by over a short timed window. Only
+ * threads alive at both samples count, which is every thread of a server in steady state (its
+ * worker threads start with it); a thread that exits in between loses its share.
+ */
+export interface CpuSample {
+  /** Nanoseconds on the CPU per thread id, since the thread started. */
+  readonly threads: ReadonlyMap<number, number>
+  readonly pid: number
+}
+
+export interface CpuUsed {
+  /** Seconds of CPU over all threads. */
+  total: number
+  /** The main thread (the event loop that parses requests). */
+  main: number
+  /** The busiest other thread (for the gateway: the SQLite thread). */
+  busiestOther: number
+  /** All other threads together (libuv pool, V8 helpers, GC, checkpointer). */
+  rest: number
+}
+
+export function sampleCpu(pid: number): CpuSample {
+  const threads = new Map<number, number>()
+  for (const tid of readdirSync(`/proc/${pid}/task`)) {
+    try {
+      const ns = Number(readFileSync(`/proc/${pid}/task/${tid}/schedstat`, 'utf8').split(' ')[0])
+      if (Number.isFinite(ns)) threads.set(Number(tid), ns)
+    } catch {
+      // The thread ended between the listing and the read.
+    }
+  }
+  return { threads, pid }
+}
+
+export function cpuBetween(before: CpuSample, after: CpuSample): CpuUsed {
+  const used: [number, number][] = []
+  for (const [tid, ns] of after.threads) {
+    const start = before.threads.get(tid)
+    if (start !== undefined) used.push([tid, (ns - start) / 1e9])
+  }
+  const main = used.find(([tid]) => tid === after.pid)?.[1] ?? 0
+  const others = used.filter(([tid]) => tid !== after.pid).map(([, s]) => s)
+  const busiestOther = others.length ? Math.max(...others) : 0
+  const total = used.reduce((a, [, s]) => a + s, 0)
+  return { total, main, busiestOther, rest: total - main - busiestOther }
+}
+
+/** Runs `work` and returns its result with the CPU `pid` spent meanwhile. */
+export async function withCpu<T>(pid: number, work: () => Promise<T>): Promise<{ result: T; cpu: CpuUsed }> {
+  const before = sampleCpu(pid)
+  const result = await work()
+  return { result, cpu: cpuBetween(before, sampleCpu(pid)) }
+}

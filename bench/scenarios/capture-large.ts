@@ -117,7 +117,9 @@ export const captureLarge: Scenario = {
           unit: 'MiB/s',
           value: together.capture.bytesPerSecond / MiB,
           baseline: { name: 'curl -o, no fsync', value: curlRate },
-          target: { kind: 'ratio-at-least', value: 0.8 },
+          // Issue 19 moved the target to the durable streaming baseline below: curl -o leaves its
+          // bytes in the page cache, which no store that promises durability may do.
+          note: 'informational: the durable streams row holds the target',
           ...(together.capture.failed ? { note: `${together.capture.failed} failed: ${JSON.stringify(together.capture.failures)}` } : {}),
         }),
         row({

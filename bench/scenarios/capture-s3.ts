@@ -27,6 +27,7 @@ import { registerMedia } from '../lib/media-set.js'
 import { type Row, row } from '../lib/report.js'
 import type { Scenario } from '../lib/scenario.js'
 import { rate } from '../lib/stats.js'
+import { processCpuMs } from '../lib/cpu.js'
 
 const SIZE = 50 * 1024
 const WARM_UP = 40
@@ -87,13 +88,10 @@ async function createBucket(client: S3Client): Promise<{ name: string; remove():
   }
 }
 
-/** CPU (user + system, all threads) a process has used so far, ms; Linux only (100 clock ticks a second, the kernel's USER_HZ), else NaN. */
+/** CPU (user + system, all threads) a process has used so far, ms; NaN where /proc cannot tell (not Linux, or it exited). */
 async function cpuMsOf(pid: number): Promise<number> {
   try {
-    const stat = await readFile(`/proc/${pid}/stat`, 'utf8')
-    // Fields after the command name (which may hold spaces): utime and stime are the 12th and 13th.
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
-    return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100
+    return processCpuMs(pid)
   } catch {
     return Number.NaN
   }

@@ -17,7 +17,7 @@ import { ACCESS_TOKEN, APP_SECRET, startGateway } from '../lib/gateway-child.js'
 import { GatewayClient, WEBHOOK_PATH } from '../lib/gateway-client.js'
 import { assertClean, type LoadResult, runLoad } from '../lib/load.js'
 import { runPacedLoad } from '../lib/paced-load.js'
-import { type CpuUsed, withCpu } from '../lib/process-cpu.js'
+import { type CpuUsed, withCpu } from '../lib/cpu.js'
 import { row } from '../lib/report.js'
 import type { Scenario } from '../lib/scenario.js'
 
