@@ -133,7 +133,7 @@ describe('bench/README.md', () => {
     const rows = [...table.matchAll(/^\| ([a-z-]+) \| /gm)].map((m) => m[1]!)
     const inTable = [...new Set(rows.filter((r) => r !== 'scenario'))]
     expect(inTable.sort()).toEqual([...known].sort())
-    const only = /--only intake,serving\s+# some scenarios: ([a-z, -]+)/.exec(read('bench/README.md'))?.[1]
+    const only = /--only intake,serving\s+# some scenarios: ([a-z0-9, -]+)/.exec(read('bench/README.md'))?.[1]
     expect(only?.split(',').map((s) => s.trim()).sort()).toEqual([...known].sort())
   })
 })
