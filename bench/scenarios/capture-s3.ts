@@ -216,7 +216,7 @@ async function startBare(ctx: BenchContext, bucket: string, count: number, serve
 const perMedia = (ms: number, n: number) => (n > 0 ? Math.round((ms / n) * 100) / 100 : Number.NaN)
 
 export const captureS3: Scenario = {
-  name: SCENARIO,
+  name: 'capture-s3',
   title: 'Capture on PostgreSQL + S3 (Swift s3api) against bare S3 PUTs',
   async run(ctx) {
     const why = await unavailable()

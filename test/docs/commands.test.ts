@@ -127,10 +127,10 @@ describe('docs/cli.md', () => {
 describe('bench/README.md', () => {
   it('names every scenario bench/run.ts knows, and no other', () => {
     const known = readdirSync(path.join(ROOT, 'bench/scenarios'))
-      .map((f) => /^ {2}name: '([a-z-]+)'/m.exec(read(`bench/scenarios/${f}`))?.[1])
+      .map((f) => /^ {2}name: '([a-z0-9-]+)'/m.exec(read(`bench/scenarios/${f}`))?.[1])
       .filter((n): n is string => n !== undefined)
     const table = sectionOf(read('bench/README.md'), 'The scenarios')
-    const rows = [...table.matchAll(/^\| ([a-z-]+) \| /gm)].map((m) => m[1]!)
+    const rows = [...table.matchAll(/^\| ([a-z0-9-]+) \| /gm)].map((m) => m[1]!)
     const inTable = [...new Set(rows.filter((r) => r !== 'scenario'))]
     expect(inTable.sort()).toEqual([...known].sort())
     const only = /--only intake,serving\s+# some scenarios: ([a-z0-9, -]+)/.exec(read('bench/README.md'))?.[1]
