@@ -24,8 +24,9 @@ export interface BlobLeaserOptions {
   maxWaitMs?: number
   /**
    * How long a lazy capture's lease on a remote record holds: at least as long as one download
-   * may take (MEDIAGATE_DOWNLOAD_DEADLINE_MS), since on S3 a put whose sha256 is declared leases
-   * before its first byte. Default 10 minutes.
+   * may take (MEDIAGATE_DOWNLOAD_DEADLINE_MS), since on S3 a put larger than one part whose sha256
+   * is declared leases before its first byte (smaller ones lease once their bytes are in memory,
+   * just before their single request). Default 10 minutes.
    */
   remoteHoldMs?: number
 }
