@@ -12,10 +12,10 @@
 import { randomBytes } from 'node:crypto'
 import { readdir, readFile } from 'node:fs/promises'
 import { CreateBucketCommand, DeleteBucketCommand, DeleteObjectCommand, type S3Client } from '@aws-sdk/client-s3'
-import pg from 'pg'
 import { createS3Client } from '../../src/blobs/s3-client.js'
 import { listObjects } from '../../src/blobs/s3-listing.js'
 import { startEmulator } from '../../src/emulator/index.js'
+import { createTestSchema } from '../../test/helpers/postgres.js'
 import { canConnect, POSTGRES_URL, S3_ENDPOINT } from '../../test/helpers/services.js'
 import type { S3PutInput, S3PutOutput } from '../baselines/s3-put.js'
 import { startBaseline } from '../lib/baseline-child.js'
@@ -49,24 +49,6 @@ async function unavailable(): Promise<string | undefined> {
   return undefined
 }
 
-async function withPg<T>(fn: (client: pg.Client) => Promise<T>): Promise<T> {
-  const client = new pg.Client({ connectionString: POSTGRES_URL, connectionTimeoutMillis: 5000 })
-  await client.connect()
-  try {
-    return await fn(client)
-  } finally {
-    await client.end()
-  }
-}
-
-/** A schema of its own in the test database, as the test suites make them (test/helpers/postgres.ts). */
-async function createSchema(): Promise<{ url: string; drop(): Promise<void> }> {
-  const name = `mg_bench_${process.pid}_${randomBytes(4).toString('hex')}`
-  await withPg((c) => c.query(`create schema "${name}"`))
-  const url = new URL(POSTGRES_URL)
-  url.searchParams.set('schema', name)
-  return { url: url.toString(), drop: () => withPg((c) => c.query(`drop schema if exists "${name}" cascade`)).then(() => undefined) }
-}
 
 async function createBucket(client: S3Client): Promise<{ name: string; remove(): Promise<void> }> {
   const name = `mg-bench-${Date.now().toString(36)}-${randomBytes(3).toString('hex')}`
@@ -132,7 +114,8 @@ interface GatewayS3Run {
 
 async function gatewayRun(ctx: BenchContext, bucket: string, count: number, serverPids: number[]): Promise<GatewayS3Run> {
   const emulator = await startEmulator({ accessToken: ACCESS_TOKEN, appSecret: APP_SECRET, latencyMs: 0 })
-  const schema = await createSchema()
+  // A schema of its own in the test database, made and dropped as the test suites do.
+  const schema = await createTestSchema('mg_bench')
   try {
     const gateway = await startGateway(ctx, {
       label: 's3',
