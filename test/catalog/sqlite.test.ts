@@ -41,6 +41,8 @@ describe('SqliteCatalog', () => {
     const catalog = track(new SqliteCatalog({ path: path.join(dir, 'c.db'), busyTimeoutMs: 1234 }))
     expect(catalog.pragma('journal_mode')).toBe('wal')
     expect(catalog.pragma('synchronous')).toBe(2)
+    // Statement journals (every statement that fires the count triggers) in memory, not in a temp file.
+    expect(catalog.pragma('temp_store')).toBe(2)
     expect(catalog.pragma('foreign_keys')).toBe(1)
     expect(catalog.pragma('busy_timeout')).toBe(1234)
   })
