@@ -230,8 +230,10 @@ export class HandleService {
       if (!done) throw new MediagateError('conflict', 'the upload lost its lease to another process; ask again')
       return done
     } catch (err) {
+      // Read before abandoning: a renewal that lands after the row is gone must not mask `err`.
+      const cause = lost.signal.aborted ? lost.signal.reason : err
       await this.o.catalog.abandonHandle(key, this.owner).catch(() => {})
-      throw lost.signal.aborted ? lost.signal.reason : err
+      throw cause
     } finally {
       clearInterval(renewal)
     }
