@@ -25,6 +25,7 @@ import { SqliteCatalog } from '../../src/catalog/sqlite-catalog.js'
 import { sign } from '../../src/emulator/signing.js'
 import { newMediaId } from '../../src/media/ids.js'
 import type { NewMedia, Platform } from '../../src/media/record.js'
+import { newMedia } from '../../src/platforms/webhook/new-media.js'
 import { collectQueueStats } from '../../src/metrics/queue-stats.js'
 import type { BenchContext } from '../lib/context.js'
 import { workPath } from '../lib/context.js'
@@ -64,13 +65,12 @@ function sequence(seed: number): () => number {
 }
 
 function media(i: number, platform: Platform, expiresAt: Date | null): NewMedia {
-  return {
+  return newMedia({
     platform,
     accountId: platform === 'whatsapp' ? '106540352242922' : '1029384756',
     messageId: `bench.${i}`,
     attachmentIndex: 0,
     senderId: `1555${String(i % 100_000).padStart(7, '0')}`,
-    senderUserId: null,
     direction: 'inbound',
     kind: i % 7 === 0 ? 'video' : 'image',
     sourceType: i % 7 === 0 ? 'video' : 'image',
@@ -78,17 +78,8 @@ function media(i: number, platform: Platform, expiresAt: Date | null): NewMedia 
     sourceUrl: platform === 'whatsapp' ? null : `https://cdn.example.com/m/${i}.jpg`,
     sourceExpiresAt: expiresAt,
     declaredMime: 'image/jpeg',
-    declaredSha256: null,
-    declaredSize: null,
-    filename: null,
     caption: i % 3 === 0 ? 'a caption of a few words' : null,
-    voice: null,
-    animated: null,
-    igPostMediaId: null,
-    title: null,
-    sentAt: null,
-    error: null,
-  }
+  })
 }
 
 const ERRORS = ['source_expired', 'meta_error', 'auth', 'too_large'] as const
