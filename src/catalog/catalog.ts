@@ -120,7 +120,8 @@ export interface ExpiredOptions {
 
 export interface MediaFilter {
   platform?: Platform
-  status?: MediaStatus
+  /** One status, or any of several (e.g. every status but `deleted`). */
+  status?: MediaStatus | readonly MediaStatus[]
   kind?: MediaKind
   accountId?: string
   messageId?: string
@@ -129,6 +130,8 @@ export interface MediaFilter {
   errorCode?: string
   receivedAfter?: Date
   receivedBefore?: Date
+  /** Changed (captured, failed, retried, deleted…) at or after this instant: `updatedAt`. */
+  changedAfter?: Date
   /**
    * Search text: `senderId`, `senderUserId` or `messageId` starts with it (exact case), or
    * `caption` or `filename` contains it (case-insensitive).

@@ -16,7 +16,8 @@ export function filterExpression(eb: ExpressionBuilder<Database, 'media'>, filte
     conditions.push(eb('id', 'in', filter.ids))
   }
   if (filter.platform !== undefined) conditions.push(eb('platform', '=', filter.platform))
-  if (filter.status !== undefined) conditions.push(eb('status', '=', filter.status))
+  if (typeof filter.status === 'string') conditions.push(eb('status', '=', filter.status))
+  else if (filter.status !== undefined) conditions.push(filter.status.length === 0 ? eb.lit(false) : eb('status', 'in', filter.status))
   if (filter.kind !== undefined) conditions.push(eb('kind', '=', filter.kind))
   if (filter.accountId !== undefined) conditions.push(eb('account_id', '=', filter.accountId))
   if (filter.messageId !== undefined) conditions.push(eb('message_id', '=', filter.messageId))
@@ -24,6 +25,7 @@ export function filterExpression(eb: ExpressionBuilder<Database, 'media'>, filte
   if (filter.errorCode !== undefined) conditions.push(eb('error_code', '=', filter.errorCode))
   if (filter.receivedAfter !== undefined) conditions.push(eb('received_at', '>=', filter.receivedAfter.getTime()))
   if (filter.receivedBefore !== undefined) conditions.push(eb('received_at', '<', filter.receivedBefore.getTime()))
+  if (filter.changedAfter !== undefined) conditions.push(eb('updated_at', '>=', filter.changedAfter.getTime()))
   if (filter.q !== undefined) conditions.push(searchExpression(filter.q))
   return eb.and(conditions)
 }

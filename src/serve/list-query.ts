@@ -4,7 +4,7 @@
  */
 import type { MediaFilter } from '../catalog/catalog.js'
 import { MediagateError } from '../errors.js'
-import { MEDIA_KINDS, MEDIA_STATUSES, PLATFORMS } from '../media/record.js'
+import { MEDIA_KINDS, MEDIA_STATUSES, type MediaStatus, PLATFORMS } from '../media/record.js'
 
 export interface ListQuery {
   filter: MediaFilter
@@ -13,7 +13,7 @@ export interface ListQuery {
 }
 
 /** The filter's fields, as the query string (and a batch's `filter`) names them. */
-export const FILTER_FIELDS = ['message_id', 'sender', 'q', 'platform', 'status', 'kind', 'account_id', 'error_code', 'received_after', 'received_before'] as const
+export const FILTER_FIELDS = ['message_id', 'sender', 'q', 'platform', 'status', 'kind', 'account_id', 'error_code', 'received_after', 'received_before', 'changed_after'] as const
 
 const LIST_FIELDS = new Set<string>([...FILTER_FIELDS, 'limit', 'cursor'])
 const COUNT_FIELDS = new Set<string>(FILTER_FIELDS)
@@ -71,6 +71,16 @@ function readFilter({ str }: Reader): MediaFilter {
     if (v === '') throw bad('q must contain something other than spaces')
     return v
   }
+  // `status=pending,failed`: any of them (the dashboard lists every status but deleted this way).
+  const statuses = (): MediaFilter['status'] => {
+    const v = str('status')
+    if (v === undefined) return undefined
+    const named = v.split(',').map((s) => s.trim())
+    const unknown = named.find((s) => !(MEDIA_STATUSES as readonly string[]).includes(s))
+    if (unknown !== undefined) throw bad(`status must be one of ${MEDIA_STATUSES.join(', ')}, or several of them separated by commas; got "${unknown}"`)
+    const distinct = [...new Set(named)] as MediaStatus[]
+    return distinct.length === 1 ? distinct[0] : distinct
+  }
   const filter: MediaFilter = {}
   const assign = <K extends keyof MediaFilter>(k: K, v: MediaFilter[K] | undefined) => {
     if (v !== undefined) filter[k] = v
@@ -79,12 +89,13 @@ function readFilter({ str }: Reader): MediaFilter {
   assign('sender', str('sender'))
   assign('q', search())
   assign('platform', oneOf('platform', PLATFORMS))
-  assign('status', oneOf('status', MEDIA_STATUSES))
+  assign('status', statuses())
   assign('kind', oneOf('kind', MEDIA_KINDS))
   assign('accountId', str('account_id'))
   assign('errorCode', str('error_code'))
   assign('receivedAfter', date('received_after'))
   assign('receivedBefore', date('received_before'))
+  assign('changedAfter', date('changed_after'))
   return filter
 }
 

@@ -167,8 +167,12 @@ describe.skipIf(!hasChromium)('the dashboard for the person on call', () => {
     await expect.poll(() => page.locator('#stat-failed').textContent()).toBe('3')
     await page.click('#stat-failed-link')
     await expect.poll(async () => (await shownIds()).sort()).toEqual([ids.auth, ids.expired, ids.integrity].sort())
-    expect(new URL(page.url()).searchParams.get('status')).toBe('failed')
+    const params = new URL(page.url()).searchParams
+    expect(params.get('status')).toBe('failed')
     expect(await page.locator('select[name=status]').inputValue()).toBe('failed')
+    // The header counts failures of the last hour, and the list it opens is the same hour's.
+    const since = Date.parse(params.get('changed_after') ?? '')
+    expect(Math.abs(Date.now() - 3_600_000 - since)).toBeLessThan(60_000)
   })
 
   it("starts a failed media's detail with what failed and whether retrying helps; the raw JSON behind a toggle", async () => {
@@ -228,6 +232,13 @@ describe.skipIf(!hasChromium)('the dashboard for the person on call', () => {
       const record = (await (await h.api(`/v1/media/${id}`)).json()) as MediaJson
       expect(record.status).toBe('deleted')
     }
+    // Tombstones stay out of the default list; "any, deleted too" shows them.
+    await page.goto(`${h.gateway.url}/`)
+    await expect.poll(() => cards().count()).toBeGreaterThan(2)
+    expect((await shownIds()).filter((id) => id === ids.bulk1 || id === ids.bulk2)).toEqual([])
+    await page.selectOption('select[name=status]', 'any')
+    await expect.poll(async () => (await shownIds()).filter((id) => id === ids.bulk1 || id === ids.bulk2).sort()).toEqual([ids.bulk1, ids.bulk2].sort())
+    expect(new URL(page.url()).searchParams.get('status')).toBe('any')
   })
 
   it('retries all media matching a filter, and does nothing when the count changed before the confirmation', async () => {

@@ -39,6 +39,7 @@ async function json<T>(res: Response | Promise<Response>): Promise<{ status: num
   return { status: r.status, body: (await r.json()) as T }
 }
 
+const count = async (query: string) => json<{ count: number; capped: boolean; error?: { message: string } }>(h.api(`/v1/media/count?${query}`))
 const get = async (id: string) => (await json<MediaJson>(h.api(`/v1/media/${id}`))).body
 const batch = (body: unknown, headers: Record<string, string> = {}) =>
   json<{ action: string; matched: number; done: number; skipped: { id: string; reason: string }[]; capped: boolean; error?: { code: string; message: string; count: number } }>(
@@ -62,12 +63,30 @@ describe('search and count', () => {
     expect(await list('q=1555777&limit=1')).toEqual([contract])
     expect(await list('q=holiday')).toEqual([other])
 
-    const count = async (query: string) => json<{ count: number; capped: boolean; error?: { message: string } }>(h.api(`/v1/media/count?${query}`))
     expect(await count(`account_id=${accountId}`)).toEqual({ status: 200, body: { count: 3, capped: false } })
     expect(await count(`account_id=${accountId}&q=1555777&error_code=meta_error`)).toEqual({ status: 200, body: { count: 1, capped: false } })
     const limited = await count(`account_id=${accountId}&limit=5`)
     expect(limited.status).toBe(400)
     expect(limited.body.error!.message).toContain('unknown query parameter "limit"')
+  })
+
+  it('lists several statuses at once, and what changed since an instant', async () => {
+    const accountId = account()
+    const [requeued, erased, untouched] = await record([{ accountId }, { accountId }, { accountId }])
+    // Past the millisecond the records were written in: `changed_after` is inclusive.
+    await new Promise((resolve) => setTimeout(resolve, 5))
+    const before = new Date()
+    expect(await h.gateway.catalog.requeue({ ids: [requeued!], status: 'failed' })).toBe(1)
+    expect((await h.api(`/v1/media/${erased}`, { method: 'DELETE' })).status).toBe(200)
+    const list = async (query: string) => (await json<{ data: MediaJson[] }>(h.api(`/v1/media?account_id=${accountId}&${query}`))).body.data.map((m) => m.id).sort()
+    // The requeued media may be tried (and fail again) meanwhile: pending or failed, never deleted.
+    expect(await list('status=pending,failed,stored,remote')).toEqual([requeued, untouched].sort())
+    expect(await list('status=deleted')).toEqual([erased])
+    expect(await list(`changed_after=${encodeURIComponent(before.toISOString())}`)).toEqual([requeued, erased].sort())
+    expect(await count(`account_id=${accountId}&status=pending,failed,deleted`)).toEqual({ status: 200, body: { count: 3, capped: false } })
+    const bad = await json<{ error: { message: string } }>(h.api('/v1/media?status=stored,lost'))
+    expect(bad.status).toBe(400)
+    expect(bad.body.error.message).toContain('"lost"')
   })
 
   it('refuses an empty search, and both routes need the API key', async () => {

@@ -6,11 +6,14 @@
 import { $ } from './dom.js'
 
 /** The API's filter parameters the dashboard offers, in the order they appear in URLs. */
-export const FILTER_NAMES = ['q', 'status', 'platform', 'kind', 'account_id', 'error_code', 'received_after', 'received_before'] as const
+export const FILTER_NAMES = ['q', 'status', 'platform', 'kind', 'account_id', 'error_code', 'received_after', 'received_before', 'changed_after'] as const
 export type FilterName = (typeof FILTER_NAMES)[number]
 export type Filters = Partial<Record<FilterName, string>>
 
-const DATE_FIELDS: ReadonlySet<FilterName> = new Set(['received_after', 'received_before'])
+const DATE_FIELDS: ReadonlySet<FilterName> = new Set(['received_after', 'received_before', 'changed_after'])
+
+/** The status field's value that lists deleted media (tombstones) too; no status lists all but them. */
+export const ANY_STATUS = 'any'
 
 const form = () => $('filters', HTMLFormElement)
 
@@ -80,9 +83,21 @@ export function searchOf(filters: Filters): string {
   return s ? `?${s}` : ''
 }
 
-/** The filters as API query parameters. */
+/**
+ * The filters as API query parameters. Without a status the list leaves tombstones out: the API's
+ * every status but `deleted`, read from the status field's own options (the server fills them).
+ */
 export function apiParams(filters: Filters): URLSearchParams {
-  return new URLSearchParams(searchOf(filters))
+  const params = new URLSearchParams(searchOf(filters))
+  if (filters.status === ANY_STATUS) params.delete('status')
+  else if (!filters.status) params.set('status', liveStatuses().join(','))
+  return params
+}
+
+function liveStatuses(): string[] {
+  const field = input('status')
+  const options = field instanceof HTMLSelectElement ? [...field.options].map((o) => o.value) : []
+  return options.filter((v) => v !== '' && v !== ANY_STATUS && v !== 'deleted')
 }
 
 /** A new history entry for these filters, unless the URL shows them already. */

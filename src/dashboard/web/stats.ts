@@ -1,11 +1,13 @@
 /**
  * The header's figures (GET /v1/stats). On a phone they fold into one summary line that opens
- * them; "failed (1 h)" opens the list of failed media.
+ * them; "failed (1 h)" opens the list of media that failed in the last hour (the figure's own rule).
  */
 import { api } from './api.js'
 import { $, formatAge, formatTime } from './dom.js'
 import { applyFilters } from './gallery.js'
 import type { StatsJson } from './types.js'
+
+const HOUR_MS = 3_600_000
 
 export async function refreshStats(): Promise<void> {
   try {
@@ -48,6 +50,6 @@ export function initStats(): void {
   })
   $('stat-failed-link').addEventListener('click', (ev) => {
     ev.preventDefault()
-    applyFilters({ status: 'failed' })
+    applyFilters({ status: 'failed', changed_after: new Date(Date.now() - HOUR_MS).toISOString() })
   })
 }

@@ -79,6 +79,11 @@ export function queryTests(ctx: ConformanceContext): void {
         [{ receivedAfter: new Date(BASE + 5000), receivedBefore: new Date(BASE + 10_000) }, (m) => m.receivedAt.getTime() >= BASE + 5000 && m.receivedAt.getTime() < BASE + 10_000],
         [{ platform: 'whatsapp', status: 'failed', errorCode: 'meta_error' }, (m) => m.platform === 'whatsapp' && m.status === 'failed' && m.error?.code === 'meta_error'],
         [{ platform: 'instagram', kind: 'image' }, () => false],
+        [{ status: ['failed', 'stored'] }, (m) => m.status === 'failed' || m.status === 'stored'],
+        [{ status: ['pending', 'failed'], platform: 'whatsapp' }, (m) => (m.status === 'pending' || m.status === 'failed') && m.platform === 'whatsapp'],
+        [{ status: [] }, () => false],
+        [{ changedAfter: records[3]!.updatedAt }, (m) => m.updatedAt.getTime() >= records[3]!.updatedAt.getTime()],
+        [{ status: 'failed', changedAfter: new Date(records[3]!.updatedAt.getTime() + 1) }, (m) => m.status === 'failed' && m.updatedAt.getTime() > records[3]!.updatedAt.getTime()],
       ]
       for (const [filter, predicate] of cases) {
         const expected = newestFirst(records.filter(predicate))
