@@ -10,7 +10,7 @@ import { presentMedia } from './present-media.js'
 import type { SingleFlight } from '../derivatives/single-flight.js'
 import { contentRecord } from './stripped-content.js'
 import { releaseInfected } from '../scanning/rescan.js'
-import { retryRefusal } from './retry-rules.js'
+import { retryRefusal } from '../media/retry-rules.js'
 
 /** `GET /v1/media/count` counts this many records exactly, and answers `capped` beyond (as a batch acts on at most this many). */
 export const COUNT_CAP = 10_000
@@ -63,7 +63,7 @@ export async function apiRoutes(app: FastifyInstance, options: ApiRoutesOptions)
   app.post<{ Params: { id: string } }>('/v1/media/:id/retry', async (request, reply) => {
     const media = await loadMedia(catalog, request.params.id)
     const refusal = retryRefusal(media)
-    if (refusal !== undefined) throw new MediagateError('conflict', refusal)
+    if (refusal !== undefined) throw new MediagateError('conflict', `media ${media.id} cannot be retried: ${refusal}`)
     await catalog.requeue({ ids: [media.id] })
     options.onRequeued?.()
     return reply.code(202).send(presentMedia(await loadMedia(catalog, media.id)))

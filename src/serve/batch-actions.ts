@@ -13,7 +13,7 @@ import { MediagateError } from '../errors.js'
 import type { MediaRecord } from '../media/record.js'
 import type { Eraser } from '../retention/eraser.js'
 import type { BatchAction, BatchRequest } from './batch-request.js'
-import { retryRefusal } from './retry-rules.js'
+import { retryRefusal } from '../media/retry-rules.js'
 
 /** Records one call acts on when given a filter. */
 export const MAX_FILTER_MATCH = 10_000

@@ -121,7 +121,11 @@ describe.skipIf(!clamdAvailable())('mediagate scan', () => {
     const content = await h.api(`/v1/media/${ids.first}/content`)
     expect(content.status).toBe(200)
     expect(sha(Buffer.from(await content.arrayBuffer()))).toBe(sha(later))
-    // Its twin stays quarantined until it is reviewed too.
+    // Its twin stays quarantined until it is reviewed too: a retry is refused, saying how to release it.
+    expect((await get(ids.twin)).status).toBe('failed')
+    const retry = await runCli(['retry', ids.twin], { MEDIAGATE_DATA_DIR: h.dataDir }, 60_000)
+    expect(retry.code).toBe(1)
+    expect(retry.stderr).toContain(`not requeued ${ids.twin}: it is infected: its bytes are quarantined; after review, \`mediagate scan --release ${ids.twin}\` puts it back`)
     expect((await get(ids.twin)).status).toBe('failed')
     expect(await forwardsAbout(ids.first, 'stored')).toBeDefined()
     const again = await cli(['--release', ids.first])

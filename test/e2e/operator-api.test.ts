@@ -140,7 +140,7 @@ describe('POST /v1/media/batch', () => {
     expect(reasons[unknown]).toContain('no media')
     // The one-media route answers the same refusal.
     const single = await json<{ error: { message: string } }>(h.api(`/v1/media/${infected}/retry`, { method: 'POST' }))
-    expect(single).toEqual({ status: 409, body: { error: { code: 'conflict', message: reasons[infected!] } } })
+    expect(single).toEqual({ status: 409, body: { error: { code: 'conflict', message: `media ${infected} cannot be retried: ${reasons[infected!]}` } } })
     // Requeued, so captured again: the emulator knows no media id 1, so it fails anew, not with auth.
     const [retried] = await h.settled([failed!])
     expect(retried!.attempts).toBeGreaterThan(0)

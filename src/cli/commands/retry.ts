@@ -4,6 +4,7 @@ import type { MediaFilter } from '../../catalog/catalog.js'
 import { MediagateError } from '../../errors.js'
 import { type MediaRecord, PLATFORMS, type Platform } from '../../media/record.js'
 import { addConfigOptions, configFromCommand, READS } from '../config-flags.js'
+import { retryRefusal } from '../../media/retry-rules.js'
 import { withParts } from '../with-parts.js'
 
 export function retryCommand(): Command {
@@ -48,7 +49,8 @@ export function retryCommand(): Command {
 /** Why a named record is not requeued by these filters; undefined when it is. */
 function notRetryable(media: MediaRecord | undefined, opts: { code?: string; platform?: Platform }): string | undefined {
   if (!media) return 'no such media'
-  if (media.status !== 'failed') return `it is ${media.status}; only failed media can be retried`
+  const refusal = retryRefusal(media)
+  if (refusal !== undefined) return refusal
   if (opts.code && media.error?.code !== opts.code) return `it failed with ${media.error?.code ?? 'no code'}, not ${opts.code}`
   if (opts.platform && media.platform !== opts.platform) return `it is a ${media.platform} media, not ${opts.platform}`
   return undefined
