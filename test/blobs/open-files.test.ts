@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { OpenFiles } from '../../src/blobs/open-files.js'
+import { until } from '../helpers/until.js'
 
 /** How many descriptors this process holds on `file` (Linux: /proc/self/fd). */
 function openCount(file: string): number {
@@ -16,14 +17,6 @@ function openCount(file: string): number {
     }
   }
   return n
-}
-
-async function until(check: () => boolean, what: string): Promise<void> {
-  for (let i = 0; i < 200; i++) {
-    if (check()) return
-    await new Promise((r) => setTimeout(r, 10))
-  }
-  throw new Error(`timed out waiting until ${what}`)
 }
 
 describe.skipIf(!existsSync('/proc/self/fd'))('OpenFiles', () => {
@@ -63,7 +56,7 @@ describe.skipIf(!existsSync('/proc/self/fd'))('OpenFiles', () => {
     expect((await files.read(file, 0, 4))[0]).toBe(0)
     files.forget(file)
     expect((await files.read(file, 0, 4)).equals(Buffer.alloc(4, 7))).toBe(true)
-    await until(() => openCount(file) === 1, 'only the new descriptor is open')
+    await until('only the new descriptor is open', () => openCount(file) === 1, { timeoutMs: 2000, intervalMs: 10 })
   })
 
   it('closes descriptors older than the ttl, and holds at most maxOpen', async () => {
@@ -71,9 +64,9 @@ describe.skipIf(!existsSync('/proc/self/fd'))('OpenFiles', () => {
     const names = ['c1', 'c2', 'c3'].map((n) => path.join(dir, n))
     for (const name of names) await writeFile(name, bytes)
     for (const name of names) await files.read(name, 0, 1)
-    await until(() => openCount(names[0]!) === 0, 'the oldest is evicted')
+    await until('the oldest is evicted', () => openCount(names[0]!) === 0, { timeoutMs: 2000, intervalMs: 10 })
     expect(openCount(names[1]!) + openCount(names[2]!)).toBe(2)
-    await until(() => names.every((n) => openCount(n) === 0), 'the sweep closes expired descriptors')
+    await until('the sweep closes expired descriptors', () => names.every((n) => openCount(n) === 0), { timeoutMs: 2000, intervalMs: 10 })
   })
 
   it('fails on a file shorter than asked or missing, and caches neither', async () => {
@@ -81,7 +74,7 @@ describe.skipIf(!existsSync('/proc/self/fd'))('OpenFiles', () => {
     const file = path.join(dir, 'd')
     await writeFile(file, bytes)
     await expect(files.read(file, 4000, 97)).rejects.toMatchObject({ code: 'storage' })
-    await until(() => openCount(file) === 0, 'the failed read released its descriptor')
+    await until('the failed read released its descriptor', () => openCount(file) === 0, { timeoutMs: 2000, intervalMs: 10 })
     await expect(files.read(path.join(dir, 'missing'), 0, 1)).rejects.toMatchObject({ code: 'ENOENT' })
   })
 })

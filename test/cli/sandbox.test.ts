@@ -17,6 +17,7 @@ import { createTestSchema, type TestSchema } from '../helpers/postgres.js'
 import { runCli } from '../helpers/run-cli.js'
 import { S3_TEST_CREDENTIALS, useTestBucket } from '../helpers/s3.js'
 import { postgresAvailable, S3_ENDPOINT, s3Available } from '../helpers/services.js'
+import { until } from '../helpers/until.js'
 
 let dataDir: string
 let gw: ChildGateway
@@ -29,19 +30,9 @@ afterAll(async () => {
   await rm(dataDir, { recursive: true, force: true })
 })
 
-async function waitFor<T>(fn: () => Promise<T | undefined>, timeoutMs = 10_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs
-  for (;;) {
-    const value = await fn()
-    if (value !== undefined) return value
-    if (Date.now() > deadline) throw new Error('timed out')
-    await new Promise((r) => setTimeout(r, 50))
-  }
-}
-
 describe('sandbox mode', () => {
   it('says loudly that it runs against the emulator, on loopback', async () => {
-    const banner = await waitFor(async () => (gw.output().includes('SANDBOX MODE') && gw.output().includes('API key:') ? gw.output() : undefined))
+    const banner = await until('the banner', () => (gw.output().includes('SANDBOX MODE') && gw.output().includes('API key:') ? gw.output() : undefined), { timeoutMs: 10_000 })
     expect(banner).toContain('built-in Meta')
     expect(new URL(gw.url).hostname).toBe('127.0.0.1')
   })
@@ -62,11 +53,11 @@ describe('sandbox mode', () => {
       })
       const result = (await sent.json()) as { message_id: string; status: number }
       expect(result.status).toBe(200)
-      const record = await waitFor(async () => {
+      const record = await until(`the ${platform} ${kind} to leave pending`, async () => {
         const res = await fetch(`${gw.url}/v1/media?message_id=${encodeURIComponent(result.message_id)}`, { headers: { authorization: `Bearer ${apiKey}` } })
         const [m] = ((await res.json()) as { data: MediaJson[] }).data
         return m && m.status !== 'pending' ? m : undefined
-      })
+      }, { timeoutMs: 10_000 })
       expect(record).toMatchObject({ platform, kind, status: 'stored' })
       const content = await fetch(`${gw.url}/v1/media/${record.id}/content`, { headers: { authorization: `Bearer ${apiKey}` } })
       expect(content.status).toBe(200)
@@ -150,11 +141,11 @@ describe.skipIf(!servicesUp)('the scale-out setup: api + a worker without META_A
     const wamid = (payload.entry[0]!.changes[0]!.value.messages![0] as { id: string }).id
     expect((await emulator.sendWebhook(payload, { target: `${api.url}/webhooks/meta` })).status).toBe(200)
 
-    const record = await waitFor(async () => {
+    const record = await until('the media to leave pending', async () => {
       const res = await fetch(`${api.url}/v1/media?message_id=${encodeURIComponent(wamid)}`, { headers: { authorization: `Bearer ${API_KEY}` } })
       const [m] = ((await res.json()) as { data: MediaJson[] }).data
       return m && m.status !== 'pending' ? m : undefined
-    }, 60_000)
+    }, { timeoutMs: 60_000 })
     expect(record, JSON.stringify(record.error)).toMatchObject({ status: 'stored', sha256: createHash('sha256').update(bytes).digest('hex') })
     // The configured token reached the configured Graph; no sandbox of its own stood in.
     expect(Object.keys(emulator.stats().byMedia[media.id]?.tokens ?? {})).toEqual(['default'])

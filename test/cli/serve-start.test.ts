@@ -13,6 +13,7 @@ import { whatsappMessage } from '../../src/emulator/webhook-payloads.js'
 import type { MediaJson } from '../../src/serve/present-media.js'
 import { type ChildGateway, startChildGateway } from '../helpers/child-gateway.js'
 import { runCli } from '../helpers/run-cli.js'
+import { until } from '../helpers/until.js'
 
 const cleanups: (() => Promise<unknown>)[] = []
 afterAll(async () => {
@@ -25,19 +26,9 @@ async function tempDir(): Promise<string> {
   return dir
 }
 
-async function waitFor<T>(fn: () => Promise<T | undefined> | T | undefined, timeoutMs = 15_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs
-  for (;;) {
-    const value = await fn()
-    if (value !== undefined) return value
-    if (Date.now() > deadline) throw new Error('timed out')
-    await new Promise((r) => setTimeout(r, 50))
-  }
-}
-
 /** The banner's values, once it is printed. */
 async function banner(gw: ChildGateway): Promise<Record<'emulator' | 'apiKey' | 'appSecret' | 'verifyToken' | 'accessToken' | 'fetchLine' | 'handshake', string>> {
-  const out = await waitFor(() => (gw.output().includes('access token:') && / replay payload\.json/.test(gw.output()) ? gw.output() : undefined))
+  const out = await until('the banner', () => (gw.output().includes('access token:') && / replay payload\.json/.test(gw.output()) ? gw.output() : undefined), { timeoutMs: 15_000 })
   const field = (label: string) => new RegExp(`${label}:\\s+(\\S+)`).exec(out)![1]!
   return {
     emulator: field('emulator'),
@@ -88,10 +79,10 @@ describe('the sandbox keeps its identity', () => {
     ).json()) as { message_id: string; status: number }
     expect(sent.status).toBe(200)
     const auth = { authorization: `Bearer ${after.apiKey}` }
-    const record = await waitFor(async () => {
+    const record = await until('the media stored', async () => {
       const [m] = ((await (await fetch(`${gw.url}/v1/media?message_id=${encodeURIComponent(sent.message_id)}`, { headers: auth })).json()) as { data: MediaJson[] }).data
       return m?.status === 'stored' ? m : undefined
-    })
+    }, { timeoutMs: 15_000 })
     const { env, command } = commandOf(after.fetchLine, 'fetch')
     // Started from the clone, the banner runs the built CLI with node (npx would pack and build a copy first).
     expect(command).toEqual(['node', 'dist/cli/main.js'])
@@ -109,10 +100,10 @@ describe('the sandbox keeps its identity', () => {
     expect(replayed.code, replayed.stderr).toBe(0)
     expect(replayed.stdout).toContain('recorded 1 new media')
     const replayedId = /^(med_\S+)/m.exec(replayed.stdout)![1]!
-    const captured = await waitFor(async () => {
+    const captured = await until('the replayed media to leave pending', async () => {
       const m = (await (await fetch(`${gw.url}/v1/media/${replayedId}`, { headers: auth })).json()) as MediaJson
       return m.status === 'pending' ? undefined : m
-    })
+    }, { timeoutMs: 15_000 })
     expect(captured).toMatchObject({ status: 'stored', sha256: record.sha256 })
   })
 })
@@ -137,7 +128,7 @@ describe('serve at start', () => {
       MEDIAGATE_FORWARD_URL: 'http://127.0.0.1:9/hook',
     })
     cleanups.push(() => gw.kill('SIGTERM'))
-    const out = await waitFor(() => (gw.output().includes('MEDIAGATE_PUBLIC_URL') ? gw.output() : undefined))
+    const out = await until('the public URL warning', () => (gw.output().includes('MEDIAGATE_PUBLIC_URL') ? gw.output() : undefined), { timeoutMs: 15_000 })
     expect(out).toContain('META_VERIFY_TOKEN is unset')
     expect(out).toContain('WHATSAPP_ACCESS_TOKEN is unset')
     expect(out).toContain('MEDIAGATE_FORWARD_URL is set without MEDIAGATE_PUBLIC_URL')

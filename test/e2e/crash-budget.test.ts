@@ -13,6 +13,7 @@ import { whatsappMessage } from '../../src/emulator/webhook-payloads.js'
 import { signPayload } from '../../src/platforms/signature.js'
 import type { MediaJson } from '../../src/serve/present-media.js'
 import { startChildGateway } from '../helpers/child-gateway.js'
+import { until } from '../helpers/until.js'
 
 const API_KEY = 'crash-budget-api-key-0123456789'
 const CRASH_LIMIT = 2
@@ -41,16 +42,6 @@ const env = () => ({
   MEDIAGATE_DOWNLOAD_TIMEOUT_MS: '600000',
 })
 
-async function until<T>(what: string, probe: () => Promise<T | undefined> | T | undefined, timeoutMs = 20_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs
-  for (;;) {
-    const value = await probe()
-    if (value !== undefined) return value
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
-    await new Promise((r) => setTimeout(r, 50))
-  }
-}
-
 it('fails a media with `crashed` once MEDIAGATE_CRASH_LIMIT attempts in a row died with their process', { timeout: 90_000 }, async () => {
   const media = emulator.addWhatsAppMedia({ bytes: Buffer.from('never arrives'), mimeType: 'image/jpeg' })
   // The lookup hangs: the process is mid-capture whenever it is killed.
@@ -66,7 +57,7 @@ it('fails a media with `crashed` once MEDIAGATE_CRASH_LIMIT attempts in a row di
         expect(res.status).toBe(200)
       }
       // Claimed again once the dead process's lease expired (5 s), and stuck in the lookup.
-      await until(`lookup ${attempt}`, () => (lookups() >= attempt ? true : undefined))
+      await until(`lookup ${attempt}`, () => lookups() >= attempt)
     } finally {
       await gw.kill('SIGKILL')
     }

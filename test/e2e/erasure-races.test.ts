@@ -24,6 +24,7 @@ import type { MediaJson } from '../../src/serve/present-media.js'
 import { type Harness, startHarness } from '../helpers/harness.js'
 import { S3_TEST_CONNECTION, useTestBucket } from '../helpers/s3.js'
 import { s3Available } from '../helpers/services.js'
+import { until } from '../helpers/until.js'
 
 const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex')
 
@@ -93,14 +94,6 @@ class GatedStore {
         return inner.delete(key)
       },
     })
-  }
-}
-
-async function until(what: string, check: () => Promise<boolean> | boolean, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
-    await sleep(20)
   }
 }
 
@@ -191,7 +184,7 @@ for (const { name, skip } of STORES) {
       expect((await api(`/v1/media/${id}`, { method: 'DELETE' })).status).toBe(200)
       await ended.entered
       // Its settlement (refused) and what follows it come right after the put; no blob may be left then.
-      await until('no blob for the erased bytes', async () => (await listed(bytes)).length === 0, 5000).catch(() => undefined)
+      await until('no blob for the erased bytes', async () => (await listed(bytes)).length === 0, { timeoutMs: 5000 }).catch(() => undefined)
       expect(await listed(bytes)).toEqual([])
       expect((await get(id)).status).toBe('deleted')
     })
@@ -205,7 +198,7 @@ for (const { name, skip } of STORES) {
       expect(await blobOf(bytes)).toBeDefined()
       expect((await api(`/v1/media/${id}`, { method: 'DELETE' })).status).toBe(200)
       held.release()
-      await until('the blob of the erased media to go', async () => (await listed(bytes)).length === 0, 5000).catch(() => undefined)
+      await until('the blob of the erased media to go', async () => (await listed(bytes)).length === 0, { timeoutMs: 5000 }).catch(() => undefined)
       expect(await listed(bytes)).toEqual([])
     })
 
@@ -356,7 +349,7 @@ for (const { name, skip } of STORES) {
       expect((await api(`/v1/media/${lazy}`, { method: 'DELETE' })).status).toBe(200)
       held.release()
       expect((await answer).status).toBeGreaterThanOrEqual(400)
-      await until('the blob of the erased media to go', async () => (await blobOf(bytes)) === undefined, 5000).catch(() => undefined)
+      await until('the blob of the erased media to go', async () => (await blobOf(bytes)) === undefined, { timeoutMs: 5000 }).catch(() => undefined)
       expect(await blobOf(bytes)).toBeUndefined()
     })
   })

@@ -10,6 +10,7 @@ import { whatsappMessage } from '../../src/emulator/webhook-payloads.js'
 import type { MediaJson } from '../../src/serve/present-media.js'
 import { API_KEY, type Harness, startHarness } from '../helpers/harness.js'
 import { rawExchange, rawGet, readBody } from '../helpers/raw-client.js'
+import { until } from '../helpers/until.js'
 
 const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex')
 const MiB = 1024 * 1024
@@ -26,17 +27,6 @@ async function whatsapp(h: Harness, bytes: Buffer): Promise<{ record: MediaJson;
 }
 
 const record = async (h: Harness, id: string) => (await (await h.api(`/v1/media/${id}`)).json()) as MediaJson
-
-/** Polls until `check` returns something, at most `timeoutMs`. */
-async function until<T>(what: string, timeoutMs: number, check: () => Promise<T | undefined> | T | undefined): Promise<T> {
-  const deadline = Date.now() + timeoutMs
-  for (;;) {
-    const found = await check()
-    if (found !== undefined) return found
-    if (Date.now() > deadline) throw new Error(`${what}: not within ${timeoutMs} ms`)
-    await new Promise((resolve) => setTimeout(resolve, 25))
-  }
-}
 
 /** `promise`, or a rejection naming `what` after `ms`: a test that would hang fails instead. */
 function within<T>(what: string, ms: number, promise: Promise<T>): Promise<T> {
@@ -104,16 +94,16 @@ describe('the overall download deadline (MEDIAGATE_DOWNLOAD_DEADLINE_MS)', () =>
     const payload = whatsappMessage({ media: { type: 'image', id: media.id, mime_type: 'image/jpeg', sha256: media.sha256 } })
     expect((await h.postWebhook(payload)).status).toBe(200)
     const [m] = await h.mediaOf((payload.entry[0]!.changes[0]!.value.messages![0] as { id: string }).id)
-    const retried = await until('the media back to retry', 10_000, async () => {
+    const retried = await until('the media back to retry', async () => {
       const current = await record(h, m!.id)
       return current.status === 'pending' && current.error ? current : undefined
-    })
+    }, { timeoutMs: 10_000, intervalMs: 25 })
     expect(retried.error).toMatchObject({ code: 'network', vendor_code: 'deadline' })
     expect(retried.error!.message).toContain('MEDIAGATE_DOWNLOAD_DEADLINE_MS')
-    const stored = await until('the media stored', 15_000, async () => {
+    const stored = await until('the media stored', async () => {
       const current = await record(h, m!.id)
       return current.status === 'stored' ? current : undefined
-    })
+    }, { timeoutMs: 15_000, intervalMs: 25 })
     expect(stored.sha256).toBe(sha(bytes))
     expect(h.emulator.stats().byMedia[media.id]).toMatchObject({ downloadsStarted: 3, downloadsCompleted: 1 })
   })
@@ -129,7 +119,7 @@ describe('the overall download deadline (MEDIAGATE_DOWNLOAD_DEADLINE_MS)', () =>
         expect(res.status).toBe(200)
         await expect(within(`${policy}: the body`, 4_000, res.arrayBuffer())).rejects.toThrow()
         // The emulator counts a download response when its connection closes.
-        await until(`${policy}: the emulator's connection closed`, 4_000, () => p.emulator.stats().requests['whatsapp.download']?.['200'])
+        await until(`${policy}: the emulator's connection closed`, () => p.emulator.stats().requests['whatsapp.download']?.['200'], { timeoutMs: 4_000, intervalMs: 25 })
         expect(p.emulator.stats().byMedia[mediaId]!.downloadsCompleted).toBe(0)
         expect((await record(p, r.id)).status).toBe('remote')
       } finally {

@@ -15,6 +15,7 @@ import { JobEngine } from '../../src/jobs/job-engine.js'
 import { silentLogger } from '../../src/logging/logger.js'
 import type { MediaRecord } from '../../src/media/record.js'
 import { seed } from '../catalog/fixtures.js'
+import { until } from '../helpers/until.js'
 
 const RETRY = { baseDelayMs: 10, maxDelayMs: 20, windowMs: 400 }
 const CRASH_LIMIT = 3
@@ -44,22 +45,12 @@ function engine(capture: CaptureFn, options: { leaseMs?: number; pollMs?: number
   return { engine: e, settled }
 }
 
-async function until<T>(probe: () => T | undefined | Promise<T | undefined>, timeoutMs = 10_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs
-  for (;;) {
-    const v = await probe()
-    if (v !== undefined) return v
-    if (Date.now() > deadline) throw new Error('timed out')
-    await new Promise((r) => setTimeout(r, 10))
-  }
-}
-
 describe('JobEngine', () => {
   it('runs due jobs and settles their outcomes', async () => {
     const ids = await seed(catalog, 10)
     const { engine: e, settled } = engine(async () => STORED)
     e.start()
-    await until(() => (settled.length === 10 ? true : undefined))
+    await until('ten settlements', () => settled.length === 10)
     for (const id of ids) expect((await catalog.get(id))?.status).toBe('stored')
   })
 
@@ -69,7 +60,7 @@ describe('JobEngine', () => {
       throw new MediagateError('upstream', 'Meta answered 503')
     })
     e.start()
-    const record = await until(async () => {
+    const record = await until('the job to give up', async () => {
       const m = await catalog.get(id!)
       return m?.status === 'failed' ? m : undefined
     })
@@ -88,7 +79,7 @@ describe('JobEngine', () => {
         }),
     )
     e.start()
-    await until(() => (started === 1 ? true : undefined))
+    await until('the run to start', () => started === 1)
     expect((await catalog.get(id!))?.attempts).toBe(1)
     await e.stop()
     const back = await catalog.get(id!)
@@ -101,7 +92,7 @@ describe('JobEngine', () => {
     let release: (() => void) | undefined
     const { engine: e } = engine(() => new Promise((resolve) => (release = () => resolve(STORED))), { onStop: 'finish' })
     e.start()
-    await until(() => release)
+    await until('the run to start', () => release)
     const stopping = e.stop()
     await new Promise((r) => setTimeout(r, 50))
     expect((await catalog.get(id!))?.status).toBe('pending')
@@ -121,12 +112,12 @@ describe('JobEngine', () => {
       { leaseMs: 1500 },
     )
     e.start()
-    await until(async () => ((await catalog.get(id!))?.leaseOwner === e.owner ? true : undefined))
+    await until('the claim', async () => (await catalog.get(id!))?.leaseOwner === e.owner)
     // Another process claims the job as if the lease had run out (its clock past the lease).
     const [taken] = await catalog.claim({ owner: 'another-process', limit: 1, leaseMs: 60_000, crashLimit: 10, now: new Date(Date.now() + 60_000) })
     expect(taken?.id).toBe(id)
     // The engine renews every second; the renewal finds the lease gone and aborts the run.
-    await until(() => (aborted ? true : undefined), 5000)
+    await until('the run to be aborted', () => aborted, { timeoutMs: 5000 })
     expect(aborted).toMatchObject({ code: 'conflict' })
     await new Promise((r) => setTimeout(r, 100))
     expect(settled).toEqual([])
@@ -153,7 +144,7 @@ describe('JobEngine', () => {
     })
     const { engine: e } = engine(async () => STORED, { claimCatalog: flaky })
     e.start()
-    await until(async () => ((await catalog.get(id!))?.status === 'stored' ? true : undefined))
+    await until('the media stored', async () => (await catalog.get(id!))?.status === 'stored')
     expect(failures).toBe(2)
   })
 
@@ -164,6 +155,6 @@ describe('JobEngine', () => {
     // Idle with a one-minute poll: only the wake can get this job claimed within the test.
     const [id] = await seed(catalog, 1)
     e.wake()
-    await until(() => (settled.some((s) => s.id === id) ? true : undefined), 2000)
+    await until('its settlement', () => settled.some((s) => s.id === id), { timeoutMs: 2000 })
   })
 })

@@ -19,6 +19,7 @@ import { fileURLToPath } from 'node:url'
 import { promisify } from 'node:util'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { assertBuilt } from '../helpers/child-gateway.js'
+import { until } from '../helpers/until.js'
 
 const run = promisify(execFile)
 const ROOT = fileURLToPath(new URL('../../', import.meta.url))
@@ -131,7 +132,7 @@ describe('the installed package', () => {
         body: JSON.stringify({ platform: 'whatsapp', kind: 'image', target: `${serve.gateway}/webhooks/meta` }),
       })
       expect(sent.status).toBe(200)
-      const stored = await until(async () => {
+      const stored = await until('the sample stored', async () => {
         const res = await fetch(`${serve.gateway}/v1/media`, { headers: { authorization: `Bearer ${serve.apiKey}` } })
         const page = (await res.json()) as { data: { id: string; status: string; size: number }[] }
         return page.data.find((m) => m.status === 'stored')
@@ -225,11 +226,3 @@ async function startSandbox(cwd: string): Promise<Sandbox> {
   }
 }
 
-async function until<T>(probe: () => Promise<T | undefined>): Promise<T> {
-  for (let i = 0; i < 200; i++) {
-    const value = await probe()
-    if (value !== undefined) return value
-    await new Promise((r) => setTimeout(r, 100))
-  }
-  throw new Error('timed out')
-}

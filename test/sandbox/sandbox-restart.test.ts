@@ -12,6 +12,7 @@ import path from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { MediaJson } from '../../src/serve/present-media.js'
 import { type ChildGateway, startChildGateway } from '../helpers/child-gateway.js'
+import { until } from '../helpers/until.js'
 
 let dataDir: string
 const children: ChildGateway[] = []
@@ -23,16 +24,6 @@ afterAll(async () => {
   await rm(dataDir, { recursive: true, force: true })
 }, 60_000)
 
-async function waitFor<T>(fn: () => Promise<T | undefined>, what: string, timeoutMs = 45_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs
-  for (;;) {
-    const value = await fn()
-    if (value !== undefined) return value
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
-    await new Promise((r) => setTimeout(r, 100))
-  }
-}
-
 interface Sandbox {
   gw: ChildGateway
   emulator: string
@@ -43,7 +34,7 @@ async function startSandbox(): Promise<Sandbox> {
   // Short leases, so the media a killed sandbox had claimed are taken again soon after the restart.
   const gw = await startChildGateway({ MEDIAGATE_DATA_DIR: dataDir, MEDIAGATE_LEASE_SECONDS: '5' })
   children.push(gw)
-  const out = await waitFor(async () => (/API key:\s+\S+/.test(gw.output()) ? gw.output() : undefined), 'the banner')
+  const out = await until('the banner', () => (/API key:\s+\S+/.test(gw.output()) ? gw.output() : undefined), { timeoutMs: 45_000 })
   return { gw, emulator: /emulator:\s+(http:\/\/127\.0\.0\.1:\d+)/.exec(out)![1]!, auth: { authorization: `Bearer ${/API key:\s+(\S+)/.exec(out)![1]!}` } }
 }
 
@@ -63,10 +54,10 @@ async function sendStalled(s: Sandbox): Promise<{ message_id: string; media_id: 
     sent.push(await post(`${s.emulator}/_emulator/send`, { platform, kind, target: `${s.gw.url}/webhooks/meta` }))
   }
   expect(sent.map((m) => m.status)).toEqual([200, 200])
-  await waitFor(async () => {
+  await until('both downloads to start and stall', async () => {
     const stats = (await (await fetch(`${s.emulator}/_emulator/stats`)).json()) as { byMedia: Record<string, { downloadsStarted: number }> }
-    return sent.every((m) => (stats.byMedia[m.media_id]?.downloadsStarted ?? 0) > 0) ? true : undefined
-  }, 'both downloads to start and stall')
+    return sent.every((m) => (stats.byMedia[m.media_id]?.downloadsStarted ?? 0) > 0)
+  }, { timeoutMs: 45_000 })
   for (const m of sent) expect((await record(s, m.message_id))?.status).toBe('pending')
   return sent
 }
@@ -79,10 +70,10 @@ async function record(s: Sandbox, messageId: string): Promise<MediaJson | undefi
 /** Each media ends stored, with the bytes the emulator (which remembered them) serves. */
 async function expectStored(s: Sandbox, sent: { message_id: string; media_id: string }[]): Promise<void> {
   for (const m of sent) {
-    const stored = await waitFor(async () => {
+    const stored = await until(`${m.message_id} to leave pending`, async () => {
       const r = await record(s, m.message_id)
       return r && r.status !== 'pending' ? r : undefined
-    }, `${m.message_id} to leave pending`)
+    }, { timeoutMs: 45_000 })
     expect(stored, JSON.stringify(stored.error)).toMatchObject({ status: 'stored' })
     const known = (await (await fetch(`${s.emulator}/_emulator/media/${m.media_id}`)).json()) as { sha256_hex: string; size: number }
     const content = Buffer.from(await (await fetch(`${s.gw.url}/v1/media/${stored.id}/content`, { headers: s.auth })).arrayBuffer())

@@ -30,6 +30,7 @@ import { createTestSchema, type TestSchema } from '../helpers/postgres.js'
 import { runCli } from '../helpers/run-cli.js'
 import { listKeys, S3_TEST_CREDENTIALS, useTestBucket } from '../helpers/s3.js'
 import { postgresAvailable, S3_ENDPOINT, s3Available } from '../helpers/services.js'
+import { until } from '../helpers/until.js'
 
 const available = (await postgresAvailable()) && (await s3Available())
 
@@ -162,16 +163,6 @@ async function dump(catalog: Catalog): Promise<Record<string, Record<string, unk
   return out
 }
 
-async function until<T>(what: string, fn: () => Promise<T | undefined>, timeoutMs = 30_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs
-  for (;;) {
-    const value = await fn()
-    if (value !== undefined) return value
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
-    await new Promise((r) => setTimeout(r, 100))
-  }
-}
-
 describe.skipIf(!available)('migrate-data again: the destination catches up with the source', () => {
   const bucket = useTestBucket('migrate-again')
   let schema: TestSchema
@@ -261,12 +252,12 @@ describe.skipIf(!available)('migrate-data again: the destination catches up with
     const ids: Record<keyof typeof items, string> = {} as never
     for (const [name, wanted] of Object.entries(settledAs)) {
       const messageId = name === 'retried' ? 'm_again_retried' : `wamid.again.${name}`
-      ids[name as keyof typeof items] = (await until(`${name} ${wanted}`, async () => ((await byMessage(gw, messageId))?.status === wanted ? byMessage(gw, messageId) : undefined)))!.id
+      ids[name as keyof typeof items] = (await until(`${name} ${wanted}`, async () => ((await byMessage(gw, messageId))?.status === wanted ? byMessage(gw, messageId) : undefined), { timeoutMs: 30_000 }))!.id
     }
     ids.later = (await until('a first attempt at `later`', async () => {
       const m = await byMessage(gw, 'wamid.again.later')
       return m && m.attempts >= 1 ? m : undefined
-    })).id
+    }, { timeoutMs: 30_000 })).id
     await gw.kill('SIGTERM')
 
     // 2. The first copy.
@@ -283,7 +274,7 @@ describe.skipIf(!available)('migrate-data again: the destination catches up with
     const slow = messenger('m_again_slow', randomBytes(1200))
     emulator.setFaults(slow.media.id, { delayMs: 12_000, times: 1 })
     expect((await post(gw, slow.payload)).status).toBe(200)
-    await until('the slow capture to hold its lease', async () => ((await byMessage(gw, 'm_again_slow'))?.attempts === 1 ? true : undefined))
+    await until('the slow capture to hold its lease', async () => (await byMessage(gw, 'm_again_slow'))?.attempts === 1, { timeoutMs: 30_000 })
     const refused = await migrate()
     expect(refused.code).toBe(1)
     expect(refused.stderr).toMatch(/mediagate: conflict: the source catalog is in use: \d+ jobs are leased to a running process .*--live/)
@@ -295,12 +286,12 @@ describe.skipIf(!available)('migrate-data again: the destination catches up with
 
     // 4. What changes at the source: a capture completes, two erasures (one blob shared with a
     // record that stays), a failed media retried by hand.
-    await until('`later` stored', async () => ((await byMessage(gw, 'wamid.again.later'))?.status === 'stored' ? true : undefined))
+    await until('`later` stored', async () => (await byMessage(gw, 'wamid.again.later'))?.status === 'stored', { timeoutMs: 30_000 })
     expect((await api(gw, `/v1/media/${ids.erase}`, { method: 'DELETE' })).status).toBe(200)
     expect((await api(gw, `/v1/media/${ids.twinA}`, { method: 'DELETE' })).status).toBe(200)
     expect((await api(gw, `/v1/media/${ids.retried}/retry`, { method: 'POST' })).status).toBe(202)
-    await until('the retried media stored', async () => ((await byMessage(gw, 'm_again_retried'))?.status === 'stored' ? true : undefined))
-    await until('the slow capture stored', async () => ((await byMessage(gw, 'm_again_slow'))?.status === 'stored' ? true : undefined))
+    await until('the retried media stored', async () => (await byMessage(gw, 'm_again_retried'))?.status === 'stored', { timeoutMs: 30_000 })
+    await until('the slow capture stored', async () => (await byMessage(gw, 'm_again_slow'))?.status === 'stored', { timeoutMs: 30_000 })
     await gw.kill('SIGTERM')
 
     // 5. The re-run (a gateway stopped a moment ago is waited for, not refused).

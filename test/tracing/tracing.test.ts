@@ -17,6 +17,7 @@ import { signPayload } from '../../src/platforms/signature.js'
 import { startTracing, tracingWanted } from '../../src/tracing/index.js'
 import { type ChildGateway, startChildGateway } from '../helpers/child-gateway.js'
 import { OtlpReceiver, type ReceivedSpan } from './otlp-receiver.js'
+import { until } from '../helpers/until.js'
 
 const API_KEY = 'tracing-test-api-key-0123456789'
 const FORWARD_SECRET = 'tracing-forward-secret-value'
@@ -39,15 +40,6 @@ async function startApp(): Promise<{ url: string; headers: http.IncomingHttpHead
     headers,
     close: () => new Promise<void>((resolve) => server.close(() => resolve())),
   }
-}
-
-async function until<T>(what: string, probe: () => T | undefined | Promise<T | undefined>, tries = 300): Promise<T> {
-  for (let i = 0; i < tries; i++) {
-    const value = await probe()
-    if (value !== undefined) return value
-    await new Promise((r) => setTimeout(r, 100))
-  }
-  throw new Error(`timed out waiting for ${what}`)
 }
 
 let emulator: Emulator
@@ -125,8 +117,8 @@ describe('tracing on (OTLP http/json to a loopback receiver)', () => {
       OTEL_BSP_SCHEDULE_DELAY: '50',
     })
     messageId = await sendImage(gateway, `00-${PROXY_TRACE_ID}-${PROXY_SPAN_ID}-01`)
-    mediaId = (await until('the media to be stored', () => storedMedia(gateway, messageId))).id
-    await until('the forward', () => (app.headers.length > 0 ? true : undefined))
+    mediaId = (await until('the media to be stored', () => storedMedia(gateway, messageId), { timeoutMs: 30_000 })).id
+    await until('the forward', () => app.headers.length > 0, { timeoutMs: 30_000 })
     // SIGTERM flushes what the batch processor still holds.
     await gateway.kill('SIGTERM')
     output = gateway.output()
@@ -226,8 +218,8 @@ describe('tracing off', () => {
     const gateway = await startChildGateway({ ...gatewayEnv(path.join(dir, 'off'), app), OTEL_SERVICE_NAME: 'mediagate-off' })
     try {
       const messageId = await sendImage(gateway, `00-${PROXY_TRACE_ID}-${PROXY_SPAN_ID}-01`)
-      await until('the media to be stored', () => storedMedia(gateway, messageId))
-      await until('the forward', () => (app.headers.length > 0 ? true : undefined))
+      await until('the media to be stored', () => storedMedia(gateway, messageId), { timeoutMs: 30_000 })
+      await until('the forward', () => app.headers.length > 0, { timeoutMs: 30_000 })
       await gateway.kill('SIGTERM')
       expect(app.headers[0]!['traceparent']).toBeUndefined()
       const lines = logLines(gateway.output())
