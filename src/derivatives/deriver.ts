@@ -1,7 +1,8 @@
 /**
- * Derives one stored media: copies its blob to a private read-only temporary file, makes what its
- * type allows (image.ts, audio-video.ts), stores each output as a content-addressed blob, and
- * records facts, status and the derivatives in one transaction.
+ * Derives one stored media: reads an image of up to IN_MEMORY_IMAGE_BYTES into memory, or copies
+ * anything else to a private read-only temporary file (ffmpeg reads files), makes what its type
+ * allows (image.ts, audio-video.ts), stores each output as a content-addressed blob, and records
+ * facts, status and the derivatives in one transaction.
  *
  * Blob safety is the capture's (retention/blob-leaser.ts): each derivative's key is reserved on
  * the media (catalog `reserveDerivatives`) before its blob is committed, so a deletion of the
@@ -42,6 +43,8 @@ export interface DeriverOptions {
   discardBlobs: (keys: string[]) => Promise<unknown>
   /** Longest a reservation waits for a deletion of its key to end. Default 10 s. */
   maxReserveWaitMs?: number
+  /** Images up to this many bytes are decoded from memory, larger ones from a private file. Default IN_MEMORY_IMAGE_BYTES. */
+  inMemoryImageBytes?: number
 }
 
 
@@ -68,12 +71,18 @@ export class Deriver {
     if (media.status !== 'stored' || !media.blobKey) return undefined
     const work = plan(media, this.options)
     if (work.skip) return this.record(media, { status: 'skipped', error: work.skip, facts: {}, ready: [] })
-    const dir = await mkdtemp(path.join(tmpdir(), 'mediagate-derive-'))
+    // An image small enough is handed to sharp in memory: no temporary file to write, protect
+    // and remove. Anything else (ffmpeg reads files) gets its private read-only copy.
+    const inMemory = work.type === 'image' && media.size !== null && media.size <= (this.options.inMemoryImageBytes ?? IN_MEMORY_IMAGE_BYTES)
+    const dir = inMemory ? undefined : await mkdtemp(path.join(tmpdir(), 'mediagate-derive-'))
     try {
-      const input = path.join(dir, 'input')
-      await pipeline(await this.options.blobs.read(media.blobKey), createWriteStream(input, { mode: 0o600 }), { signal })
-      // ffmpeg and sharp only read it.
-      await chmod(input, 0o400)
+      let input: Buffer | string
+      if (dir) {
+        input = path.join(dir, 'input')
+        await pipeline(await this.options.blobs.read(media.blobKey), createWriteStream(input, { mode: 0o600 }), { signal })
+        // ffmpeg and sharp only read it.
+        await chmod(input, 0o400)
+      } else input = await readWhole(this.options.blobs, media.blobKey, media.size!, signal)
       let made: { facts: Partial<MediaFacts>; outputs: Output[]; error?: string }
       try {
         made = await this.make(media, work.type, input, dir, signal)
@@ -82,29 +91,32 @@ export class Deriver {
         if (error.retryable || signal.aborted) throw error
         return this.record(media, { status: error.code === 'tool_unavailable' ? 'skipped' : 'failed', error: `${error.code}: ${error.message}`, facts: {}, ready: [] })
       }
-      const ready = []
-      // Outputs in memory are reserved together (one catalog transaction), then stored; files
-      // (previews) reserve their key just before their commit.
-      const inMemory = made.outputs.filter((o) => Buffer.isBuffer(o.body))
-      await this.reserveAll(media.id, inMemory, signal)
-      for (const output of made.outputs) ready.push(await this.store(media, output, signal, !Buffer.isBuffer(output.body)))
+      // Outputs in memory are reserved together (one catalog transaction), then stored all at
+      // once (each put's fsyncs overlap the others'); files (previews) reserve their key just
+      // before their commit, one after the other.
+      const buffers = made.outputs.filter((o) => Buffer.isBuffer(o.body))
+      await this.reserveAll(media.id, buffers, signal)
+      const ready = await settledInOrder(buffers.map((output) => this.store(media, output, signal, false)))
+      for (const output of made.outputs) if (!Buffer.isBuffer(output.body)) ready.push(await this.store(media, output, signal, true))
       const outcome: DerivedOutcome = { status: made.error ? 'failed' : 'done', error: made.error ?? null, facts: made.facts, ready }
       return this.record(media, outcome)
     } finally {
-      await rm(dir, { recursive: true, force: true })
+      if (dir) await rm(dir, { recursive: true, force: true })
     }
   }
 
-  private async make(media: MediaRecord, type: ReturnType<typeof plan>['type'], input: string, dir: string, signal: AbortSignal): Promise<{ facts: Partial<MediaFacts>; outputs: Output[]; error?: string }> {
+  private async make(media: MediaRecord, type: ReturnType<typeof plan>['type'], input: Buffer | string, dir: string | undefined, signal: AbortSignal): Promise<{ facts: Partial<MediaFacts>; outputs: Output[]; error?: string }> {
     const { maxPixels } = this.options
     if (type === 'image') {
       const image = await deriveImage(input, { maxPixels })
       const outputs = thumbnailOutputs(image)
       // Served as `/content`: the type stays the original's.
-      if (this.options.stripMetadata) outputs.push({ name: 'stripped', mimeType: media.sniffedMime ?? 'application/octet-stream', body: await stripImageMetadata(await readFile(input), { maxPixels }) })
+      if (this.options.stripMetadata) outputs.push({ name: 'stripped', mimeType: media.sniffedMime ?? 'application/octet-stream', body: await stripImageMetadata(Buffer.isBuffer(input) ? input : await readFile(input), { maxPixels }) })
       return { facts: { width: image.width, height: image.height, placeholder: image.placeholder }, outputs }
     }
     const tools = this.options.ffmpeg
+    // Only images are read into memory (derive), so audio and video always have their file.
+    if (typeof input !== 'string' || dir === undefined) throw new MediagateError('internal', `a ${type} is derived from a file`)
     if (!tools) throw new MediagateError('tool_unavailable', NO_FFMPEG)
     const av: AvOptions = { tools, maxPixels, signal }
     const probed = await probeFile(input, av)
@@ -186,6 +198,35 @@ export class Deriver {
     if (!recorded && outcome.ready.length > 0) await this.options.discardBlobs(outcome.ready.map((r) => r.blobKey))
     return outcome
   }
+}
+
+/**
+ * Images up to this size are decoded from memory. One derivation holds this much at most per
+ * MEDIAGATE_DERIVE_CONCURRENCY; a photo from a phone is a few MiB.
+ */
+export const IN_MEMORY_IMAGE_BYTES = 16 * 1024 * 1024
+
+/** The whole blob in one buffer: one positioned read where the store offers it, else its stream. */
+async function readWhole(blobs: BlobStore, key: string, size: number, signal: AbortSignal): Promise<Buffer> {
+  if (blobs.readBytes) return blobs.readBytes(key, 0, size)
+  const chunks: Buffer[] = []
+  let length = 0
+  for await (const chunk of (await blobs.read(key)) as AsyncIterable<Buffer>) {
+    signal.throwIfAborted()
+    length += chunk.length
+    if (length > size) throw new MediagateError('storage', `blob ${key} holds more than the ${size} bytes its record says`)
+    chunks.push(chunk)
+  }
+  if (length !== size) throw new MediagateError('storage', `blob ${key} ends after ${length} bytes, before the ${size} its record says`)
+  return Buffer.concat(chunks, length)
+}
+
+/** Every promise's value in order, once all have settled; the first failure if any failed. */
+async function settledInOrder<T>(promises: Promise<T>[]): Promise<T[]> {
+  const results = await Promise.allSettled(promises)
+  const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected')
+  if (failed) throw failed.reason
+  return results.map((r) => (r as PromiseFulfilledResult<T>).value)
 }
 
 function thumbnailOutputs(image: ImageDerivation): Output[] {

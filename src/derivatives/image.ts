@@ -5,7 +5,7 @@
  * before decoding), the first frame of animations, EXIF orientation applied. Outputs carry no
  * metadata: sharp writes none unless asked (no EXIF, GPS, XMP or ICC beyond sRGB).
  */
-import sharp from 'sharp'
+import sharp, { type CreateRaw, type OutputInfo } from 'sharp'
 import { rgbaToThumbHash } from 'thumbhash'
 import { MediagateError } from '../errors.js'
 
@@ -17,8 +17,6 @@ export type ThumbnailSize = (typeof THUMBNAIL_SIZES)[number]
 export const DECODABLE_IMAGES: ReadonlySet<string> = new Set(['image/jpeg', 'image/png', 'image/webp', 'image/gif', 'image/avif', 'image/tiff'])
 
 const WEBP_QUALITY = 75
-/** ThumbHash encodes images of at most 100×100. */
-const PLACEHOLDER_SIDE = 100
 
 export interface ImageDerivation {
   width: number
@@ -46,19 +44,21 @@ export async function deriveImage(input: string | Buffer, options: ImageOptions)
     const height = meta.autoOrient?.height ?? meta.height
     if (!width || !height) throw new MediagateError('unprocessable_media', 'the image has no dimensions')
     // The original is decoded once (JPEG shrinks while it decodes), down to the largest size;
-    // the smaller thumbnails and the placeholder are made from that, not from the original again.
+    // the smaller thumbnails are made from that, not from the original again. Raw pixels come
+    // out in sRGB with the image's own channels: 3, or 4 with alpha (adding an alpha channel to
+    // every photo cost each resize and encode a third more pixels to move).
     const largest = THUMBNAIL_SIZES.at(-1)!
-    const base = await source.resize({ width: largest, height: largest, fit: 'inside', withoutEnlargement: true }).ensureAlpha().raw().toBuffer({ resolveWithObject: true })
-    const raw = { raw: { width: base.info.width, height: base.info.height, channels: 4 as const } }
-    const from = () => sharp(base.data, raw)
+    const smallest = THUMBNAIL_SIZES[0]
+    const base = await source.resize(inside(largest)).raw().toBuffer({ resolveWithObject: true })
+    // The smallest thumbnail's pixels are also the placeholder's (ThumbHash takes at most 100×100).
+    const least = await sharp(base.data, rawOf(base.info)).resize(inside(smallest)).raw().toBuffer({ resolveWithObject: true })
     // One after the other: a derivation holds one libuv thread (shared with capture's file I/O), not three.
     const thumbnails: ImageDerivation['thumbnails'] = []
     for (const size of THUMBNAIL_SIZES) {
-      const image = size === largest ? from() : from().resize({ width: size, height: size, fit: 'inside', withoutEnlargement: true })
+      const image = size === smallest ? sharp(least.data, rawOf(least.info)) : size === largest ? sharp(base.data, rawOf(base.info)) : sharp(base.data, rawOf(base.info)).resize(inside(size))
       thumbnails.push({ size, data: await image.webp({ quality: WEBP_QUALITY }).toBuffer() })
     }
-    const small = await from().resize({ width: PLACEHOLDER_SIDE, height: PLACEHOLDER_SIDE, fit: 'inside' }).raw().toBuffer({ resolveWithObject: true })
-    const placeholder = Buffer.from(rgbaToThumbHash(small.info.width, small.info.height, small.data)).toString('base64')
+    const placeholder = Buffer.from(rgbaToThumbHash(least.info.width, least.info.height, rgba(least.data, least.info.channels))).toString('base64')
     return { width, height, placeholder, thumbnails }
   } catch (err) {
     throw asImageError(err)
@@ -82,6 +82,26 @@ export async function stripImageMetadata(input: Buffer, options: ImageOptions): 
   } catch (err) {
     throw asImageError(err)
   }
+}
+
+const inside = (side: number) => ({ width: side, height: side, fit: 'inside' as const, withoutEnlargement: true })
+
+function rawOf(info: OutputInfo): { raw: CreateRaw } {
+  return { raw: { width: info.width, height: info.height, channels: info.channels } }
+}
+
+/** sharp's raw output is sRGB, 3 or 4 channels; ThumbHash wants 4. */
+function rgba(pixels: Buffer, channels: number): Uint8Array {
+  if (channels === 4) return pixels
+  if (channels !== 3) throw new MediagateError('unprocessable_media', `the image decoded to ${channels} channels, not RGB`)
+  const out = new Uint8Array((pixels.length / 3) * 4)
+  for (let i = 0, j = 0; i < pixels.length; i += 3, j += 4) {
+    out[j] = pixels[i]!
+    out[j + 1] = pixels[i + 1]!
+    out[j + 2] = pixels[i + 2]!
+    out[j + 3] = 255
+  }
+  return out
 }
 
 function asImageError(err: unknown): MediagateError {
