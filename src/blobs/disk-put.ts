@@ -47,7 +47,7 @@ export class DiskPut implements PutAttempt {
     // Before the rename and its "already there?" check: a blob found there must stay there.
     await options.beforeCommit?.(sha256)
     const file = keyToPath(target.root, blobKeyFor(sha256))
-    const existed = await target.writer.finish({ tmp: this.tmp, file, size: hasher.bytes, ...(sink.memory ? { bytes: sink.memory } : {}) })
+    const existed = await target.writer.finish({ root: target.root, tmp: this.tmp, file, size: hasher.bytes, ...(sink.memory ? { bytes: sink.memory } : {}) })
     if (!existed) target.openFiles.forget(file)
     return existed
   }

@@ -2,7 +2,7 @@
  * The few filesystem steps that make a write survive a power cut: a rename is durable only once
  * its directory is fsynced, and a directory just created only once its parent is.
  */
-import { closeSync, fsyncSync, mkdirSync, openSync } from 'node:fs'
+import { closeSync, fsyncSync, openSync } from 'node:fs'
 import { mkdir } from 'node:fs/promises'
 import path from 'node:path'
 import { closeFd, fsyncFd, openFd } from './fd.js'
@@ -26,7 +26,7 @@ export async function mkdirDurable(dir: string): Promise<void> {
  * `first` is the top-most directory `mkdir -p` created; every directory from its parent down to
  * `dir`'s parent gained an entry, top first.
  */
-function parentsToSync(dir: string, first: string): string[] {
+export function parentsToSync(dir: string, first: string): string[] {
   const chain: string[] = []
   for (let d = dir; ; d = path.dirname(d)) {
     chain.push(path.dirname(d))
@@ -47,10 +47,4 @@ export function fsyncDirectorySync(dir: string): void {
   } finally {
     closeSync(fd)
   }
-}
-
-/** `mkdirDurable`, synchronously. */
-export function mkdirDurableSync(dir: string): void {
-  const first = mkdirSync(dir, { recursive: true })
-  if (first !== undefined) for (const d of parentsToSync(dir, first)) fsyncDirectorySync(d)
 }

@@ -1,16 +1,20 @@
 /**
- * Finishes disk puts on a small pool of worker threads (durable-write-thread.ts), each finish a
- * run of synchronous calls there: write and fsync a small blob's temp file, stat the final path,
- * mkdir -p durably, rename, fsync the directory. Done with async fs on the main thread, that was
- * about a dozen thread-pool round trips per photo, each waking the event loop; the capture
- * profile showed them as the largest cost per small media after the downloads themselves.
+ * Finishes disk puts on a small pool of worker threads (durable-write-thread.ts): each thread
+ * runs group commits of synchronous calls (durable-batch.ts): write and fdatasync the small
+ * blobs' temp files, look for or rename each into place, then fsync every directory that gained
+ * an entry once for the group. Done with async fs on the main thread, that was about a dozen
+ * thread-pool round trips per photo, each waking the event loop.
  *
- * A finish blocks its thread for a couple of fsyncs, so there are a few threads; calls go to
- * the least busy one. The threads are unref'd and started on first use.
+ * A blob goes to the thread that owns its first-level fan-out directory (`sha256/ab`): puts
+ * sharing directories share their fsyncs, and only one thread of the process makes or syncs
+ * the directories below it, so none can take a directory another has made but not yet synced
+ * for durable. A few threads, because a group's file fdatasyncs run one after the other; the
+ * threads are unref'd and started on first use.
  */
+import path from 'node:path'
 import { Worker } from 'node:worker_threads'
 import { workerScript } from '../util/worker-script.js'
-import type { FinishReply, FinishRequest } from './durable-write-thread.js'
+import type { FinishReply, FinishRequest } from './durable-batch.js'
 
 const SCRIPT = workerScript(new URL('./durable-write-thread.js', import.meta.url), new URL('../../dist/blobs/durable-write-thread.js', import.meta.url))
 
@@ -31,7 +35,7 @@ export class DurableWriter {
 
   /** Resolves true when the blob already existed (the temp file was dropped). Errors keep their errno `code`. */
   finish(job: FinishJob): Promise<boolean> {
-    const thread = this.leastBusy()
+    const thread = this.owner(job.file)
     const id = this.nextId++
     // One exact-size copy, then handed over rather than cloned: a structured clone would copy
     // every chunk's whole backing buffer (often a larger socket or pool buffer) once more.
@@ -43,26 +47,24 @@ export class DurableWriter {
     })
   }
 
-  private leastBusy(): Thread {
-    let best = -1
-    for (let i = 0; i < this.threads.length; i++) {
-      const t = this.threads[i]
-      if (!t) return (this.threads[i] = this.start(i))
-      if (best < 0 || t.pending.size < this.threads[best]!.pending.size) best = i
-    }
-    return this.threads[best]!
+  /** The thread of `file`'s grandparent directory (for a blob, its first-level fan-out directory). */
+  private owner(file: string): Thread {
+    const slot = hash(path.dirname(path.dirname(file))) % this.threads.length
+    return (this.threads[slot] ??= this.start(slot))
   }
 
   private start(slot: number): Thread {
     const thread: Thread = { worker: new Worker(SCRIPT), pending: new Map() }
     thread.worker.unref()
-    thread.worker.on('message', (reply: FinishReply) => {
-      const p = thread.pending.get(reply.id)
-      if (!p) return
-      thread.pending.delete(reply.id)
+    thread.worker.on('message', (replies: FinishReply[]) => {
+      for (const reply of replies) {
+        const p = thread.pending.get(reply.id)
+        if (!p) continue
+        thread.pending.delete(reply.id)
+        if (reply.error) p.reject(Object.assign(new Error(reply.error.message), reply.error.code ? { code: reply.error.code } : {}))
+        else p.resolve(reply.existed === true)
+      }
       if (thread.pending.size === 0) thread.worker.unref()
-      if (reply.error) p.reject(Object.assign(new Error(reply.error.message), reply.error.code ? { code: reply.error.code } : {}))
-      else p.resolve(reply.existed === true)
     })
     const fail = (err: Error) => {
       // The next call starts a fresh thread in this slot.
@@ -74,6 +76,13 @@ export class DurableWriter {
     thread.worker.on('exit', () => fail(new Error('the durable-write thread stopped')))
     return thread
   }
+}
+
+/** FNV-1a: spreads the 256 first-level directories evenly over the threads. */
+function hash(s: string): number {
+  let h = 0x811c9dc5
+  for (let i = 0; i < s.length; i++) h = Math.imul(h ^ s.charCodeAt(i), 0x01000193)
+  return h >>> 0
 }
 
 function joinBytes(chunks: Uint8Array[], size: number): Uint8Array {

@@ -7,7 +7,7 @@ import { blobKeyFor } from '../../src/blobs/blob-store.js'
 import { DiskBlobStore } from '../../src/blobs/disk-blob-store.js'
 import { MediagateError } from '../../src/errors.js'
 import { blobStoreConformance } from './conformance.js'
-import { chunkedSource, sampleBytes, sha256 } from './fixtures.js'
+import { chunkedSource, contentsSharing, readAll, sampleBytes, sha256 } from './fixtures.js'
 import { HOSTILE_KEYS } from './hostile-keys.js'
 
 async function tempRoot(): Promise<string> {
@@ -111,6 +111,31 @@ describe('DiskBlobStore on disk', () => {
       expect(again).toMatchObject({ key, existed: false })
       expect((await readFile(path.join(root, key))).equals(bytes)).toBe(true)
       expect((await store.readBytes(key, 0, 3000)).equals(bytes)).toBe(true)
+      await store.close()
+    } finally {
+      await rm(root, { recursive: true, force: true })
+    }
+  })
+
+  it('stores many concurrent puts into the same and different directories, each repeat found once stored', async () => {
+    const root = await tempRoot()
+    try {
+      const store = new DiskBlobStore(root)
+      await store.init()
+      // Three leaves shared by several blobs, a first-level directory shared by more, 60 elsewhere;
+      // every content put three times at once.
+      const contents = [...contentsSharing('0a0b', 4), ...contentsSharing('0a0c', 4), ...contentsSharing('0a', 8), ...contentsSharing('ff00', 4)]
+      contents.push(...Array.from({ length: 60 }, (_, i) => sampleBytes(2000 + i, i)))
+      const puts = contents.flatMap((bytes) => [0, 1, 2].map(() => store.put(Readable.from([bytes]))))
+      const results = await Promise.all(puts)
+      for (const [i, bytes] of contents.entries()) {
+        const mine = results.slice(i * 3, i * 3 + 3)
+        expect(mine.map((r) => r.key)).toEqual(Array(3).fill(blobKeyFor(sha256(bytes))))
+        // One of the three renamed it into place; the others found it there.
+        expect(mine.filter((r) => !r.existed)).toHaveLength(1)
+        expect((await readAll(await store.read(mine[0]!.key))).equals(bytes)).toBe(true)
+      }
+      expect(await readdir(path.join(root, '.tmp'))).toEqual([])
       await store.close()
     } finally {
       await rm(root, { recursive: true, force: true })

@@ -92,3 +92,13 @@ export async function listKeys(store: BlobStore): Promise<string[]> {
   for await (const s of store.list()) keys.push(s.key)
   return keys.sort()
 }
+
+/** `count` distinct contents whose keys share the first `prefix` hex digits of their sha256. */
+export function contentsSharing(prefix: string, count: number): Buffer[] {
+  const out: Buffer[] = []
+  for (let i = 0; out.length < count; i++) {
+    const b = Buffer.from(`blob ${prefix} ${i}`)
+    if (sha256(b).startsWith(prefix)) out.push(b)
+  }
+  return out
+}
