@@ -22,6 +22,19 @@ interface Entry {
  * it is not a host at all.
  */
 export function canonicalHost(raw: string): string | undefined {
+  // Every request asks this several times of the same few hosts; parsing a URL each time showed
+  // in the capture profile. A pure function of its argument, so remembered (bounded).
+  if (canonical.has(raw)) return canonical.get(raw)
+  const host = parseHost(raw)
+  if (canonical.size >= MAX_REMEMBERED) canonical.clear()
+  canonical.set(raw, host)
+  return host
+}
+
+const MAX_REMEMBERED = 1024
+const canonical = new Map<string, string | undefined>()
+
+function parseHost(raw: string): string | undefined {
   let host = raw.trim().replace(/\.+$/, '')
   if (host.includes(':') && !host.startsWith('[')) host = `[${host}]`
   if (host === '' || /[/?#@\s]/.test(host)) return undefined
@@ -67,5 +80,13 @@ function matches(entry: Entry, host: string): boolean {
 
 /** True when `host` matches one of `entries` with the same rules as the allowlist (used for token hosts). */
 export function hostMatchesAny(host: string, entries: readonly string[]): boolean {
-  return new HostPolicy(entries).allows(host)
+  // Callers pass the same list for every request (a Graph client's token hosts): one policy each.
+  let policy = policies.get(entries)
+  if (!policy) {
+    policy = new HostPolicy(entries)
+    policies.set(entries, policy)
+  }
+  return policy.allows(host)
 }
+
+const policies = new WeakMap<readonly string[], HostPolicy>()

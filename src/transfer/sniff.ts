@@ -1,16 +1,18 @@
 /**
- * The real type of a media, from its first bytes (file-type), and the type we serve: the
- * declared type is kept beside the sniffed one, see chooseServedType.
+ * The real type of a media, from its first bytes (the common types by quickSniff, the rest by
+ * file-type, with the same answers), and the type we serve: the declared type is kept beside the
+ * sniffed one, see chooseServedType.
  */
 import { fileTypeFromBuffer } from 'file-type'
 import { baseType } from '../media/mime.js'
+import { quickSniff } from './quick-sniff.js'
 
 /** What file-type needs to recognize a type (its own minimum). */
 export const SNIFF_BYTES = 4100
 
 export async function sniffMime(head: Buffer): Promise<string | null> {
   if (head.length === 0) return null
-  return (await fileTypeFromBuffer(head))?.mime ?? null
+  return quickSniff(head) ?? (await fileTypeFromBuffer(head))?.mime ?? null
 }
 
 /**

@@ -35,6 +35,10 @@ beforeAll(async () => {
         res.writeHead(200, { 'content-length': String(50 * 1024 * 1024) })
         res.write(Buffer.alloc(1024))
         return // would send the rest only if read
+      case '/large':
+        res.writeHead(200, { 'content-length': String(4 * 1024 * 1024) })
+        res.end(Buffer.alloc(4 * 1024 * 1024, 7))
+        return
       case '/chunked':
         res.writeHead(200, { 'content-type': 'application/octet-stream' })
         res.write(Buffer.alloc(600))
@@ -137,6 +141,36 @@ describe('size limits', () => {
     expect((await readBody(small, 1200)).length).toBe(1200)
     const big = await fetcher.get({ url: `${server.url}/chunked` })
     expect((await failure(readBody(big, 1000))).code).toBe('too_large')
+  })
+
+  it('an abort while the body is read errors it with the signal reason and closes the connection', async () => {
+    // No body timeout to end it instead.
+    const patient = new Fetcher({ allowedHosts: ['127.0.0.1'], userAgent: 'ua', bodyTimeoutMs: 60_000 })
+    try {
+      const controller = new AbortController()
+      const reason = new MediagateError('conflict', 'lease lost')
+      const res = await patient.get({ url: `${server.url}/stall-body`, signal: controller.signal })
+      const ended = new Promise((resolve) => res.body.on('error', resolve))
+      res.body.resume()
+      controller.abort(reason)
+      expect(await ended).toBe(reason)
+      await closed.get('/stall-body')
+    } finally {
+      await patient.close()
+    }
+  })
+
+  it('a body read more slowly than it arrives comes whole, the socket paused meanwhile', async () => {
+    const res = await fetcher.get({ url: `${server.url}/large` })
+    await new Promise((resolve) => setTimeout(resolve, 100))
+    // Paused: no more than the body's buffer and the socket's were taken off the wire.
+    expect(res.body.readableLength).toBeLessThanOrEqual(256 * 1024)
+    let size = 0
+    for await (const chunk of res.body as AsyncIterable<Buffer>) {
+      size += chunk.length
+      if (size % (512 * 1024) < chunk.length) await new Promise((resolve) => setTimeout(resolve, 5))
+    }
+    expect(size).toBe(4 * 1024 * 1024)
   })
 
   it('a consumer that destroys the body releases the connection', async () => {
