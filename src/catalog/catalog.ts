@@ -59,6 +59,13 @@ export type Settlement =
       kind?: MediaKind
       /** Task kinds queued for the media in the same transaction that makes it stored (tasks.ts). */
       enqueue?: string[]
+      /**
+       * Deriving was asked for but the deriver would make nothing of these bytes (derive-job.ts
+       * `withStoredTasks`): the settlement records `derivatives: skipped` with this reason, and
+       * `enqueue` has no derive task. A task queued, claimed and settled only to write the same
+       * outcome cost three transactions per media.
+       */
+      deriveSkipped?: string
       /** The malware scan that let it through; omitted when scanning is off. */
       scan?: ScanResult
     }

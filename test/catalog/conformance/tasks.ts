@@ -44,6 +44,29 @@ export function taskTests(ctx: ConformanceContext): void {
       expect((await catalog.get(plain))!.derivatives).toBeNull()
     })
 
+    it('a stored settlement that says deriving is skipped records why, queues no derive task, and still queues the others', async () => {
+      const catalog = ctx.catalog()
+      const [id, other] = await seed(catalog, 2)
+      const jobs = await catalog.claim({ owner: 'cap', limit: 2, leaseMs: 60_000, crashLimit: 8 })
+      expect(jobs.map((j) => j.id).sort()).toEqual([id, other].sort())
+      const reason = 'nothing to derive from an unrecognized type'
+      expect(
+        await catalog.settleMany([
+          { id: id!, owner: 'cap', settlement: { ...stored(), deriveSkipped: reason } },
+          { id: other!, owner: 'cap', settlement: { ...stored(), enqueue: ['scan'], deriveSkipped: reason } },
+        ]),
+      ).toEqual([true, true])
+      expect((await catalog.get(id!))!.derivatives).toEqual({ status: 'skipped', error: reason })
+      expect(await catalog.getTask('derive', id!)).toBeUndefined()
+      expect(await catalog.getTask('derive', other!)).toBeUndefined()
+      expect(await catalog.getTask('scan', other!)).toBeDefined()
+      expect(await catalog.nextTaskDueAt('derive')).toBeNull()
+      // A remote (lazy) record stored later takes the same path.
+      const [remote] = await seed(catalog, 1, { policy: 'lazy' })
+      expect(await catalog.storeRemote(remote!, { ...stored(), deriveSkipped: reason })).toMatchObject({ status: 'stored', derivatives: { status: 'skipped', error: reason } })
+      expect(await catalog.getTask('derive', remote!)).toBeUndefined()
+    })
+
     it('enqueue is idempotent per kind and media, and brings a failed task back', async () => {
       const catalog = ctx.catalog()
       const id = await storedMedia(catalog)
