@@ -44,7 +44,7 @@ import { SERVER_TIMEOUTS, type ServerTimeouts, serverTimeoutOptions } from './se
 import { statsRoutes } from './metrics/stats-route.js'
 import { provideSessions } from './serve/api-auth.js'
 import { DashboardSessions } from './serve/session-token.js'
-import { deriveTaskHandler, withStoredTasks } from './derivatives/derive-job.js'
+import { DERIVE_TASK, deriveTaskHandler, withStoredTasks } from './derivatives/derive-job.js'
 import { taskJobs } from './tasks/task-jobs.js'
 import { derivativeRoutes } from './serve/derivative-routes.js'
 import { outboundRoutes } from './serve/outbound-routes.js'
@@ -168,7 +168,8 @@ export async function createGateway(config: Readonly<Config>, options: GatewayOp
             if (settlement.status === 'failed' && settlement.error.code === 'infected') resendForwards([media.webhookId])
             // The last media of a webhook settled: a forward waiting for it may be due.
             if (settlement.status !== 'retry') forwarding?.forwarder?.wake()
-            if (settlement.status === 'stored') deriveEngine?.wake()
+            // Only a queued derive task is work for it (a wake costs the idle engine a claim).
+            if (settlement.status === 'stored' && settlement.enqueue?.includes(DERIVE_TASK)) deriveEngine?.wake()
           },
         }),
         {
