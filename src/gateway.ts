@@ -44,7 +44,7 @@ import { SERVER_TIMEOUTS, type ServerTimeouts, serverTimeoutOptions } from './se
 import { statsRoutes } from './metrics/stats-route.js'
 import { provideSessions } from './serve/api-auth.js'
 import { DashboardSessions } from './serve/session-token.js'
-import { deriveTaskHandler } from './derivatives/derive-job.js'
+import { DERIVE_TASK, deriveTaskHandler, withStoredTasks } from './derivatives/derive-job.js'
 import { taskJobs } from './tasks/task-jobs.js'
 import { derivativeRoutes } from './serve/derivative-routes.js'
 import { outboundRoutes } from './serve/outbound-routes.js'
@@ -132,6 +132,8 @@ export async function createGateway(config: Readonly<Config>, options: GatewayOp
   // Each capture leases its blob key before the put commits, so an erasure never deletes bytes it is about to use.
   const { leaser } = parts
   const storedTasks = parts.storedTasks
+  // Read only for audio and video (ffmpeg is located on first use).
+  const deriverPlan = { get ffmpeg() { return parts.ffmpeg }, stripMetadata: config.stripMetadata }
   const download: CaptureFn = (media, signal) => captureMedia(media, { blobs: withBeforeCommit(blobs, leaser.beforeCommit(media, signal)), sources: parts.sources }, signal)
   const scanner = parts.scanner
   scanner?.observe((result, seconds) => metrics.scanned(result, seconds))
@@ -149,7 +151,8 @@ export async function createGateway(config: Readonly<Config>, options: GatewayOp
   const capture: CaptureFn = metrics.timeCapture(async (media, signal) => {
     const stored = await scanned(media, signal)
     // Queued with the settlement that stores the media, so no stored media misses its derivation.
-    return storedTasks.length > 0 ? { ...stored, enqueue: storedTasks } : stored
+    // Bytes the deriver would skip get their `skipped` with the settlement instead of a task.
+    return stored.status === 'stored' ? withStoredTasks(stored, storedTasks, deriverPlan) : stored
   })
   const captureEngine = runsWorker
     ? new JobEngine(
@@ -165,7 +168,8 @@ export async function createGateway(config: Readonly<Config>, options: GatewayOp
             if (settlement.status === 'failed' && settlement.error.code === 'infected') resendForwards([media.webhookId])
             // The last media of a webhook settled: a forward waiting for it may be due.
             if (settlement.status !== 'retry') forwarding?.forwarder?.wake()
-            if (settlement.status === 'stored') deriveEngine?.wake()
+            // Only a queued derive task is work for it (a wake costs the idle engine a claim).
+            if (settlement.status === 'stored' && settlement.enqueue?.includes(DERIVE_TASK)) deriveEngine?.wake()
           },
         }),
         {

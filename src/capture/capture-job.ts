@@ -4,7 +4,7 @@
  * in one transaction (one fsync). The JobEngine does the rest.
  */
 import type { MediaJobs, Settlement } from '../catalog/catalog.js'
-import type { JobKind } from '../jobs/job-engine.js'
+import type { JobClaim, JobKind } from '../jobs/job-engine.js'
 import type { Logger } from '../logging/logger.js'
 import type { MediaRecord } from '../media/record.js'
 import { GroupCommit } from '../util/group-commit.js'
@@ -29,7 +29,7 @@ export interface CaptureJobOptions {
 
 export function captureJobs(options: CaptureJobOptions): JobKind<MediaRecord, Settlement> {
   const { catalog, capture, retry } = options
-  const settles = new GroupCommit<{ id: string; owner: string; settlement: Settlement }, boolean>((items) => catalog.settleMany(items))
+  const settles = new GroupCommit<SettleItem, { applied: boolean; claimed: MediaRecord[] }>((items) => settleGroup(catalog, items))
   return {
     name: 'capture',
     id: (media) => media.id,
@@ -44,7 +44,8 @@ export function captureJobs(options: CaptureJobOptions): JobKind<MediaRecord, Se
     run: (media, signal) => capture(media, signal),
     afterError: (media, error) => decideAfterFailure(error, media, retry),
     handBack: (_media, error) => ({ status: 'retry', error: { code: error.code, message: error.message }, nextAttemptAt: new Date(), refundAttempt: true }),
-    settle: (media, owner, settlement) => settles.submit({ id: media.id, owner, settlement }),
+    settle: async (media, owner, settlement) => (await settles.submit({ id: media.id, owner, settlement })).applied,
+    settleAndClaim: (media, owner, settlement, claim) => settles.submit({ id: media.id, owner, settlement, claim }),
     settled(media, settlement, log) {
       logSettlement(log, settlement)
       options.onSettled?.(media, settlement)
@@ -56,6 +57,33 @@ export function captureJobs(options: CaptureJobOptions): JobKind<MediaRecord, Se
       await options.discardBlobs([blobKey])
     },
   }
+}
+
+interface SettleItem {
+  id: string
+  owner: string
+  settlement: Settlement
+  /** The engine refills slots with this settlement (JobKind `settleAndClaim`). */
+  claim?: JobClaim
+}
+
+/**
+ * One transaction for a group of settlements, with one claim for all the slots they refill; the
+ * claimed jobs are shared out in order, each settlement getting at most what it asked for.
+ */
+async function settleGroup(catalog: MediaJobs, items: SettleItem[]): Promise<{ applied: boolean; claimed: MediaRecord[] }[]> {
+  const settlements = items.map(({ id, owner, settlement }) => ({ id, owner, settlement }))
+  const first = items.find((item) => item.claim)?.claim
+  if (!first) return (await catalog.settleMany(settlements)).map((applied) => ({ applied, claimed: [] }))
+  // One engine per capture kind: every claim in a group is its own (another owner's, if any, would wait for its engine's loop).
+  const asks = items.map((item) => (item.claim?.owner === first.owner ? item.claim.limit : 0))
+  const { applied, claimed } = await catalog.settleAndClaim(settlements, { ...first, limit: asks.reduce((a, b) => a + b, 0) })
+  let next = 0
+  return items.map((_, i) => {
+    const share = claimed.slice(next, next + asks[i]!)
+    next += share.length
+    return { applied: applied[i]!, claimed: share }
+  })
 }
 
 /** The blob a settlement would have made its record hold: stored bytes, bytes kept for a scan, quarantined bytes. */

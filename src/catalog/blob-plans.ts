@@ -14,10 +14,11 @@
  */
 import { referencedBlobKeysPlan, releaseDerivedKeysPlan } from './deletion-plans.js'
 import { createHash } from 'node:crypto'
-import { type SelectQueryBuilder, sql, type UpdateObject } from 'kysely'
+import { type CompiledQuery, type SelectQueryBuilder, sql, type UpdateObject } from 'kysely'
 import type { BlobDeletionClaim, BlobLease, BlobLeaseAnswer } from './catalog.js'
 import type { Database } from './schema.js'
 import { single, type Plan } from './plan.js'
+import { cachedStatement } from './statement-cache.js'
 import type { SqlDialect } from './sql-dialect.js'
 
 /** Keys per `IN (…)` list, far below either engine's limit on bound parameters. */
@@ -74,14 +75,17 @@ export function* leaseBlobsPlan(dialect: SqlDialect, leases: BlobLease[], now: n
 
 function* leasePendingPlan(dialect: SqlDialect, lease: BlobLease, now: number): Plan<BlobLeaseAnswer> {
   // A lease that ran out protects nothing (see claimBlobDeletionsPlan): better not to commit.
-  const ours = dialect.qb
-    .selectFrom('media')
-    .select('id')
-    .where('id', '=', lease.mediaId)
-    .where('status', '=', 'pending')
-    .where('lease_owner', '=', lease.owner)
-    .where('lease_expires_at', '>', now)
-  return yield* leaseWhere(dialect, ours, { blob_lease_key: lease.blobKey })
+  const ours = () =>
+    dialect.qb
+      .selectFrom('media')
+      .select('id')
+      .where('id', '=', lease.mediaId)
+      .where('status', '=', 'pending')
+      .where('lease_owner', '=', lease.owner)
+      .where('lease_expires_at', '>', now)
+  // Every capture leases its key: the UPDATE is compiled once and reused (statement-cache.ts).
+  const update = cachedStatement(dialect, 'lease-pending', [lease.blobKey, lease.mediaId, 'pending', lease.owner, now], () => leaseUpdate(dialect, ours(), { blob_lease_key: lease.blobKey }))
+  return yield* leaseWhere(dialect, ours, update)
 }
 
 /**
@@ -100,7 +104,7 @@ function* leaseRemotePlan(dialect: SqlDialect, lease: BlobLease, holdMs: number,
       eb.or([eb('blob_lease_key', 'is', null), eb('blob_lease_key', '=', lease.blobKey), eb('lease_expires_at', 'is', null), eb('lease_expires_at', '<=', now)]),
     )
   const held = sql<number>`case when ${sql.ref('blob_lease_key')} = ${lease.blobKey} and ${sql.ref('lease_expires_at')} > ${until} then ${sql.ref('lease_expires_at')} else ${until} end`
-  const answer = yield* leaseWhere(dialect, ours, { blob_lease_key: lease.blobKey, lease_owner: lease.owner, lease_expires_at: held })
+  const answer = yield* leaseWhere(dialect, () => ours, leaseUpdate(dialect, ours, { blob_lease_key: lease.blobKey, lease_owner: lease.owner, lease_expires_at: held }))
   if (answer !== 'lost') return answer
   // Still remote: another capture's lease on other bytes holds it for now.
   const remote = dialect.qb.selectFrom('media').select('id').where('id', '=', lease.mediaId).where('status', '=', 'remote')
@@ -110,18 +114,18 @@ function* leaseRemotePlan(dialect: SqlDialect, lease: BlobLease, holdMs: number,
 /**
  * Sets the lease on the record `ours` selects. On PostgreSQL the row is taken with SKIP LOCKED:
  * a lease transaction updates several records, and so do lease renewals and erasures, each in an
- * order of its own; waiting for a row here could close a deadlock. A row another transaction
- * holds is answered `busy` (try again) unless the record is no longer this capture's.
+ * order of its own; waiting for a row here could close a deadlock.
  */
-function* leaseWhere(
-  dialect: SqlDialect,
-  ours: SelectQueryBuilder<Database, 'media', { id: string }>,
-  columns: UpdateObject<Database, 'media'>,
-): Plan<BlobLeaseAnswer> {
+function leaseUpdate(dialect: SqlDialect, ours: SelectQueryBuilder<Database, 'media', { id: string }>, columns: UpdateObject<Database, 'media'>): CompiledQuery<{ id: string }> {
   const target = dialect.name === 'postgres' ? ours.forUpdate().skipLocked() : ours
-  const rows = yield* single(dialect.qb.updateTable('media').set(columns).where('id', 'in', target).returning('id').compile())
+  return dialect.qb.updateTable('media').set(columns).where('id', 'in', target).returning('id').compile()
+}
+
+/** Runs a lease `update`; a row another transaction holds is answered `busy` (try again) unless the record is no longer this capture's. */
+function* leaseWhere(dialect: SqlDialect, ours: () => SelectQueryBuilder<Database, 'media', { id: string }>, update: CompiledQuery<{ id: string }>): Plan<BlobLeaseAnswer> {
+  const rows = yield* single(update)
   if (rows.length > 0) return 'leased'
-  if (dialect.name === 'postgres' && (yield* single(ours.compile())).length > 0) return 'busy'
+  if (dialect.name === 'postgres' && (yield* single(ours().compile())).length > 0) return 'busy'
   return 'lost'
 }
 

@@ -23,6 +23,7 @@ import type { ErrorCode } from '../errors.js'
 import { type CompiledQuery, type ExpressionBuilder, type RawBuilder, sql } from 'kysely'
 import type { ClaimOptions } from './catalog.js'
 import { single, type Plan } from './plan.js'
+import { cachedStatement } from './statement-cache.js'
 import type { Database, MediaRow } from './schema.js'
 import type { SqlDialect } from './sql-dialect.js'
 
@@ -68,7 +69,23 @@ export function* claimJobsPlan(dialect: SqlDialect, claimQuery: CompiledQuery<Me
   return yield* single(claimQuery)
 }
 
-export function giveUpQuery({ name, qb }: SqlDialect, options: ClaimOptions, now: number): CompiledQuery {
+/**
+ * The claim's statements are compiled once per dialect and reused with each claim's values (see
+ * statement-cache.ts: the first compile checks that kysely's parameters are exactly these, in
+ * this order, or the statement is never cached). The orders are kysely's: the CTE's first on
+ * PostgreSQL, the SET's first on SQLite.
+ */
+const MESSAGE_PARTS = ['gave up after ', ' attempts in a row that never finished (the process crashed, hung or lost its lease)']
+
+export function giveUpQuery(dialect: SqlDialect, options: ClaimOptions, now: number): CompiledQuery {
+  const { limit, crashLimit } = options
+  const set = ['failed', GAVE_UP, ...MESSAGE_PARTS, null, null, null, null, now]
+  const head = ['pending', now, now, limit]
+  const values = dialect.name === 'postgres' ? [...head, ...set, 1, crashLimit] : [...set, 'pending', now, now, limit, 1, crashLimit]
+  return cachedStatement(dialect, 'claim-give-up', values, () => buildGiveUpQuery(dialect, options, now))
+}
+
+function buildGiveUpQuery({ name, qb }: SqlDialect, options: ClaimOptions, now: number): CompiledQuery {
   const head = qb
     .selectFrom('media')
     .select('id')
@@ -117,7 +134,12 @@ export function gaveUpMessage(unfinishedColumn: string): RawBuilder<string> {
   return sql<string>`${'gave up after '} || cast(${sql.ref(unfinishedColumn)} + 1 as text) || ${' attempts in a row that never finished (the process crashed, hung or lost its lease)'}`
 }
 
-export function sqliteClaimQuery({ qb }: SqlDialect, options: ClaimOptions, now: number): CompiledQuery<MediaRow> {
+export function sqliteClaimQuery(dialect: SqlDialect, options: ClaimOptions, now: number): CompiledQuery<MediaRow> {
+  const { owner, leaseMs, crashLimit, limit } = options
+  return cachedStatement(dialect, 'claim', [1, owner, now + leaseMs, now, 'pending', now, now, 1, crashLimit, limit], () => buildSqliteClaimQuery(dialect, options, now))
+}
+
+function buildSqliteClaimQuery({ qb }: SqlDialect, options: ClaimOptions, now: number): CompiledQuery<MediaRow> {
   return qb
     .updateTable('media')
     .set((eb) => leaseColumns(eb, options, now))
@@ -137,7 +159,12 @@ export function sqliteClaimQuery({ qb }: SqlDialect, options: ClaimOptions, now:
     .compile()
 }
 
-export function postgresClaimQuery({ qb }: SqlDialect, options: ClaimOptions, now: number): CompiledQuery<MediaRow> {
+export function postgresClaimQuery(dialect: SqlDialect, options: ClaimOptions, now: number): CompiledQuery<MediaRow> {
+  const { owner, leaseMs, crashLimit, limit } = options
+  return cachedStatement(dialect, 'claim', ['pending', now, now, 1, crashLimit, limit, 1, owner, now + leaseMs, now], () => buildPostgresClaimQuery(dialect, options, now))
+}
+
+function buildPostgresClaimQuery({ qb }: SqlDialect, options: ClaimOptions, now: number): CompiledQuery<MediaRow> {
   return qb
     .with('picked', (db) =>
       db

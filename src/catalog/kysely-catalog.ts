@@ -77,14 +77,10 @@ export abstract class KyselyCatalog implements Catalog {
   }
 
   async claim(options: ClaimOptions): Promise<MediaRecord[]> {
-    if (!Number.isInteger(options.limit) || options.limit < 0) throw new MediagateError('internal', `claim limit must be a whole number, got ${options.limit}`)
-    if (!(options.leaseMs > 0)) throw new MediagateError('internal', `claim leaseMs must be positive, got ${options.leaseMs}`)
-    checkCrashLimit(options.crashLimit)
+    checkClaim(options)
     if (options.limit === 0) return []
     const now = options.now?.getTime() ?? (await this.guard(() => this.clock.now()))
-    const rows = await this.guard(() => this.run(claimJobsPlan(this.sqlDialect, this.claimQuery(options, now), options, now), 'transaction'))
-    // RETURNING has no order: restore "oldest due first" for the caller.
-    return rows.map(rowToMedia).sort((a, b) => (a.nextAttemptAt?.getTime() ?? 0) - (b.nextAttemptAt?.getTime() ?? 0) || (a.id < b.id ? -1 : 1))
+    return claimedRecords(await this.guard(() => this.run(claimJobsPlan(this.sqlDialect, this.claimQuery(options, now), options, now), 'transaction')))
   }
 
   renewLeases(ids: string[], owner: string, leaseMs: number): Promise<string[]> {
@@ -103,6 +99,27 @@ export abstract class KyselyCatalog implements Catalog {
     return this.guard(async () => {
       const shifted = await Promise.all(items.map(async (item) => ({ ...item, settlement: await this.onCatalogClock(item.settlement) })))
       return this.run(settleManyPlan(this.sqlDialect, shifted, await this.clock.now()), 'transaction')
+    })
+  }
+
+  async settleAndClaim(items: { id: string; owner: string; settlement: Settlement }[], claim: ClaimOptions): Promise<{ applied: boolean[]; claimed: MediaRecord[] }> {
+    checkClaim(claim)
+    if (claim.limit === 0) return { applied: await this.settleMany(items), claimed: [] }
+    return this.guard(async () => {
+      const shifted = await Promise.all(items.map(async (item) => ({ ...item, settlement: await this.onCatalogClock(item.settlement) })))
+      const now = await this.clock.now()
+      const claimNow = claim.now?.getTime() ?? now
+      const dialect = this.sqlDialect
+      const claimQuery = this.claimQuery(claim, claimNow)
+      // One transaction: the settlements' commit carries the claim that refills their slots.
+      const { applied, rows } = await this.run(
+        (function* () {
+          const applied = yield* settleManyPlan(dialect, shifted, now)
+          return { applied, rows: yield* claimJobsPlan(dialect, claimQuery, claim, claimNow) }
+        })(),
+        'transaction',
+      )
+      return { applied, claimed: claimedRecords(rows) }
     })
   }
 
@@ -282,9 +299,7 @@ export abstract class KyselyCatalog implements Catalog {
   }
 
   async claimTasks(options: TaskClaimOptions): Promise<TaskRecord[]> {
-    if (!Number.isInteger(options.limit) || options.limit < 0) throw new MediagateError('internal', `claim limit must be a whole number, got ${options.limit}`)
-    if (!(options.leaseMs > 0)) throw new MediagateError('internal', `claim leaseMs must be positive, got ${options.leaseMs}`)
-    checkCrashLimit(options.crashLimit)
+    checkClaim(options)
     if (options.limit === 0) return []
     const now = options.now?.getTime() ?? (await this.guard(() => this.clock.now()))
     return this.guard(() => this.run(claimTasksPlan(this.sqlDialect, options, now), 'transaction'))
@@ -297,8 +312,26 @@ export abstract class KyselyCatalog implements Catalog {
 
   settleTask(id: string, owner: string, settlement: TaskSettlement): Promise<boolean> {
     return this.guard(async () => {
-      const onClock = settlement.status === 'retry' ? { ...settlement, dueAt: new Date(await this.clock.fromLocal(settlement.dueAt.getTime())) } : settlement
+      const onClock = await this.taskOnCatalogClock(settlement)
       return this.run(settleTaskPlan(this.sqlDialect, id, owner, onClock, await this.clock.now()), 'autocommit')
+    })
+  }
+
+  async settleTaskAndClaim(id: string, owner: string, settlement: TaskSettlement, claim: TaskClaimOptions): Promise<{ applied: boolean; claimed: TaskRecord[] }> {
+    checkClaim(claim)
+    if (claim.limit === 0) return { applied: await this.settleTask(id, owner, settlement), claimed: [] }
+    return this.guard(async () => {
+      const onClock = await this.taskOnCatalogClock(settlement)
+      const now = await this.clock.now()
+      const claimNow = claim.now?.getTime() ?? now
+      const dialect = this.sqlDialect
+      return this.run(
+        (function* () {
+          const applied = yield* settleTaskPlan(dialect, id, owner, onClock, now)
+          return { applied, claimed: yield* claimTasksPlan(dialect, claim, claimNow) }
+        })(),
+        'transaction',
+      )
     })
   }
 
@@ -395,6 +428,11 @@ export abstract class KyselyCatalog implements Catalog {
   }
 
   /** A retry's due time was computed on the caller's clock: move it onto the catalog's. */
+  private async taskOnCatalogClock(settlement: TaskSettlement): Promise<TaskSettlement> {
+    if (settlement.status !== 'retry') return settlement
+    return { ...settlement, dueAt: new Date(await this.clock.fromLocal(settlement.dueAt.getTime())) }
+  }
+
   private async onCatalogClock(settlement: Settlement): Promise<Settlement> {
     if (settlement.status !== 'retry') return settlement
     return { ...settlement, nextAttemptAt: new Date(await this.clock.fromLocal(settlement.nextAttemptAt.getTime())) }
@@ -407,6 +445,17 @@ export abstract class KyselyCatalog implements Catalog {
       throw this.toError(err)
     }
   }
+}
+
+/** RETURNING has no order: "oldest due first" restored for the caller. */
+function claimedRecords(rows: MediaRow[]): MediaRecord[] {
+  return rows.map(rowToMedia).sort((a, b) => (a.nextAttemptAt?.getTime() ?? 0) - (b.nextAttemptAt?.getTime() ?? 0) || (a.id < b.id ? -1 : 1))
+}
+
+function checkClaim(options: ClaimOptions): void {
+  if (!Number.isInteger(options.limit) || options.limit < 0) throw new MediagateError('internal', `claim limit must be a whole number, got ${options.limit}`)
+  if (!(options.leaseMs > 0)) throw new MediagateError('internal', `claim leaseMs must be positive, got ${options.leaseMs}`)
+  checkCrashLimit(options.crashLimit)
 }
 
 function checkCrashLimit(crashLimit: number): void {

@@ -86,7 +86,7 @@ export function settlementColumns(s: Settlement, now: number): Partial<MediaTabl
         ...(s.refetchedAt ? { refetched_at: s.refetchedAt.getTime() } : {}),
         ...(s.kind ? { kind: s.kind } : {}),
         next_attempt_at: null,
-        ...(s.enqueue?.includes(DERIVE_TASK) ? { derive_status: 'pending', derive_error: null } : {}),
+        ...deriveColumns(s),
         ...errorColumns(null),
         ...(s.scan ? scanColumns(s.scan) : {}),
       }
@@ -109,6 +109,13 @@ export function settlementColumns(s: Settlement, now: number): Partial<MediaTabl
         ...(s.blobKey !== undefined ? { blob_key: s.blobKey } : {}),
       }
   }
+}
+
+/** Where deriving stands once the media is stored: queued, skipped at once, or untouched (deriving is off). */
+function deriveColumns(s: Extract<Settlement, { status: 'stored' }>): Partial<MediaTable> {
+  if (s.enqueue?.includes(DERIVE_TASK)) return { derive_status: 'pending', derive_error: null }
+  if (s.deriveSkipped !== undefined) return { derive_status: 'skipped', derive_error: s.deriveSkipped }
+  return {}
 }
 
 export function* renewLeasesPlan(dialect: SqlDialect, ids: string[], owner: string, leaseMs: number, now: number): Plan<string[]> {

@@ -5,9 +5,10 @@
  * demand meanwhile, or deleted). Failures about the bytes are outcomes the deriver records on the
  * media; a task given up after its retries marks the media's derivatives failed with the reason.
  */
-import type { Derivatives, MediaQueries } from '../catalog/catalog.js'
+import type { Derivatives, MediaQueries, StoredOutcome } from '../catalog/catalog.js'
 import { DERIVE_TASK } from '../catalog/task-plans.js'
 import type { TaskHandler } from '../tasks/task-jobs.js'
+import { plan } from './plan.js'
 import type { SingleFlight } from './single-flight.js'
 
 export { DERIVE_TASK }
@@ -31,4 +32,19 @@ export function deriveTaskHandler(options: DeriveJobOptions): TaskHandler {
       await options.catalog.markDeriving([task.mediaId], 'failed', error)
     },
   }
+}
+
+/**
+ * A stored outcome with the tasks its media is queued for (`tasks`: MEDIAGATE_DERIVE's list),
+ * decided with the settlement: the derive task only when the deriver would make something of the
+ * bytes. For bytes it would skip (a type it cannot decode; audio or video without ffmpeg) the
+ * settlement records `skipped` with the deriver's own reason at once, instead of queueing a task
+ * that is claimed, run and settled (three transactions) only to write the same thing.
+ */
+export function withStoredTasks(stored: StoredOutcome, tasks: readonly string[], deriver: { ffmpeg: unknown; stripMetadata: boolean }): StoredOutcome {
+  if (tasks.length === 0) return stored
+  const skip = tasks.includes(DERIVE_TASK) ? plan(stored, deriver).skip : undefined
+  if (skip === undefined) return { ...stored, enqueue: [...tasks] }
+  const others = tasks.filter((kind) => kind !== DERIVE_TASK)
+  return { ...stored, ...(others.length > 0 ? { enqueue: others } : {}), deriveSkipped: skip }
 }

@@ -28,7 +28,7 @@ export function derivedType(media: Pick<MediaRecord, 'sniffedMime' | 'mimeType'>
   return undefined
 }
 
-export function plan(media: MediaRecord, options: { ffmpeg: unknown; stripMetadata: boolean }): DerivePlan {
+export function plan(media: Pick<MediaRecord, 'sniffedMime' | 'mimeType'>, options: { ffmpeg: unknown; stripMetadata: boolean }): DerivePlan {
   const type = derivedType(media)
   if (type === undefined) return { type: 'image', names: [], skip: `nothing to derive from ${media.sniffedMime ?? 'an unrecognized type'}` }
   if (type === 'image') return { type, names: [...THUMBNAIL_NAMES, ...(options.stripMetadata ? (['stripped'] as const) : [])] }

@@ -42,6 +42,12 @@ export interface JobKind<J, O> {
   handBack(job: J, error: MediagateError): O
   /** Applies the outcome if `owner` still holds the lease; false when the lease was lost. */
   settle(job: J, owner: string, outcome: O): Promise<boolean>
+  /**
+   * `settle` and, in the same transaction (one round trip, one commit), `claim`: the slot a
+   * settlement frees is refilled without a claim transaction of its own. `claimed` are leased to
+   * the engine whether or not the outcome was applied.
+   */
+  settleAndClaim?(job: J, owner: string, outcome: O, claim: JobClaim): Promise<{ applied: boolean; claimed: J[] }>
   /** Observes an applied outcome (logs, metrics, waking other work). */
   settled?(job: J, outcome: O, log: Logger): void
   /**
@@ -82,6 +88,13 @@ export class JobEngine<J, O> {
   readonly owner: string
   private state: State = 'created'
   private readonly active = new Map<string, AbortController>()
+  /** Runs in flight with their settlements (and the runs those settlements claimed). */
+  private readonly runs = new Set<Promise<void>>()
+  /** Slots a settlement in flight is claiming jobs for (`settleAndClaim`): not free for the loop. */
+  private reserved = 0
+  /** A claim is a write transaction (an fsync on SQLite): slots are refilled in batches of at least this many. */
+  private readonly batchMin: number
+  private lastClaimAt = 0
   private readonly idle = new WakeableSleep()
   private loopDone: Promise<void> | undefined
   private renewTimer: NodeJS.Timeout | undefined
@@ -91,6 +104,7 @@ export class JobEngine<J, O> {
     private readonly options: JobEngineOptions,
   ) {
     this.owner = options.owner ?? `${kind.name}-${process.pid}-${randomUUID().slice(0, 8)}`
+    this.batchMin = Math.max(1, Math.floor(options.concurrency / 4))
   }
 
   get running(): boolean {
@@ -133,35 +147,28 @@ export class JobEngine<J, O> {
   }
 
   private async loop(): Promise<void> {
-    const { concurrency, logger, leaseMs, crashLimit } = this.options
+    const { concurrency, logger } = this.options
     const pollMs = this.options.pollMs ?? 1000
     let errorDelay = 0
-    const runs = new Set<Promise<void>>()
-    // A claim is a write transaction (an fsync on SQLite): refill in batches, not slot by slot,
-    // unless the engine is idle or a little time has passed since the last claim.
-    const batchMin = Math.max(1, Math.floor(concurrency / 4))
-    let lastClaimAt = 0
+    // Refill in batches, not slot by slot, unless the engine is idle or a little time has passed
+    // since the last claim. A kind that claims with its settlements refills there first: the loop
+    // claims a partial batch only if no settlement did within twice the wait.
+    const batchWaitMs = this.kind.settleAndClaim ? 2 * CLAIM_BATCH_WAIT_MS : CLAIM_BATCH_WAIT_MS
     while (this.state === 'running') {
       let claimed = 0
-      const free = concurrency - this.active.size
-      const waited = Date.now() - lastClaimAt
-      if (free > 0 && free < batchMin && this.active.size > 0 && waited < CLAIM_BATCH_WAIT_MS) {
-        await this.idle.sleep(CLAIM_BATCH_WAIT_MS - waited)
+      const free = concurrency - this.active.size - this.reserved
+      const waited = Date.now() - this.lastClaimAt
+      if (free > 0 && free < this.batchMin && this.active.size > 0 && waited < batchWaitMs) {
+        await this.idle.sleep(batchWaitMs - waited)
         continue
       }
       if (free > 0) {
-        lastClaimAt = Date.now()
+        this.lastClaimAt = Date.now()
         try {
-          const batch = await this.kind.claim({ owner: this.owner, limit: free, leaseMs, crashLimit })
+          const batch = await this.kind.claim(this.claimOptions(free))
           claimed = batch.length
           errorDelay = 0
-          for (const job of batch) {
-            const run = this.run(job).finally(() => {
-              runs.delete(run)
-              this.wake()
-            })
-            runs.add(run)
-          }
+          for (const job of batch) this.launch(job)
         } catch (err) {
           errorDelay = Math.min(30_000, Math.max(500, errorDelay * 2))
           logger.error({ err: toMediagateError(err, 'catalog'), kind: this.kind.name }, `claiming ${this.kind.name} jobs failed; retrying in ${errorDelay} ms`)
@@ -172,11 +179,21 @@ export class JobEngine<J, O> {
       if (claimed > 0 && claimed === free) continue
       await this.idle.sleep(errorDelay || (await this.untilNextDue(pollMs)))
     }
-    await Promise.allSettled([...runs])
+    // A settlement in flight may still start the runs it claimed: wait for those too.
+    while (this.runs.size > 0) await Promise.allSettled([...this.runs])
+  }
+
+  private launch(job: J): void {
+    const run = this.run(job).finally(() => {
+      this.runs.delete(run)
+      this.wake()
+    })
+    this.runs.add(run)
   }
 
   private async untilNextDue(pollMs: number): Promise<number> {
-    if (!this.kind.nextDueAt || this.active.size >= this.options.concurrency) return pollMs
+    // Runs in flight wake the loop as they end: with a batch of them, one ends soon enough.
+    if (!this.kind.nextDueAt || this.active.size >= this.batchMin) return pollMs
     try {
       const next = await this.kind.nextDueAt()
       if (!next) return pollMs
@@ -186,12 +203,23 @@ export class JobEngine<J, O> {
     }
   }
 
-  /** One span per job (named for its kind) when tracing, around the run and the settlement. */
-  private run(job: J): Promise<void> {
-    return inJobSpan(this.kind.name, () => this.kind.trace?.(job), () => this.runAndSettle(job))
+  /** One span per job (named for its kind) when tracing, around the run and the settlement; then the jobs the settlement claimed. */
+  private async run(job: J): Promise<void> {
+    const claimed = await inJobSpan(this.kind.name, () => this.kind.trace?.(job), () => this.runAndSettle(job))
+    if (claimed.length === 0) return
+    // Their slots stay reserved until they are active (launch marks them so at once).
+    if (this.state === 'running') for (const next of claimed) this.launch(next)
+    this.reserved -= claimed.length
+    if (this.state !== 'running') await Promise.allSettled(claimed.map((next) => this.handBackUnstarted(next)))
   }
 
-  private async runAndSettle(job: J): Promise<void> {
+  /** A job claimed with a settlement after the engine began to stop: due again now, its attempt refunded. */
+  private async handBackUnstarted(job: J): Promise<void> {
+    const log = this.options.logger.child(this.kind.logFields?.(job) ?? { kind: this.kind.name, jobId: this.kind.id(job) })
+    await this.settle(job, this.kind.handBack(job, new MediagateError('network', `the ${this.kind.name} engine is stopping`)), log, false)
+  }
+
+  private async runAndSettle(job: J): Promise<J[]> {
     const { kind } = this
     const id = kind.id(job)
     const controller = new AbortController()
@@ -208,25 +236,53 @@ export class JobEngine<J, O> {
     } finally {
       this.active.delete(id)
     }
-    await inSpan('settle', () => this.settle(job, outcome, log))
+    return inSpan('settle', () => this.settle(job, outcome, log, true))
   }
 
-  private async settle(job: J, outcome: O, log: Logger): Promise<void> {
-    for (let attempt = 1; attempt <= SETTLE_TRIES; attempt++) {
+  /**
+   * Settles the outcome; with `refill`, claims jobs for the free slots in the same round trip when
+   * the kind can, and returns them with their slots still reserved (the caller launches them).
+   */
+  private async settle(job: J, outcome: O, log: Logger, refill: boolean): Promise<J[]> {
+    let result: { applied: boolean; claimed: J[] } | undefined
+    for (let attempt = 1; attempt <= SETTLE_TRIES && !result; attempt++) {
+      const limit = refill && this.kind.settleAndClaim && this.state === 'running' ? this.refillLimit() : 0
+      this.reserved += limit
       try {
-        const applied = await this.kind.settle(job, this.owner, outcome)
-        if (applied) this.kind.settled?.(job, outcome, log)
-        else {
-          log.warn(`the lease was lost before settling: the job was deleted, or another ${this.kind.name} engine owns it now`)
-          await this.afterRefusal(job, outcome, log)
-        }
-        return
+        result = limit > 0 ? await this.kind.settleAndClaim!(job, this.owner, outcome, this.claimOptions(limit)) : { applied: await this.kind.settle(job, this.owner, outcome), claimed: [] }
       } catch (err) {
         log.error({ err: toMediagateError(err, 'catalog') }, `settling failed (try ${attempt} of ${SETTLE_TRIES})`)
         if (attempt < SETTLE_TRIES) await new Promise((r) => setTimeout(r, 200 * attempt))
+      } finally {
+        this.reserved -= limit - (result?.claimed.length ?? 0)
       }
     }
-    // The lease expires and the job is claimed again (an unsettled attempt: it counts towards the crash limit).
+    // Not settled: the lease expires and the job is claimed again (an unsettled attempt: it counts towards the crash limit).
+    if (!result) return []
+    if (result.applied) {
+      try {
+        this.kind.settled?.(job, outcome, log)
+      } catch (err) {
+        log.error({ err: toMediagateError(err) }, `observing a settled ${this.kind.name} job failed`)
+      }
+    } else {
+      log.warn(`the lease was lost before settling: the job was deleted, or another ${this.kind.name} engine owns it now`)
+      await this.afterRefusal(job, outcome, log)
+    }
+    return result.claimed
+  }
+
+  /** How many jobs a settlement claims: the free slots, by the loop's batching rule (none when too few). */
+  private refillLimit(): number {
+    const free = this.options.concurrency - this.active.size - this.reserved
+    if (free <= 0) return 0
+    if (free < this.batchMin && this.active.size > 0 && Date.now() - this.lastClaimAt < CLAIM_BATCH_WAIT_MS) return 0
+    this.lastClaimAt = Date.now()
+    return free
+  }
+
+  private claimOptions(limit: number): JobClaim {
+    return { owner: this.owner, limit, leaseMs: this.options.leaseMs, crashLimit: this.options.crashLimit }
   }
 
   private async afterRefusal(job: J, outcome: O, log: Logger): Promise<void> {

@@ -41,6 +41,7 @@ export function taskJobs(catalog: Tasks, handler: TaskHandler): JobKind<TaskReco
     },
     handBack: (_task, error) => ({ status: 'retry', error: `${error.code}: ${error.message}`, dueAt: new Date(), refundAttempt: true }),
     settle: (task, owner, settlement) => catalog.settleTask(task.id, owner, settlement),
+    settleAndClaim: (task, owner, settlement, claim) => catalog.settleTaskAndClaim(task.id, owner, settlement, { ...claim, kind }),
     settled(task, settlement, log) {
       if (settlement.status === 'retry') log.warn({ dueAt: settlement.dueAt }, `${kind} will be retried: ${settlement.error}`)
       else if (settlement.status === 'failed') {

@@ -148,6 +148,69 @@ describe('JobEngine', () => {
     expect(failures).toBe(2)
   })
 
+  it('refills the slots its settlements free in the same catalog call, never running more jobs than its concurrency', async () => {
+    const ids = await seed(catalog, 30)
+    const calls = { claim: 0, settleAndClaim: 0 }
+    const counting = new Proxy(catalog, {
+      get(target, prop, receiver) {
+        if (prop === 'claim' || prop === 'settleAndClaim') calls[prop]++
+        const value: unknown = Reflect.get(target, prop, receiver)
+        return typeof value === 'function' ? value.bind(target) : value
+      },
+    })
+    let running = 0
+    let most = 0
+    const { engine: e, settled } = engine(
+      async () => {
+        most = Math.max(most, ++running)
+        await new Promise((r) => setTimeout(r, 5))
+        running--
+        return STORED
+      },
+      { claimCatalog: counting },
+    )
+    e.start()
+    await until('thirty settlements', () => settled.length === 30)
+    for (const id of ids) expect((await catalog.get(id))?.status).toBe('stored')
+    expect(most).toBeLessThanOrEqual(4)
+    expect(calls.settleAndClaim).toBeGreaterThan(0)
+    // The first fill and the claims that find the queue empty; the rest came with settlements.
+    expect(calls.claim).toBeLessThan(8)
+  })
+
+  it('hands back, unstarted and with their attempts refunded, the jobs a settlement claimed while the engine began to stop', async () => {
+    const ids = await seed(catalog, 3)
+    let gate: (() => void) | undefined
+    let inSettle = false
+    const gated = new Proxy(catalog, {
+      get(target, prop, receiver) {
+        if (prop === 'settleAndClaim') {
+          return async (...args: Parameters<SqliteCatalog['settleAndClaim']>) => {
+            const answer = await target.settleAndClaim(...args)
+            inSettle = true
+            await new Promise<void>((r) => (gate = r))
+            return answer
+          }
+        }
+        const value: unknown = Reflect.get(target, prop, receiver)
+        return typeof value === 'function' ? value.bind(target) : value
+      },
+    })
+    let runs = 0
+    const e = new JobEngine(captureJobs({ catalog: gated, capture: async () => (runs++, STORED), retry: RETRY }), { logger: silentLogger(), concurrency: 1, leaseMs: 30_000, crashLimit: CRASH_LIMIT, pollMs: 30 })
+    engines.push(e)
+    e.start()
+    await until('a settlement that claimed', () => inSettle)
+    const claimedMeanwhile = (await Promise.all(ids.map((id) => catalog.get(id)))).filter((m) => m?.status === 'pending' && m.leaseOwner === e.owner)
+    expect(claimedMeanwhile).toHaveLength(1)
+    const stopping = e.stop()
+    gate!()
+    await stopping
+    expect(runs).toBe(1)
+    expect(await catalog.get(claimedMeanwhile[0]!.id)).toMatchObject({ status: 'pending', attempts: 0, leaseOwner: null })
+    expect((await Promise.all(ids.map((id) => catalog.get(id)))).filter((m) => m?.status === 'stored')).toHaveLength(1)
+  })
+
   it('a wake gets new work claimed at once, without waiting for the next poll', async () => {
     const { engine: e, settled } = engine(async () => STORED, { pollMs: 60_000 })
     e.start()

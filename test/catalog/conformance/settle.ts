@@ -22,6 +22,55 @@ export function settleTests(ctx: ConformanceContext): void {
       expect(await catalog.settleMany([])).toEqual([])
     })
 
+    it('settleAndClaim: settles like settleMany and claims like claim, in one call', async () => {
+      const catalog = ctx.catalog()
+      const ids = await seed(catalog, 5)
+      const [a, b] = (await catalog.claim({ owner: 'w', limit: 2, leaseMs: 60_000, crashLimit: 8 })).map((m) => m.id)
+      const { applied, claimed } = await catalog.settleAndClaim(
+        [
+          { id: a!, owner: 'w', settlement: stored() },
+          { id: b!, owner: 'someone-else', settlement: stored() },
+        ],
+        { owner: 'w', limit: 2, leaseMs: 60_000, crashLimit: 8 },
+      )
+      expect(applied).toEqual([true, false])
+      // The claim is independent of the refusal: oldest due first, leased, attempts counted.
+      expect(claimed.map((m) => m.id)).toEqual(ids.slice(2, 4))
+      expect(claimed.every((m) => m.status === 'pending' && m.leaseOwner === 'w' && m.attempts === 1)).toBe(true)
+      expect((await catalog.get(a!))!).toMatchObject({ status: 'stored', leaseOwner: null })
+      expect((await catalog.get(b!))!).toMatchObject({ status: 'pending', leaseOwner: 'w' })
+      expect((await catalog.get(ids[4]!))!).toMatchObject({ leaseOwner: null, attempts: 0 })
+      // No slot to refill: a settlement alone.
+      expect(await catalog.settleAndClaim([{ id: claimed[0]!.id, owner: 'w', settlement: stored() }], { owner: 'w', limit: 0, leaseMs: 60_000, crashLimit: 8 })).toEqual({ applied: [true], claimed: [] })
+    })
+
+    it('settleAndClaim gives up on crashed jobs as claim does, and never hands a job to two concurrent callers', async () => {
+      const catalog = ctx.catalog()
+      const [crashed] = await seed(catalog, 1)
+      const t0 = Date.now() + 1000
+      expect((await catalog.claim({ owner: 'gone', limit: 1, leaseMs: 1000, crashLimit: 1, now: new Date(t0) })).map((m) => m.id)).toEqual([crashed])
+      const ids = await seed(catalog, 40)
+      const workers = await Promise.all(['x', 'y', 'z'].map(async (owner) => ({ owner, catalog: await ctx.open() })))
+      const got: string[] = []
+      await Promise.all(
+        workers.map(async ({ owner, catalog: c }) => {
+          let held: string[] = []
+          for (let round = 0; round < 40; round++) {
+            const items = held.map((id) => ({ id, owner, settlement: stored() }))
+            // Past the lease of `gone`, and a crash limit of 1: its unsettled attempt ends it (given up, not handed out).
+            const { applied, claimed } = await c.settleAndClaim(items, { owner, limit: 3, leaseMs: 60_000, crashLimit: 1, now: new Date(t0 + 5000) })
+            expect(applied).toEqual(held.map(() => true))
+            got.push(...claimed.map((m) => m.id))
+            held = claimed.map((m) => m.id)
+            if (held.length === 0) return
+          }
+        }),
+      )
+      expect(got.sort()).toEqual([...ids].sort())
+      expect((await catalog.get(crashed!))!).toMatchObject({ status: 'failed', error: { code: 'crashed' } })
+      expect((await catalog.counts()).find((c) => c.status === 'stored')?.count).toBe(40)
+    })
+
     it('retry: back to pending, due at nextAttemptAt, the error kept for visibility', async () => {
       const catalog = ctx.catalog()
       const [id] = await seed(catalog, 1)

@@ -44,6 +44,29 @@ export function taskTests(ctx: ConformanceContext): void {
       expect((await catalog.get(plain))!.derivatives).toBeNull()
     })
 
+    it('a stored settlement that says deriving is skipped records why, queues no derive task, and still queues the others', async () => {
+      const catalog = ctx.catalog()
+      const [id, other] = await seed(catalog, 2)
+      const jobs = await catalog.claim({ owner: 'cap', limit: 2, leaseMs: 60_000, crashLimit: 8 })
+      expect(jobs.map((j) => j.id).sort()).toEqual([id, other].sort())
+      const reason = 'nothing to derive from an unrecognized type'
+      expect(
+        await catalog.settleMany([
+          { id: id!, owner: 'cap', settlement: { ...stored(), deriveSkipped: reason } },
+          { id: other!, owner: 'cap', settlement: { ...stored(), enqueue: ['scan'], deriveSkipped: reason } },
+        ]),
+      ).toEqual([true, true])
+      expect((await catalog.get(id!))!.derivatives).toEqual({ status: 'skipped', error: reason })
+      expect(await catalog.getTask('derive', id!)).toBeUndefined()
+      expect(await catalog.getTask('derive', other!)).toBeUndefined()
+      expect(await catalog.getTask('scan', other!)).toBeDefined()
+      expect(await catalog.nextTaskDueAt('derive')).toBeNull()
+      // A remote (lazy) record stored later takes the same path.
+      const [remote] = await seed(catalog, 1, { policy: 'lazy' })
+      expect(await catalog.storeRemote(remote!, { ...stored(), deriveSkipped: reason })).toMatchObject({ status: 'stored', derivatives: { status: 'skipped', error: reason } })
+      expect(await catalog.getTask('derive', remote!)).toBeUndefined()
+    })
+
     it('enqueue is idempotent per kind and media, and brings a failed task back', async () => {
       const catalog = ctx.catalog()
       const id = await storedMedia(catalog)
@@ -88,6 +111,27 @@ export function taskTests(ctx: ConformanceContext): void {
       expect(await catalog.nextTaskDueAt('derive')).toEqual(retryAt)
       expect((await claimDerive(catalog, 'b', { now: new Date(t0 + 30_000) })).map((t) => t.mediaId)).toEqual([ids[0]])
       expect((await catalog.claimTasks({ kind: 'scan', owner: 's', limit: 5, leaseMs: 1000, crashLimit: 8 })).map((t) => t.mediaId)).toEqual([ids[1]])
+    })
+
+    it('settleTaskAndClaim: settles the task and claims the next ones of its kind in one call', async () => {
+      const catalog = ctx.catalog()
+      const ids = await seed(catalog, 4)
+      const t0 = Date.now()
+      await catalog.enqueueTasks(ids.map((mediaId, i) => ({ kind: 'derive', mediaId, dueAt: new Date(t0 - 4000 + i * 1000) })))
+      await catalog.enqueueTasks([{ kind: 'scan', mediaId: ids[3]!, dueAt: new Date(t0 - 9000) }])
+      const [first] = await claimDerive(catalog, 'a', { limit: 1 })
+      expect(first!.mediaId).toBe(ids[0])
+      const { applied, claimed } = await catalog.settleTaskAndClaim(first!.id, 'a', { status: 'done' }, { kind: 'derive', owner: 'a', limit: 2, leaseMs: 60_000, crashLimit: 8, now: LATER() })
+      expect(applied).toBe(true)
+      expect(await catalog.getTask('derive', ids[0]!)).toBeUndefined()
+      expect(claimed.map((t) => t.mediaId)).toEqual([ids[1], ids[2]])
+      expect(claimed.every((t) => t.leaseOwner === 'a' && t.attempts === 1)).toBe(true)
+      // A refused settlement (not the owner) still claims; nothing of another kind is taken.
+      const refused = await catalog.settleTaskAndClaim(claimed[0]!.id, 'b', { status: 'done' }, { kind: 'derive', owner: 'b', limit: 5, leaseMs: 60_000, crashLimit: 8, now: LATER() })
+      expect(refused.applied).toBe(false)
+      expect(refused.claimed.map((t) => t.mediaId)).toEqual([ids[3]])
+      expect(await catalog.getTask('derive', ids[1]!)).toMatchObject({ leaseOwner: 'a' })
+      expect(await catalog.getTask('scan', ids[3]!)).toMatchObject({ leaseOwner: null, attempts: 0 })
     })
 
     it('a refunded retry gives the attempt back', async () => {
