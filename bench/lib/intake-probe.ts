@@ -1,6 +1,6 @@
 /**
  * Intake alone, per thread, for figures between bench runs:
- * `node dist-bench/bench/lib/intake-probe.js [count] [--connections N] [--callgrind DIR] [--env K=V …]`.
+ * `node dist-bench/bench/lib/intake-probe.js [count] [--connections N] [--warm N] [--callgrind DIR | --profile DIR] [--env K=V …]`.
  * Starts a gateway child (role `api`, SQLite), warms up, posts `count` signed webhooks (the intake
  * scenario's, every one unique) and prints the gateway's CPU per webhook for each thread. With
  * --callgrind the child runs under `valgrind --tool=callgrind` (one profile per thread, collection
@@ -23,7 +23,7 @@ import { loopbackUrl } from './loopback.js'
 
 const { values, positionals } = parseArgs({
   allowPositionals: true,
-  options: { connections: { type: 'string', default: '32' }, callgrind: { type: 'string' }, env: { type: 'string', multiple: true } },
+  options: { connections: { type: 'string', default: '32' }, callgrind: { type: 'string' }, profile: { type: 'string' }, warm: { type: 'string' }, env: { type: 'string', multiple: true } },
 })
 const count = Number(positionals[0] ?? (values.callgrind ? 400 : 20_000))
 const connections = Number(values.connections)
@@ -52,7 +52,9 @@ const child = fork(benchScript('lib/gateway-process.js'), [], {
         execPath: 'valgrind',
         execArgv: ['--tool=callgrind', '--separate-threads=yes', '--smc-check=all', '--collect-atstart=yes', `--callgrind-out-file=${cgDir}/callgrind.out.%p`, process.execPath],
       }
-    : {}),
+    : values.profile
+      ? { execArgv: ['--cpu-prof', `--cpu-prof-dir=${path.resolve(values.profile)}`] }
+      : {}),
   stdio: ['ignore', log, log, 'ipc'],
   serialization: 'advanced',
 })
@@ -78,7 +80,8 @@ try {
     }
     await Promise.all(Array.from({ length: lanes }, lane))
   }
-  await post(cgDir ? 400 : 5000, 8)
+  // Under valgrind V8 tiers code up slowly: warm up longer for figures of optimized code.
+  await post(Number(values.warm ?? (cgDir ? 400 : 5000)), 8)
   if (cgDir) execFileSync('callgrind_control', ['-z', String(pid)])
   const loadBefore = load()
   const before = threadCpuMs(pid)
