@@ -76,10 +76,13 @@ export function webhookPostHandler(o: WebhookPostOptions): RequestHandler {
     if (declared !== undefined && Number(declared) > limit) return refuse(res, log, tooLarge())
     readBody(req, limit, (err, body) => {
       if (err) return refuse(res, log, err)
-      traceWebhook(WEBHOOK_PATH, req.headers, () => accept(req, body!, log)).then(
-        (answer) => send(res, 200, answer),
-        (e: unknown) => refuse(res, log, e),
-      )
+      traceWebhook(WEBHOOK_PATH, req.headers, () => accept(req, body!, log))
+        .then(
+          (answer) => send(res, 200, answer),
+          (e: unknown) => refuse(res, log, e),
+        )
+        // Only answering itself is left to fail here (a socket gone mid-write): log it, never crash the process.
+        .catch((e: unknown) => log.error({ err: e }, 'webhook answer could not be written'))
     })
   }
 }
