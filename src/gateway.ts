@@ -20,12 +20,14 @@ import { setupForwarding } from './forwarding/forwarding.js'
 import { policyTable } from './intake/arrival-rules.js'
 import { Intake } from './intake/intake.js'
 import { webhookRoutes } from './intake/webhook-routes.js'
+import { isWebhookPost, webhookPostHandler } from './intake/webhook-post.js'
+import { headerValue, requestIds } from './serve/request-ids.js'
+import { gatewayServerFactory } from './serve/gateway-server.js'
 import { JobEngine } from './jobs/job-engine.js'
 import type { Logger } from './logging/logger.js'
 import type { MediaRecord } from './media/record.js'
 import { Metrics } from './metrics/metrics.js'
 import { metricsRoutes } from './metrics/metrics-routes.js'
-import { observeWebhooks } from './metrics/observe-webhooks.js'
 import { cachedQueueStats } from './metrics/stats-cache.js'
 import { openParts, type Parts } from './parts.js'
 import type { RetentionSweeper } from './retention/sweeper.js'
@@ -215,7 +217,29 @@ export async function createGateway(config: Readonly<Config>, options: GatewayOp
     ...(config.honorUnsend ? { onUnsends: async (unsends) => void (await eraseUnsent(unsends, { catalog, eraser, logger })) } : {}),
   })
 
-  const app = Fastify({ loggerInstance: logger as FastifyBaseLogger, logController: new LogController({ disableRequestLogging: true, requestIdLogLabel: 'requestId' }), return503OnClosing: true, forceCloseConnections: true, requestIdHeader: 'x-request-id', ...(config.trustProxy ? { trustProxy: config.trustProxy } : {}), ...serverTimeoutOptions({ ...SERVER_TIMEOUTS, ...options.serverTimeouts }) })
+  const timeouts = { ...SERVER_TIMEOUTS, ...options.serverTimeouts }
+  // One sequence of request ids for fastify's routes and the webhook POST served ahead of it.
+  const nextRequestId = requestIds()
+  let closing = false
+  const postWebhook =
+    config.role !== 'worker'
+      ? webhookPostHandler({ intake, logger, metrics, requestId: (req) => headerValue(req.headers['x-request-id']) || nextRequestId(), closing: () => closing })
+      : undefined
+  const app = Fastify({
+    loggerInstance: logger as FastifyBaseLogger,
+    logController: new LogController({ disableRequestLogging: true, requestIdLogLabel: 'requestId' }),
+    return503OnClosing: true,
+    forceCloseConnections: true,
+    requestIdHeader: 'x-request-id',
+    genReqId: nextRequestId,
+    serverFactory: gatewayServerFactory(timeouts, postWebhook ? { matches: isWebhookPost, handle: postWebhook } : undefined),
+    ...(config.trustProxy ? { trustProxy: config.trustProxy } : {}),
+    ...serverTimeoutOptions(timeouts),
+  })
+  app.addHook('preClose', (done) => {
+    closing = true
+    done()
+  })
   // Clients and proxies can correlate: the id (theirs, or ours) comes back and is on every log line.
   app.addHook('onRequest', (request, reply, done) => {
     void reply.header('x-request-id', request.id)
@@ -225,11 +249,10 @@ export async function createGateway(config: Readonly<Config>, options: GatewayOp
   // Before any route plugin: every API key check reads dashboard sessions from the catalog.
   const sessions = new DashboardSessions({ apiKey: config.apiKey, catalog })
   provideSessions(app, sessions)
-  observeWebhooks(app, metrics)
   await app.register(healthRoutes, { catalog, blobs, ...(scanner ? { scanner } : {}) })
   await app.register(metricsRoutes, { metrics, apiKey: config.apiKey, public: config.metricsPublic })
   if (config.role !== 'worker') {
-    await app.register(webhookRoutes, { intake, verifyToken: config.verifyToken })
+    await app.register(webhookRoutes, { verifyToken: config.verifyToken })
     await app.register(apiRoutes, {
       catalog,
       blobs,

@@ -8,6 +8,8 @@ import { parentPort, workerData } from 'node:worker_threads'
 import { isMediagateError, toMediagateError } from '../errors.js'
 import { dispatch, isThreadMethod, reviveBuffers, type ThreadCall, type ThreadReply } from './thread-messages.js'
 import { SqliteCatalog } from './sqlite-catalog.js'
+import type { IncomingWebhook, RecordedWebhook } from './catalog.js'
+import { compactRecorded } from './recorded-reply.js'
 
 const port = parentPort
 if (!port) throw new Error('sqlite-thread.js runs as a worker thread only')
@@ -29,7 +31,8 @@ port.on('message', (call: ThreadCall) => {
       if (!catalog) throw openError
       if (!isThreadMethod(call.method) || !Array.isArray(call.args)) throw new Error(`the catalog has no method ${String(call.method)}`)
       reviveBuffers(call.args)
-      reply = { id: call.id, result: await dispatch(catalog, call.method, call.args) }
+      const result = await dispatch(catalog, call.method, call.args)
+      reply = { id: call.id, result: call.method === 'recordWebhooks' ? compactRecorded(...(call.args as [IncomingWebhook[]]), result as RecordedWebhook[]) : result }
     } catch (err) {
       const e = isMediagateError(err) ? err : toMediagateError(err, 'catalog')
       reply = { id: call.id, error: { code: e.code, message: e.message, vendorCode: e.vendorCode, status: e.status, retryable: e.retryable } }

@@ -6,7 +6,8 @@
  */
 import { Worker } from 'node:worker_threads'
 import { MediagateError } from '../errors.js'
-import type { Catalog } from './catalog.js'
+import type { Catalog, IncomingWebhook } from './catalog.js'
+import { type CompactRecorded, expandRecorded } from './recorded-reply.js'
 import { SqliteReader, UNANSWERED } from './sqlite-reader.js'
 import { isThreadMethod, reviveBuffers, type ThreadArgs, type ThreadCall, type ThreadMethod, type ThreadReply } from './thread-messages.js'
 import { workerScript } from '../util/worker-script.js'
@@ -64,12 +65,16 @@ export function openThreadedSqliteCatalog(options: { path: string; busyTimeoutMs
     return answer === UNANSWERED ? call('get', [id]) : answer
   }
 
+  // The thread answers ids and positions, not records (recorded-reply.ts).
+  const recordWebhooks = async (batch: IncomingWebhook[]) => expandRecorded(batch, (await call('recordWebhooks', [batch])) as CompactRecorded[])
+
   return new Proxy({} as Catalog, {
     get(_target, prop) {
       if (prop === 'dialect') return 'sqlite'
       // Not a method the thread answers (`then` included, so the proxy is not taken for a promise).
       if (typeof prop !== 'string' || !isThreadMethod(prop)) return undefined
       if (prop === 'get') return get
+      if (prop === 'recordWebhooks') return recordWebhooks
       if (prop === 'close') {
         return async () => {
           reader.close()

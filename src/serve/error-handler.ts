@@ -3,7 +3,7 @@
  * Unexpected errors are logged with their stack and answered with a generic message, so nothing
  * internal (paths, SQL, connection strings) reaches a client.
  */
-import type { FastifyError, FastifyInstance } from 'fastify'
+import type { FastifyBaseLogger, FastifyError, FastifyInstance } from 'fastify'
 import { type ErrorCode, isMediagateError, MediagateError } from '../errors.js'
 
 const FASTIFY_CODES: Record<string, ErrorCode> = {
@@ -29,11 +29,17 @@ export function toHttpError(err: unknown): MediagateError {
   return new MediagateError('internal', 'internal error', { cause: err })
 }
 
+/** Maps what a route threw to the error it answers with, logged as every route logs it. */
+export function httpErrorLogged(err: unknown, log: Pick<FastifyBaseLogger, 'error' | 'info'>): MediagateError {
+  const e = toHttpError(err)
+  if (e.status >= 500) log.error({ err }, `request failed: ${e.code}`)
+  else log.info({ code: e.code }, `request refused: ${e.message}`)
+  return e
+}
+
 export function installErrorHandler(app: FastifyInstance): void {
   app.setErrorHandler((err, request, reply) => {
-    const e = toHttpError(err)
-    if (e.status >= 500) request.log.error({ err }, `request failed: ${e.code}`)
-    else request.log.info({ code: e.code }, `request refused: ${e.message}`)
+    const e = httpErrorLogged(err, request.log)
     if (e.retryAfterMs !== undefined) void reply.header('retry-after', Math.ceil(e.retryAfterMs / 1000))
     // A content route may have set the media's headers before its stream failed (before any byte
     // went out): they describe bytes that will not come, and Fastify refuses JSON under them.

@@ -154,6 +154,23 @@ export function recordTests(ctx: ConformanceContext): void {
       expect(retried!.created).toHaveLength(1)
     })
 
+    it('answers with exactly the records it wrote: failed, remote and repeated media in one webhook, next to a redelivery', async () => {
+      const catalog = ctx.catalog()
+      const known = newMedia()
+      await catalog.recordWebhooks([webhook([known])])
+      const repeated = newMedia({ caption: 'twice' })
+      const error = { code: 'meta_error', message: 'Media upload error (131052)', vendorCode: 131052 }
+      const media = [{ ...known }, repeated, newMedia({ kind: 'unknown', sourceMediaId: null, error }), { ...repeated, caption: 'second copy' }, newMedia({ policy: 'lazy', traceParent: '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01' })]
+      const [result] = await catalog.recordWebhooks([webhook(media)])
+      expect(result!.duplicates).toBe(2)
+      expect(result!.created.map((m) => [m.messageId, m.caption, m.status])).toEqual([
+        [repeated.messageId, 'twice', 'pending'],
+        [media[2]!.messageId, media[2]!.caption, 'failed'],
+        [media[4]!.messageId, media[4]!.caption, 'remote'],
+      ])
+      for (const record of result!.created) expect(await catalog.get(record.id)).toEqual(record)
+    })
+
     it('records media that failed on arrival as failed, with their error, outside the queue', async () => {
       const catalog = ctx.catalog()
       const error = { code: 'meta_error', message: 'Media upload error (131052)', vendorCode: 131052 }
