@@ -72,6 +72,11 @@ export interface GatewayOptions {
 /** What a library user holds: stable across releases, whatever the parts inside become. */
 export interface Gateway {
   readonly config: Readonly<Config>
+  /**
+   * Every HTTP route but the signed webhook POST, which is served on node:http ahead of fastify
+   * (its cost per webhook is intake's throughput): `app.inject()` does not reach that one; post
+   * webhooks to `url` instead.
+   */
   readonly app: FastifyInstance
   readonly catalog: Catalog
   readonly blobs: BlobStore

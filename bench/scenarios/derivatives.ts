@@ -75,7 +75,7 @@ async function thumbnails(ctx: BenchContext, count: number): Promise<{ rows: Row
         value: rate(count, oursMs),
         baseline: { name: 'sharp called directly, same sizes', value: rate(count, directMs) },
         target: { kind: 'ratio-at-least', value: 0.8 },
-        note: 'mediagate also copies the blob to a private file, makes the ThumbHash placeholder, stores three blobs and records facts',
+        note: 'mediagate also reads the blob into memory (a private read-only file for images over 16 MiB), makes the ThumbHash placeholder, stores three blobs and records facts',
       }),
     ]
     return { rows, details: { count, oursMs, directMs } }
