@@ -5,7 +5,7 @@
  */
 import { createHash, randomBytes } from 'node:crypto'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { instagramMessage, whatsappMessage } from '../../src/emulator/webhook-payloads.js'
+import { instagramMessage } from '../../src/emulator/webhook-payloads.js'
 import type { MediaJson } from '../../src/serve/present-media.js'
 import { LinkSigner, linkKeys } from '../../src/serve/signed-links.js'
 import { API_KEY, type Harness, startHarness } from '../helpers/harness.js'
@@ -14,16 +14,6 @@ const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex')
 const JPEG = Buffer.concat([Buffer.from('ffd8ffe000104a46494600010100000100010000', 'hex'), randomBytes(30_000), Buffer.from('ffd9', 'hex')])
 const NEW_KEY = 'new-signing-key-0123456789'
 const OLD_KEY = 'old-signing-key-9876543210'
-
-async function capture(h: Harness, bytes: Buffer): Promise<MediaJson> {
-  const media = h.emulator.addWhatsAppMedia({ bytes, mimeType: 'image/jpeg' })
-  const payload = whatsappMessage({ media: { type: 'image', id: media.id, mime_type: 'image/jpeg', sha256: media.sha256 } })
-  await h.postWebhook(payload)
-  const [m] = await h.mediaOf((payload.entry[0]!.changes[0]!.value.messages![0] as { id: string }).id)
-  const [record] = await h.settled([m!.id])
-  expect(record!.status).toBe('stored')
-  return record!
-}
 
 async function issue(h: Harness, id: string, body?: unknown): Promise<Response> {
   return h.api(`/v1/media/${id}/links`, {
@@ -37,7 +27,7 @@ describe('signed links (key derived from the API key)', () => {
   let media: MediaJson
   beforeAll(async () => {
     h = await startHarness()
-    media = await capture(h, JPEG)
+    media = await h.storedWhatsApp(JPEG, { type: 'image', mimeType: 'image/jpeg' })
   })
   afterAll(async () => h?.close())
 
@@ -89,7 +79,7 @@ describe('signed links (key derived from the API key)', () => {
     const u = new URL(url)
     const sig = u.searchParams.get('sig')!
     const exp = u.searchParams.get('exp')!
-    const other = await capture(h, randomBytes(500))
+    const other = await h.storedWhatsApp(randomBytes(500), { type: 'image', mimeType: 'image/jpeg' })
     const variants = [
       url.replace(`sig=${sig}`, `sig=${sig.startsWith('A') ? 'B' : 'A'}${sig.slice(1)}`),
       // Same decoded bytes, another spelling: the last character's two unused bits flipped.
@@ -124,7 +114,7 @@ describe('signed links (key derived from the API key)', () => {
   })
 
   it('answers 410 through a link to media deleted after it was issued', async () => {
-    const gone = await capture(h, randomBytes(700))
+    const gone = await h.storedWhatsApp(randomBytes(700), { type: 'image', mimeType: 'image/jpeg' })
     const { url } = (await (await issue(h, gone.id)).json()) as { url: string }
     expect((await h.api(`/v1/media/${gone.id}`, { method: 'DELETE' })).status).toBe(200)
     const res = await fetch(url)
@@ -141,7 +131,7 @@ describe('signed links with MEDIAGATE_SIGNING_SECRET (rotation) and MEDIAGATE_PU
     h = await startHarness({
       env: { MEDIAGATE_SIGNING_SECRET: `${NEW_KEY},${OLD_KEY}`, MEDIAGATE_PUBLIC_URL: 'https://media.example.com/', MEDIAGATE_POLICY_INSTAGRAM: 'proxy' },
     })
-    media = await capture(h, JPEG)
+    media = await h.storedWhatsApp(JPEG, { type: 'image', mimeType: 'image/jpeg' })
   })
   afterAll(async () => h?.close())
 

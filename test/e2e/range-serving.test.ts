@@ -8,23 +8,12 @@ import { createHash, randomBytes } from 'node:crypto'
 import { readdir, unlink } from 'node:fs/promises'
 import path from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { whatsappMessage } from '../../src/emulator/webhook-payloads.js'
 import { SMALL_CONTENT_BYTES } from '../../src/serve/content-route.js'
 import type { MediaJson } from '../../src/serve/present-media.js'
 import { type Harness, startHarness } from '../helpers/harness.js'
 
 const SIZE = 1024 * 1024 + 17
 let h: Harness
-
-async function capture(bytes: Buffer): Promise<MediaJson> {
-  const media = h.emulator.addWhatsAppMedia({ bytes, mimeType: 'video/mp4' })
-  const payload = whatsappMessage({ media: { type: 'video', id: media.id, mime_type: 'video/mp4', sha256: media.sha256 } })
-  await h.postWebhook(payload)
-  const [m] = await h.mediaOf((payload.entry[0]!.changes[0]!.value.messages![0] as { id: string }).id)
-  const [record] = await h.settled([m!.id])
-  expect(record!.status).toBe('stored')
-  return record!
-}
 
 async function blobFile(sha256: string): Promise<string> {
   const entries = await readdir(h.dataDir, { recursive: true, withFileTypes: true })
@@ -47,7 +36,7 @@ describe('a Range of large content', () => {
   let etag: string
   beforeAll(async () => {
     bytes = randomBytes(SIZE)
-    media = await capture(bytes)
+    media = await h.storedWhatsApp(bytes, { type: 'video', mimeType: 'video/mp4' })
     etag = `"${createHash('sha256').update(bytes).digest('hex')}"`
     expect(SIZE).toBeGreaterThan(SMALL_CONTENT_BYTES)
   })
@@ -111,7 +100,7 @@ describe('a Range of large content', () => {
 describe('ranges of media that lost their bytes', () => {
   it('never serves an erased media, even right after its bytes were read through a kept descriptor', async () => {
     const bytes = randomBytes(SIZE)
-    const media = await capture(bytes)
+    const media = await h.storedWhatsApp(bytes, { type: 'video', mimeType: 'video/mp4' })
     expect((await content(media.id, { range: 'bytes=0-65535' })).status).toBe(206)
     expect((await h.api(`/v1/media/${media.id}`, { method: 'DELETE' })).status).toBe(200)
     for (const range of ['bytes=0-65535', 'bytes=0-600000']) {
@@ -123,7 +112,7 @@ describe('ranges of media that lost their bytes', () => {
 
   it('answers an error, never part of the media, when the blob is gone from under its record', async () => {
     const bytes = randomBytes(SIZE)
-    const media = await capture(bytes)
+    const media = await h.storedWhatsApp(bytes, { type: 'video', mimeType: 'video/mp4' })
     await unlink(await blobFile(media.sha256!))
     for (const range of ['bytes=0-65535', 'bytes=0-600000']) {
       const res = await content(media.id, { range })

@@ -11,6 +11,7 @@ import { type Emulator, type EmulatorOptions, startEmulator } from '../../src/em
 import { createGateway, type Gateway, type GatewayInternals, type GatewayOptions, gatewayInternals } from '../../src/gateway.js'
 import { createLogger } from '../../src/logging/logger.js'
 import type { MediaJson } from '../../src/serve/present-media.js'
+import { type WhatsAppMediaType, whatsappMessage } from '../../src/emulator/webhook-payloads.js'
 
 export const API_KEY = 'test-api-key-0123456789abcdef'
 export const VERIFY_TOKEN = 'verify-me-please'
@@ -29,6 +30,8 @@ export interface Harness {
   settled(ids: string[], timeoutMs?: number): Promise<MediaJson[]>
   /** All media of a message. */
   mediaOf(messageId: string): Promise<MediaJson[]>
+  /** Registers `bytes` as a WhatsApp media, sends its webhook and waits until it is stored (throws otherwise). */
+  storedWhatsApp(bytes: Buffer, media: { type: WhatsAppMediaType; mimeType: string }): Promise<MediaJson>
   close(): Promise<void>
 }
 
@@ -96,6 +99,16 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
     async mediaOf(messageId) {
       const res = await api(`/v1/media?message_id=${encodeURIComponent(messageId)}`)
       return ((await res.json()) as { data: MediaJson[] }).data
+    },
+    async storedWhatsApp(bytes, { type, mimeType }) {
+      const media = emulator.addWhatsAppMedia({ bytes, mimeType })
+      const payload = whatsappMessage({ media: { type, id: media.id, mime_type: mimeType, sha256: media.sha256 } })
+      const posted = await harness.postWebhook(payload)
+      if (posted.status !== 200) throw new Error(`the webhook was answered ${posted.status}`)
+      const [m] = await harness.mediaOf((payload.entry[0]!.changes[0]!.value.messages![0] as { id: string }).id)
+      const [record] = await harness.settled([m!.id])
+      if (record!.status !== 'stored') throw new Error(`media ${m!.id} ended ${record!.status}: ${JSON.stringify(record!.error)}`)
+      return record!
     },
     async close() {
       await gateway.close()
