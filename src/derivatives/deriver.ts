@@ -47,7 +47,6 @@ export interface DeriverOptions {
   inMemoryImageBytes?: number
 }
 
-
 interface Output {
   name: DerivativeName
   mimeType: string
