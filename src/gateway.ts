@@ -42,7 +42,7 @@ import { healthRoutes } from './serve/health-routes.js'
 import { linkRoutes } from './serve/link-routes.js'
 import { RemoteContent } from './serve/remote-content.js'
 import { LinkSigner, linkKeys } from './serve/signed-links.js'
-import { SERVER_TIMEOUTS, type ServerTimeouts, serverTimeoutOptions } from './serve/server-timeouts.js'
+import { SERVER_TIMEOUTS, type ServerTimeouts } from './serve/server-timeouts.js'
 import { statsRoutes } from './metrics/stats-route.js'
 import { provideSessions } from './serve/api-auth.js'
 import { DashboardSessions } from './serve/session-token.js'
@@ -239,7 +239,6 @@ export async function createGateway(config: Readonly<Config>, options: GatewayOp
     genReqId: nextRequestId,
     serverFactory: gatewayServerFactory(timeouts, postWebhook ? { matches: isWebhookPost, handle: postWebhook } : undefined),
     ...(config.trustProxy ? { trustProxy: config.trustProxy } : {}),
-    ...serverTimeoutOptions(timeouts),
   })
   app.addHook('preClose', (done) => {
     closing = true

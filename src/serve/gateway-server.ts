@@ -1,8 +1,9 @@
 /**
  * The gateway's HTTP server, made for fastify (its `serverFactory`) so that a route too busy for
  * the framework's per-request work is answered before fastify sees the request: the webhook POST
- * (intake/webhook-post.ts). Everything else goes to fastify. The timeouts are set as fastify sets
- * them on a server of its own (server-timeouts.ts says why each).
+ * (intake/webhook-post.ts). Everything else goes to fastify. The timeouts are set here, as fastify
+ * sets them on a server of its own (server-timeouts.ts says why each): given a server factory,
+ * fastify leaves its own timeout options unused.
  */
 import http, { type IncomingMessage, type ServerResponse } from 'node:http'
 import type { FastifyServerFactory } from 'fastify'

@@ -39,7 +39,7 @@ export const SERVER_TIMEOUTS: Readonly<ServerTimeouts> = Object.freeze({
   checkIntervalMs: 5_000,
 })
 
-/** The Fastify factory options for these timeouts. */
+/** The server settings for these timeouts, named as Fastify names them. */
 export function serverTimeoutOptions(t: Readonly<ServerTimeouts>): {
   requestTimeout: number
   connectionTimeout: number
@@ -50,7 +50,7 @@ export function serverTimeoutOptions(t: Readonly<ServerTimeouts>): {
     requestTimeout: t.requestMs,
     connectionTimeout: t.idleMs,
     keepAliveTimeout: t.keepAliveMs,
-    // Read by http.createServer; Fastify sets requestTimeout on the server again afterwards.
+    // Read by http.createServer; the other three are set on the server once it exists.
     http: { requestTimeout: t.requestMs, headersTimeout: Math.min(t.headersMs, t.requestMs), connectionsCheckingInterval: t.checkIntervalMs },
   }
 }
