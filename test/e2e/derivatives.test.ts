@@ -12,7 +12,6 @@ import path from 'node:path'
 import sharp from 'sharp'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { sampleJpeg, sampleMp4, sampleOgg, samplePdf, sampleWebp } from '../../src/emulator/sample-media.js'
-import { whatsappMessage } from '../../src/emulator/webhook-payloads.js'
 import type { MediaJson } from '../../src/serve/present-media.js'
 import { type Harness, startHarness } from '../helpers/harness.js'
 
@@ -28,15 +27,8 @@ const HAS_FFMPEG = (() => {
 
 const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex')
 
-async function send(h: Harness, type: 'image' | 'video' | 'audio' | 'document' | 'sticker', bytes: Buffer, mimeType: string, extra: Record<string, unknown> = {}): Promise<MediaJson> {
-  const media = h.emulator.addWhatsAppMedia({ bytes, mimeType })
-  const payload = whatsappMessage({ media: { type, id: media.id, mime_type: mimeType, sha256: media.sha256, ...extra } })
-  const wamid = (payload.entry[0]!.changes[0]!.value.messages![0] as { id: string }).id
-  expect((await h.postWebhook(payload)).status).toBe(200)
-  const [record] = await h.mediaOf(wamid)
-  const [settled] = await h.settled([record!.id])
-  expect(settled!.status).toBe('stored')
-  return settled!
+async function send(h: Harness, type: 'image' | 'video' | 'audio' | 'document' | 'sticker', bytes: Buffer, mimeType: string, fields: Record<string, unknown> = {}): Promise<MediaJson> {
+  return h.storedWhatsApp(bytes, { type, mimeType, fields })
 }
 
 /** Polls until deriving left `pending`. */

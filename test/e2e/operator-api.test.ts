@@ -6,7 +6,6 @@
 import { randomBytes } from 'node:crypto'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { blobKeyFor } from '../../src/blobs/blob-store.js'
-import { whatsappMessage } from '../../src/emulator/webhook-payloads.js'
 import type { NewMedia } from '../../src/media/record.js'
 import type { MediaJson } from '../../src/serve/present-media.js'
 import { newMedia } from '../catalog/fixtures.js'
@@ -114,13 +113,8 @@ describe('failure explanations on records', () => {
     // No source at all: a failure (source_rejected), explained.
     expect(settled).toMatchObject({ status: 'failed', failure: { code: settled!.error!.code } })
 
-    const media = h.emulator.addWhatsAppMedia({ bytes: randomBytes(2000), mimeType: 'application/pdf' })
-    const payload = whatsappMessage({ media: { type: 'document', id: media.id, mime_type: 'application/pdf', sha256: media.sha256, filename: 'ok.pdf' } })
-    await h.postWebhook(payload)
-    const [m] = await h.mediaOf((payload.entry[0]!.changes[0]!.value.messages![0] as { id: string }).id)
-    const [stored] = await h.settled([m!.id])
-    expect(stored!.status).toBe('stored')
-    expect('failure' in stored!).toBe(false)
+    const stored = await h.storedWhatsApp(randomBytes(2000), { type: 'document', mimeType: 'application/pdf', fields: { filename: 'ok.pdf' } })
+    expect('failure' in stored).toBe(false)
   })
 })
 
@@ -167,19 +161,13 @@ describe('POST /v1/media/batch', () => {
   })
 
   it('erases stored media through the eraser: the content is gone, the tombstone stays', async () => {
-    const bytes = randomBytes(3000)
-    const media = h.emulator.addWhatsAppMedia({ bytes, mimeType: 'application/pdf' })
-    const payload = whatsappMessage({ media: { type: 'document', id: media.id, mime_type: 'application/pdf', sha256: media.sha256, filename: 'erase-me.pdf' } })
-    await h.postWebhook(payload)
-    const [m] = await h.mediaOf((payload.entry[0]!.changes[0]!.value.messages![0] as { id: string }).id)
-    const [stored] = await h.settled([m!.id])
-    expect(stored!.status).toBe('stored')
-    expect((await h.api(`/v1/media/${stored!.id}/content`)).status).toBe(200)
-    const res = await batch({ action: 'delete', ids: [stored!.id] })
+    const stored = await h.storedWhatsApp(randomBytes(3000), { type: 'document', mimeType: 'application/pdf', fields: { filename: 'erase-me.pdf' } })
+    expect((await h.api(`/v1/media/${stored.id}/content`)).status).toBe(200)
+    const res = await batch({ action: 'delete', ids: [stored.id] })
     expect(res.body).toEqual({ action: 'delete', matched: 1, done: 1, skipped: [], capped: false })
-    expect((await get(stored!.id)).status).toBe('deleted')
-    expect((await h.api(`/v1/media/${stored!.id}/content`)).status).toBe(410)
-    await expect(h.gateway.blobs.stat(blobKeyFor(stored!.sha256!))).resolves.toBeUndefined()
+    expect((await get(stored.id)).status).toBe('deleted')
+    expect((await h.api(`/v1/media/${stored.id}/content`)).status).toBe(410)
+    await expect(h.gateway.blobs.stat(blobKeyFor(stored.sha256!))).resolves.toBeUndefined()
   })
 
   it('retries every failed media of a filter with one call', async () => {

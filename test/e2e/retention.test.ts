@@ -13,7 +13,7 @@ import { blobKeyFor } from '../../src/blobs/blob-store.js'
 import { deleteCommand } from '../../src/cli/commands/delete.js'
 import { sweepCommand } from '../../src/cli/commands/sweep.js'
 import { verifyCommand } from '../../src/cli/commands/verify.js'
-import { messengerMessage, whatsappMessage } from '../../src/emulator/webhook-payloads.js'
+import { messengerMessage } from '../../src/emulator/webhook-payloads.js'
 import { MediagateError } from '../../src/errors.js'
 import { createLogger } from '../../src/logging/logger.js'
 import type { NewMedia } from '../../src/media/record.js'
@@ -34,13 +34,7 @@ beforeAll(async () => {
 afterAll(async () => h?.close())
 
 async function whatsapp(bytes: Buffer, caption = 'a caption'): Promise<MediaJson> {
-  const media = h.emulator.addWhatsAppMedia({ bytes, mimeType: 'application/pdf' })
-  const payload = whatsappMessage({ media: { type: 'document', id: media.id, mime_type: 'application/pdf', sha256: media.sha256, filename: 'contract.pdf', caption } })
-  await h.postWebhook(payload)
-  const [m] = await h.mediaOf((payload.entry[0]!.changes[0]!.value.messages![0] as { id: string }).id)
-  const [record] = await h.settled([m!.id])
-  expect(record!.status).toBe('stored')
-  return record!
+  return h.storedWhatsApp(bytes, { type: 'document', mimeType: 'application/pdf', fields: { filename: 'contract.pdf', caption } })
 }
 
 async function messenger(bytes: Buffer): Promise<MediaJson> {

@@ -1,7 +1,7 @@
 /** The /v1 API over real HTTP: auth, listing, Range, conditional requests, safe headers. */
 import { createHash, randomBytes } from 'node:crypto'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { messengerMessage, whatsappMessage } from '../../src/emulator/webhook-payloads.js'
+import { messengerMessage } from '../../src/emulator/webhook-payloads.js'
 import type { MediaJson } from '../../src/serve/present-media.js'
 import { type Harness, startHarness } from '../helpers/harness.js'
 
@@ -12,14 +12,8 @@ let html: { record: MediaJson; bytes: Buffer }
 // A real JPEG header, so the bytes are sniffed as image/jpeg.
 const JPEG = Buffer.concat([Buffer.from('ffd8ffe000104a46494600010100000100010000', 'hex'), randomBytes(50_000), Buffer.from('ffd9', 'hex')])
 
-async function capture(bytes: Buffer, mimeType: string, filename?: string) {
-  const media = h.emulator.addWhatsAppMedia({ bytes, mimeType })
-  const payload = whatsappMessage({ media: { type: 'document', id: media.id, mime_type: mimeType, sha256: media.sha256, ...(filename ? { filename } : {}) } })
-  await h.postWebhook(payload)
-  const [m] = await h.mediaOf((payload.entry[0]!.changes[0]!.value.messages![0] as { id: string }).id)
-  const [record] = await h.settled([m!.id])
-  expect(record!.status).toBe('stored')
-  return { record: record!, bytes }
+async function capture(bytes: Buffer, mimeType: string, filename: string) {
+  return { record: await h.storedWhatsApp(bytes, { type: 'document', mimeType, fields: { filename } }), bytes }
 }
 
 beforeAll(async () => {

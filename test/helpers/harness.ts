@@ -30,8 +30,11 @@ export interface Harness {
   settled(ids: string[], timeoutMs?: number): Promise<MediaJson[]>
   /** All media of a message. */
   mediaOf(messageId: string): Promise<MediaJson[]>
-  /** Registers `bytes` as a WhatsApp media, sends its webhook and waits until it is stored (throws otherwise). */
-  storedWhatsApp(bytes: Buffer, media: { type: WhatsAppMediaType; mimeType: string }): Promise<MediaJson>
+  /**
+   * Registers `bytes` as a WhatsApp media, sends its webhook and waits until it is stored (throws
+   * otherwise). `fields` go into the webhook's media object as they are (filename, caption, voice).
+   */
+  storedWhatsApp(bytes: Buffer, media: { type: WhatsAppMediaType; mimeType: string; fields?: Record<string, unknown> }): Promise<MediaJson>
   close(): Promise<void>
 }
 
@@ -100,9 +103,9 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
       const res = await api(`/v1/media?message_id=${encodeURIComponent(messageId)}`)
       return ((await res.json()) as { data: MediaJson[] }).data
     },
-    async storedWhatsApp(bytes, { type, mimeType }) {
+    async storedWhatsApp(bytes, { type, mimeType, fields }) {
       const media = emulator.addWhatsAppMedia({ bytes, mimeType })
-      const payload = whatsappMessage({ media: { type, id: media.id, mime_type: mimeType, sha256: media.sha256 } })
+      const payload = whatsappMessage({ media: { type, id: media.id, mime_type: mimeType, sha256: media.sha256, ...fields } })
       const posted = await harness.postWebhook(payload)
       if (posted.status !== 200) throw new Error(`the webhook was answered ${posted.status}`)
       const [m] = await harness.mediaOf((payload.entry[0]!.changes[0]!.value.messages![0] as { id: string }).id)
