@@ -72,6 +72,20 @@ export function fileSource(file: string, size: number): ByteSource {
   }
 }
 
+/**
+ * The bytes of a media deleted before a restart: its size is still known, its bytes are not kept
+ * (a deleted media is never served, as at Meta).
+ */
+export function goneSource(size: number): ByteSource {
+  return {
+    size,
+    generated: false,
+    open() {
+      throw new Error('emulator: the bytes of a deleted media are not kept')
+    },
+  }
+}
+
 export function generatedSource(seed: string, size: number): ByteSource {
   if (!Number.isSafeInteger(size) || size < 0) throw new RangeError(`size must be a non-negative integer, got ${size}`)
   const key = createHash('sha256').update(`mediagate-emulator\0${seed}`).digest().subarray(0, 16)

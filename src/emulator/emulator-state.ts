@@ -11,16 +11,19 @@
  *
  * Each change is durable before the emulator acts on it (bytes: temp file, fsync, rename, fsync of
  * the directory; journal: append, fsync), so a media announced in a webhook is known after any
- * stop, a SIGKILL included. Synchronous on purpose: the media store's API is synchronous, and a
+ * stop, a SIGKILL included. Opening the directory compacts it: the journal is rewritten with one
+ * line per fact still true (the last URL and expiry of each media, not every one given out), and
+ * files under bytes/ that no media needs (a deleted media's, a crash's temp file) are removed;
+ * a deletion also removes its media's bytes at once. Synchronous on purpose: the media store's API is synchronous, and a
  * state directory is for a sandbox or a developer's emulator, never a benchmark. Times are
  * stored as they were, so expiry is judged exactly as before the restart.
  */
 import { createHash, randomBytes } from 'node:crypto'
-import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, statSync, truncateSync, writeSync } from 'node:fs'
+import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, statSync, truncateSync, writeSync } from 'node:fs'
 import path from 'node:path'
 import type { Platform } from '../media/record.js'
 import { MediagateError } from '../errors.js'
-import { type ByteSource, fileSource } from './byte-source.js'
+import { type ByteSource, fileSource, goneSource, hashSource } from './byte-source.js'
 import type { FileSizeType, Sha256Encoding } from './types.js'
 
 /** A registered media as the journal records it. */
@@ -49,7 +52,8 @@ export interface MessageEntry {
   attachments: (string | null)[]
 }
 
-export type JournalEntry = MediaEntry | MessageEntry | { t: 'url'; id: string; url: string } | { t: 'expires'; id: string; at: number } | { t: 'deleted'; id: string }
+/** A deletion keeps the sha256 (hex) of given bytes, which are removed, so the media's description stays the same. */
+export type JournalEntry = MediaEntry | MessageEntry | { t: 'url'; id: string; url: string } | { t: 'expires'; id: string; at: number } | { t: 'deleted'; id: string; sha256?: string }
 
 /** A media as it was when the emulator stopped. */
 export interface RestoredMedia {
@@ -58,6 +62,8 @@ export interface RestoredMedia {
   url: string | undefined
   expiresAt: number | undefined
   deleted: boolean
+  /** The sha256 (hex) recorded at deletion, for a deleted media whose bytes are gone. */
+  sha256Hex?: string
 }
 
 const KEY_FILE = 'url-key'
@@ -85,6 +91,11 @@ function writeDurably(file: string, data: Buffer, mode = 0o644): void {
   }
   renameSync(temp, file)
   fsyncDir(path.dirname(file))
+}
+
+/** Named by a hash of the id: ids are the caller's (`..` is a valid one), file names must not be. */
+function bytesFileOf(id: string): string {
+  return createHash('sha256').update(id).digest('hex').slice(0, 40)
 }
 
 export class EmulatorState {
@@ -145,21 +156,60 @@ export class EmulatorState {
         if (!known) continue
         if (entry.t === 'url') known.url = entry.url
         else if (entry.t === 'expires') known.expiresAt = entry.at
-        else known.deleted = true
+        else {
+          known.deleted = true
+          // A deletion written before deletions kept the hash: taken from the bytes, before they go.
+          const sha256 = entry.sha256 ?? (known.source ? hashSource(known.source).toString('hex') : undefined)
+          if (sha256 !== undefined) known.sha256Hex = sha256
+          if (known.entry.file !== undefined) known.source = goneSource(known.entry.size)
+        }
       }
     }
-    return { media: [...media.values()].filter((m) => m.entry.file === undefined || m.source !== undefined), messages }
+    const restored = [...media.values()].filter((m) => m.entry.file === undefined || m.source !== undefined)
+    this.compact(restored, messages)
+    return { media: restored, messages }
+  }
+
+  /**
+   * Rewrites the journal as the facts it holds now, and removes the files under bytes/ that no
+   * media still served needs. The new journal replaces the old one atomically (rename), so a
+   * crash leaves one or the other, never a mix.
+   */
+  private compact(media: readonly RestoredMedia[], messages: readonly MessageEntry[]): void {
+    const lines: string[] = []
+    const needed = new Set<string>()
+    for (const m of media) {
+      lines.push(JSON.stringify(m.entry))
+      if (m.url !== undefined) lines.push(JSON.stringify({ t: 'url', id: m.entry.id, url: m.url }))
+      if (m.expiresAt !== undefined) lines.push(JSON.stringify({ t: 'expires', id: m.entry.id, at: m.expiresAt }))
+      if (m.deleted) lines.push(JSON.stringify({ t: 'deleted', id: m.entry.id, ...(m.sha256Hex === undefined ? {} : { sha256: m.sha256Hex }) }))
+      else if (m.entry.file !== undefined) needed.add(path.basename(m.entry.file))
+    }
+    for (const message of messages) lines.push(JSON.stringify(message))
+    writeDurably(this.journal, Buffer.from(lines.map((line) => `${line}\n`).join('')), 0o600)
+    let removed = false
+    for (const name of readdirSync(this.bytesDir)) {
+      if (needed.has(name)) continue
+      rmSync(path.join(this.bytesDir, name), { force: true })
+      removed = true
+    }
+    if (removed) fsyncDir(this.bytesDir)
   }
 
   /** Keeps a new media's bytes (when it has some) and then its entry: both durable on return. */
   addMedia(entry: Omit<MediaEntry, 't' | 'file'>, bytes: Buffer | undefined): void {
     let file: string | undefined
     if (bytes !== undefined) {
-      // Named by a hash of the id: ids are the caller's (`..` is a valid one), file names must not be.
-      file = createHash('sha256').update(entry.id).digest('hex').slice(0, 40)
+      file = bytesFileOf(entry.id)
       writeDurably(path.join(this.bytesDir, file), bytes)
     }
     this.append({ t: 'media', ...entry, ...(file === undefined ? {} : { file }) })
+  }
+
+  /** Removes a deleted media's bytes, once its deletion is in the journal. */
+  dropBytes(id: string): void {
+    rmSync(path.join(this.bytesDir, bytesFileOf(id)), { force: true })
+    fsyncDir(this.bytesDir)
   }
 
   append(entry: JournalEntry): void {

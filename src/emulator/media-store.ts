@@ -25,6 +25,8 @@ export interface NewStoredMedia {
   idTtlMs?: number
   /** Where the bytes are, for a media restored from a state directory. */
   source?: ByteSource
+  /** Its sha256 (hex), for a deleted media restored without its bytes. */
+  sha256Hex?: string
 }
 
 export class StoredMedia implements RegisteredMedia {
@@ -55,6 +57,7 @@ export class StoredMedia implements RegisteredMedia {
     this.createdAt = m.createdAt
     this.idTtlMs = m.idTtlMs
     this.source = m.source ?? (m.bytes ? bufferSource(m.bytes) : generatedSource(id, m.size ?? 0))
+    if (m.sha256Hex !== undefined) this.digest = Buffer.from(m.sha256Hex, 'hex')
   }
 
   get size(): number {
@@ -113,7 +116,7 @@ export class MediaStore {
   restore(restored: readonly RestoredMedia[]): void {
     for (const r of restored) {
       const { t: _t, file: _file, ...entry } = r.entry
-      const media = new StoredMedia(entry.id, { ...entry, ...(r.source ? { source: r.source } : {}) })
+      const media = new StoredMedia(entry.id, { ...entry, ...(r.source ? { source: r.source } : {}), ...(r.sha256Hex === undefined ? {} : { sha256Hex: r.sha256Hex }) })
       media.url = r.url
       media.expiresAt = r.expiresAt
       media.deleted = r.deleted
@@ -179,7 +182,10 @@ export class MediaStore {
   delete(id: string): boolean {
     const media = this.byId.get(id)
     if (!media || media.deleted) return false
-    this.state?.append({ t: 'deleted', id })
+    if (this.state) {
+      this.state.append({ t: 'deleted', id, ...(media.generated ? {} : { sha256: media.sha256Hex }) })
+      if (!media.generated) this.state.dropBytes(id)
+    }
     media.deleted = true
     return true
   }

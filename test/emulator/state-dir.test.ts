@@ -3,7 +3,7 @@
  * media survive a sandbox restart): the same ids resolve, the same signed URLs verify and serve
  * the same bytes, and whatever had expired by Meta's rules is still expired.
  */
-import { appendFileSync, existsSync, readdirSync } from 'node:fs'
+import { appendFileSync, existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { request as httpRequest } from 'node:http'
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
@@ -123,6 +123,44 @@ describe('an emulator with a state directory', () => {
     expect(emu.media(first.id)?.size).toBe(5)
     expect(emu.media(second.id)?.size).toBe(6)
     expect(emu.media('torn')).toBeUndefined()
+  })
+
+  it('compacts on opening: one line per fact still true, no bytes for deleted media, no stray files', async () => {
+    let emu = await start()
+    const kept = emu.addWhatsAppMedia({ bytes: Buffer.from('kept'), mimeType: 'image/jpeg' })
+    const gone = emu.addWhatsAppMedia({ bytes: Buffer.from('deleted soon'), mimeType: 'image/jpeg' })
+    const goneJson = JSON.stringify(emu.media(gone.id))
+    const ig = emu.addCdnMedia({ platform: 'instagram', bytes: Buffer.from('ig'), mimeType: 'image/jpeg' })
+    // Every fresh Instagram URL moves the server-side expiry: one journal line each.
+    for (let i = 1; i <= 5; i++) {
+      clock += 1000
+      emu.cdnUrl(ig.id)
+    }
+    expect((await request(`${emu.url}/v26.0/${gone.id}`, { method: 'DELETE', headers: auth })).status).toBe(200)
+    // The deleted media's bytes go with the deletion, not at the next start.
+    expect(readdirSync(path.join(dir, 'bytes')).length).toBe(2)
+    const journal = path.join(dir, 'journal.ndjson')
+    const before = readFileSync(journal, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { t: string; id: string; at?: number })
+    const expiries = before.filter((l) => l.t === 'expires').map((l) => l.at)
+    expect(expiries).toHaveLength(6)
+    writeFileSync(path.join(dir, 'bytes', 'left-by-a-crash.tmp-0123'), 'half a file')
+
+    emu = await restart(emu)
+    const lines = readFileSync(journal, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { t: string; id: string; at?: number })
+    // kept: media; gone: media + deleted; ig: media + url + expires (the last of six).
+    expect(lines.map((l) => `${l.t} ${l.id}`)).toEqual([`media ${kept.id}`, `media ${gone.id}`, `deleted ${gone.id}`, `media ${ig.id}`, `url ${ig.id}`, `expires ${ig.id}`])
+    expect(lines.at(-1)!.at).toBe(expiries.at(-1))
+    expect(readdirSync(path.join(dir, 'bytes')).length).toBe(2)
+    // The same facts as before the restart: bytes served, the deleted id known and refused, its description unchanged.
+    expect(await bytesAt((await lookup(emu, kept.id)).body.url!, auth)).toEqual({ status: 200, body: Buffer.from('kept') })
+    expect((await lookup(emu, gone.id)).status).toBe(400)
+    expect(JSON.stringify(emu.media(gone.id))).toBe(goneJson)
+    expect((await bytesAt(ig.url!)).status).toBe(200)
+
+    // A second start finds nothing to drop and keeps the same journal.
+    const compacted = readFileSync(journal, 'utf8')
+    emu = await restart(emu)
+    expect(readFileSync(journal, 'utf8')).toBe(compacted)
   })
 
   it('writes nothing without one (the default for tests and `mediagate emulator`)', async () => {
