@@ -15,6 +15,7 @@ import { claimBlobDeletionsPlan } from '../../src/catalog/blob-plans.js'
 import { giveUpQuery, postgresClaimQuery, sqliteClaimQuery } from '../../src/catalog/claim-queries.js'
 import type { Plan } from '../../src/catalog/plan.js'
 import { lazyDuePlan } from '../../src/catalog/remote-plans.js'
+import { summaryPlan } from '../../src/catalog/summary-plan.js'
 import type { SqlDialect } from '../../src/catalog/sql-dialect.js'
 import { PostgresCatalog } from '../../src/catalog/postgres-catalog.js'
 import { SqliteCatalog } from '../../src/catalog/sqlite-catalog.js'
@@ -64,6 +65,10 @@ describe('deadline-first claim plans', () => {
           expect(details(query)).not.toMatch(/TEMP B-TREE FOR ORDER BY/)
         }
         for (const [query, index] of partialIndexQueries(dialect, Date.now())) expect(details(query)).toContain(index)
+        // The summary's figures since a moment read their partial indexes (migration 12), not every stored or failed record.
+        const summary = statements(summaryPlan(dialect, Date.now() - 60_000, Date.now()))
+        expect(details(summary.find((q) => q.sql.includes('stored_at >='))!)).toContain('media_stored_at_idx')
+        expect(details(summary.find((q) => q.sql.includes('updated_at >='))!)).toContain('media_failed_updated_idx')
       }
       db.close()
     } finally {
