@@ -41,7 +41,7 @@ try {
     const threadsBefore = threadCpuMs(gateway.pid)
     const s = await captureAll(client, set, 600_000, { cpuPid: gateway.pid })
     const perThread = [...threadCpuDelta(threadsBefore, threadCpuMs(gateway.pid))].filter(([, t]) => t.ms > 0).sort((a, b) => b[1].ms - a[1].ms)
-    for (const [thread, t] of perThread) process.stdout.write(`  thread ${thread.padEnd(24)} ${(t.ms / count).toFixed(3)} ms/media (${(t.sysMs / count).toFixed(3)} system)\n`)
+    for (const [thread, t] of perThread) process.stdout.write(`  thread ${thread.padEnd(24)} ${(t.ms / count).toFixed(3)} ms/media (${(t.sysMs / count).toFixed(3)} system), ${(t.syscw / count).toFixed(1)} writes/media\n`)
     const downloads = emulator.stats().downloadsCompleted
     process.stdout.write(
       `gateway: ${s.stored}/${count} stored, ${s.mediaPerSecond.toFixed(0)} media/s, CPU ${s.cpuMsPerMedia!.toFixed(2)} ms/media, ${downloads} downloads; load ${loadBefore} → ${load()}\n`,

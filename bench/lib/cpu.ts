@@ -46,6 +46,8 @@ export interface ThreadCpu {
   ms: number
   /** System (kernel) part: syscalls such as fsync, write, rename. */
   sysMs: number
+  /** Write-type syscalls (write, pwrite64, …) from the thread's /proc io counters: the SQLite thread's are its WAL frames. */
+  syscw: number
 }
 
 /** CPU used so far by each thread of the process, keyed `<tid> <name>` (the thread's name in /proc). */
@@ -57,7 +59,7 @@ export function threadCpuMs(pid: number): Map<string, ThreadCpu> {
       const name = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'))
       const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
       const ms = (ticks: string | undefined) => (Number(ticks) * 1000) / clockTicks()
-      out.set(`${tid} ${name}`, { ms: ms(fields[11]) + ms(fields[12]), sysMs: ms(fields[12]) })
+      out.set(`${tid} ${name}`, { ms: ms(fields[11]) + ms(fields[12]), sysMs: ms(fields[12]), syscw: writeCalls(pid, tid) })
     } catch {
       // the thread ended meanwhile
     }
@@ -65,10 +67,19 @@ export function threadCpuMs(pid: number): Map<string, ThreadCpu> {
   return out
 }
 
+/** The thread's write-type syscalls so far (0 where /proc does not say). */
+function writeCalls(pid: number, tid: string): number {
+  try {
+    return Number(/^syscw: (\d+)$/m.exec(readFileSync(`/proc/${pid}/task/${tid}/io`, 'utf8'))?.[1] ?? 0)
+  } catch {
+    return 0
+  }
+}
+
 /** Per-thread CPU between two `threadCpuMs` readings, threads that started meanwhile included. */
 export function threadCpuDelta(before: Map<string, ThreadCpu>, after: Map<string, ThreadCpu>): Map<string, ThreadCpu> {
   const out = new Map<string, ThreadCpu>()
-  for (const [k, v] of after) out.set(k, { ms: v.ms - (before.get(k)?.ms ?? 0), sysMs: v.sysMs - (before.get(k)?.sysMs ?? 0) })
+  for (const [k, v] of after) out.set(k, { ms: v.ms - (before.get(k)?.ms ?? 0), sysMs: v.sysMs - (before.get(k)?.sysMs ?? 0), syscw: v.syscw - (before.get(k)?.syscw ?? 0) })
   return out
 }
 

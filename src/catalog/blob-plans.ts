@@ -142,7 +142,8 @@ export function* claimBlobDeletionsPlan(dialect: SqlDialect, keys: string[], cla
         .select('blob_lease_key')
         .distinct()
         .where('blob_lease_key', 'in', chunk)
-        .where('status', 'in', ['pending', 'remote'])
+        // Literals, as in the predicate of media_blob_lease_idx (migration 13), so the planners may use it.
+        .where((eb) => eb.or([eb('status', '=', sql.lit('pending')), eb('status', '=', sql.lit('remote'))]))
         .where('lease_expires_at', '>', now)
         .compile(),
     )

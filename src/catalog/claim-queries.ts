@@ -4,8 +4,8 @@
  * spends its capacity on the media Meta stops serving soonest, such as a No-Storage number's
  * one-hour media, before week-long WhatsApp ids), and lease them in the same statement, so a
  * record is never handed to two callers. The order is the index `media_claim_deadline_idx`
- * (status, deadline_order, next_attempt_at, id), so the pick reads the head of that index on
- * both engines instead of sorting the backlog:
+ * (status, deadline_order, next_attempt_at, id; pending records only since migration 13), so the
+ * pick reads the head of that index on both engines instead of sorting the backlog:
  * - PostgreSQL locks the picked rows `FOR UPDATE SKIP LOCKED` in a CTE: concurrent claimers skip
  *   each other's rows instead of waiting for them or claiming them twice.
  * - SQLite has one writer at a time; the engine runs this inside `BEGIN IMMEDIATE`, so the pick
@@ -30,9 +30,13 @@ import type { SqlDialect } from './sql-dialect.js'
 /** The error code of a job (or forward) the claim gave up on: its attempts never settled. */
 export const GAVE_UP: ErrorCode = 'crashed'
 
+/**
+ * A literal status, not a parameter: `media_claim_deadline_idx` holds pending records only
+ * (migration 13), and a planner uses a partial index only when the WHERE proves its predicate.
+ */
 function due(eb: ExpressionBuilder<Database, 'media'>, now: number) {
   return eb.and([
-    eb('status', '=', 'pending'),
+    eb('status', '=', sql.lit('pending')),
     eb('next_attempt_at', '<=', now),
     eb.or([eb('lease_expires_at', 'is', null), eb('lease_expires_at', '<=', now)]),
   ])
@@ -80,8 +84,8 @@ const MESSAGE_PARTS = ['gave up after ', ' attempts in a row that never finished
 export function giveUpQuery(dialect: SqlDialect, options: ClaimOptions, now: number): CompiledQuery {
   const { limit, crashLimit } = options
   const set = ['failed', GAVE_UP, ...MESSAGE_PARTS, null, null, null, null, now]
-  const head = ['pending', now, now, limit]
-  const values = dialect.name === 'postgres' ? [...head, ...set, 1, crashLimit] : [...set, 'pending', now, now, limit, 1, crashLimit]
+  const head = [now, now, limit]
+  const values = dialect.name === 'postgres' ? [...head, ...set, 1, crashLimit] : [...set, now, now, limit, 1, crashLimit]
   return cachedStatement(dialect, 'claim-give-up', values, () => buildGiveUpQuery(dialect, options, now))
 }
 
@@ -136,7 +140,7 @@ export function gaveUpMessage(unfinishedColumn: string): RawBuilder<string> {
 
 export function sqliteClaimQuery(dialect: SqlDialect, options: ClaimOptions, now: number): CompiledQuery<MediaRow> {
   const { owner, leaseMs, crashLimit, limit } = options
-  return cachedStatement(dialect, 'claim', [1, owner, now + leaseMs, now, 'pending', now, now, 1, crashLimit, limit], () => buildSqliteClaimQuery(dialect, options, now))
+  return cachedStatement(dialect, 'claim', [1, owner, now + leaseMs, now, now, now, 1, crashLimit, limit], () => buildSqliteClaimQuery(dialect, options, now))
 }
 
 function buildSqliteClaimQuery({ qb }: SqlDialect, options: ClaimOptions, now: number): CompiledQuery<MediaRow> {
@@ -161,7 +165,7 @@ function buildSqliteClaimQuery({ qb }: SqlDialect, options: ClaimOptions, now: n
 
 export function postgresClaimQuery(dialect: SqlDialect, options: ClaimOptions, now: number): CompiledQuery<MediaRow> {
   const { owner, leaseMs, crashLimit, limit } = options
-  return cachedStatement(dialect, 'claim', ['pending', now, now, 1, crashLimit, limit, 1, owner, now + leaseMs, now], () => buildPostgresClaimQuery(dialect, options, now))
+  return cachedStatement(dialect, 'claim', [now, now, 1, crashLimit, limit, 1, owner, now + leaseMs, now], () => buildPostgresClaimQuery(dialect, options, now))
 }
 
 function buildPostgresClaimQuery({ qb }: SqlDialect, options: ClaimOptions, now: number): CompiledQuery<MediaRow> {

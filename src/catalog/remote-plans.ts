@@ -3,6 +3,7 @@
  * their bytes arrive (lazy), note what a proxy pass verified, and find lazy media whose media
  * id is about to expire.
  */
+import { sql } from 'kysely'
 import type { LazyDueOptions, RemoteFacts, RemoteFailure, StoredOutcome } from './catalog.js'
 import type { MediaRecord } from '../media/record.js'
 import { enqueueOnStored, settlementColumns } from './media-plans.js'
@@ -79,7 +80,8 @@ export function* lazyDuePlan(dialect: SqlDialect, options: LazyDueOptions, now: 
   let query = dialect.qb
     .selectFrom('media')
     .selectAll()
-    .where('status', '=', 'remote')
+    // A literal: media_status_source_expiry_idx holds pending and remote records only (migration 13).
+    .where('status', '=', sql.lit('remote'))
     .where('policy', '=', 'lazy')
     .where('source_expires_at', '>', now)
     .where('source_expires_at', '<', options.expiresBefore.getTime())

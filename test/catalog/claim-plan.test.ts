@@ -1,6 +1,8 @@
 /**
  * The deadline-first claim reads the head of `media_claim_deadline_idx` on both engines instead
- * of sorting the backlog (migration 7): the plans are asked of the engines themselves.
+ * of sorting the backlog (migration 7): the plans are asked of the engines themselves. The same
+ * for the other queries that read a partial index of migration 13, which a planner takes only
+ * when the query's WHERE proves the index's predicate (a literal status, not a parameter).
  */
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
@@ -8,7 +10,13 @@ import path from 'node:path'
 import Database from 'better-sqlite3'
 import pg from 'pg'
 import { describe, expect, it } from 'vitest'
+import type { CompiledQuery } from 'kysely'
+import { claimBlobDeletionsPlan } from '../../src/catalog/blob-plans.js'
 import { giveUpQuery, postgresClaimQuery, sqliteClaimQuery } from '../../src/catalog/claim-queries.js'
+import type { Plan } from '../../src/catalog/plan.js'
+import { lazyDuePlan } from '../../src/catalog/remote-plans.js'
+import { summaryPlan } from '../../src/catalog/summary-plan.js'
+import type { SqlDialect } from '../../src/catalog/sql-dialect.js'
 import { PostgresCatalog } from '../../src/catalog/postgres-catalog.js'
 import { SqliteCatalog } from '../../src/catalog/sqlite-catalog.js'
 import { sqlDialect } from '../../src/catalog/sql-dialect.js'
@@ -19,8 +27,25 @@ import { seed } from './fixtures.js'
 const available = await postgresAvailable()
 const options = { owner: 'w', limit: 16, leaseMs: 60_000, crashLimit: 5 }
 
+/** The statements a plan runs when every one of them answers no rows. */
+function statements(plan: Plan<unknown>): CompiledQuery[] {
+  const out: CompiledQuery[] = []
+  for (let step = plan.next(); !step.done; step = plan.next([])) out.push(step.value)
+  return out
+}
+
+/** Each query with the partial index of migration 13 it must read. */
+function partialIndexQueries(dialect: SqlDialect, now: number): [CompiledQuery, string][] {
+  const leaseCheck = statements(claimBlobDeletionsPlan(dialect, ['sha256/aa/x', 'sha256/bb/y'], 'sweeper', now, 60_000)).find((q) => q.sql.includes('blob_lease_key'))!
+  const [lazyDue] = statements(lazyDuePlan(dialect, { limit: 10, expiresBefore: new Date(now + 3_600_000) }, now))
+  return [
+    [leaseCheck, 'media_blob_lease_idx'],
+    [lazyDue!, 'media_status_source_expiry_idx'],
+  ]
+}
+
 describe('deadline-first claim plans', () => {
-  it('SQLite: the pick walks media_claim_deadline_idx and sorts nothing', async () => {
+  it('SQLite: the pick walks media_claim_deadline_idx and sorts nothing, with or without statistics', async () => {
     const dir = mkdtempSync(path.join(tmpdir(), 'mediagate-plan-'))
     try {
       const file = path.join(dir, 'catalog.db')
@@ -29,13 +54,21 @@ describe('deadline-first claim plans', () => {
       await seed(catalog, 50)
       await catalog.close()
       const db = new Database(file)
-      db.exec('analyze')
       const dialect = sqlDialect('sqlite')
-      for (const query of [sqliteClaimQuery(dialect, options, Date.now()), giveUpQuery(dialect, options, Date.now())]) {
-        const plan = db.prepare(`explain query plan ${query.sql}`).all(...(query.parameters as unknown[])) as { detail: string }[]
-        const details = plan.map((row) => row.detail).join('\n')
-        expect(details).toContain('media_claim_deadline_idx')
-        expect(details).not.toMatch(/TEMP B-TREE FOR ORDER BY/)
+      const details = (query: CompiledQuery) =>
+        (db.prepare(`explain query plan ${query.sql}`).all(...(query.parameters as unknown[])) as { detail: string }[]).map((row) => row.detail).join('\n')
+      // A gateway never runs ANALYZE: the plans must hold without statistics too.
+      for (const analyzed of [false, true]) {
+        if (analyzed) db.exec('analyze')
+        for (const query of [sqliteClaimQuery(dialect, options, Date.now()), giveUpQuery(dialect, options, Date.now())]) {
+          expect(details(query)).toContain('media_claim_deadline_idx')
+          expect(details(query)).not.toMatch(/TEMP B-TREE FOR ORDER BY/)
+        }
+        for (const [query, index] of partialIndexQueries(dialect, Date.now())) expect(details(query)).toContain(index)
+        // The summary's figures since a moment read their partial indexes (migration 12), not every stored or failed record.
+        const summary = statements(summaryPlan(dialect, Date.now() - 60_000, Date.now()))
+        expect(details(summary.find((q) => q.sql.includes('stored_at >='))!)).toContain('media_stored_at_idx')
+        expect(details(summary.find((q) => q.sql.includes('updated_at >='))!)).toContain('media_failed_updated_idx')
       }
       db.close()
     } finally {
@@ -61,6 +94,10 @@ describe('deadline-first claim plans', () => {
         const plan = rows.map((r) => r['QUERY PLAN']).join('\n')
         expect(plan).toContain('media_claim_deadline_idx')
         expect(plan).not.toMatch(/\bSort\b/)
+        for (const [q, index] of partialIndexQueries(sqlDialect('postgres'), Date.now())) {
+          const explained = await client.query<{ 'QUERY PLAN': string }>(`explain ${q.sql}`, q.parameters as unknown[])
+          expect(explained.rows.map((r) => r['QUERY PLAN']).join('\n')).toContain(index)
+        }
       } finally {
         await client.end()
       }

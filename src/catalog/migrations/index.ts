@@ -18,6 +18,7 @@ import { malwareScans } from './0009_malware_scans.js'
 import { traceParent } from './0010_trace_parent.js'
 import { mediaHandles } from './0011_media_handles.js'
 import { mediaCounts } from './0012_media_counts.js'
+import { narrowMediaIndexes } from './0013_narrow_media_indexes.js'
 
 export interface Migration {
   version: number
@@ -26,6 +27,6 @@ export interface Migration {
   down(dialect: SqlDialect): CompiledQuery[]
 }
 
-export const MIGRATIONS: readonly Migration[] = [initial, policiesAndDeletion, forwarding, dashboardSessions, blobLeases, unfinishedAttempts, meta2026, tasksAndDerivatives, malwareScans, traceParent, mediaHandles, mediaCounts]
+export const MIGRATIONS: readonly Migration[] = [initial, policiesAndDeletion, forwarding, dashboardSessions, blobLeases, unfinishedAttempts, meta2026, tasksAndDerivatives, malwareScans, traceParent, mediaHandles, mediaCounts, narrowMediaIndexes]
 
 export const LATEST_VERSION = MIGRATIONS.at(-1)?.version ?? 0
