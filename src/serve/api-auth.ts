@@ -12,13 +12,14 @@
  * the catalog. The gateway hands the sessions to every route plugin with `provideSessions`, so
  * the route plugins keep calling `apiKeyHook(apiKey)`; without it, cookies are never accepted.
  */
-import { createHash, timingSafeEqual } from 'node:crypto'
+import { hash, timingSafeEqual } from 'node:crypto'
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest, HookHandlerDoneFunction } from 'fastify'
 import { readCookie } from './cookies.js'
 import { type DashboardSessions, SESSION_COOKIE } from './session-token.js'
 import { MediagateError } from '../errors.js'
 
-const digest = (s: string) => createHash('sha256').update(s).digest()
+// The one-shot hash: no Hash object per request (this runs on every /v1 request).
+const digest = (s: string) => hash('sha256', s, 'buffer')
 
 /** The header (value `1`) a cookie-authenticated POST/PUT/PATCH/DELETE must carry. */
 export const CSRF_HEADER = 'x-mediagate-csrf'
