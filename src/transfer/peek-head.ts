@@ -46,7 +46,8 @@ export async function peekHead(source: Readable, bytes: number): Promise<PeekedS
   if (!ended) {
     // Back into the paused source, which is the body again: no stream and no pipe more per
     // transfer. Its errors reach its reader as they would have. Last chunk first: each unshift
-    // goes in front of the one before.
+    // goes in front of the one before. The source stays paused: a reader that only listens
+    // for 'data' must resume it (pipe does).
     for (let i = chunks.length - 1; i >= 0; i--) source.unshift(chunks[i]!)
     return { head, body: source }
   }
