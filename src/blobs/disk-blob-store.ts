@@ -10,7 +10,7 @@
  * puts in progress (every write refreshes a temp file's mtime).
  */
 import { randomUUID } from 'node:crypto'
-import { copyFile, open as openFile, opendir, readdir, rename, rm, stat, unlink } from 'node:fs/promises'
+import { copyFile, open as openFile, readdir, rename, rm, stat, unlink } from 'node:fs/promises'
 import path from 'node:path'
 import type { Readable } from 'node:stream'
 import { MediagateError } from '../errors.js'
@@ -111,26 +111,35 @@ export class DiskBlobStore implements BlobStore {
     }
   }
 
+  /**
+   * Depth first, in directory order, one generator and one `readdir` per directory: the store
+   * spreads its blobs over 65 536 leaf directories (a few entries each), so streaming each one
+   * through `opendir` (open, reads and close, each a thread-pool round trip) and a generator per
+   * level cost about three times what the entries themselves do. No directory of the layout
+   * holds more than a few thousand entries below a billion blobs.
+   */
   async *list(): AsyncIterable<BlobStat> {
-    yield* this.walk(path.join(this.root, BLOB_PREFIX), BLOB_PREFIX)
-  }
-
-  private async *walk(dir: string, keyPrefix: string): AsyncIterable<BlobStat> {
-    let entries
-    try {
-      entries = await opendir(dir)
-    } catch (err) {
-      if (isErrno(err, 'ENOENT')) return
-      throw storageError(err, 'list the blobs')
-    }
-    // opendir streams entries: a directory of a million files does not become an array.
-    for await (const entry of entries) {
-      const full = path.join(dir, entry.name)
-      if (entry.isDirectory()) yield* this.walk(full, `${keyPrefix}${entry.name}/`)
-      else if (entry.isFile()) {
-        const s = await stat(full).catch(() => undefined)
-        if (s) yield { key: `${keyPrefix}${entry.name}`, size: s.size, modifiedAt: s.mtime }
+    const pending: [dir: string, keyPrefix: string][] = [[path.join(this.root, BLOB_PREFIX), BLOB_PREFIX]]
+    for (let next = pending.pop(); next; next = pending.pop()) {
+      const [dir, keyPrefix] = next
+      let entries
+      try {
+        entries = await readdir(dir, { withFileTypes: true })
+      } catch (err) {
+        if (isErrno(err, 'ENOENT')) continue
+        throw storageError(err, 'list the blobs')
       }
+      const below: [string, string][] = []
+      for (const entry of entries) {
+        const full = `${dir}${path.sep}${entry.name}`
+        if (entry.isDirectory()) below.push([full, `${keyPrefix}${entry.name}/`])
+        else if (entry.isFile()) {
+          const s = await stat(full).catch(() => undefined)
+          if (s) yield { key: `${keyPrefix}${entry.name}`, size: s.size, modifiedAt: s.mtime }
+        }
+      }
+      // Reversed onto the stack, so they are walked in directory order.
+      for (let i = below.length - 1; i >= 0; i--) pending.push(below[i]!)
     }
   }
 

@@ -2,6 +2,7 @@
  * Size limits on response bodies. An announced Content-Length over the limit is refused before
  * a byte is read, and the connection is discarded rather than drained.
  */
+import { Transform, type TransformCallback } from 'node:stream'
 import { MediagateError } from '../errors.js'
 import type { FetchResponse } from './fetcher.js'
 
@@ -35,4 +36,25 @@ export async function readBody(response: FetchResponse, maxBytes: number): Promi
 /** Discards a response the caller will not read, releasing its connection. */
 export function discard(response: FetchResponse): void {
   response.body.destroy()
+}
+
+/**
+ * A pass-through that fails unless exactly `announced` bytes (a Content-Length) pass: fewer is a
+ * truncated download (`network`, retried), more is an answer that contradicts itself
+ * (`integrity`). Meta declares no size for Messenger/Instagram media, so this is all that tells
+ * a cut-short body from a whole one, whatever the transport did.
+ */
+export function lengthHeld(announced: number): Transform {
+  let seen = 0
+  return new Transform({
+    transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback) {
+      seen += chunk.length
+      if (seen > announced) callback(new MediagateError('integrity', `the source sent more than the ${announced} bytes its Content-Length announced`))
+      else callback(null, chunk)
+    },
+    flush(callback: TransformCallback) {
+      if (seen < announced) callback(new MediagateError('network', `the download ended after ${seen} of the ${announced} bytes its Content-Length announced (truncated)`))
+      else callback()
+    },
+  })
 }

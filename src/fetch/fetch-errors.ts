@@ -5,6 +5,7 @@
  */
 import { PassThrough, type Readable } from 'node:stream'
 import { MediagateError } from '../errors.js'
+import { lengthHeld } from './body.js'
 
 /** `https://host/path?…`: the query (signatures, tokens) and any userinfo removed. */
 export function redactUrl(url: URL | string): string {
@@ -58,10 +59,11 @@ export function toFetchError(err: unknown, url: URL | string, signal?: AbortSign
 /**
  * The response body as handed out: undici's stream behind a PassThrough, so that a connection
  * dying mid-body surfaces as a `network` MediagateError, and a consumer that stops reading
- * (destroys it) releases the connection.
+ * (destroys it) releases the connection. With `announced` (a body's Content-Length), that same
+ * stream also holds the body to it (lengthHeld): no second stream per download for that.
  */
-export function guardBody(body: Readable, url: URL, signal?: AbortSignal): Readable {
-  const out = new PassThrough()
+export function guardBody(body: Readable, url: URL, signal?: AbortSignal, announced?: number): Readable {
+  const out = announced === undefined ? new PassThrough() : lengthHeld(announced)
   body.on('error', (err) => out.destroy(toFetchError(err, url, signal) as Error))
   body.on('close', () => {
     if (!body.readableEnded && !out.destroyed) {

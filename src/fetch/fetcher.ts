@@ -65,6 +65,8 @@ export interface FetchResponse {
   body: Readable
   /** The Content-Length header, when present and valid. */
   contentLength: number | undefined
+  /** True when `body` already fails unless it has exactly `contentLength` bytes (lengthHeld; the Fetcher's bodies do). */
+  lengthHeld?: boolean
 }
 
 const REDIRECTS = new Set([301, 302, 303, 307, 308])
@@ -112,12 +114,16 @@ export class Fetcher {
       }
       const location = res.headers.location
       if (!REDIRECTS.has(res.statusCode) || typeof location !== 'string' || req.body) {
+        const contentLength = parseContentLength(res.headers['content-length'])
+        // A HEAD, 204 or 304 answer announces a length it never sends.
+        const held = contentLength !== undefined && method !== 'HEAD' && res.statusCode !== 204 && res.statusCode !== 304
         return {
           status: res.statusCode,
           headers: res.headers,
           url: url.href,
-          body: guardBody(res.body, url, req.signal),
-          contentLength: parseContentLength(res.headers['content-length']),
+          body: guardBody(res.body, url, req.signal, held ? contentLength : undefined),
+          contentLength,
+          ...(held ? { lengthHeld: true } : {}),
         }
       }
       // undici reports a destroyed unread body as an error; nobody is listening for this one.

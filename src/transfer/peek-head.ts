@@ -40,15 +40,19 @@ export async function peekHead(source: Readable, bytes: number): Promise<PeekedS
     source.once('end', onEnd)
     source.once('error', onError)
   })
-  const all = Buffer.concat(chunks, length)
+  // The head is a copy of `bytes` at most; the chunks themselves (often the whole body in one)
+  // go back as they are, not copied once more into one buffer.
+  const head = chunks.length === 1 ? chunks[0]!.subarray(0, bytes) : Buffer.concat(chunks, Math.min(length, bytes))
   if (!ended) {
     // Back into the paused source, which is the body again: no stream and no pipe more per
-    // transfer. Its errors reach its reader as they would have.
-    if (length > 0) source.unshift(all)
-    return { head: all.subarray(0, bytes), body: source }
+    // transfer. Its errors reach its reader as they would have. Last chunk first: each unshift
+    // goes in front of the one before. The source stays paused: a reader that only listens
+    // for 'data' must resume it (pipe does).
+    for (let i = chunks.length - 1; i >= 0; i--) source.unshift(chunks[i]!)
+    return { head, body: source }
   }
   const body = new PassThrough()
-  if (length > 0) body.write(all)
+  for (const chunk of chunks) body.write(chunk)
   body.end()
-  return { head: all.subarray(0, bytes), body }
+  return { head, body }
 }

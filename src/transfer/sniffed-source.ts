@@ -4,9 +4,8 @@
  * its Content-Length. Where the bytes go next is a destination (destinations.ts): the blob store,
  * the blob store and a client, or a client only.
  */
-import { type Readable, Transform, type TransformCallback } from 'node:stream'
-import { MediagateError } from '../errors.js'
-import { assertWithinLimit } from '../fetch/index.js'
+import type { Readable } from 'node:stream'
+import { assertWithinLimit, lengthHeld } from '../fetch/index.js'
 import { pipe } from '../util/pipe.js'
 import { type MediaSource, type OpenedSource, type OpenSourceOptions, openSource, type SourceDeps } from './open-source.js'
 import { peekHead } from './peek-head.js'
@@ -42,7 +41,8 @@ export async function sniffOpened(opened: OpenedSource, maxBytes: number): Promi
   }
   return {
     opened,
-    body: response.contentLength === undefined ? body : heldToLength(body, response.contentLength),
+    // The Fetcher's bodies are held to their length already, in the stream they come in.
+    body: response.contentLength === undefined || response.lengthHeld ? body : heldToLength(body, response.contentLength),
     sniffedMime,
     servedType: chooseServedType(opened.declaredMime, sniffedMime),
     length: response.contentLength ?? opened.expectedSize,
@@ -50,26 +50,12 @@ export async function sniffOpened(opened: OpenedSource, maxBytes: number): Promi
 }
 
 /**
- * The body, failing unless it has exactly `announced` bytes (its Content-Length). Meta declares
- * no size for Messenger/Instagram media, so this is all that tells a cut-short body from a whole
- * one, whatever the transport did: fewer bytes is a truncated download (`network`, retried),
- * more is an answer that contradicts itself (`integrity`). Every destination reads this stream,
- * and none commits or ends its output before the end, so a wrong count never becomes a blob or a
- * complete-looking response.
+ * The body, failing unless it has exactly `announced` bytes (its Content-Length): see lengthHeld.
+ * Every destination reads this stream, and none commits or ends its output before the end, so a
+ * wrong count never becomes a blob or a complete-looking response.
  */
 function heldToLength(body: Readable, announced: number): Readable {
-  let seen = 0
-  const counter = new Transform({
-    transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback) {
-      seen += chunk.length
-      if (seen > announced) callback(new MediagateError('integrity', `the source sent more than the ${announced} bytes its Content-Length announced`))
-      else callback(null, chunk)
-    },
-    flush(callback: TransformCallback) {
-      if (seen < announced) callback(new MediagateError('network', `the download ended after ${seen} of the ${announced} bytes its Content-Length announced (truncated)`))
-      else callback()
-    },
-  })
+  const counter = lengthHeld(announced)
   pipe([body, counter], () => {}) // an error of the body destroys the counter with it; its reader sees it
   return counter
 }

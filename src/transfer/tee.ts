@@ -68,5 +68,8 @@ export function teeFollowing(source: Readable, options: FollowerOptions): { lead
     leader.destroy(err)
     if (!follower.destroyed) follower.destroy(err)
   })
+  // A 'data' listener starts a fresh stream, not one paused explicitly: a sniffed body is the
+  // source peekHead paused and put its head back into (peek-head.ts).
+  source.resume()
   return { leader, follower }
 }

@@ -5,6 +5,7 @@
 import { createHash, randomBytes } from 'node:crypto'
 import { PassThrough, Readable } from 'node:stream'
 import { describe, expect, it } from 'vitest'
+import { peekHead } from '../../src/transfer/peek-head.js'
 import { teeFollowing } from '../../src/transfer/tee.js'
 
 const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex')
@@ -31,6 +32,16 @@ async function drain(stream: AsyncIterable<Buffer>): Promise<Buffer> {
 }
 
 describe('teeFollowing', () => {
+  it('reads a body whose head was peeked (the source peekHead paused and put the head back into)', async () => {
+    const data = randomBytes(256 * KiB)
+    const { head, body } = await peekHead(source(data, 16 * KiB).stream, 4100)
+    expect(head).toEqual(data.subarray(0, 4100))
+    const { leader, follower } = teeFollowing(body, { maxLagBytes: 1024 * KiB, rest: async () => Readable.from([]) })
+    const [led, followed] = await Promise.all([drain(leader), drain(follower)])
+    expect(sha(led)).toBe(sha(data))
+    expect(sha(followed)).toBe(sha(data))
+  })
+
   it('runs the source to its end at the leader’s pace while the follower reads nothing, then hands the follower the rest', async () => {
     const data = randomBytes(4 * 1024 * KiB)
     const src = source(data, 16 * KiB)
