@@ -93,7 +93,7 @@ function* leasePendingPlan(dialect: SqlDialect, lease: BlobLease, now: number): 
  * received different bytes for one media: the second waits for the first to settle or expire).
  * A live lease of the same key is extended, never shortened.
  */
-function* leaseRemotePlan(dialect: SqlDialect, lease: BlobLease, holdMs: number, now: number): Plan<BlobLeaseAnswer> {
+export function* leaseRemotePlan(dialect: SqlDialect, lease: BlobLease, holdMs: number, now: number): Plan<BlobLeaseAnswer> {
   const until = now + holdMs
   const ours = dialect.qb
     .selectFrom('media')

@@ -69,7 +69,8 @@ function leaseColumns(eb: ExpressionBuilder<Database, 'media'>, options: ClaimOp
  * (`underCrashLimit`) and given up once it reaches the head of the queue.
  */
 export function* claimJobsPlan(dialect: SqlDialect, claimQuery: CompiledQuery<MediaRow>, options: ClaimOptions, now: number): Plan<MediaRow[]> {
-  yield giveUpQuery(dialect, options, now)
+  // PostgreSQL's claim gives up in the same statement (postgresClaimQuery).
+  if (dialect.name !== 'postgres') yield giveUpQuery(dialect, options, now)
   return yield* single(claimQuery)
 }
 
@@ -99,16 +100,7 @@ function buildGiveUpQuery({ name, qb }: SqlDialect, options: ClaimOptions, now: 
     .orderBy('next_attempt_at')
     .orderBy('id')
     .limit(options.limit)
-  const columns = {
-    status: 'failed',
-    error_code: GAVE_UP,
-    error_message: gaveUpMessage('unfinished'),
-    error_vendor_code: null,
-    next_attempt_at: null,
-    lease_owner: null,
-    lease_expires_at: null,
-    updated_at: now,
-  }
+  const columns = giveUpColumns(now)
   if (name === 'postgres') {
     // Locked like the claim's own pick: a row another claimer holds is skipped, not waited for.
     return qb
@@ -126,6 +118,19 @@ function buildGiveUpQuery({ name, qb }: SqlDialect, options: ClaimOptions, now: 
     .where('id', 'in', head)
     .where((eb) => eb.not(underCrashLimit(eb, options.crashLimit)))
     .compile()
+}
+
+function giveUpColumns(now: number) {
+  return {
+    status: 'failed',
+    error_code: GAVE_UP,
+    error_message: gaveUpMessage('unfinished'),
+    error_vendor_code: null,
+    next_attempt_at: null,
+    lease_owner: null,
+    lease_expires_at: null,
+    updated_at: now,
+  } as const
 }
 
 /** The count after a claim: one more when it takes over a lease that ran out unsettled (SQL, per row). */
@@ -163,13 +168,40 @@ function buildSqliteClaimQuery({ qb }: SqlDialect, options: ClaimOptions, now: n
     .compile()
 }
 
+/**
+ * The give-up (giveUpQuery) and the claim in one statement: both CTEs read one snapshot, and the
+ * rows given up are exactly those the pick leaves out (`underCrashLimit`), so the claim picks
+ * what it would have picked after a separate give-up, and the two never update one row.
+ * PostgreSQL runs a data-modifying CTE to completion whether or not the query reads it.
+ */
 export function postgresClaimQuery(dialect: SqlDialect, options: ClaimOptions, now: number): CompiledQuery<MediaRow> {
   const { owner, leaseMs, crashLimit, limit } = options
-  return cachedStatement(dialect, 'claim', [now, now, 1, crashLimit, limit, 1, owner, now + leaseMs, now], () => buildPostgresClaimQuery(dialect, options, now))
+  const giveUp = [now, now, limit, 'failed', GAVE_UP, ...MESSAGE_PARTS, null, null, null, null, now, 1, crashLimit]
+  return cachedStatement(dialect, 'claim', [...giveUp, now, now, 1, crashLimit, limit, 1, owner, now + leaseMs, now], () => buildPostgresClaimQuery(dialect, options, now))
 }
 
-function buildPostgresClaimQuery({ qb }: SqlDialect, options: ClaimOptions, now: number): CompiledQuery<MediaRow> {
+function buildPostgresClaimQuery(dialect: SqlDialect, options: ClaimOptions, now: number): CompiledQuery<MediaRow> {
+  const { qb } = dialect
+  const head = qb
+    .selectFrom('media')
+    .select('id')
+    .where((w) => due(w, now))
+    .orderBy('deadline_order')
+    .orderBy('next_attempt_at')
+    .orderBy('id')
+    .limit(options.limit)
+    .forUpdate()
+    .skipLocked()
   return qb
+    .with('head', () => head)
+    .with('gave_up', (db) =>
+      db
+        .updateTable('media')
+        .from('head')
+        .set(giveUpColumns(now))
+        .whereRef('media.id', '=', 'head.id')
+        .where((eb) => eb.not(underCrashLimit(eb, options.crashLimit))),
+    )
     .with('picked', (db) =>
       db
         .selectFrom('media')

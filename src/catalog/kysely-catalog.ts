@@ -98,7 +98,7 @@ export abstract class KyselyCatalog implements Catalog {
     if (items.length === 0) return Promise.resolve([])
     return this.guard(async () => {
       const shifted = await Promise.all(items.map(async (item) => ({ ...item, settlement: await this.onCatalogClock(item.settlement) })))
-      return this.run(settleManyPlan(this.sqlDialect, shifted, await this.clock.now()), 'transaction')
+      return this.run(this.settleGroupPlan(shifted, await this.clock.now()), 'transaction')
     })
   }
 
@@ -111,10 +111,11 @@ export abstract class KyselyCatalog implements Catalog {
       const claimNow = claim.now?.getTime() ?? now
       const dialect = this.sqlDialect
       const claimQuery = this.claimQuery(claim, claimNow)
+      const settle = this.settleGroupPlan(shifted, now)
       // One transaction: the settlements' commit carries the claim that refills their slots.
       const { applied, rows } = await this.run(
         (function* () {
-          const applied = yield* settleManyPlan(dialect, shifted, now)
+          const applied = yield* settle
           return { applied, rows: yield* claimJobsPlan(dialect, claimQuery, claim, claimNow) }
         })(),
         'transaction',
@@ -227,7 +228,7 @@ export abstract class KyselyCatalog implements Catalog {
 
   leaseBlobs(leases: BlobLease[]): Promise<BlobLeaseAnswer[]> {
     if (leases.length === 0) return Promise.resolve([])
-    return this.guard(async () => this.run(leaseBlobsPlan(this.sqlDialect, leases, await this.clock.now()), 'transaction'))
+    return this.guard(async () => this.run(this.leaseBlobsGroupPlan(leases, await this.clock.now()), 'transaction'))
   }
 
   claimBlobDeletions(keys: string[], claimant: string, claimMs: number): Promise<BlobDeletionClaim> {
@@ -425,6 +426,16 @@ export abstract class KyselyCatalog implements Catalog {
   handlesOf(sourceSha256s: string[]): Promise<MediaHandle[]> {
     if (sourceSha256s.length === 0) return Promise.resolve([])
     return this.guard(() => this.run(handlesOfPlan(this.sqlDialect, sourceSha256s), 'autocommit'))
+  }
+
+  /** Settles a group of settlements (settleMany, settleAndClaim); an engine may do it in fewer statements. */
+  protected settleGroupPlan(items: { id: string; owner: string; settlement: Settlement }[], now: number): Plan<boolean[]> {
+    return settleManyPlan(this.sqlDialect, items, now)
+  }
+
+  /** Leases a group of blob keys (leaseBlobs); an engine may do it in fewer statements. */
+  protected leaseBlobsGroupPlan(leases: BlobLease[], now: number): Plan<BlobLeaseAnswer[]> {
+    return leaseBlobsPlan(this.sqlDialect, leases, now)
   }
 
   /** A retry's due time was computed on the caller's clock: move it onto the catalog's. */

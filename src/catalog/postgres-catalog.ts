@@ -9,11 +9,12 @@ import { type CompiledQuery, sql } from 'kysely'
 import pg from 'pg'
 import { MediagateError } from '../errors.js'
 import type { Logger } from '../logging/logger.js'
-import type { ClaimOptions } from './catalog.js'
+import type { BlobLease, BlobLeaseAnswer, ClaimOptions, Settlement } from './catalog.js'
 import { POSTGRES_SCHEMA_NAME } from './database-url.js'
 import { serverCatalogClock } from './catalog-clock.js'
 import { toCatalogError } from './catalog-errors.js'
 import { postgresClaimQuery } from './claim-queries.js'
+import { postgresLeaseBlobsPlan, postgresSettleGroupPlan } from './postgres-group-plans.js'
 import { KyselyCatalog } from './kysely-catalog.js'
 import { driveAsync, isCountedQuery, type Plan, type PlanMode, type Row } from './plan.js'
 import { sqlDialect } from './sql-dialect.js'
@@ -120,6 +121,15 @@ export class PostgresCatalog extends KyselyCatalog {
       // A connection that failed or could not roll back is in an unknown state: destroy it.
       client.release(broken)
     }
+  }
+
+  /** One UPDATE per group instead of one per media (postgres-group-plans.ts). */
+  protected override settleGroupPlan(items: { id: string; owner: string; settlement: Settlement }[], now: number): Plan<boolean[]> {
+    return postgresSettleGroupPlan(this.sqlDialect, items, now)
+  }
+
+  protected override leaseBlobsGroupPlan(leases: BlobLease[], now: number): Plan<BlobLeaseAnswer[]> {
+    return postgresLeaseBlobsPlan(this.sqlDialect, leases, now)
   }
 
   protected claimQuery(options: ClaimOptions, now: number): CompiledQuery {

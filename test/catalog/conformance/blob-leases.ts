@@ -46,6 +46,30 @@ export function blobLeaseTests(ctx: ConformanceContext): void {
       expect(await catalog.leaseBlobs([])).toEqual([])
     })
 
+    it('a group of leases on distinct records answers each for its own record and sets only the leased keys', async () => {
+      const catalog = ctx.catalog()
+      const [mine, theirs, deleting] = [await captured(catalog, 'w'), await captured(catalog, 'x'), await captured(catalog, 'w')]
+      // Last: once its lease runs out it would be the next claim's.
+      const expiring = await captured(catalog, 'w', 1)
+      const [unclaimed] = await seed(catalog, 1)
+      const keys = Array.from({ length: 6 }, () => newKey().key)
+      expect((await catalog.claimBlobDeletions([keys[4]!], 'eraser', 60_000)).claimed).toEqual([keys[4]])
+      await sleep(5)
+      expect(
+        await catalog.leaseBlobs([
+          { mediaId: mine, owner: 'w', blobKey: keys[0]! },
+          { mediaId: theirs, owner: 'w', blobKey: keys[1]! },
+          { mediaId: expiring, owner: 'w', blobKey: keys[2]! },
+          { mediaId: unclaimed!, owner: 'w', blobKey: keys[3]! },
+          { mediaId: deleting, owner: 'w', blobKey: keys[4]! },
+          { mediaId: 'med_00000000000000000000000000', owner: 'w', blobKey: keys[5]! },
+        ]),
+      ).toEqual(['leased', 'lost', 'lost', 'lost', 'deleting', 'lost'])
+      // Only the leased key holds a deletion back; the others were never written.
+      const claim = await catalog.claimBlobDeletions(keys.filter((_, i) => i !== 4), 'eraser-2', 60_000)
+      expect(claim).toEqual({ claimed: keys.filter((_, i) => i !== 0 && i !== 4).sort(), referenced: [], leased: [keys[0]], busy: [] })
+    })
+
     it('a claim is refused for a key a live record uses or a capture leased, and granted once neither holds', async () => {
       const catalog = ctx.catalog()
       const used = newKey()

@@ -22,6 +22,40 @@ export function settleTests(ctx: ConformanceContext): void {
       expect(await catalog.settleMany([])).toEqual([])
     })
 
+    it('settleMany: a group of every kind of outcome applies each as settle would, refusing only the rows whose lease is gone', async () => {
+      const catalog = ctx.catalog()
+      const ids = await seed(catalog, 9)
+      expect(await catalog.claim({ owner: 'w', limit: 9, leaseMs: 60_000, crashLimit: 8 })).toHaveLength(9)
+      const [done, a, b, c, d, e, f, g, h] = ids as [string, ...string[]]
+      expect(await catalog.settle(done, 'w', { status: 'failed', error: { code: 'auth', message: 'token' } })).toBe(true)
+      const error = { code: 'network', message: 'reset', vendorCode: 131_000 }
+      const later = new Date(Date.now() + 60_000)
+      const storedAt = new Date('2031-05-06T07:08:09.010Z')
+      const big = stored({ sha256: 'b'.repeat(64), size: 5_000_000_000 })
+      const applied = await catalog.settleMany([
+        { id: a!, owner: 'w', settlement: stored() },
+        { id: b!, owner: 'someone-else', settlement: stored() },
+        { id: c!, owner: 'w', settlement: { status: 'retry', error, nextAttemptAt: later, refundAttempt: true } },
+        { id: d!, owner: 'w', settlement: { status: 'retry', error, nextAttemptAt: later } },
+        { id: e!, owner: 'someone-else', settlement: { status: 'retry', error, nextAttemptAt: later, refundAttempt: true } },
+        { id: f!, owner: 'w', settlement: { status: 'failed', error: { code: 'auth', message: 'token' } } },
+        { id: g!, owner: 'w', settlement: { ...big, sniffedMime: null, storedAt } },
+        { id: done, owner: 'w', settlement: stored() },
+        { id: h!, owner: 'w', settlement: { status: 'retry', error, nextAttemptAt: later, refundAttempt: true } },
+      ])
+      expect(applied).toEqual([true, false, true, true, false, true, true, false, true])
+      expect(await catalog.get(a!)).toMatchObject({ status: 'stored', leaseOwner: null, leaseExpiresAt: null, error: null, sha256: 'a'.repeat(64) })
+      for (const refused of [b!, e!]) expect(await catalog.get(refused)).toMatchObject({ status: 'pending', leaseOwner: 'w', attempts: 1, error: null })
+      for (const refunded of [c!, h!]) expect(await catalog.get(refunded)).toMatchObject({ status: 'pending', attempts: 0, error, nextAttemptAt: later, leaseOwner: null })
+      expect(await catalog.get(d!)).toMatchObject({ status: 'pending', attempts: 1, error, nextAttemptAt: later, leaseOwner: null })
+      expect(await catalog.get(f!)).toMatchObject({ status: 'failed', error: { code: 'auth' }, nextAttemptAt: null })
+      expect(await catalog.get(g!)).toMatchObject({ status: 'stored', size: big.size, blobKey: big.blobKey, sniffedMime: null, mimeType: 'image/jpeg', storedAt })
+      expect(await catalog.get(done)).toMatchObject({ status: 'failed', sha256: null })
+      const counts = await catalog.counts()
+      const count = (status: string) => counts.filter((row) => row.status === status).reduce((sum, row) => sum + row.count, 0)
+      expect([count('stored'), count('failed'), count('pending')]).toEqual([2, 2, 5])
+    })
+
     it('settleAndClaim: settles like settleMany and claims like claim, in one call', async () => {
       const catalog = ctx.catalog()
       const ids = await seed(catalog, 5)
