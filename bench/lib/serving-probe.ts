@@ -6,20 +6,17 @@
  * the 64 KiB Range of the serving scenario (or the whole 100 KiB image with --whole). Prints each
  * server's CPU per request (schedstat, every thread; main thread apart) per round and the median.
  */
-import { mkdtemp, readdir, rm } from 'node:fs/promises'
+import { mkdtemp, rm } from 'node:fs/promises'
 import os from 'node:os'
 import path from 'node:path'
 import { parseArgs } from 'node:util'
 import { startEmulator } from '../../src/emulator/index.js'
 import { startBaseline } from './baseline-child.js'
-import { captureAll, recordsOf } from './capture-run.js'
 import type { BenchContext } from './context.js'
 import { cpuBetween, sampleCpu } from './cpu.js'
 import { ACCESS_TOKEN, API_KEY, APP_SECRET, startGateway } from './gateway-child.js'
-import { GatewayClient } from './gateway-client.js'
 import { runGetLoad } from './http-load.js'
-import { registerMedia } from './media-set.js'
-import { MiB } from './stats.js'
+import { findBlob, RANGE, storeServedMedia } from '../scenarios/serving.js'
 
 const { values, positionals } = parseArgs({
   allowPositionals: true,
@@ -33,31 +30,17 @@ const { values, positionals } = parseArgs({
 const requests = Number(positionals[0] ?? 10_000)
 const rounds = Number(values.rounds)
 const env = Object.fromEntries((values.env ?? []).map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)]))
-const RANGE = `bytes=${MiB}-${MiB + 64 * 1024 - 1}`
 const workDir = await mkdtemp(path.join(os.tmpdir(), 'mediagate-serving-probe-'))
 const ctx: BenchContext = { quick: false, workDir, resultsDir: workDir, profileDir: values.profile, log: (m) => process.stderr.write(`${m}\n`) }
 const load = () => os.loadavg()[0]!.toFixed(2)
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!
 
-async function findBlob(dir: string, sha256: string): Promise<string> {
-  const entries = await readdir(dir, { recursive: true, withFileTypes: true })
-  const hit = entries.find((e) => e.isFile() && e.name.includes(sha256))
-  if (!hit) throw new Error(`no blob file named after ${sha256} under ${dir}`)
-  return path.join(hit.parentPath, hit.name)
-}
-
 const emulator = await startEmulator({ accessToken: ACCESS_TOKEN, appSecret: APP_SECRET })
 try {
   const gateway = await startGateway(ctx, { label: 'serving-probe', emulatorUrl: emulator.url, env: { MEDIAGATE_ROLE: 'all', ...env } })
   try {
-    const client = new GatewayClient(gateway.url, 4)
-    const imageSet = registerMedia(emulator, { count: 1, size: 100 * 1024, mixed: false, mimeType: 'image/jpeg' })
-    const videoSet = registerMedia(emulator, { count: 1, size: 10 * MiB, mixed: false, mimeType: 'video/mp4' })
-    await captureAll(client, imageSet, 60_000)
-    await captureAll(client, videoSet, 60_000)
-    const records = await client.listAll()
-    await client.close()
-    const media = recordsOf(records, values.whole ? imageSet : videoSet)[0]!
+    const { image, video } = await storeServedMedia(emulator, gateway.url)
+    const media = values.whole ? image : video
     const file = await findBlob(gateway.dataDir, media.sha256!)
     const bare = await startBaseline<{ url: string }>(ctx, 'static-file', { BENCH_FILES: JSON.stringify({ '/file': file }) })
     try {

@@ -6,7 +6,7 @@
  */
 import { readdir } from 'node:fs/promises'
 import path from 'node:path'
-import { startEmulator } from '../../src/emulator/index.js'
+import { type Emulator, startEmulator } from '../../src/emulator/index.js'
 import type { MediaJson } from '../../src/serve/present-media.js'
 import { startBaseline } from '../lib/baseline-child.js'
 import { captureAll, recordsOf } from '../lib/capture-run.js'
@@ -20,14 +20,33 @@ import { row } from '../lib/report.js'
 import type { Scenario } from '../lib/scenario.js'
 import { MiB } from '../lib/stats.js'
 
-const RANGE = `bytes=${MiB}-${MiB + 64 * 1024 - 1}`
+/** The 64 KiB Range asked of the 10 MiB video (also by bench/lib/serving-probe.ts). */
+export const RANGE = `bytes=${MiB}-${MiB + 64 * 1024 - 1}`
 
 /** The blob file of a sha256 inside a data directory, wherever the disk store puts it. */
-async function findBlob(dir: string, sha256: string): Promise<string> {
+export async function findBlob(dir: string, sha256: string): Promise<string> {
   const entries = await readdir(dir, { recursive: true, withFileTypes: true })
   const hit = entries.find((e) => e.isFile() && e.name.includes(sha256))
   if (!hit) throw new Error(`no blob file named after ${sha256} under ${dir}`)
   return path.join(hit.parentPath, hit.name)
+}
+
+/** The 100 KiB image and the 10 MiB video the scenario serves, captured by the gateway. */
+export async function storeServedMedia(emulator: Emulator, gatewayUrl: string): Promise<{ image: MediaJson; video: MediaJson }> {
+  const client = new GatewayClient(gatewayUrl, 4)
+  try {
+    const imageSet = registerMedia(emulator, { count: 1, size: 100 * 1024, mixed: false, mimeType: 'image/jpeg' })
+    const videoSet = registerMedia(emulator, { count: 1, size: 10 * MiB, mixed: false, mimeType: 'video/mp4' })
+    await captureAll(client, imageSet, 60_000)
+    await captureAll(client, videoSet, 60_000)
+    const records = await client.listAll()
+    const image = recordsOf(records, imageSet)[0]!
+    const video = recordsOf(records, videoSet)[0]!
+    if (image.status !== 'stored' || video.status !== 'stored') throw new Error('serving: the media to serve were not stored')
+    return { image, video }
+  } finally {
+    await client.close()
+  }
 }
 
 interface Pair {
@@ -55,25 +74,15 @@ export const serving: Scenario = {
     const emulator = await startEmulator({ accessToken: ACCESS_TOKEN, appSecret: APP_SECRET })
     const gateway = await startGateway(ctx, { label: 'serving', emulatorUrl: emulator.url, env: { MEDIAGATE_ROLE: 'all' } })
     let gw: Pair
-    let image: MediaJson
-    let video: MediaJson
+    let served: { image: MediaJson; video: MediaJson }
     try {
-      const client = new GatewayClient(gateway.url, 4)
-      const imageSet = registerMedia(emulator, { count: 1, size: 100 * 1024, mixed: false, mimeType: 'image/jpeg' })
-      const videoSet = registerMedia(emulator, { count: 1, size: 10 * MiB, mixed: false, mimeType: 'video/mp4' })
-      await captureAll(client, imageSet, 60_000)
-      await captureAll(client, videoSet, 60_000)
-      const records = await client.listAll()
-      await client.close()
-      image = recordsOf(records, imageSet)[0]!
-      video = recordsOf(records, videoSet)[0]!
-      if (image.status !== 'stored' || video.status !== 'stored') throw new Error('serving: the media to serve were not stored')
-      gw = await measure(ctx, 'mediagate', gateway.url, `/v1/media/${image.id}/content`, `/v1/media/${video.id}/content`, { authorization: `Bearer ${API_KEY}` })
+      served = await storeServedMedia(emulator, gateway.url)
+      gw = await measure(ctx, 'mediagate', gateway.url, `/v1/media/${served.image.id}/content`, `/v1/media/${served.video.id}/content`, { authorization: `Bearer ${API_KEY}` })
     } finally {
       await gateway.stop()
       await emulator.close()
     }
-    const files = { '/image': await findBlob(gateway.dataDir, image.sha256!), '/video': await findBlob(gateway.dataDir, video.sha256!) }
+    const files = { '/image': await findBlob(gateway.dataDir, served.image.sha256!), '/video': await findBlob(gateway.dataDir, served.video.sha256!) }
     const bare = await startBaseline<{ url: string }>(ctx, 'static-file', { BENCH_FILES: JSON.stringify(files) })
     let baseline: Pair
     try {

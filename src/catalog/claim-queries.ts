@@ -90,16 +90,24 @@ export function giveUpQuery(dialect: SqlDialect, options: ClaimOptions, now: num
   return cachedStatement(dialect, 'claim-give-up', values, () => buildGiveUpQuery(dialect, options, now))
 }
 
-function buildGiveUpQuery({ name, qb }: SqlDialect, options: ClaimOptions, now: number): CompiledQuery {
-  const head = qb
-    .selectFrom('media')
-    .select('id')
-    .where((w) => due(w, now))
-    // Earliest deadline first, then oldest due: exactly the index's columns.
-    .orderBy('deadline_order')
-    .orderBy('next_attempt_at')
-    .orderBy('id')
-    .limit(options.limit)
+/** The first `limit` due jobs, the window the give-up and PostgreSQL's claim both read. */
+function dueHead({ qb }: SqlDialect, now: number, limit: number) {
+  return (
+    qb
+      .selectFrom('media')
+      .select('id')
+      .where((w) => due(w, now))
+      // Earliest deadline first, then oldest due: exactly the index's columns.
+      .orderBy('deadline_order')
+      .orderBy('next_attempt_at')
+      .orderBy('id')
+      .limit(limit)
+  )
+}
+
+function buildGiveUpQuery(dialect: SqlDialect, options: ClaimOptions, now: number): CompiledQuery {
+  const { name, qb } = dialect
+  const head = dueHead(dialect, now, options.limit)
   const columns = giveUpColumns(now)
   if (name === 'postgres') {
     // Locked like the claim's own pick: a row another claimer holds is skipped, not waited for.
@@ -182,16 +190,7 @@ export function postgresClaimQuery(dialect: SqlDialect, options: ClaimOptions, n
 
 function buildPostgresClaimQuery(dialect: SqlDialect, options: ClaimOptions, now: number): CompiledQuery<MediaRow> {
   const { qb } = dialect
-  const head = qb
-    .selectFrom('media')
-    .select('id')
-    .where((w) => due(w, now))
-    .orderBy('deadline_order')
-    .orderBy('next_attempt_at')
-    .orderBy('id')
-    .limit(options.limit)
-    .forUpdate()
-    .skipLocked()
+  const head = dueHead(dialect, now, options.limit).forUpdate().skipLocked()
   return qb
     .with('head', () => head)
     .with('gave_up', (db) =>
