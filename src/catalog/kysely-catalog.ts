@@ -97,7 +97,7 @@ export abstract class KyselyCatalog implements Catalog {
   settleMany(items: { id: string; owner: string; settlement: Settlement }[]): Promise<boolean[]> {
     if (items.length === 0) return Promise.resolve([])
     return this.guard(async () => {
-      const shifted = await Promise.all(items.map(async (item) => ({ ...item, settlement: await this.onCatalogClock(item.settlement) })))
+      const shifted = await this.settlementsOnCatalogClock(items)
       return this.run(this.settleGroupPlan(shifted, await this.clock.now()), 'transaction')
     })
   }
@@ -106,7 +106,7 @@ export abstract class KyselyCatalog implements Catalog {
     checkClaim(claim)
     if (claim.limit === 0) return { applied: await this.settleMany(items), claimed: [] }
     return this.guard(async () => {
-      const shifted = await Promise.all(items.map(async (item) => ({ ...item, settlement: await this.onCatalogClock(item.settlement) })))
+      const shifted = await this.settlementsOnCatalogClock(items)
       const now = await this.clock.now()
       const claimNow = claim.now?.getTime() ?? now
       const dialect = this.sqlDialect
@@ -438,10 +438,14 @@ export abstract class KyselyCatalog implements Catalog {
     return leaseBlobsPlan(this.sqlDialect, leases, now)
   }
 
-  /** A retry's due time was computed on the caller's clock: move it onto the catalog's. */
+  /** A retry's due time was computed on the caller's clock: these move it onto the catalog's. */
   private async taskOnCatalogClock(settlement: TaskSettlement): Promise<TaskSettlement> {
     if (settlement.status !== 'retry') return settlement
     return { ...settlement, dueAt: new Date(await this.clock.fromLocal(settlement.dueAt.getTime())) }
+  }
+
+  private settlementsOnCatalogClock<T extends { settlement: Settlement }>(items: T[]): Promise<T[]> {
+    return Promise.all(items.map(async (item) => ({ ...item, settlement: await this.onCatalogClock(item.settlement) })))
   }
 
   private async onCatalogClock(settlement: Settlement): Promise<Settlement> {
