@@ -3,7 +3,8 @@
  * connection per command: `zPING`, `zVERSION`, `zRELOAD` and `zINSTREAM`. The `z` form ends each
  * command and each reply with a NUL byte. INSTREAM sends the bytes as chunks, each prefixed by
  * its length (4 bytes, big-endian), and a zero-length chunk to end; clamd refuses a stream longer
- * than its `StreamMaxLength` (answering `INSTREAM size limit exceeded. ERROR` and closing).
+ * than its `StreamMaxLength` (answering `INSTREAM size limit exceeded. ERROR` and closing); when
+ * that answer is lost with the connection, the client asks clamd once more (`refusesLength`).
  *
  * Every command has a timeout: the connection, and any silence while it is open. Socket errors,
  * timeouts and clamd's `… ERROR` answers become MediagateErrors with code `scanner` (retryable),
@@ -31,6 +32,8 @@ export type ScanVerdict = { infected: false } | { infected: true; signature: str
 const DEFAULT_CHUNK = 64 * 1024
 const LONGEST_REPLY = 4096
 const END_OF_STREAM = Buffer.alloc(4)
+/** How long a refusal probe waits: clamd refuses within milliseconds, and accepting means silence. */
+const REFUSAL_WAIT_MS = 2000
 
 export class ClamdClient {
   readonly target: string
@@ -60,9 +63,9 @@ export class ClamdClient {
 
   /** Streams the bytes to clamd and returns its verdict. The body is consumed (or destroyed on failure). */
   scan(body: Readable, signal?: AbortSignal): Promise<ScanVerdict> {
+    const chunkBytes = this.options.chunkBytes ?? DEFAULT_CHUNK
+    let sent = 0
     return this.session('zINSTREAM', signal, async (socket, answered) => {
-      const chunkBytes = this.options.chunkBytes ?? DEFAULT_CHUNK
-      let sent = 0
       try {
         for await (const data of body as AsyncIterable<Buffer>) {
           for (let offset = 0; offset < data.length; offset += chunkBytes) {
@@ -85,7 +88,32 @@ export class ClamdClient {
         if (!body.readableEnded) body.destroy()
       }
       await write(socket, END_OF_STREAM)
-    }).then((reply) => this.verdict(reply))
+    })
+      .catch(async (err: unknown) => {
+        // clamd refuses an oversized stream by answering and closing; a write racing that close
+        // fails with EPIPE and the socket goes with the answer still unread. Ask clamd again.
+        if (lostConnection(err) && sent > 0 && (await this.refusesLength(sent))) {
+          throw new MediagateError('too_large_to_scan', `clamd refused the stream as larger than its StreamMaxLength (it closed after ${sent} bytes)`, { vendorCode: 'StreamMaxLength', cause: err })
+        }
+        throw err
+      })
+      .then((reply) => this.verdict(reply))
+  }
+
+  /**
+   * Whether clamd refuses a stream of `bytes` at once. clamd checks each chunk's declared length
+   * against what is left of its StreamMaxLength before it reads the chunk, so a bare header is
+   * enough: a refusal comes back at once, a length it accepts leaves it waiting for the bytes.
+   */
+  private async refusesLength(bytes: number): Promise<boolean> {
+    const header = Buffer.allocUnsafe(4)
+    header.writeUInt32BE(Math.min(bytes, 0xffffffff), 0)
+    try {
+      const reply = await this.session('zINSTREAM', undefined, (socket) => write(socket, header), Math.min(this.options.timeoutMs, REFUSAL_WAIT_MS))
+      return /size limit exceeded/i.test(reply)
+    } catch {
+      return false
+    }
   }
 
   private verdict(reply: string): ScanVerdict {
@@ -107,8 +135,13 @@ export class ClamdClient {
    * reply (up to its NUL). A reply that comes before `send` is done (clamd refusing a stream
    * mid-way) wins over the write error the closed connection causes.
    */
-  private session(name: string, signal: AbortSignal | undefined, send: (socket: Socket, answered: () => boolean) => Promise<void>): Promise<string> {
-    const { address, timeoutMs } = this.options
+  private session(
+    name: string,
+    signal: AbortSignal | undefined,
+    send: (socket: Socket, answered: () => boolean) => Promise<void>,
+    timeoutMs = this.options.timeoutMs,
+  ): Promise<string> {
+    const { address } = this.options
     return new Promise<string>((resolve, reject) => {
       if (signal?.aborted) {
         reject(signal.reason)
@@ -168,6 +201,11 @@ export class ClamdClient {
   private vendorError(what: string, reply: string): MediagateError {
     return new MediagateError('scanner', `clamd at ${this.target} ${what}`, { vendorCode: reply.slice(0, 200) })
   }
+}
+
+/** The connection went away under us (clamd closing, crashing or refusing): not an answer. */
+function lostConnection(err: unknown): boolean {
+  return err instanceof MediagateError && err.code === 'scanner' && typeof err.vendorCode === 'string' && ['EPIPE', 'ECONNRESET', 'closed'].includes(err.vendorCode)
 }
 
 /** The reply up to its NUL, once it is complete. */

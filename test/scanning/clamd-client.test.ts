@@ -60,6 +60,31 @@ describe.skipIf(!clamdAvailable())('ClamdClient against a real clamd', () => {
     expect(err).toMatchObject({ code: 'too_large_to_scan', vendorCode: 'StreamMaxLength' })
   })
 
+  it("finds clamd's refusal when the answer is lost with the connection (EPIPE racing the reply)", async () => {
+    // A relay that resets our side the moment clamd answers the first stream, before we read it.
+    const relay = await startRelay(clamd.port, (n) => n === 1)
+    try {
+      const viaRelay = new ClamdClient({ address: { kind: 'tcp', host: '127.0.0.1', port: relay.port }, timeoutMs: 5000, streamMaxBytes: 10 * LIMIT, chunkBytes: 16 * 1024 })
+      const err = await viaRelay.scan(Readable.from([Buffer.alloc(LIMIT + 100_000, 1)])).catch((e: unknown) => e)
+      expect(err).toMatchObject({ code: 'too_large_to_scan', vendorCode: 'StreamMaxLength' })
+      expect(relay.connections()).toBe(2)
+    } finally {
+      await relay.close()
+    }
+  })
+
+  it('keeps a connection lost under the limit a retryable scanner error', async () => {
+    const relay = await startRelay(clamd.port, (n) => n === 1, 100_000)
+    try {
+      const viaRelay = new ClamdClient({ address: { kind: 'tcp', host: '127.0.0.1', port: relay.port }, timeoutMs: 5000, streamMaxBytes: 10 * LIMIT, chunkBytes: 16 * 1024 })
+      const err = await viaRelay.scan(Readable.from([Buffer.alloc(LIMIT / 2, 1)])).catch((e: unknown) => e)
+      expect(err).toMatchObject({ code: 'scanner', retryable: true })
+      expect((err as { vendorCode: string }).vendorCode).toMatch(/^(EPIPE|ECONNRESET|closed)$/)
+    } finally {
+      await relay.close()
+    }
+  }, 15_000)
+
   it('refuses to send more than its own limit', async () => {
     const small = new ClamdClient({ address: parseClamdAddress(clamd.url), timeoutMs: 5000, streamMaxBytes: 1000 })
     await expect(small.scan(Readable.from([Buffer.alloc(5000)]))).rejects.toMatchObject({ code: 'too_large_to_scan' })
@@ -99,3 +124,46 @@ describe('ClamdClient when clamd is not there', () => {
     await expect(client.ping()).rejects.toMatchObject({ code: 'scanner', vendorCode: 'ENOENT' })
   })
 })
+
+/**
+ * A loopback TCP relay to clamd. For the connections `drop` picks (numbered from 1) it resets our
+ * side when clamd answers, or once `resetAfterBytes` have gone upstream, so the answer is lost.
+ */
+async function startRelay(upstreamPort: number, drop: (n: number) => boolean, resetAfterBytes?: number) {
+  let count = 0
+  const open = new Set<net.Socket>()
+  const server = net.createServer((ours) => {
+    const n = ++count
+    const upstream = net.connect(upstreamPort, '127.0.0.1')
+    open.add(ours).add(upstream)
+    const lose = drop(n)
+    let forwarded = 0
+    ours.on('data', (data) => {
+      forwarded += data.length
+      if (lose && resetAfterBytes !== undefined && forwarded > resetAfterBytes) {
+        ours.resetAndDestroy()
+        upstream.destroy()
+        return
+      }
+      upstream.write(data)
+    })
+    upstream.on('data', (data) => {
+      if (lose) {
+        ours.resetAndDestroy()
+        upstream.destroy()
+      } else ours.write(data)
+    })
+    upstream.on('end', () => ours.end())
+    ours.on('error', () => upstream.destroy())
+    upstream.on('error', () => ours.destroy())
+  })
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r))
+  return {
+    port: (server.address() as net.AddressInfo).port,
+    connections: () => count,
+    close: async () => {
+      for (const s of open) s.destroy()
+      await new Promise((r) => server.close(r))
+    },
+  }
+}
