@@ -700,9 +700,9 @@ export type ChoreName = 'orphan_scan'
  */
 export interface Chores {
   /**
-   * Claims the chore for `runner` if it last started at least `everyMs` ago (or never), stamping
-   * its start now (`now`, for tests: the catalog's clock). Of processes racing for it one gets
-   * true. `everyMs` 0 claims unconditionally (a run asked for by hand). A runner that dies keeps
+   * Claims the chore for `runner` if it last started at least `everyMs` ago (or never, or more
+   * than `everyMs` ahead: a clock since set back), stamping its start now (`now`, for tests: the
+   * catalog's clock). Of processes racing for it one gets true. `everyMs` 0 claims unconditionally (a run asked for by hand). A runner that dies keeps
    * the claim until `everyMs` has passed since it started.
    */
   claimChore(name: ChoreName, runner: string, everyMs: number, now?: Date): Promise<boolean>

@@ -14,9 +14,11 @@ import { changes, type Plan } from './plan.js'
 import type { SqlDialect } from './sql-dialect.js'
 
 /**
- * Claims `name` at `now` if it last started at least `everyMs` before (or never). A start in the
- * future, which only a clock set back can leave, counts as due: otherwise a clock that once ran
- * ahead would hold the chore off until it caught up. `everyMs` 0 claims unconditionally.
+ * Claims `name` at `now` if it last started at least `everyMs` before (or never). A start more
+ * than `everyMs` in the future, which only a clock since set back can leave, counts as due too:
+ * otherwise a clock that once ran ahead would hold the chore off until it caught up. A start less
+ * far ahead holds: racing claimants read their clocks a moment apart, and the loser's may be a
+ * few milliseconds behind the stamp the winner just committed. `everyMs` 0 claims unconditionally.
  */
 export function* claimChorePlan(dialect: SqlDialect, name: ChoreName, runner: string, everyMs: number, now: number): Plan<boolean> {
   const upsert = dialect.qb
@@ -25,7 +27,7 @@ export function* claimChorePlan(dialect: SqlDialect, name: ChoreName, runner: st
     .onConflict((oc) => {
       const update = oc.column('name').doUpdateSet((eb) => ({ started_at: eb.ref('excluded.started_at'), runner: eb.ref('excluded.runner') }))
       if (everyMs === 0) return update
-      return update.where((eb) => eb.or([eb('chore_runs.started_at', '<=', now - everyMs), eb('chore_runs.started_at', '>', now)]))
+      return update.where((eb) => eb.or([eb('chore_runs.started_at', '<=', now - everyMs), eb('chore_runs.started_at', '>', now + everyMs)]))
     })
   return (yield* changes(upsert.compile())) === 1
 }
