@@ -690,6 +690,26 @@ export interface ScanVerdicts {
   resendForwards(webhookIds: string[]): Promise<number>
 }
 
+/** A periodic chore whose schedule every process on the catalog shares. */
+export type ChoreName = 'orphan_scan'
+
+/**
+ * Deployment-wide schedules of periodic chores (chore-plans.ts): the time a chore last started is
+ * kept here, on the catalog's clock, so it runs once per interval however many processes share the
+ * catalog and however often they restart.
+ */
+export interface Chores {
+  /**
+   * Claims the chore for `runner` if it last started at least `everyMs` ago (or never, or more
+   * than `everyMs` ahead: a clock since set back), stamping its start now (`now`, for tests: the
+   * catalog's clock). Of processes racing for it one gets true. `everyMs` 0 claims unconditionally (a run asked for by hand). A runner that dies keeps
+   * the claim until `everyMs` has passed since it started.
+   */
+  claimChore(name: ChoreName, runner: string, everyMs: number, now?: Date): Promise<boolean>
+  /** Gives the claim back (the run did not finish): the chore is due at once. False when `runner` no longer holds it. */
+  releaseChore(name: ChoreName, runner: string): Promise<boolean>
+}
+
 /** The connection itself: whoever opens the catalog, and the readiness probe. */
 export interface CatalogLifecycle {
   /** `sqlite` or `postgres`. */
@@ -701,4 +721,4 @@ export interface CatalogLifecycle {
   close(): Promise<void>
 }
 
-export interface Catalog extends CatalogLifecycle, WebhookLog, MediaJobs, MediaQueries, RemoteMedia, Erasure, BlobLeases, Outbox, CatalogCopy, Sessions, Tasks, Derivatives, ScanVerdicts, OutboundMedia {}
+export interface Catalog extends CatalogLifecycle, WebhookLog, MediaJobs, MediaQueries, RemoteMedia, Erasure, BlobLeases, Outbox, CatalogCopy, Sessions, Tasks, Derivatives, ScanVerdicts, OutboundMedia, Chores {}

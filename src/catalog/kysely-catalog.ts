@@ -4,7 +4,7 @@
  */
 import { type CatalogClock, localCatalogClock } from './catalog-clock.js'
 import type { CompiledQuery } from 'kysely'
-import type { BlobDeletionClaim, BlobLease, BlobLeaseAnswer, Catalog, CatalogSummary, ClaimOptions, CopyActivity, CopyTable, CopyVerdict, DerivativeRecord, DerivativeReservation, DerivedOutcome, ExpiredOptions, ForwardRecord, ForwardSettlement, ForwardStatus, HandleClaim, HandleClaimOptions, HandleKey, IncomingWebhook, LazyDueOptions, FilterCount, ListOptions, MediaFilter, MediaHandle, MediaSelection, MetaDeletion, NewSession, NewTask, Page, RecordedWebhook, RemoteFacts, RemoteFailure, Settlement, StatusCount, StoredOutcome, TaskClaimOptions, TaskRecord, TaskSettlement, UploadedHandle } from './catalog.js'
+import type { BlobDeletionClaim, BlobLease, BlobLeaseAnswer, Catalog, CatalogSummary, ChoreName, ClaimOptions, CopyActivity, CopyTable, CopyVerdict, DerivativeRecord, DerivativeReservation, DerivedOutcome, ExpiredOptions, ForwardRecord, ForwardSettlement, ForwardStatus, HandleClaim, HandleClaimOptions, HandleKey, IncomingWebhook, LazyDueOptions, FilterCount, ListOptions, MediaFilter, MediaHandle, MediaSelection, MetaDeletion, NewSession, NewTask, Page, RecordedWebhook, RemoteFacts, RemoteFailure, Settlement, StatusCount, StoredOutcome, TaskClaimOptions, TaskRecord, TaskSettlement, UploadedHandle } from './catalog.js'
 import { MediagateError } from '../errors.js'
 import type { DeriveStatus, MediaError, MediaRecord, NewMedia, ScanResult } from '../media/record.js'
 import {
@@ -28,6 +28,7 @@ import { summaryPlan } from './summary-plan.js'
 import { filterCountPlan } from './filter-count-plan.js'
 import { compactCountsPlan, countsPlan } from './counts-plans.js'
 import { compareRowsPlan, copyActivityPlan, exportRowsPlan, importRowsPlan } from './copy-plans.js'
+import { claimChorePlan, releaseChorePlan } from './chore-plans.js'
 import { createSessionPlan, endSessionPlan, sessionActivePlan } from './session-plans.js'
 import { claimForwardsPlan, getForwardPlan, listForwardsPlan, recordWithForwardsPlan, retryForwardsPlan, settleForwardPlan, webhookMediaPlan } from './forward-plans.js'
 import { rowToMedia } from './row-mapping.js'
@@ -289,6 +290,15 @@ export abstract class KyselyCatalog implements Catalog {
 
   endSession(idHash: string): Promise<boolean> {
     return this.guard(() => this.run(endSessionPlan(this.sqlDialect, idHash), 'autocommit'))
+  }
+
+  claimChore(name: ChoreName, runner: string, everyMs: number, now?: Date): Promise<boolean> {
+    if (!Number.isSafeInteger(everyMs) || everyMs < 0) return Promise.reject(new MediagateError('internal', `chore everyMs must be a whole number of at least 0, got ${everyMs}`))
+    return this.guard(async () => this.run(claimChorePlan(this.sqlDialect, name, runner, everyMs, now?.getTime() ?? (await this.clock.now())), 'autocommit'))
+  }
+
+  releaseChore(name: ChoreName, runner: string): Promise<boolean> {
+    return this.guard(() => this.run(releaseChorePlan(this.sqlDialect, name, runner), 'autocommit'))
   }
 
   enqueueTasks(tasks: NewTask[]): Promise<number> {

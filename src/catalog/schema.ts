@@ -223,6 +223,16 @@ export interface MigrationsTable {
   applied_at: number
 }
 
+/** When each periodic chore last started (migration 14; chore-plans.ts). */
+export interface ChoreRunsTable {
+  /** A ChoreName. */
+  name: string
+  /** On the catalog's clock. A run that gives its claim back deletes the row: due at once. */
+  started_at: number
+  /** Who started it: only they give the claim back. */
+  runner: string
+}
+
 export interface Database {
   webhooks: WebhooksTable
   media: MediaTable
@@ -235,6 +245,7 @@ export interface Database {
   handle_deletions: HandleDeletionsTable
   media_counts: MediaCountsTable
   media_count_deltas: MediaCountDeltasTable
+  chore_runs: ChoreRunsTable
   mediagate_migrations: MigrationsTable
 }
 

@@ -112,6 +112,8 @@ const THREAD_METHODS: Record<ThreadMethod, true> = {
   noteScan: true,
   releaseInfected: true,
   resendForwards: true,
+  claimChore: true,
+  releaseChore: true,
 }
 
 export function isThreadMethod(name: string): name is ThreadMethod {

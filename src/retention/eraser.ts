@@ -115,13 +115,14 @@ export class Eraser {
 
   /**
    * Deletes the orphan blobs last written before `olderThan` (orphans.ts), under the same claims
-   * as any deletion. `stop` is asked between batches (a sweeper that is stopping).
+   * as any deletion. `stop` is asked at every listed blob and between batches (a sweeper that is
+   * stopping).
    */
   async collectOrphans(olderThan: Date, stop: () => boolean = () => false): Promise<{ found: number; deleted: number }> {
     const { catalog, blobs } = this.options
     let found = 0
     let deleted = 0
-    for await (const batch of orphanBlobs(catalog, blobs, olderThan)) {
+    for await (const batch of orphanBlobs(catalog, blobs, olderThan, stop)) {
       found += batch.length
       deleted += (await this.releaseBlobs(batch.map((b) => b.key))).deleted
       if (stop()) break

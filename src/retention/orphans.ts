@@ -21,9 +21,11 @@ const BATCH = 500
 /**
  * The blobs last written before `olderThan` that no live record uses, in batches as the store
  * lists them (a tombstone that still holds a key does not count: its deletion is unfinished). A
- * store that does not say when a blob was written has no orphans.
+ * store that does not say when a blob was written has no orphans. `stop` is asked at every listed
+ * blob: a listing with no orphans yields nothing to stop between, and a shutdown should not wait
+ * for the rest of a large store.
  */
-export async function* orphanBlobs(catalog: Pick<Erasure, 'referencedBlobKeys'>, blobs: Pick<BlobStore, 'list'>, olderThan: Date): AsyncIterable<BlobStat[]> {
+export async function* orphanBlobs(catalog: Pick<Erasure, 'referencedBlobKeys'>, blobs: Pick<BlobStore, 'list'>, olderThan: Date, stop: () => boolean = () => false): AsyncIterable<BlobStat[]> {
   let batch: BlobStat[] = []
   const unused = async (): Promise<BlobStat[]> => {
     const used = new Set(await catalog.referencedBlobKeys(batch.map((b) => b.key)))
@@ -32,6 +34,7 @@ export async function* orphanBlobs(catalog: Pick<Erasure, 'referencedBlobKeys'>,
     return out
   }
   for await (const blob of blobs.list()) {
+    if (stop()) return
     if (blob.modifiedAt === undefined || blob.modifiedAt >= olderThan) continue
     batch.push(blob)
     if (batch.length < BATCH) continue

@@ -1,13 +1,19 @@
 /**
  * The retention sweep: deletes the media older than their platform's retention (as the Eraser
  * does: tombstone, then unshared blobs), finishes blob deletions an earlier failure left on
- * tombstones, and removes orphan blobs (orphans.ts; every `orphansEveryMs`, since it lists the
- * whole store). Runs in the worker process, shortly after start and then every `intervalMs`, with
- * or without a retention; `mediagate sweep` runs one pass by hand. Several processes may sweep at
- * once: every step is idempotent. Each pass is bounded, so a huge backlog is worked off over
- * several passes.
+ * tombstones, and removes orphan blobs (orphans.ts). Runs in the worker process, shortly after
+ * start and then every `intervalMs`, with or without a retention; `mediagate sweep` runs one pass
+ * by hand. Several processes may sweep at once: every step is idempotent. Each pass is bounded,
+ * so a huge backlog is worked off over several passes.
+ *
+ * The orphan scan lists the whole store, so it runs once per `orphansEveryMs` for the whole
+ * deployment, not per process: a pass claims it in the catalog (Chores), which keeps when it last
+ * started, so neither more workers nor their restarts add scans. A scan that fails or is stopped
+ * gives the claim back, due again at the next pass of any process; one whose process dies holds
+ * it for the interval (see chore-plans.ts).
  */
-import type { Erasure } from '../catalog/catalog.js'
+import { randomUUID } from 'node:crypto'
+import type { Chores, Erasure } from '../catalog/catalog.js'
 import { toMediagateError } from '../errors.js'
 import type { Logger } from '../logging/logger.js'
 import { PLATFORMS, type Platform } from '../media/record.js'
@@ -18,7 +24,7 @@ import type { RetentionRules } from './retention-rules.js'
 const DAY_MS = 24 * 60 * 60 * 1000
 
 export interface SweeperOptions {
-  catalog: Erasure
+  catalog: Erasure & Chores
   eraser: Eraser
   logger: Logger
   rules: RetentionRules
@@ -32,8 +38,13 @@ export interface SweeperOptions {
   maxBatches?: number
   /** Orphan blobs written less than this long ago are left alone. Default 1 hour (ORPHAN_GRACE_MS). */
   orphanGraceMs?: number
-  /** How often a pass also looks for orphan blobs; the first pass always does. Default 6 hours. */
+  /** How often the deployment looks for orphan blobs (one pass of one process claims each scan). Default 6 hours. */
   orphansEveryMs?: number
+}
+
+export interface PassOptions {
+  /** Scan for orphans whenever the last scan started (a pass asked for by hand); default: only when one is due. */
+  forceOrphanScan?: boolean
 }
 
 export interface SweepResult {
@@ -41,6 +52,8 @@ export interface SweepResult {
   deleted: Partial<Record<Platform, number>>
   /** Blobs removed from the store for tombstones. */
   blobsDeleted: number
+  /** Whether this pass looked for orphan blobs (it claimed the scan). */
+  orphansScanned: boolean
   /** Orphan blobs removed from the store (0 when this pass did not look for them). */
   orphansDeleted: number
 }
@@ -49,8 +62,6 @@ export class RetentionSweeper {
   private timer: NodeJS.Timeout | undefined
   private running: Promise<SweepResult> | undefined
   private stopped = false
-  /** When a pass last looked for orphans (the local clock: blob times are not on the catalog's). */
-  private orphansScannedAt: number | undefined
 
   constructor(private readonly options: SweeperOptions) {}
 
@@ -66,11 +77,12 @@ export class RetentionSweeper {
   }
 
   /**
-   * One pass now (joins a pass already running). `now` is what retention measures ages against;
-   * orphans are always judged by the clock, since the grace period covers puts happening now.
+   * One pass now (joins a pass already running, whatever its options). `now` is what retention
+   * measures ages against; orphans are always judged by the clock, since the grace period covers
+   * puts happening now.
    */
-  runOnce(now: Date = new Date()): Promise<SweepResult> {
-    this.running ??= this.pass(now).finally(() => {
+  runOnce(now: Date = new Date(), options: PassOptions = {}): Promise<SweepResult> {
+    this.running ??= this.pass(now, options).finally(() => {
       this.running = undefined
     })
     return this.running
@@ -86,11 +98,11 @@ export class RetentionSweeper {
     this.timer.unref()
   }
 
-  private async pass(now: Date): Promise<SweepResult> {
+  private async pass(now: Date, options: PassOptions): Promise<SweepResult> {
     const { catalog, eraser, logger, rules } = this.options
     const batchSize = this.options.batchSize ?? 500
     const maxBatches = this.options.maxBatches ?? 200
-    const result: SweepResult = { deleted: {}, blobsDeleted: 0, orphansDeleted: 0 }
+    const result: SweepResult = { deleted: {}, blobsDeleted: 0, orphansScanned: false, orphansDeleted: 0 }
     for (const platform of PLATFORMS) {
       const days = rules[platform]
       if (days === undefined) continue
@@ -113,13 +125,30 @@ export class RetentionSweeper {
       // The store is failing, or what is left is in use by captures: next pass.
       if (failed.size > 0 || released.size === 0) break
     }
-    const clock = Date.now()
-    if (!this.stopped && (this.orphansScannedAt === undefined || clock - this.orphansScannedAt >= (this.options.orphansEveryMs ?? 6 * 60 * 60_000))) {
-      const orphans = await eraser.collectOrphans(new Date(clock - (this.options.orphanGraceMs ?? ORPHAN_GRACE_MS)), () => this.stopped)
-      this.orphansScannedAt = clock
-      result.orphansDeleted = orphans.deleted
-      if (orphans.found > 0) logger.warn({ found: orphans.found, deleted: orphans.deleted }, 'retention: removed blobs no record uses (orphans)')
-    }
+    if (!this.stopped) Object.assign(result, await this.scanOrphans(options.forceOrphanScan ?? false))
     return result
+  }
+
+  /** The orphan scan, if this pass claims it (or `force`s it) for the deployment. */
+  private async scanOrphans(force: boolean): Promise<Pick<SweepResult, 'orphansScanned' | 'orphansDeleted'>> {
+    const { catalog, eraser, logger } = this.options
+    const runner = `sweep-${process.pid}-${randomUUID()}`
+    const everyMs = force ? 0 : (this.options.orphansEveryMs ?? 6 * 60 * 60_000)
+    if (!(await catalog.claimChore('orphan_scan', runner, everyMs))) return { orphansScanned: false, orphansDeleted: 0 }
+    let finished = false
+    try {
+      const olderThan = new Date(Date.now() - (this.options.orphanGraceMs ?? ORPHAN_GRACE_MS))
+      const orphans = await eraser.collectOrphans(olderThan, () => this.stopped)
+      finished = !this.stopped
+      if (orphans.found > 0) logger.warn({ found: orphans.found, deleted: orphans.deleted }, 'retention: removed blobs no record uses (orphans)')
+      return { orphansScanned: true, orphansDeleted: orphans.deleted }
+    } finally {
+      // A scan that did not get through the store is due again at once, not an interval later.
+      if (!finished) {
+        await catalog
+          .releaseChore('orphan_scan', runner)
+          .catch((err: unknown) => logger.warn({ err: toMediagateError(err, 'catalog') }, 'retention: could not give the orphan scan back; it is due again after its interval'))
+      }
+    }
   }
 }

@@ -22,6 +22,7 @@ import { sessionTests } from './conformance/sessions.js'
 import { taskTests } from './conformance/tasks.js'
 import { handleTests } from './conformance/handles.js'
 import { countTests } from './conformance/counts.js'
+import { choreTests } from './conformance/chores.js'
 
 export type TestCatalog = Catalog & {
   migrateTo(version: number): Promise<MigrationOutcome>
@@ -90,5 +91,6 @@ export function catalogConformance(name: string, setup: () => Promise<CatalogFix
     handleTests(ctx)
     scanTests(ctx)
     countTests(ctx)
+    choreTests(ctx)
   })
 }

@@ -49,7 +49,7 @@ describe.skipIf(!available)('PostgresCatalog', () => {
     await client.connect()
     try {
       const tables = await client.query<{ table_name: string }>('select table_name from information_schema.tables where table_schema = $1 order by 1', [s.name])
-      expect(tables.rows.map((r) => r.table_name)).toEqual(['blob_deletions', 'dashboard_sessions', 'derivatives', 'forwards', 'handle_deletions', 'media', 'media_count_deltas', 'media_counts', 'media_handles', 'mediagate_migrations', 'tasks', 'webhooks'])
+      expect(tables.rows.map((r) => r.table_name)).toEqual(['blob_deletions', 'chore_runs', 'dashboard_sessions', 'derivatives', 'forwards', 'handle_deletions', 'media', 'media_count_deltas', 'media_counts', 'media_handles', 'mediagate_migrations', 'tasks', 'webhooks'])
       const rows = await client.query(`select count(*)::int as n from "${s.name}".media`)
       expect(rows.rows[0].n).toBe(2)
     } finally {

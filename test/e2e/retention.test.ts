@@ -1,15 +1,20 @@
 /**
  * Retention and erasure over real HTTP: `DELETE /v1/media/{id}`, `mediagate delete`, the
  * periodic retention sweep and `mediagate sweep`. Bytes go, a blob goes only once no live record
- * shares it, and a tombstone (`status: deleted`) stays; its content answers 410 `deleted`.
+ * shares it, and a tombstone (`status: deleted`) stays; its content answers 410 `deleted`. The
+ * orphan scan runs once per interval for the whole deployment, on SQLite and PostgreSQL.
  */
 import { createHash, randomBytes } from 'node:crypto'
-import { utimes } from 'node:fs/promises'
+import { mkdtemp, rm, utimes } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { Readable } from 'node:stream'
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest'
-import type { BlobStore } from '../../src/blobs/blob-store.js'
+import type { BlobStat, BlobStore } from '../../src/blobs/blob-store.js'
 import { blobKeyFor } from '../../src/blobs/blob-store.js'
+import { DiskBlobStore } from '../../src/blobs/disk-blob-store.js'
+import type { Catalog } from '../../src/catalog/catalog.js'
+import { openCatalog } from '../../src/catalog/open-catalog.js'
 import { deleteCommand } from '../../src/cli/commands/delete.js'
 import { sweepCommand } from '../../src/cli/commands/sweep.js'
 import { verifyCommand } from '../../src/cli/commands/verify.js'
@@ -23,6 +28,8 @@ import { RetentionSweeper } from '../../src/retention/sweeper.js'
 import type { MediaJson } from '../../src/serve/present-media.js'
 import { newMedia } from '../catalog/fixtures.js'
 import { type Harness, startHarness } from '../helpers/harness.js'
+import { createTestSchema } from '../helpers/postgres.js'
+import { postgresAvailable } from '../helpers/services.js'
 
 const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex')
 const DAY = 24 * 60 * 60 * 1000
@@ -253,7 +260,8 @@ describe('orphan blobs (in the store, used by no record)', () => {
 
   it('the periodic sweep removes orphans also without any retention set', async () => {
     const old = await orphan(3)
-    const sweeper = new RetentionSweeper({ catalog: h.gateway.catalog, eraser: h.internals.parts.eraser, logger: createLogger('silent'), rules: {}, intervalMs: 30, firstDelayMs: 10 })
+    // `mediagate sweep` above scanned: a scan is due again once this interval has passed since.
+    const sweeper = new RetentionSweeper({ catalog: h.gateway.catalog, eraser: h.internals.parts.eraser, logger: createLogger('silent'), rules: {}, intervalMs: 30, firstDelayMs: 10, orphansEveryMs: 100 })
     sweeper.start()
     try {
       for (let i = 0; i < 200 && (await h.gateway.blobs.stat(old)) !== undefined; i++) await new Promise((r) => setTimeout(r, 20))
@@ -276,5 +284,154 @@ describe('orphan blobs (in the store, used by no record)', () => {
     expect(out).toMatch(/; [1-9]\d* removed$/m)
     expect(await h.gateway.blobs.stat(key)).toBeUndefined()
     expect((await h.gateway.catalog.get(record.id))!.blobKey).toBeNull()
+  })
+})
+
+const pgAvailable = await postgresAvailable()
+
+/**
+ * Worker processes on one catalog and one blob store: each "process" opens its own catalog
+ * connection and sweeper, and a restart is a new one. The orphan scan's schedule lives in the
+ * catalog, so neither restarts nor more processes scan again within the interval.
+ */
+describe.each([
+  { engine: 'sqlite', skip: false },
+  { engine: 'postgres', skip: !pgAvailable },
+])('the orphan scan across processes and restarts ($engine)', ({ engine, skip }) => {
+  const HOUR = 60 * 60 * 1000
+  const EVERY_MS = 1500
+  let dir: string
+  let databaseUrl: string
+  let blobs: DiskBlobStore
+  let dropSchema: (() => Promise<void>) | undefined
+  const opened: Catalog[] = []
+
+  beforeAll(async () => {
+    if (skip) return
+    dir = await mkdtemp(path.join(tmpdir(), 'mediagate-orphan-schedule-'))
+    if (engine === 'postgres') {
+      const schema = await createTestSchema()
+      dropSchema = () => schema.drop()
+      databaseUrl = schema.url
+    } else databaseUrl = `sqlite:${path.join(dir, 'mediagate.db')}`
+    blobs = new DiskBlobStore(path.join(dir, 'blobs'))
+    await blobs.init()
+    const first = await openCatalog(databaseUrl)
+    opened.push(first)
+    await first.migrate()
+  })
+  afterAll(async () => {
+    await Promise.allSettled(opened.map((c) => c.close()))
+    await dropSchema?.()
+    if (dir) await rm(dir, { recursive: true, force: true })
+  })
+
+  /** A worker process: its own catalog connection, eraser and sweeper, over `store`. */
+  async function startProcess(store: BlobStore = blobs): Promise<RetentionSweeper> {
+    const catalog = await openCatalog(databaseUrl)
+    opened.push(catalog)
+    const logger = createLogger('silent')
+    return new RetentionSweeper({ catalog, eraser: new Eraser({ catalog, blobs: store, logger }), logger, rules: {}, orphansEveryMs: EVERY_MS })
+  }
+  async function orphan(): Promise<string> {
+    const { key } = await blobs.put(Readable.from([randomBytes(1200)]))
+    const when = new Date(Date.now() - 2 * HOUR)
+    await utimes(path.join(dir, 'blobs', key), when, when)
+    return key
+  }
+  const sweepByHand = (...args: string[]) => {
+    let out = ''
+    return sweepCommand({ write: (text: string) => (out += text) })
+      .parseAsync(['--database-url', databaseUrl, '--storage-url', `file:${path.join(dir, 'blobs')}`, ...args], { from: 'user' })
+      .then(() => out)
+  }
+  /** A store whose listing, once `listing` resolved (a scan claimed and began), waits for `open()`: a scan still running. */
+  function slowStore(): { store: BlobStore; listing: Promise<void>; open: () => void } {
+    let open!: () => void
+    let began!: () => void
+    const gate = new Promise<void>((resolve) => (open = resolve))
+    const listing = new Promise<void>((resolve) => (began = resolve))
+    const store: BlobStore = Object.assign(Object.create(blobs) as BlobStore, {
+      list: async function* (): AsyncIterable<BlobStat> {
+        began()
+        await gate
+        yield* blobs.list()
+      },
+    })
+    return { store, listing, open }
+  }
+  const until = (ms: number) => new Promise((r) => setTimeout(r, Math.max(0, ms - Date.now())))
+
+  it.skipIf(skip)('a restart does not scan again within the interval, and one of the processes does after it', async () => {
+    const first = await orphan()
+    const worker = await startProcess()
+    const scannedAt = Date.now()
+    expect(await worker.runOnce()).toMatchObject({ orphansScanned: true, orphansDeleted: 1 })
+    expect(await blobs.stat(first)).toBeUndefined()
+    await worker.stop()
+
+    const second = await orphan()
+    const [restarted, another] = [await startProcess(), await startProcess()]
+    expect(await restarted.runOnce()).toMatchObject({ orphansScanned: false, orphansDeleted: 0 })
+    expect(await another.runOnce()).toMatchObject({ orphansScanned: false })
+    expect(await blobs.stat(second)).toBeDefined()
+
+    await until(scannedAt + EVERY_MS + 50)
+    const results = await Promise.all([restarted.runOnce(), another.runOnce()])
+    expect(results.map((r) => r.orphansScanned).sort()).toEqual([false, true])
+    expect(results.reduce((n, r) => n + r.orphansDeleted, 0)).toBe(1)
+    expect(await blobs.stat(second)).toBeUndefined()
+    expect(await restarted.runOnce()).toMatchObject({ orphansScanned: false })
+  })
+
+  it.skipIf(skip)('`mediagate sweep` scans whenever the workers last did, and the workers\' next scan is an interval after it', async () => {
+    const worker = await startProcess()
+    await until(Date.now() + EVERY_MS + 50)
+    expect(await worker.runOnce()).toMatchObject({ orphansScanned: true })
+    const workerScannedAt = Date.now()
+    await until(workerScannedAt + 700)
+    const old = await orphan()
+    expect(await sweepByHand()).toMatch(/^orphan blobs removed \(no record used them\): 1$/m)
+    const byHandAt = Date.now()
+    expect(await blobs.stat(old)).toBeUndefined()
+    // Due by the worker's own scan, but the one by hand started over 700 ms later.
+    await until(workerScannedAt + EVERY_MS + 50)
+    expect(await worker.runOnce()).toMatchObject({ orphansScanned: false })
+    await until(byHandAt + EVERY_MS + 50)
+    expect(await worker.runOnce()).toMatchObject({ orphansScanned: true })
+  })
+
+  it.skipIf(skip)('a process killed mid-scan holds the scan for the interval; one stopped mid-scan gives it back at once', async () => {
+    const other = await startProcess()
+    await until(Date.now() + EVERY_MS + 50)
+    // Killed: its scan never ends and never gives the claim back.
+    const killed = slowStore()
+    const dying = await startProcess(killed.store)
+    const hung = dying.runOnce()
+    await killed.listing
+    const claimedAt = Date.now()
+    expect(await other.runOnce()).toMatchObject({ orphansScanned: false })
+    await until(claimedAt + EVERY_MS + 50)
+    expect(await other.runOnce()).toMatchObject({ orphansScanned: true })
+    const otherScannedAt = Date.now()
+
+    // Stopped (a shutdown) mid-scan: it lists no further, and the next pass of any process scans.
+    await until(otherScannedAt + EVERY_MS + 50)
+    const old = await orphan()
+    const stopping = slowStore()
+    const leaving = await startProcess(stopping.store)
+    const leavingPass = leaving.runOnce()
+    await stopping.listing
+    expect(await other.runOnce()).toMatchObject({ orphansScanned: false })
+    const stopped = leaving.stop()
+    stopping.open()
+    await stopped
+    expect(await leavingPass).toMatchObject({ orphansScanned: true, orphansDeleted: 0 })
+    expect(await blobs.stat(old)).toBeDefined()
+    expect(await other.runOnce()).toMatchObject({ orphansScanned: true, orphansDeleted: 1 })
+    expect(await blobs.stat(old)).toBeUndefined()
+    killed.open()
+    await hung
+    await dying.stop()
   })
 })

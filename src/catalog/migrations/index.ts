@@ -19,6 +19,7 @@ import { traceParent } from './0010_trace_parent.js'
 import { mediaHandles } from './0011_media_handles.js'
 import { mediaCounts } from './0012_media_counts.js'
 import { narrowMediaIndexes } from './0013_narrow_media_indexes.js'
+import { choreRuns } from './0014_chore_runs.js'
 
 export interface Migration {
   version: number
@@ -27,6 +28,6 @@ export interface Migration {
   down(dialect: SqlDialect): CompiledQuery[]
 }
 
-export const MIGRATIONS: readonly Migration[] = [initial, policiesAndDeletion, forwarding, dashboardSessions, blobLeases, unfinishedAttempts, meta2026, tasksAndDerivatives, malwareScans, traceParent, mediaHandles, mediaCounts, narrowMediaIndexes]
+export const MIGRATIONS: readonly Migration[] = [initial, policiesAndDeletion, forwarding, dashboardSessions, blobLeases, unfinishedAttempts, meta2026, tasksAndDerivatives, malwareScans, traceParent, mediaHandles, mediaCounts, narrowMediaIndexes, choreRuns]
 
 export const LATEST_VERSION = MIGRATIONS.at(-1)?.version ?? 0
