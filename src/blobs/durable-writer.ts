@@ -9,7 +9,10 @@
  * sharing directories share their fsyncs, and only one thread of the process makes or syncs
  * the directories below it, so none can take a directory another has made but not yet synced
  * for durable. A few threads, because a group's file fdatasyncs run one after the other; the
- * threads are unref'd and started on first use.
+ * threads are unref'd and started on first use. Measured (2-core VM, 50 KiB blobs, issue 19):
+ * one or two threads cost no less CPU per blob than three (about 3/4 of it is the kernel's
+ * fsync and fdatasync work, the same whatever the grouping, as nearly every blob has its own
+ * leaf directory) but store fewer blobs a second: 125–160 against 160–380 in the capture probe.
  */
 import path from 'node:path'
 import { Worker } from 'node:worker_threads'
