@@ -1,7 +1,8 @@
 /**
  * Capture alone, for profiling and for CPU-per-media figures between full bench runs:
- * `node dist-bench/bench/lib/capture-probe.js [count] [--profile DIR] [--baseline] [--env K=V …]`.
- * Starts the emulator and a gateway child (SQLite + disk), warms up, captures `count` 50 KiB
+ * `node dist-bench/bench/lib/capture-probe.js [count] [--warm N] [--profile DIR] [--baseline] [--env K=V …]`.
+ * Starts the emulator and a gateway child (SQLite + disk), warms up (`--warm` media, default 200, the
+ * baseline too; V8 is still compiling the hot code for thousands of media after start), captures `count` 50 KiB
  * media (WhatsApp and Messenger alternating) at no added latency, and prints media/s and the
  * gateway's CPU per media, per thread; with --baseline also the durable parallel client's figures.
  */
@@ -22,7 +23,7 @@ import { rate } from './stats.js'
 
 const { values, positionals } = parseArgs({
   allowPositionals: true,
-  options: { profile: { type: 'string' }, baseline: { type: 'boolean', default: false }, env: { type: 'string', multiple: true } },
+  options: { profile: { type: 'string' }, warm: { type: 'string', default: '200' }, baseline: { type: 'boolean', default: false }, env: { type: 'string', multiple: true } },
 })
 const count = Number(positionals[0] ?? 2000)
 const env = Object.fromEntries((values.env ?? []).map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)]))
@@ -34,7 +35,7 @@ try {
   const gateway = await startGateway(ctx, { label: 'probe', emulatorUrl: emulator.url, env })
   const client = new GatewayClient(gateway.url)
   try {
-    await captureAll(client, registerMedia(emulator, { count: 200, size: 50 * 1024, mixed: true }), 60_000)
+    await captureAll(client, registerMedia(emulator, { count: Number(values.warm), size: 50 * 1024, mixed: true }), 600_000)
     const set = registerMedia(emulator, { count, size: 50 * 1024, mixed: true })
     emulator.resetStats()
     const loadBefore = load()
@@ -55,8 +56,8 @@ try {
     await mkdir(dir)
     const child = await startBaseline(ctx, 'durable-parallel-capture')
     try {
-      const warm = registerMedia(emulator, { count: 200, size: 50 * 1024, mixed: true })
-      await child.run({ jobs: warm.jobs, token: ACCESS_TOKEN, dir, concurrency: 16, maxMs: 60_000 } satisfies DownloadInput, 120_000)
+      const warm = registerMedia(emulator, { count: Number(values.warm), size: 50 * 1024, mixed: true })
+      await child.run({ jobs: warm.jobs, token: ACCESS_TOKEN, dir, concurrency: 16, maxMs: 600_000 } satisfies DownloadInput, 660_000)
       const set = registerMedia(emulator, { count, size: 50 * 1024, mixed: true })
       const loadBefore = load()
       const out = await child.run<DownloadOutput>({ jobs: set.jobs, token: ACCESS_TOKEN, dir, concurrency: 16, maxMs: 600_000 } satisfies DownloadInput, 660_000)

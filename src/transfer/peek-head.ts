@@ -34,6 +34,9 @@ export async function peekHead(source: Readable, bytes: number): Promise<PeekedS
     const done = (atEnd: boolean) => {
       source.pause()
       cleanup()
+      // Back at once, not after the await: a source whose end already arrived would otherwise
+      // emit 'end' (on the next tick, before this promise's continuation) with the head taken.
+      if (!atEnd) putBack(source, chunks)
       resolve(atEnd)
     }
     source.on('data', onData)
@@ -44,15 +47,20 @@ export async function peekHead(source: Readable, bytes: number): Promise<PeekedS
   // go back as they are, not copied once more into one buffer.
   const head = chunks.length === 1 ? chunks[0]!.subarray(0, bytes) : Buffer.concat(chunks, Math.min(length, bytes))
   if (!ended) {
-    // Back into the paused source, which is the body again: no stream and no pipe more per
-    // transfer. Its errors reach its reader as they would have. Last chunk first: each unshift
-    // goes in front of the one before. The source stays paused: a reader that only listens
-    // for 'data' must resume it (pipe does).
-    for (let i = chunks.length - 1; i >= 0; i--) source.unshift(chunks[i]!)
     return { head, body: source }
   }
   const body = new PassThrough()
   for (const chunk of chunks) body.write(chunk)
   body.end()
   return { head, body }
+}
+
+/**
+ * The chunks read go back into the paused source, which is the body again: no stream and no
+ * pipe more per transfer. Its errors reach its reader as they would have. Last chunk first:
+ * each unshift goes in front of the one before. The source stays paused: a reader that only
+ * listens for 'data' must resume it (pipe does).
+ */
+function putBack(source: Readable, chunks: Buffer[]): void {
+  for (let i = chunks.length - 1; i >= 0; i--) source.unshift(chunks[i]!)
 }
