@@ -69,6 +69,8 @@ function threadsNs(pid: number): Map<string, number> {
   return out
 }
 const processNs = (pid: number) => [...threadsNs(pid).values()].reduce((a, b) => a + b, 0)
+/** Kernel-side CPU of a process, ms, from /proc/<pid>/stat (clock ticks, 10 ms). */
+const systemMs = (pid: number) => (Number(read(`/proc/${pid}/stat`).split(') ')[1]?.split(' ')[12] ?? 0) * 1000) / 100
 
 /** The local ports of `pid`'s TCP connections to port 5432: its PostgreSQL sessions. */
 function postgresClientPorts(pid: number): Set<number> {
@@ -114,12 +116,14 @@ const backendPort = (cmd: string) => Number(/127\.0\.0\.1\((\d+)\)/.exec(cmd)?.[
 interface Snapshot {
   swift: Map<number, number>
   postgres: Map<number, number>
+  postgresSys: Map<number, number>
   self: number
   selfThreads: Map<string, number>
 }
 function snapshot(): Snapshot {
   const u = process.cpuUsage()
-  return { swift: sampleGroup(isSwift), postgres: sampleGroup(isPostgres), self: (u.user + u.system) / 1000, selfThreads: threadsNs(process.pid) }
+  const postgres = sampleGroup(isPostgres)
+  return { swift: sampleGroup(isSwift), postgres, postgresSys: new Map([...postgres.keys()].map((pid) => [pid, systemMs(pid)])), self: (u.user + u.system) / 1000, selfThreads: threadsNs(process.pid) }
 }
 
 const per = (ms: number) => (ms / count).toFixed(3)
@@ -140,7 +144,10 @@ function report(title: string, a: Snapshot, b: Snapshot, ours: (pid: number) => 
   const pgMs = groupDeltaMs(a.postgres, pgOurs)
   const pgOtherMs = groupDeltaMs(a.postgres, pgOther)
   const selfMs = b.self - a.self
+  let pgSys = 0
+  for (const pid of pgOurs.keys()) pgSys += (b.postgresSys.get(pid) ?? 0) - (a.postgresSys.get(pid) ?? b.postgresSys.get(pid) ?? 0)
   line(`PostgreSQL backends of the gateway (${pgOurs.size})`, pgMs)
+  line('  of which in the kernel', pgSys)
   line('PostgreSQL other processes', pgOtherMs)
   line('Swift (all processes)', swift)
   line('bench process (emulator, sender, poll)', selfMs)
@@ -160,6 +167,18 @@ const bucket = `mg-probe-${Date.now().toString(36)}-${randomBytes(3).toString('h
 await s3.send(new CreateBucketCommand({ Bucket: bucket }))
 const emulator = await startEmulator({ accessToken: ACCESS_TOKEN, appSecret: APP_SECRET, latencyMs: 0 })
 const schema = await createTestSchema('mg_probe')
+const countFile = path.join(workDir, 'pg-statements.json')
+/** The statements the gateway's threads have sent so far (pg-statement-counter.ts). */
+const statements = (): { total: number; counts: Record<string, number> } => {
+  const sum = { total: 0, counts: {} as Record<string, number> }
+  for (const f of readdirSync(workDir).filter((f) => f.startsWith('pg-statements.json.'))) {
+    const one = JSON.parse(read(path.join(workDir, f)) || '{"total":0,"counts":{}}') as typeof sum
+    sum.total += one.total
+    for (const [k, n] of Object.entries(one.counts)) sum.counts[k] = (sum.counts[k] ?? 0) + n
+  }
+  return sum
+}
+const settle = () => new Promise((resolve) => setTimeout(resolve, 1200))
 try {
   const gateway = await startGateway(ctx, {
     label: 's3-probe',
@@ -171,6 +190,8 @@ try {
       MEDIAGATE_S3_REGION: REGION,
       AWS_ACCESS_KEY_ID: CREDENTIALS.accessKeyId,
       AWS_SECRET_ACCESS_KEY: CREDENTIALS.secretAccessKey,
+      NODE_OPTIONS: `--import=${path.join(import.meta.dirname, 'pg-statement-counter.js')}`,
+      MEDIAGATE_PG_COUNT_FILE: countFile,
       ...extraEnv,
     },
   })
@@ -181,11 +202,15 @@ try {
     emulator.resetStats()
     const loadBefore = load()
     const portsBefore = postgresClientPorts(gateway.pid)
+    await settle()
+    const st0 = statements()
     const gw0 = threadsNs(gateway.pid)
     const a = snapshot()
     const s = await captureAll(client, set, 600_000)
     const b = snapshot()
     const gw1 = threadsNs(gateway.pid)
+    await settle()
+    const st1 = statements()
     const ports = new Set([...portsBefore, ...postgresClientPorts(gateway.pid)])
     const gwThreads = [...gw1].map(([k, v]) => [k, (v - (gw0.get(k) ?? 0)) / 1e6] as [string, number]).filter(([, ms]) => ms > 0)
     gwThreads.sort((x, y) => y[1] - x[1])
@@ -193,6 +218,10 @@ try {
     process.stdout.write(`gateway: ${s.stored}/${count} stored, ${s.mediaPerSecond.toFixed(0)} media/s, ${emulator.stats().downloadsCompleted} downloads; load ${loadBefore} → ${load()}\n`)
     for (const [k, ms] of gwThreads) if (ms / count >= 0.005) line(`  gateway thread ${k}`, ms)
     report('gateway run, CPU per media:', a, b, (pid) => ports.has(backendPort(cmdline(pid))), [['gateway (all threads)', gwTotal]])
+    // Counted in the gateway up to half a second after settling: the polling's reads are in it.
+    process.stdout.write(`  PostgreSQL statements: ${((st1.total - st0.total) / count).toFixed(2)} per media (`)
+    const kinds = Object.entries(st1.counts).map(([k, n]) => [k, n - (st0.counts[k] ?? 0)] as const).filter(([, n]) => n > 0).sort((x, y) => y[1] - x[1])
+    process.stdout.write(`${kinds.map(([k, n]) => `${k}: ${(n / count).toFixed(2)}`).join('; ')})\n`)
   } finally {
     await client.close()
     await gateway.discard()
