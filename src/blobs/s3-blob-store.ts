@@ -14,6 +14,7 @@ import { assertQuarantineKey, BLOB_PREFIX, quarantineKeyFor } from './keys.js'
 import { assertSafeKey } from './path-guard.js'
 import { checkRange } from './range.js'
 import { createS3Client, type S3ConnectionOptions } from './s3-client.js'
+import { type DirectPut, prepareDirectPut } from './s3-direct-put.js'
 import { isS3NotFound, s3ErrorName, toStorageError } from './s3-errors.js'
 import { listObjects, removeStaleUploads } from './s3-listing.js'
 import { type PutFrameStore, runPut } from './put-frame.js'
@@ -52,6 +53,7 @@ export class S3BlobStore implements BlobStore {
   private readonly staleAfterMs: number
   private readonly logger: Pick<Logger, 'warn'> | undefined
   private readonly puts: PutFrameStore
+  private direct: Promise<DirectPut | undefined> | undefined
 
   constructor(options: S3BlobStoreOptions) {
     this.bucket = options.bucket
@@ -70,6 +72,7 @@ export class S3BlobStore implements BlobStore {
       queueSize: Math.max(1, options.queueSize ?? 1),
       logger: this.logger,
       stat: (key: string) => this.stat(key),
+      directPut: () => this.directPut(),
     }
     this.puts = { begin: () => new S3Put(target), mapError: (err) => toStorageError(err, 'upload') }
   }
@@ -87,6 +90,12 @@ export class S3BlobStore implements BlobStore {
     }
     const olderThan = new Date(Date.now() - this.staleAfterMs)
     await removeStaleUploads(this.client, this.bucket, this.prefix, `${this.prefix}${TMP_PREFIX}`, olderThan, this.logger)
+  }
+
+  /** Prepared once; if preparing fails the SDK's PutObject is used, and reports the error itself. */
+  private directPut(): Promise<DirectPut | undefined> {
+    this.direct ??= prepareDirectPut(this.client, this.bucket).catch(() => undefined)
+    return this.direct
   }
 
   put(body: Readable, options: PutOptions = {}): Promise<PutResult> {

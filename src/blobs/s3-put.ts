@@ -4,8 +4,8 @@
  * A put first reads up to one part (`partSize`, 5 MiB by default) of its body into memory, as
  * lib-storage would before its first request anyway. Then:
  * - The body ended within that (photos, voice notes, most media): its sha256 is known and
- *   verified, so it is one PutObject of that buffer straight to the final key, carrying the
- *   sha256 as `x-amz-content-sha256`, which S3 (and Swift) check against the bytes received before
+ *   verified, so it is one PutObject of that buffer straight to the final key (signed and sent
+ *   without the SDK's middleware stack, s3-direct-put.ts), carrying the sha256 as `x-amz-content-sha256`, which S3 (and Swift) check against the bytes received before
  *   they store anything. There is no existence check: a PUT of the same bytes under the key their
  *   sha256 names replaces the blob with an identical one, atomically (readers see the old or the
  *   new object, never a part), and costs one round trip where asking first costs two. Such a put
@@ -40,6 +40,7 @@ import type { HashingStream } from './hashing-stream.js'
 import { nullSink } from './null-sink.js'
 import type { PutAttempt } from './put-frame.js'
 import { type BodyHead, readHead, rejoin } from './s3-body-head.js'
+import type { DirectPut } from './s3-direct-put.js'
 import { toStorageError } from './s3-errors.js'
 
 export const TMP_PREFIX = '.tmp/'
@@ -54,6 +55,8 @@ export interface S3PutTarget {
   queueSize: number
   logger: Pick<Logger, 'warn'> | undefined
   stat(key: string): Promise<BlobStat | undefined>
+  /** The whole-body PUT without the SDK's middleware (s3-direct-put.ts), or undefined to use the SDK. */
+  directPut(): Promise<DirectPut | undefined>
 }
 
 export class S3Put implements PutAttempt {
@@ -82,12 +85,24 @@ export class S3Put implements PutAttempt {
     const key = blobKeyFor(sha256)
     await options.beforeCommit?.(sha256)
     const body = head.chunks.length === 1 ? head.chunks[0]! : Buffer.concat(head.chunks, head.bytes)
+    const objectKey = `${this.target.prefix}${key}`
+    const direct = await this.target.directPut()
+    const sent = direct
+      ? direct(objectKey, body, sha256, options.contentType)
+      : this.target.client.send(this.sdkPut(objectKey, body, sha256, options.contentType)).then(() => undefined)
+    await sent.catch((err: unknown) => {
+      throw toStorageError(err, 'put', key)
+    })
+  }
+
+  /** The same PUT through the SDK, for endpoints the direct put does not handle. */
+  private sdkPut(objectKey: string, body: Buffer, sha256: string, contentType: string | undefined): PutObjectCommand {
     const command = new PutObjectCommand({
       Bucket: this.target.bucket,
-      Key: `${this.target.prefix}${key}`,
+      Key: objectKey,
       Body: body,
       ContentLength: body.length,
-      ...(options.contentType ? { ContentType: options.contentType } : {}),
+      ...(contentType ? { ContentType: contentType } : {}),
     })
     // The SDK would hash the body again to sign it; ours is the verified one, and the server
     // refuses the PUT (BadDigest) unless the bytes it received hash to it.
@@ -98,9 +113,7 @@ export class S3Put implements PutAttempt {
       },
       { step: 'build', name: 'mediagateContentSha256' },
     )
-    await this.target.client.send(command).catch((err: unknown) => {
-      throw toStorageError(err, 'put', key)
-    })
+    return command
   }
 
   private async putKnown(rest: Readable, sha256: string, options: PutOptions): Promise<boolean> {

@@ -14,6 +14,7 @@ import { POSTGRES_SCHEMA_NAME } from './database-url.js'
 import { serverCatalogClock } from './catalog-clock.js'
 import { toCatalogError } from './catalog-errors.js'
 import { postgresClaimQuery } from './claim-queries.js'
+import { StatementNames } from './postgres-statement-names.js'
 import { postgresLeaseBlobsPlan, postgresSettleGroupPlan } from './postgres-group-plans.js'
 import { KyselyCatalog } from './kysely-catalog.js'
 import { driveAsync, isCountedQuery, type Plan, type PlanMode, type Row } from './plan.js'
@@ -48,6 +49,8 @@ export class PostgresCatalog extends KyselyCatalog {
   protected readonly sqlDialect = sqlDialect('postgres')
   readonly schema: string | undefined
   private readonly pool: pg.Pool
+  /** Prepared once per connection (postgres-statement-names.ts). */
+  private readonly statementNames = new StatementNames()
   private readonly secrets: string[]
   private closed = false
 
@@ -96,7 +99,7 @@ export class PostgresCatalog extends KyselyCatalog {
   }
 
   protected async run<T>(plan: Plan<T>, mode: PlanMode): Promise<T> {
-    if (mode === 'autocommit') return driveAsync(plan, (query) => execute(this.pool, query))
+    if (mode === 'autocommit') return driveAsync(plan, (query) => execute(this.pool, query, this.statementNames))
     const client = await this.pool.connect()
     let broken: Error | undefined
     // A checked-out client whose connection dies between two statements emits 'error'; the pool
@@ -108,7 +111,7 @@ export class PostgresCatalog extends KyselyCatalog {
     client.on('error', onError)
     try {
       await client.query('BEGIN')
-      const result = await driveAsync(plan, (query) => execute(client, query))
+      const result = await driveAsync(plan, (query) => execute(client, query, this.statementNames))
       await client.query('COMMIT')
       return result
     } catch (err) {
@@ -154,8 +157,9 @@ export class PostgresCatalog extends KyselyCatalog {
   }
 }
 
-async function execute(client: pg.Pool | pg.PoolClient, query: CompiledQuery): Promise<Row[]> {
-  const result = await client.query<Row>({ text: query.sql, values: query.parameters as unknown[] })
+async function execute(client: pg.Pool | pg.PoolClient, query: CompiledQuery, names: StatementNames): Promise<Row[]> {
+  const name = names.nameOf(query.sql)
+  const result = await client.query<Row>({ text: query.sql, values: query.parameters as unknown[], ...(name !== undefined ? { name } : {}) })
   return isCountedQuery(query) ? [{ changes: result.rowCount ?? 0 }] : result.rows
 }
 
