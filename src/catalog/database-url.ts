@@ -1,6 +1,7 @@
 /**
  * Which catalog a database URL names. PostgreSQL: `postgres://` or `postgresql://`, with our own
- * optional query parameters `schema` and `pool_size` (removed before pg sees the URL). SQLite:
+ * optional query parameters `schema`, `pool_size` and `prepared_statements` (`on`, the default, or
+ * `off` behind a pooler that cannot keep them) (removed before pg sees the URL). SQLite:
  * `sqlite:<path>`, `sqlite:///abs/path`, `sqlite::memory:`, `file:<path>`, `file:///abs/path`
  * or a plain path. Anything else is `invalid_config`; messages never show the password.
  * The configuration parses it once when it loads (`Config.database`); openers take the target.
@@ -10,7 +11,7 @@ import { MediagateError } from '../errors.js'
 
 export type DatabaseTarget =
   | { kind: 'sqlite'; path: string }
-  | { kind: 'postgres'; connectionString: string; schema?: string; poolSize?: number }
+  | { kind: 'postgres'; connectionString: string; schema?: string; poolSize?: number; preparedStatements?: boolean }
 
 /** A PostgreSQL schema we put in search_path: a plain lowercase identifier, never quoted. */
 export const POSTGRES_SCHEMA_NAME = /^[a-z_][a-z0-9_]{0,62}$/
@@ -55,8 +56,11 @@ function parsePostgres(raw: string, invalid: Invalid): DatabaseTarget {
   const schema = url.searchParams.get('schema') ?? undefined
   if (schema !== undefined && !POSTGRES_SCHEMA_NAME.test(schema)) throw invalid(`schema must match ${POSTGRES_SCHEMA_NAME.source}, got "${schema}"`)
   const poolText = url.searchParams.get('pool_size') ?? undefined
+  const preparedText = url.searchParams.get('prepared_statements') ?? undefined
   url.searchParams.delete('schema')
   url.searchParams.delete('pool_size')
+  url.searchParams.delete('prepared_statements')
+  if (preparedText !== undefined && preparedText !== 'on' && preparedText !== 'off') throw invalid(`prepared_statements must be on or off, got "${preparedText}"`)
   let poolSize: number | undefined
   if (poolText !== undefined) {
     poolSize = Number(poolText)
@@ -67,6 +71,7 @@ function parsePostgres(raw: string, invalid: Invalid): DatabaseTarget {
     connectionString: url.toString(),
     ...(schema !== undefined ? { schema } : {}),
     ...(poolSize !== undefined ? { poolSize } : {}),
+    ...(preparedText !== undefined ? { preparedStatements: preparedText === 'on' } : {}),
   }
 }
 

@@ -54,6 +54,7 @@ function open(target: DatabaseTarget, access: OpenAccess, opts: OpenCatalogOptio
     readOnly: access === 'read',
     ...(schema !== undefined ? { schema } : {}),
     ...(poolSize !== undefined ? { poolSize } : {}),
+    ...(target.preparedStatements !== undefined ? { preparedStatements: target.preparedStatements } : {}),
     ...(opts.logger ? { logger: opts.logger } : {}),
   })
 }

@@ -31,6 +31,12 @@ export interface PostgresCatalogOptions {
   connectionTimeoutMs?: number
   /** Every transaction read-only (`mediagate` commands that only read): the server refuses writes. */
   readOnly?: boolean
+  /**
+   * Statements prepared once per connection (postgres-statement-names.ts); default true. False
+   * behind a pooler that cannot keep prepared statements per client (PgBouncer before 1.21, or
+   * without `max_prepared_statements`, in transaction mode): every statement is parsed and planned again.
+   */
+  preparedStatements?: boolean
   /** This process's clock, measured against the server's (catalog-clock.ts); tests skew it. Default Date.now. */
   localClock?: () => number
   logger?: Logger
@@ -50,7 +56,7 @@ export class PostgresCatalog extends KyselyCatalog {
   readonly schema: string | undefined
   private readonly pool: pg.Pool
   /** Prepared once per connection (postgres-statement-names.ts). */
-  private readonly statementNames = new StatementNames()
+  private readonly statementNames: StatementNames
   private readonly secrets: string[]
   private closed = false
 
@@ -63,6 +69,7 @@ export class PostgresCatalog extends KyselyCatalog {
       throw new MediagateError('invalid_config', `PostgreSQL schema "${options.schema}" must match ${POSTGRES_SCHEMA_NAME.source}`)
     }
     const poolSize = options.poolSize ?? 10
+    this.statementNames = new StatementNames(options.preparedStatements === false ? 0 : undefined)
     if (!Number.isInteger(poolSize) || poolSize < 1 || poolSize > 1000) {
       throw new MediagateError('invalid_config', `PostgreSQL pool size must be a whole number from 1 to 1000, got ${poolSize}`)
     }

@@ -18,10 +18,12 @@ describe('parseDatabaseUrl', () => {
     expect(parseDatabaseUrl('postgres://u:p@db.internal:6543/media')).toEqual({ kind: 'postgres', connectionString: 'postgres://u:p@db.internal:6543/media' })
     const parsed = parseDatabaseUrl('postgresql://u@127.0.0.1/test?schema=tenant_a&pool_size=25&sslmode=require')
     expect(parsed).toEqual({ kind: 'postgres', connectionString: 'postgresql://u@127.0.0.1/test?sslmode=require', schema: 'tenant_a', poolSize: 25 })
+    expect(parseDatabaseUrl('postgres://u@h/db?prepared_statements=off')).toEqual({ kind: 'postgres', connectionString: 'postgres://u@h/db', preparedStatements: false })
+    expect(parseDatabaseUrl('postgres://u@h/db?prepared_statements=on')).toMatchObject({ preparedStatements: true })
   })
 
   it('refuses what it cannot use with invalid_config, never echoing the password', () => {
-    for (const bad of ['', '   ', 'mysql://u:hunter2@h/db', 'sqlite:', 'file:', 'postgres://u:hunter2@h/db?pool_size=0', 'postgres://u:hunter2@h/db?pool_size=many', 'postgres://u:hunter2@[::1/db']) {
+    for (const bad of ['', '   ', 'mysql://u:hunter2@h/db', 'sqlite:', 'file:', 'postgres://u:hunter2@h/db?pool_size=0', 'postgres://u:hunter2@h/db?pool_size=many', 'postgres://u:hunter2@h/db?prepared_statements=no', 'postgres://u:hunter2@[::1/db']) {
       let error: unknown
       try {
         parseDatabaseUrl(bad)

@@ -57,6 +57,23 @@ describe.skipIf(!available)('PostgresCatalog', () => {
     }
   })
 
+  it('prepares its statements per connection, unless the URL says prepared_statements=off (a pooler that cannot keep them)', async () => {
+    const prepared = async (parameters: string) => {
+      const s = await schema()
+      // One connection, so the session asked is the one that ran the statements.
+      const catalog = (await openCatalog(s.url.replace('?', `?pool_size=1&${parameters}`))) as PostgresCatalog
+      cleanups.push(() => catalog.close())
+      await catalog.migrate()
+      await seed(catalog, 2)
+      await catalog.list({}, { limit: 10 })
+      const pool = (catalog as unknown as { pool: pg.Pool }).pool
+      const rows = await pool.query<{ n: number }>(`select count(*)::int as n from pg_prepared_statements where name like 'mg\\_%'`)
+      return rows.rows[0]!.n
+    }
+    expect(await prepared('')).toBeGreaterThan(0)
+    expect(await prepared('prepared_statements=off&')).toBe(0)
+  })
+
   it('writers fold the count deltas on their own: the deltas stay fewer than FOLD_EVERY, from several pools at once', async () => {
     const s = await schema()
     const catalogs = [0, 1, 2, 3].map(() => new PostgresCatalog({ connectionString: POSTGRES_URL, schema: s.name, poolSize: 2 }))
