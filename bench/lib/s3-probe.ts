@@ -9,15 +9,12 @@
  * bare client. On two shared cores the ratio is bound by the sum of these per media.
  * CPU is read from /proc/<pid>/task/<tid>/schedstat (nanoseconds on the CPU), so Linux only.
  */
-import { randomBytes } from 'node:crypto'
 import { readdirSync, readFileSync, readlinkSync } from 'node:fs'
 import { mkdtemp, rm } from 'node:fs/promises'
 import os from 'node:os'
 import path from 'node:path'
 import { parseArgs } from 'node:util'
-import { CreateBucketCommand, DeleteBucketCommand, DeleteObjectCommand } from '@aws-sdk/client-s3'
 import { createS3Client } from '../../src/blobs/s3-client.js'
-import { listObjects } from '../../src/blobs/s3-listing.js'
 import { startEmulator } from '../../src/emulator/index.js'
 import { createTestSchema } from '../../test/helpers/postgres.js'
 import { S3_ENDPOINT } from '../../test/helpers/services.js'
@@ -29,11 +26,10 @@ import type { BenchContext } from './context.js'
 import { ACCESS_TOKEN, APP_SECRET, startGateway } from './gateway-child.js'
 import { GatewayClient } from './gateway-client.js'
 import { registerMedia } from './media-set.js'
+import { createBenchBucket, S3_CREDENTIALS, S3_REGION, s3GatewayEnv } from './s3-bench-bucket.js'
 import { rate } from './stats.js'
 
 const SIZE = 50 * 1024
-const CREDENTIALS = { accessKeyId: 'test:tester', secretAccessKey: 'testing' }
-const REGION = 'us-east-1'
 
 const { values, positionals } = parseArgs({
   allowPositionals: true,
@@ -162,9 +158,9 @@ function report(title: string, a: Snapshot, b: Snapshot, ours: (pid: number) => 
 
 const workDir = await mkdtemp(path.join(os.tmpdir(), 'mediagate-s3-probe-'))
 const ctx: BenchContext = { quick: false, workDir, resultsDir: workDir, profileDir: values.profile, log: (m) => process.stderr.write(`${m}\n`) }
-const s3 = createS3Client({ endpoint: S3_ENDPOINT, region: REGION, forcePathStyle: true, credentials: CREDENTIALS })
-const bucket = `mg-probe-${Date.now().toString(36)}-${randomBytes(3).toString('hex')}`
-await s3.send(new CreateBucketCommand({ Bucket: bucket }))
+const s3 = createS3Client({ endpoint: S3_ENDPOINT, region: S3_REGION, forcePathStyle: true, credentials: S3_CREDENTIALS })
+const benchBucket = await createBenchBucket(s3, 'mg-probe')
+const bucket = benchBucket.name
 const emulator = await startEmulator({ accessToken: ACCESS_TOKEN, appSecret: APP_SECRET, latencyMs: 0 })
 const schema = await createTestSchema('mg_probe')
 const countFile = path.join(workDir, 'pg-statements.json')
@@ -184,12 +180,7 @@ try {
     label: 's3-probe',
     emulatorUrl: emulator.url,
     env: {
-      MEDIAGATE_DATABASE_URL: schema.url,
-      MEDIAGATE_STORAGE_URL: `s3://${bucket}/media`,
-      MEDIAGATE_S3_ENDPOINT: S3_ENDPOINT,
-      MEDIAGATE_S3_REGION: REGION,
-      AWS_ACCESS_KEY_ID: CREDENTIALS.accessKeyId,
-      AWS_SECRET_ACCESS_KEY: CREDENTIALS.secretAccessKey,
+      ...s3GatewayEnv(bucket, schema.url),
       NODE_OPTIONS: `--import=${path.join(import.meta.dirname, 'pg-statement-counter.js')}`,
       MEDIAGATE_PG_COUNT_FILE: countFile,
       ...extraEnv,
@@ -228,7 +219,7 @@ try {
   }
   if (values.bare) {
     const child = await startBaseline(ctx, 's3-put')
-    const input = (prefix: string, n: number): S3PutInput => ({ endpoint: S3_ENDPOINT, region: REGION, credentials: CREDENTIALS, bucket, prefix, count: n, size: SIZE, concurrency: 16 })
+    const input = (prefix: string, n: number): S3PutInput => ({ endpoint: S3_ENDPOINT, region: S3_REGION, credentials: S3_CREDENTIALS, bucket, prefix, count: n, size: SIZE, concurrency: 16 })
     try {
       await child.run<S3PutOutput>(input('warm', 200), 120_000)
       const loadBefore = load()
@@ -264,15 +255,7 @@ try {
 } finally {
   await schema.drop()
   await emulator.close()
-  const keys: string[] = []
-  for await (const o of listObjects(s3, bucket, '')) keys.push(o.key)
-  let next = 0
-  await Promise.all(
-    Array.from({ length: 16 }, async () => {
-      for (let i = next++; i < keys.length; i = next++) await s3.send(new DeleteObjectCommand({ Bucket: bucket, Key: keys[i] }))
-    }),
-  )
-  await s3.send(new DeleteBucketCommand({ Bucket: bucket }))
+  await benchBucket.remove()
   s3.destroy()
   await rm(workDir, { recursive: true, force: true })
 }

@@ -13,15 +13,13 @@ import { readdirSync, readFileSync } from 'node:fs'
 import http from 'node:http'
 import os from 'node:os'
 import { parseArgs } from 'node:util'
-import { CreateBucketCommand, DeleteBucketCommand, DeleteObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3'
+import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3'
 import { createS3Client } from '../../src/blobs/s3-client.js'
 import { prepareDirectPut } from '../../src/blobs/s3-direct-put.js'
-import { listObjects } from '../../src/blobs/s3-listing.js'
 import { S3_ENDPOINT } from '../../test/helpers/services.js'
+import { createBenchBucket, S3_CREDENTIALS, S3_REGION } from './s3-bench-bucket.js'
 
 const SIZE = 50 * 1024
-const CREDENTIALS = { accessKeyId: 'test:tester', secretAccessKey: 'testing' }
-const REGION = 'us-east-1'
 
 const { values, positionals } = parseArgs({
   allowPositionals: true,
@@ -47,14 +45,15 @@ function swiftNs(): number {
 
 const sdk = new S3Client({
   endpoint: S3_ENDPOINT,
-  region: REGION,
+  region: S3_REGION,
   forcePathStyle: true,
-  credentials: CREDENTIALS,
+  credentials: S3_CREDENTIALS,
   requestChecksumCalculation: 'WHEN_REQUIRED',
   responseChecksumValidation: 'WHEN_REQUIRED',
 })
-const ours = createS3Client({ endpoint: S3_ENDPOINT, region: REGION, forcePathStyle: true, credentials: CREDENTIALS })
-const bucket = `mg-putcost-${Date.now().toString(36)}-${randomBytes(3).toString('hex')}`
+const ours = createS3Client({ endpoint: S3_ENDPOINT, region: S3_REGION, forcePathStyle: true, credentials: S3_CREDENTIALS })
+const benchBucket = await createBenchBucket(sdk, 'mg-putcost')
+const bucket = benchBucket.name
 
 const puts: Record<string, Put> = {
   async sdk(key, body) {
@@ -90,7 +89,7 @@ function minimalPut(): Put {
     const amzDate = new Date().toISOString().replace(/[:-]|\.\d{3}/g, '')
     if (amzDate.slice(0, 8) !== day) {
       day = amzDate.slice(0, 8)
-      signingKey = hmac(hmac(hmac(hmac(`AWS4${CREDENTIALS.secretAccessKey}`, day), REGION), 's3'), 'aws4_request')
+      signingKey = hmac(hmac(hmac(hmac(`AWS4${S3_CREDENTIALS.secretAccessKey}`, day), S3_REGION), 's3'), 'aws4_request')
     }
     const path = `/${bucket}/${key.split('/').map(encodeURIComponent).join('/')}`
     const headers: Record<string, string> = {
@@ -102,10 +101,10 @@ function minimalPut(): Put {
     }
     const signed = Object.keys(headers).join(';')
     const canonical = ['PUT', path, '', ...Object.entries(headers).map(([k, v]) => `${k}:${v}`), '', signed, sha256].join('\n')
-    const scope = `${day}/${REGION}/s3/aws4_request`
+    const scope = `${day}/${S3_REGION}/s3/aws4_request`
     const toSign = ['AWS4-HMAC-SHA256', amzDate, scope, createHash('sha256').update(canonical).digest('hex')].join('\n')
     const signature = createHmac('sha256', signingKey).update(toSign).digest('hex')
-    headers.authorization = `AWS4-HMAC-SHA256 Credential=${CREDENTIALS.accessKeyId}/${scope}, SignedHeaders=${signed}, Signature=${signature}`
+    headers.authorization = `AWS4-HMAC-SHA256 Credential=${S3_CREDENTIALS.accessKeyId}/${scope}, SignedHeaders=${signed}, Signature=${signature}`
     return new Promise((resolve, reject) => {
       const req = http.request({ host: url.hostname, port: url.port, method: 'PUT', path, headers, agent }, (res) => {
         res.resume()
@@ -142,20 +141,11 @@ async function run(variant: string, round: number): Promise<void> {
   )
 }
 
-await sdk.send(new CreateBucketCommand({ Bucket: bucket }))
 try {
   for (const v of variants) await run(v, -1) // warm-up
   for (let r = 0; r < Number(values.rounds); r++) for (const v of variants) await run(v, r)
 } finally {
-  const keys: string[] = []
-  for await (const o of listObjects(sdk, bucket, '')) keys.push(o.key)
-  let next = 0
-  await Promise.all(
-    Array.from({ length: 16 }, async () => {
-      for (let i = next++; i < keys.length; i = next++) await sdk.send(new DeleteObjectCommand({ Bucket: bucket, Key: keys[i] }))
-    }),
-  )
-  await sdk.send(new DeleteBucketCommand({ Bucket: bucket }))
+  await benchBucket.remove()
   sdk.destroy()
   ours.destroy()
 }

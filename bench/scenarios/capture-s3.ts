@@ -9,11 +9,8 @@
  * The S3 server shares the machine's two cores with the gateway: CPU the gateway spends is CPU
  * the server lacks, so the gateway's CPU and the server's CPU per media are reported too.
  */
-import { randomBytes } from 'node:crypto'
 import { readdir, readFile } from 'node:fs/promises'
-import { CreateBucketCommand, DeleteBucketCommand, DeleteObjectCommand, type S3Client } from '@aws-sdk/client-s3'
 import { createS3Client } from '../../src/blobs/s3-client.js'
-import { listObjects } from '../../src/blobs/s3-listing.js'
 import { startEmulator } from '../../src/emulator/index.js'
 import { createTestSchema } from '../../test/helpers/postgres.js'
 import { canConnect, POSTGRES_URL, S3_ENDPOINT } from '../../test/helpers/services.js'
@@ -28,12 +25,10 @@ import { type Row, row } from '../lib/report.js'
 import type { Scenario } from '../lib/scenario.js'
 import { rate } from '../lib/stats.js'
 import { processCpuMs } from '../lib/cpu.js'
+import { createBenchBucket, S3_CREDENTIALS, S3_REGION, s3GatewayEnv } from '../lib/s3-bench-bucket.js'
 
 const SIZE = 50 * 1024
 const WARM_UP = 40
-/** The keys scripts/s3-test-server.sh configures (Swift tempauth user test:tester). */
-const CREDENTIALS = { accessKeyId: 'test:tester', secretAccessKey: 'testing' }
-const REGION = 'us-east-1'
 const SCENARIO = 'capture-s3'
 
 /** Why the scenario cannot run here, or undefined when both services answer. */
@@ -49,26 +44,6 @@ async function unavailable(): Promise<string | undefined> {
   return undefined
 }
 
-
-async function createBucket(client: S3Client): Promise<{ name: string; remove(): Promise<void> }> {
-  const name = `mg-bench-${Date.now().toString(36)}-${randomBytes(3).toString('hex')}`
-  await client.send(new CreateBucketCommand({ Bucket: name }))
-  return {
-    name,
-    // Swift deletes only empty buckets, and DeleteObjects needs a Content-MD5 the SDK no longer sends.
-    async remove() {
-      const keys: string[] = []
-      for await (const o of listObjects(client, name, '')) keys.push(o.key)
-      let next = 0
-      await Promise.all(
-        Array.from({ length: 16 }, async () => {
-          for (let i = next++; i < keys.length; i = next++) await client.send(new DeleteObjectCommand({ Bucket: name, Key: keys[i] }))
-        }),
-      )
-      await client.send(new DeleteBucketCommand({ Bucket: name }))
-    },
-  }
-}
 
 /** CPU (user + system, all threads) a process has used so far, ms; NaN where /proc cannot tell (not Linux, or it exited). */
 async function cpuMsOf(pid: number): Promise<number> {
@@ -120,14 +95,7 @@ async function gatewayRun(ctx: BenchContext, bucket: string, count: number, serv
     const gateway = await startGateway(ctx, {
       label: 's3',
       emulatorUrl: emulator.url,
-      env: {
-        MEDIAGATE_DATABASE_URL: schema.url,
-        MEDIAGATE_STORAGE_URL: `s3://${bucket}/media`,
-        MEDIAGATE_S3_ENDPOINT: S3_ENDPOINT,
-        MEDIAGATE_S3_REGION: REGION,
-        AWS_ACCESS_KEY_ID: CREDENTIALS.accessKeyId,
-        AWS_SECRET_ACCESS_KEY: CREDENTIALS.secretAccessKey,
-      },
+      env: s3GatewayEnv(bucket, schema.url),
     })
     const client = new GatewayClient(gateway.url)
     try {
@@ -171,8 +139,8 @@ async function startBare(ctx: BenchContext, bucket: string, count: number, serve
   const child = await startBaseline(ctx, 's3-put')
   const input = (prefix: string, n: number, concurrency: number): S3PutInput => ({
     endpoint: S3_ENDPOINT,
-    region: REGION,
-    credentials: CREDENTIALS,
+    region: S3_REGION,
+    credentials: S3_CREDENTIALS,
     bucket,
     prefix,
     count: n,
@@ -213,9 +181,9 @@ export const captureS3: Scenario = {
       }
     }
     const count = ctx.quick ? 200 : 2_000
-    const s3 = createS3Client({ endpoint: S3_ENDPOINT, region: REGION, forcePathStyle: true, credentials: CREDENTIALS })
+    const s3 = createS3Client({ endpoint: S3_ENDPOINT, region: S3_REGION, forcePathStyle: true, credentials: S3_CREDENTIALS })
     const serverPids = await swiftPids()
-    const bucket = await createBucket(s3)
+    const bucket = await createBenchBucket(s3, 'mg-bench')
     try {
       // The gateway runs between the two baselines: on a machine whose load drifts, each ratio
       // compares runs minutes apart at most.
