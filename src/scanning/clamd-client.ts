@@ -92,7 +92,7 @@ export class ClamdClient {
       .catch(async (err: unknown) => {
         // clamd refuses an oversized stream by answering and closing; a write racing that close
         // fails with EPIPE and the socket goes with the answer still unread. Ask clamd again.
-        if (lostConnection(err) && sent > 0 && (await this.refusesLength(sent))) {
+        if (lostConnection(err) && sent > 0 && (await this.refusesLength(sent, signal))) {
           throw new MediagateError('too_large_to_scan', `clamd refused the stream as larger than its StreamMaxLength (it closed after ${sent} bytes)`, { vendorCode: 'StreamMaxLength', cause: err })
         }
         throw err
@@ -105,12 +105,12 @@ export class ClamdClient {
    * against what is left of its StreamMaxLength before it reads the chunk, so a bare header is
    * enough: a refusal comes back at once, a length it accepts leaves it waiting for the bytes.
    */
-  private async refusesLength(bytes: number): Promise<boolean> {
+  private async refusesLength(bytes: number, signal: AbortSignal | undefined): Promise<boolean> {
     const header = Buffer.allocUnsafe(4)
     header.writeUInt32BE(Math.min(bytes, 0xffffffff), 0)
     try {
-      const reply = await this.session('zINSTREAM', undefined, (socket) => write(socket, header), Math.min(this.options.timeoutMs, REFUSAL_WAIT_MS))
-      return /size limit exceeded/i.test(reply)
+      const reply = await this.session('zINSTREAM', signal, (socket) => write(socket, header), Math.min(this.options.timeoutMs, REFUSAL_WAIT_MS))
+      return isSizeRefusal(reply)
     } catch {
       return false
     }
@@ -120,7 +120,7 @@ export class ClamdClient {
     if (/^stream: OK$/.test(reply)) return { infected: false }
     const found = /^stream: (.+) FOUND$/.exec(reply)
     if (found) return { infected: true, signature: found[1]! }
-    if (/size limit exceeded/i.test(reply)) {
+    if (isSizeRefusal(reply)) {
       throw new MediagateError('too_large_to_scan', `clamd refused the stream as larger than its StreamMaxLength ("${reply}")`, { vendorCode: 'StreamMaxLength' })
     }
     throw this.vendorError(`answered the scan with "${reply}"`, reply)
@@ -201,6 +201,11 @@ export class ClamdClient {
   private vendorError(what: string, reply: string): MediagateError {
     return new MediagateError('scanner', `clamd at ${this.target} ${what}`, { vendorCode: reply.slice(0, 200) })
   }
+}
+
+/** clamd's answer to a stream over its StreamMaxLength (`INSTREAM size limit exceeded. ERROR`). */
+function isSizeRefusal(reply: string): boolean {
+  return /size limit exceeded/i.test(reply)
 }
 
 /** The connection went away under us (clamd closing, crashing or refusing): not an answer. */
