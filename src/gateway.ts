@@ -184,6 +184,7 @@ export async function createGateway(config: Readonly<Config>, options: GatewayOp
           concurrency: config.concurrency,
           leaseMs: config.leaseSeconds * 1000,
           crashLimit: config.crashLimit,
+          idlePollMaxMs: config.idlePollMaxMs,
           ...(options.pollMs !== undefined ? { pollMs: options.pollMs } : {}),
         },
       )
@@ -196,6 +197,7 @@ export async function createGateway(config: Readonly<Config>, options: GatewayOp
           concurrency: config.deriveConcurrency,
           leaseMs: config.leaseSeconds * 1000,
           crashLimit: config.crashLimit,
+          idlePollMaxMs: config.idlePollMaxMs,
           ...(options.pollMs !== undefined ? { pollMs: options.pollMs } : {}),
         })
       : undefined
@@ -206,9 +208,17 @@ export async function createGateway(config: Readonly<Config>, options: GatewayOp
         concurrency: 1,
         leaseMs: config.leaseSeconds * 1000,
         crashLimit: config.crashLimit,
+          idlePollMaxMs: config.idlePollMaxMs,
         ...(options.pollMs !== undefined ? { pollMs: options.pollMs } : {}),
       })
     : undefined
+  // Work queued through the catalog, by this process or (PostgreSQL) another, wakes its engine.
+  parts.jobSignals.on('media', () => captureEngine?.wake())
+  parts.jobSignals.on('forwards', () => forwarding?.forwarder?.wake())
+  parts.jobSignals.on('tasks', () => {
+    deriveEngine?.wake()
+    metaDeleteEngine?.wake()
+  })
   const sweeper = runsWorker ? parts.sweeper(options.sweepIntervalMs !== undefined ? { intervalMs: options.sweepIntervalMs, firstDelayMs: options.sweepIntervalMs } : {}) : undefined
   const remote = new RemoteContent({ catalog, blobs, sources: parts.sources, leaser, logger, discardBlobs: async (keys) => void (await eraser.discard(keys)), enqueue: storedTasks, ...(scanStepDeps ? { scan: scanStepDeps } : {}) })
   const intake = new Intake({
@@ -307,6 +317,7 @@ export async function createGateway(config: Readonly<Config>, options: GatewayOp
       deriveEngine?.start()
       metaDeleteEngine?.start()
       forwarding?.forwarder?.start()
+      if (runsWorker) parts.jobSignals.listen()
       sweeper?.start()
       logger.info({ url, role: config.role, catalog: catalog.dialect, blobs: blobs.kind }, 'mediagate is running')
     },

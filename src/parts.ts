@@ -29,6 +29,8 @@ import { Deriver } from './derivatives/deriver.js'
 import { type FfmpegTools, locateFfmpeg } from './derivatives/ffmpeg.js'
 import { SingleFlight } from './derivatives/single-flight.js'
 import { DERIVE_TASK } from './catalog/task-plans.js'
+import { JobSignals, signallingCatalog } from './catalog/job-signals.js'
+import { PostgresJobSignals } from './catalog/postgres-job-signals.js'
 
 export type { CatalogAccess } from './config/backends.js'
 
@@ -49,7 +51,10 @@ export interface PartsOptions {
 export interface Parts {
   readonly config: Readonly<Config>
   readonly logger: Logger
+  /** The catalog; its methods that queue work emit `jobSignals` once they resolve. */
   readonly catalog: Catalog
+  /** "Work was queued" for the job engines: from this process, and on PostgreSQL from the others (LISTEN/NOTIFY). */
+  readonly jobSignals: JobSignals
   readonly blobs: BlobStore
   readonly fetcher: Fetcher
   /** mediagate.config.json, read and validated on first use: tokens per account, No-Storage numbers. */
@@ -102,6 +107,15 @@ export async function openParts(config: Readonly<Config>, options: PartsOptions 
     for (const close of closers.reverse()) await close().catch(() => {})
     throw err
   }
+  // Other processes hear of queued work only through a PostgreSQL catalog they share.
+  const target = config.database
+  const jobSignals = new JobSignals(
+    catalog?.dialect === 'postgres' && target.kind === 'postgres' && catalogAccess !== 'read'
+      ? new PostgresJobSignals({ connectionString: target.connectionString, ...(target.schema ? { schema: target.schema } : {}), logger })
+      : undefined,
+  )
+  closers.unshift(() => jobSignals.close())
+  if (catalog) catalog = signallingCatalog(catalog, jobSignals)
 
   let fetcher: Fetcher | undefined
   let accounts: AccountTokens | undefined
@@ -115,6 +129,7 @@ export async function openParts(config: Readonly<Config>, options: PartsOptions 
   const parts: Parts = {
     config,
     logger,
+    jobSignals,
     get catalog() {
       if (!catalog) throw new MediagateError('internal', 'these parts were opened without a catalog')
       return catalog

@@ -8,6 +8,7 @@ import path from 'node:path'
 import type { StorageTarget } from '../blobs/open-blob-store.js'
 import type { DatabaseTarget } from '../catalog/database-url.js'
 import { DEFAULT_CONFIG_FILE } from './config-file.js'
+import { DEFAULT_IDLE_POLL_MAX_MS } from '../jobs/job-engine.js'
 import { STORAGE_POLICIES, type StoragePolicy } from '../media/record.js'
 import { type ClamdAddress, parseClamdAddress } from '../scanning/clamd-address.js'
 import { OVERSIZE_CHOICES, type OversizeChoice } from '../scanning/scanner.js'
@@ -56,6 +57,8 @@ export interface Config {
   crashLimit: number
   retryWindowMs: number
   leaseSeconds: number
+  /** The longest an idle job engine waits before looking for work nobody told it about. */
+  idlePollMaxMs: number
   downloadTimeoutMs: number
   /** The most one download may take from start to end (lookup and body), however steadily it flows. */
   downloadDeadlineMs: number
@@ -249,6 +252,15 @@ export const OPTIONS: readonly OptionSpec[] = [
   },
   { key: 'crashLimit', env: 'MEDIAGATE_CRASH_LIMIT', defaultText: '5', describe: 'attempts in a row of one media or forward that may end with their process (a crash, a hang, a lost lease) before it fails with `crashed` instead of being taken again', parse: (r) => parseInteger(r, 1, 100), fallback: () => 5 },
   { key: 'leaseSeconds', env: 'MEDIAGATE_LEASE_SECONDS', defaultText: '60', describe: 'how long a claimed job is reserved before another worker may take it over (renewed while a download runs)', parse: (r) => parseInteger(r, 5, 3600), fallback: () => 60 },
+  {
+    key: 'idlePollMaxMs',
+    env: 'MEDIAGATE_IDLE_POLL_MAX_MS',
+    defaultText: '10000',
+    describe:
+      'an idle worker looks for jobs every second, then half as often each time it finds none, up to this; work queued in the same process wakes it at once, and on PostgreSQL so does work queued by other processes (LISTEN/NOTIFY), so this bounds how late a SQLite gateway notices work queued by a CLI command beside it (`mediagate retry`, `forwards --retry`, `delete`)',
+    parse: (r) => parseInteger(r, 1000, 3_600_000),
+    fallback: () => DEFAULT_IDLE_POLL_MAX_MS,
+  },
   { key: 'downloadTimeoutMs', env: 'MEDIAGATE_DOWNLOAD_TIMEOUT_MS', defaultText: '30000', describe: 'longest wait for response headers, or silence between two body chunks, before a download counts as stalled and is retried', parse: (r) => parseInteger(r, 100, 600_000), fallback: () => 30_000 },
   // 10 minutes moves 100 MB (MEDIAGATE_MAX_BYTES) at ~1.4 Mbit/s. The stall timeout cannot stand in for
   // it: undici does not count silence while the reader holds the body paused (backpressure), so only

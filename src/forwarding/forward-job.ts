@@ -52,6 +52,9 @@ export function forwardJobs(options: ForwardJobOptions): JobKind<ForwardRecord, 
     },
     afterError: (forward, error) => afterFailure(forward, error.message, true),
     handBack: (forward, error) => afterFailure(forward, error.message, true),
+    // Nothing cheap says when the next forward is due (its conversation's order, its media), so
+    // the engine remembers the retries it settled instead.
+    retryAt: (settlement) => (settlement.status === 'retry' ? settlement.nextAttemptAt : undefined),
     settle: (forward, owner, settlement) => catalog.settleForward(forward.id, owner, settlement),
     settled(_forward, settlement, log) {
       if (settlement.status === 'sent') log.info('webhook forwarded')

@@ -58,6 +58,7 @@ export function setupForwarding(config: Readonly<Config>, deps: ForwardingDeps):
           // A delivery in flight ends within its timeout: let it, rather than post it twice.
           onStop: 'finish',
           ...(deps.pollMs !== undefined ? { pollMs: deps.pollMs } : {}),
+          idlePollMaxMs: config.idlePollMaxMs,
         },
       )
     : undefined

@@ -3,7 +3,9 @@
  * forwarding, and the kinds still to come). It claims due jobs with a lease, runs several at
  * once with an abort signal, renews the leases of runs in flight, settles each outcome, backs
  * off after catalog errors, sleeps until woken or until the next job is due, and stops
- * gracefully. A process that dies leaves leases that expire, and any engine (this process
+ * gracefully. Idle, it looks for work less and less often (pollMs doubling up to idlePollMaxMs):
+ * work this process queues wakes it directly, and work other processes queue reaches it through
+ * the catalog's job signals (PostgreSQL LISTEN/NOTIFY) or, failing those, the bounded poll. A process that dies leaves leases that expire, and any engine (this process
  * restarted, or another) takes the jobs over; the claim, not the engine, keeps a job that keeps
  * crashing its process from being taken again past the crash limit.
  *
@@ -35,6 +37,11 @@ export interface JobKind<J, O> {
   renew?(ids: string[], owner: string, leaseMs: number): Promise<string[]>
   /** When the next job is due (null if none), so an idle engine sleeps just until then. */
   nextDueAt?(): Promise<Date | null>
+  /**
+   * When an outcome makes its job due again (a retry), for a kind without `nextDueAt`: the engine
+   * remembers the retries it settled and wakes for them, however far its idle poll backed off.
+   */
+  retryAt?(outcome: O): Date | undefined
   run(job: J, signal: AbortSignal, log: Logger): Promise<O>
   /** The outcome of a run that threw: retry later (with backoff) or failed for good. */
   afterError(job: J, error: MediagateError): O
@@ -68,8 +75,20 @@ export interface JobEngineOptions {
   leaseMs: number
   /** Attempts in a row that may end without a settlement (crash, hang, lost lease) before the job fails `crashed`. */
   crashLimit: number
-  /** How often to look for due jobs when nothing wakes the engine (other processes' work). Default 1000 ms. */
+  /**
+   * How often to look for due jobs when nothing wakes the engine (other processes' work), right
+   * after work or a wake. Default 1000 ms.
+   */
   pollMs?: number
+  /**
+   * While claims find nothing, the poll interval doubles from `pollMs` up to this (default
+   * DEFAULT_IDLE_POLL_MAX_MS); a wake or work starts it again at `pollMs`, and a job due sooner
+   * (`nextDueAt`) ends the sleep when it is due. Bounds how late other processes' work is noticed
+   * when no signal carries it (SQLite beside a CLI, a lost LISTEN connection).
+   */
+  idlePollMaxMs?: number
+  /** The idle wait; tests pass one that records what the engine sleeps. */
+  sleep?: IdleSleep
   owner?: string
   /**
    * What `stop()` does with runs in flight: `abort` them and hand their jobs back (downloads that
@@ -78,11 +97,22 @@ export interface JobEngineOptions {
   onStop?: 'abort' | 'finish'
 }
 
+/** What the loop sleeps on: resolves true when woken, false when the time ran out. */
+export interface IdleSleep {
+  sleep(ms: number): Promise<boolean>
+  wake(): void
+}
+
+/** The longest idle poll interval unless configured (MEDIAGATE_IDLE_POLL_MAX_MS). */
+export const DEFAULT_IDLE_POLL_MAX_MS = 10_000
+
 type State = 'created' | 'running' | 'stopping' | 'stopped'
 
 /** Longest a freed slot waits for others to free up before it is refilled on its own. */
 const CLAIM_BATCH_WAIT_MS = 20
 const SETTLE_TRIES = 3
+/** Retry times remembered (`retryAt`); past this many, the latest are left to the poll. */
+const MAX_RETRY_TIMES = 256
 
 export class JobEngine<J, O> {
   readonly owner: string
@@ -95,9 +125,11 @@ export class JobEngine<J, O> {
   /** A claim is a write transaction (an fsync on SQLite): slots are refilled in batches of at least this many. */
   private readonly batchMin: number
   private lastClaimAt = 0
-  private readonly idle = new WakeableSleep()
+  private readonly idle: IdleSleep
   private loopDone: Promise<void> | undefined
   private renewTimer: NodeJS.Timeout | undefined
+  /** Future due times of retries this engine settled (kinds with `retryAt`), ascending. */
+  private retryTimes: number[] = []
 
   constructor(
     private readonly kind: JobKind<J, O>,
@@ -105,6 +137,7 @@ export class JobEngine<J, O> {
   ) {
     this.owner = options.owner ?? `${kind.name}-${process.pid}-${randomUUID().slice(0, 8)}`
     this.batchMin = Math.max(1, Math.floor(options.concurrency / 4))
+    this.idle = options.sleep ?? new WakeableSleep()
   }
 
   get running(): boolean {
@@ -149,7 +182,10 @@ export class JobEngine<J, O> {
   private async loop(): Promise<void> {
     const { concurrency, logger } = this.options
     const pollMs = this.options.pollMs ?? 1000
+    const idlePollMaxMs = Math.max(pollMs, this.options.idlePollMaxMs ?? DEFAULT_IDLE_POLL_MAX_MS)
     let errorDelay = 0
+    // The next idle poll interval: pollMs after work or a wake, doubled after each idle round.
+    let idleMs = pollMs
     // Refill in batches, not slot by slot, unless the engine is idle or a little time has passed
     // since the last claim. A kind that claims with its settlements refills there first: the loop
     // claims a partial batch only if no settlement did within twice the wait.
@@ -177,7 +213,11 @@ export class JobEngine<J, O> {
       if (this.state !== 'running') break
       // A full batch means more work is probably waiting: claim again as soon as a slot frees.
       if (claimed > 0 && claimed === free) continue
-      await this.idle.sleep(errorDelay || (await this.untilNextDue(pollMs)))
+      const busy = claimed > 0 || this.active.size > 0 || this.runs.size > 0
+      if (busy) idleMs = pollMs
+      const woken = await this.idle.sleep(errorDelay || (await this.untilNextDue(idleMs)))
+      // Idle and nothing woke it: look again later, up to the bound. A wake says work may be there.
+      idleMs = woken ? pollMs : busy ? idleMs : Math.min(idlePollMaxMs, idleMs * 2)
     }
     // A settlement in flight may still start the runs it claimed: wait for those too.
     while (this.runs.size > 0) await Promise.allSettled([...this.runs])
@@ -191,15 +231,20 @@ export class JobEngine<J, O> {
     this.runs.add(run)
   }
 
-  private async untilNextDue(pollMs: number): Promise<number> {
+  /** `intervalMs`, or less when a job is due sooner. */
+  private async untilNextDue(intervalMs: number): Promise<number> {
+    const now = Date.now()
+    // Times passed were claimed (or found not due, or taken by another process) just before.
+    while (this.retryTimes.length > 0 && this.retryTimes[0]! <= now) this.retryTimes.shift()
+    if (this.retryTimes.length > 0) intervalMs = Math.min(intervalMs, this.retryTimes[0]! - now)
     // Runs in flight wake the loop as they end: with a batch of them, one ends soon enough.
-    if (!this.kind.nextDueAt || this.active.size >= this.batchMin) return pollMs
+    if (!this.kind.nextDueAt || this.active.size >= this.batchMin) return intervalMs
     try {
       const next = await this.kind.nextDueAt()
-      if (!next) return pollMs
-      return Math.min(pollMs, Math.max(0, next.getTime() - Date.now()))
+      if (!next) return intervalMs
+      return Math.min(intervalMs, Math.max(0, next.getTime() - Date.now()))
     } catch {
-      return pollMs
+      return intervalMs
     }
   }
 
@@ -260,6 +305,7 @@ export class JobEngine<J, O> {
     // Not settled: the lease expires and the job is claimed again (an unsettled attempt: it counts towards the crash limit).
     if (!result) return []
     if (result.applied) {
+      this.rememberRetry(outcome)
       try {
         this.kind.settled?.(job, outcome, log)
       } catch (err) {
@@ -270,6 +316,17 @@ export class JobEngine<J, O> {
       await this.afterRefusal(job, outcome, log)
     }
     return result.claimed
+  }
+
+  private rememberRetry(outcome: O): void {
+    const at = this.kind.retryAt?.(outcome)?.getTime()
+    if (at === undefined || at <= Date.now()) return
+    const times = this.retryTimes
+    let i = times.length
+    while (i > 0 && times[i - 1]! > at) i--
+    if (times[i - 1] === at) return
+    times.splice(i, 0, at)
+    if (times.length > MAX_RETRY_TIMES) times.pop()
   }
 
   /** How many jobs a settlement claims: the free slots, by the loop's batching rule (none when too few). */

@@ -19,18 +19,19 @@ export class WakeableSleep {
     return woken
   }
 
-  sleep(ms: number): Promise<void> {
-    if (this.takeWake()) return Promise.resolve()
+  /** Resolves true when a wake ended the sleep (or one was waiting), false when the time ran out. */
+  sleep(ms: number): Promise<boolean> {
+    if (this.takeWake()) return Promise.resolve(true)
     return new Promise((resolve) => {
-      const timer = setTimeout(done, ms)
+      const timer = setTimeout(() => done(false), ms)
       const self = this
-      function done() {
+      function done(woken: boolean) {
         clearTimeout(timer)
         self.wakeUp = undefined
         self.woken = false
-        resolve()
+        resolve(woken)
       }
-      this.wakeUp = done
+      this.wakeUp = () => done(true)
     })
   }
 }

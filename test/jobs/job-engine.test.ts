@@ -1,7 +1,8 @@
 /**
  * The job engine on a real SQLite catalog, with capture as its kind and capture attempts that
  * the test controls: how a graceful stop hands jobs back, how a lost lease stops a run, how
- * claim errors are backed off and recovered from, and how a wake is never lost.
+ * claim errors are backed off and recovered from, how a wake is never lost, and how an idle
+ * engine polls less and less often without missing a job that becomes due.
  */
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
@@ -11,7 +12,7 @@ import { type CaptureFn, captureJobs } from '../../src/capture/capture-job.js'
 import type { Settlement } from '../../src/catalog/catalog.js'
 import { SqliteCatalog } from '../../src/catalog/sqlite-catalog.js'
 import { MediagateError } from '../../src/errors.js'
-import { JobEngine } from '../../src/jobs/job-engine.js'
+import { type IdleSleep, JobEngine } from '../../src/jobs/job-engine.js'
 import { silentLogger } from '../../src/logging/logger.js'
 import type { MediaRecord } from '../../src/media/record.js'
 import { seed } from '../catalog/fixtures.js'
@@ -219,5 +220,136 @@ describe('JobEngine', () => {
     const [id] = await seed(catalog, 1)
     e.wake()
     await until('its settlement', () => settled.some((s) => s.id === id), { timeoutMs: 2000 })
+  })
+
+  describe('idle polling', () => {
+    /**
+     * The engine's idle wait, stepped by the test: each sleep is recorded and waits until the test
+     * lets its time run out (`timeOut`) or the engine is woken; `realTime` makes later sleeps real.
+     */
+    class SteppedSleep implements IdleSleep {
+      readonly slept: number[] = []
+      realTime = false
+      private pending: ((woken: boolean) => void) | undefined
+      private woken = false
+
+      sleep(ms: number): Promise<boolean> {
+        this.slept.push(ms)
+        if (this.woken) {
+          this.woken = false
+          return Promise.resolve(true)
+        }
+        return new Promise((resolve) => {
+          const timer = this.realTime ? setTimeout(() => this.end(false), ms) : undefined
+          this.pending = (woken) => {
+            clearTimeout(timer)
+            resolve(woken)
+          }
+        })
+      }
+
+      wake(): void {
+        if (this.pending) this.end(true)
+        else this.woken = true
+      }
+
+      /** Waits until the engine sleeps its `n`th sleep (1-based). */
+      async asleep(n: number): Promise<void> {
+        await until(`sleep ${n}`, () => this.slept.length >= n && this.pending !== undefined)
+      }
+
+      /** Lets the current sleep's time run out. */
+      timeOut(): void {
+        this.end(false)
+      }
+
+      private end(woken: boolean): void {
+        const pending = this.pending
+        this.pending = undefined
+        pending?.(woken)
+      }
+    }
+
+    function steppedEngine(capture: CaptureFn, pollMs: number, idlePollMaxMs: number) {
+      const sleep = new SteppedSleep()
+      const settled: string[] = []
+      const e = new JobEngine(captureJobs({ catalog, capture, retry: RETRY, onSettled: (m) => settled.push(m.id) }), {
+        logger: silentLogger(),
+        concurrency: 4,
+        leaseMs: 30_000,
+        crashLimit: CRASH_LIMIT,
+        pollMs,
+        idlePollMaxMs,
+        sleep,
+      })
+      engines.push(e)
+      return { engine: e, sleep, settled }
+    }
+
+    it('doubles the poll interval while claims find nothing, up to the bound, and starts again at pollMs after a wake', async () => {
+      const { engine: e, sleep } = steppedEngine(async () => STORED, 100, 800)
+      e.start()
+      for (let n = 1; n <= 6; n++) {
+        await sleep.asleep(n)
+        if (n < 6) sleep.timeOut()
+      }
+      expect(sleep.slept).toEqual([100, 200, 400, 800, 800, 800])
+      e.wake()
+      await sleep.asleep(7)
+      sleep.timeOut()
+      await sleep.asleep(8)
+      expect(sleep.slept.slice(6)).toEqual([100, 200])
+    })
+
+    it('starts again at pollMs after work, and backs off again once the work is done', async () => {
+      const { engine: e, sleep, settled } = steppedEngine(async () => STORED, 100, 800)
+      e.start()
+      for (let n = 1; n <= 4; n++) {
+        await sleep.asleep(n)
+        sleep.timeOut()
+      }
+      await sleep.asleep(5)
+      expect(sleep.slept).toEqual([100, 200, 400, 800, 800])
+      // Work the engine is not told about (another process's, with no signal): found by the poll.
+      const [id] = await seed(catalog, 1)
+      sleep.timeOut()
+      await until('its settlement', () => settled.includes(id!))
+      // The run's end wakes the loop (stepped sleeps end only so): let it settle into its next sleep.
+      await until('the run to end', () => e.inFlight === 0)
+      await new Promise((r) => setTimeout(r, 100))
+      const afterWork = sleep.slept.length
+      await sleep.asleep(afterWork)
+      sleep.timeOut()
+      await sleep.asleep(afterWork + 1)
+      sleep.timeOut()
+      await sleep.asleep(afterWork + 2)
+      expect(sleep.slept.slice(afterWork - 1)).toEqual([100, 200, 400])
+    })
+
+    it('a job due sooner than the backed-off poll is claimed when it is due', async () => {
+      const { engine: e, sleep, settled } = steppedEngine(async () => STORED, 50, 60_000)
+      e.start()
+      for (let n = 1; n <= 12; n++) {
+        await sleep.asleep(n)
+        if (n < 12) sleep.timeOut()
+      }
+      expect(sleep.slept.at(-1)).toBe(60_000)
+      // A retry due in 2 s, written without a wake (as a settlement in another process would).
+      const [id] = await seed(catalog, 1)
+      const [job] = await catalog.claim({ owner: 'another-process', limit: 1, leaseMs: 30_000, crashLimit: CRASH_LIMIT })
+      expect(job?.id).toBe(id)
+      const dueAt = Date.now() + 2000
+      expect(await catalog.settle(id!, 'another-process', { status: 'retry', error: { code: 'upstream', message: 'Meta answered 503' }, nextAttemptAt: new Date(dueAt) })).toBe(true)
+      // The engine's idle minute runs out at once here; from now on its sleeps take real time.
+      sleep.realTime = true
+      const next = sleep.slept.length
+      sleep.timeOut()
+      await until('its settlement', () => settled.includes(id!), { timeoutMs: 10_000 })
+      const slept = sleep.slept[next]!
+      // It slept until the retry was due, not a backed-off poll (nor pollMs steps).
+      expect(slept).toBeGreaterThan(1000)
+      expect(slept).toBeLessThanOrEqual(2000)
+      expect(Date.now()).toBeGreaterThanOrEqual(dueAt)
+    })
   })
 })

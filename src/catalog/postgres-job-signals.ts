@@ -1,0 +1,132 @@
+/**
+ * Job signals between processes sharing a PostgreSQL catalog: NOTIFY when work is queued, LISTEN
+ * in the processes that run engines (as graphile-worker does). One connection per process, of
+ * its own, outside the pool: LISTEN holds its session, and NOTIFY goes on the same connection so
+ * intake's transactions never wait for a pool slot because of it. The NOTIFY follows the commit
+ * of the work (job-signals.ts), so a listener that hears it finds the work. Per topic at most
+ * one NOTIFY is in flight; more requests meanwhile send one more after it, so a busy intake sends
+ * about one per round trip, not one per webhook.
+ *
+ * The payload names the schema, so deployments sharing a database in different schemas do not
+ * wake each other. A lost connection is reconnected with backoff (1 s doubling to 30 s); while it
+ * is down engines find work by their bounded poll, and every topic fires on reconnection.
+ */
+import pg from 'pg'
+import type { Logger } from '../logging/logger.js'
+import { JOB_TOPICS, type JobTopic, type RemoteJobSignals } from './job-signals.js'
+import { maskPassword } from './database-url.js'
+
+export const JOB_CHANNEL = 'mediagate_jobs'
+const RECONNECT_MIN_MS = 1000
+const RECONNECT_MAX_MS = 30_000
+
+export interface PostgresJobSignalsOptions {
+  connectionString: string
+  schema?: string
+  logger?: Logger
+}
+
+export class PostgresJobSignals implements RemoteJobSignals {
+  private client: pg.Client | undefined
+  private connecting: Promise<pg.Client> | undefined
+  private onTopic: ((topic: JobTopic) => void) | undefined
+  private readonly inFlight = new Set<JobTopic>()
+  private readonly again = new Set<JobTopic>()
+  private reconnectMs = RECONNECT_MIN_MS
+  private reconnectTimer: NodeJS.Timeout | undefined
+  private closed = false
+  private readonly prefix: string
+
+  constructor(private readonly options: PostgresJobSignalsOptions) {
+    this.prefix = `${options.schema ?? ''}:`
+  }
+
+  listen(onTopic: (topic: JobTopic) => void): void {
+    this.onTopic = onTopic
+    void this.connection().catch(() => {})
+  }
+
+  notify(topic: JobTopic): void {
+    if (this.closed) return
+    if (this.inFlight.has(topic)) {
+      this.again.add(topic)
+      return
+    }
+    this.inFlight.add(topic)
+    void this.connection()
+      .then((client) => client.query('select pg_notify($1, $2)', [JOB_CHANNEL, this.prefix + topic]))
+      .catch((err: unknown) => this.options.logger?.debug({ err: this.describe(err) }, 'a job signal was not sent; other processes find the work by polling'))
+      .finally(() => {
+        this.inFlight.delete(topic)
+        if (this.again.delete(topic)) this.notify(topic)
+      })
+  }
+
+  async close(): Promise<void> {
+    this.closed = true
+    clearTimeout(this.reconnectTimer)
+    const client = this.client ?? (await this.connecting?.catch(() => undefined))
+    this.client = undefined
+    await client?.end().catch(() => {})
+  }
+
+  private connection(): Promise<pg.Client> {
+    if (this.client) return Promise.resolve(this.client)
+    this.connecting ??= this.connect().finally(() => (this.connecting = undefined))
+    return this.connecting
+  }
+
+  private async connect(): Promise<pg.Client> {
+    if (this.closed) throw new Error('closed')
+    const client = new pg.Client({ connectionString: this.options.connectionString, application_name: 'mediagate-signals', connectionTimeoutMillis: 10_000 })
+    client.on('error', () => this.lost(client))
+    client.on('end', () => this.lost(client))
+    client.on('notification', (message) => {
+      const payload = message.payload ?? ''
+      if (message.channel !== JOB_CHANNEL || !payload.startsWith(this.prefix)) return
+      const topic = payload.slice(this.prefix.length) as JobTopic
+      if (JOB_TOPICS.includes(topic)) this.onTopic?.(topic)
+    })
+    try {
+      await client.connect()
+      if (this.onTopic) await client.query(`listen ${JOB_CHANNEL}`)
+    } catch (err) {
+      await client.end().catch(() => {})
+      if (this.onTopic) this.retryLater(err)
+      throw err
+    }
+    if (this.closed) {
+      await client.end().catch(() => {})
+      throw new Error('closed')
+    }
+    this.client = client
+    this.reconnectMs = RECONNECT_MIN_MS
+    // Whatever was queued while not listening: look now.
+    if (this.onTopic) for (const topic of JOB_TOPICS) this.onTopic(topic)
+    return client
+  }
+
+  private lost(client: pg.Client): void {
+    if (this.client !== client) return
+    this.client = undefined
+    void client.end().catch(() => {})
+    if (this.onTopic) this.retryLater(new Error('the connection ended'))
+  }
+
+  private retryLater(err: unknown): void {
+    if (this.closed || this.reconnectTimer) return
+    this.options.logger?.warn({ err: this.describe(err), retryInMs: this.reconnectMs }, 'listening for job signals failed; engines poll until it reconnects')
+    this.reconnectTimer = setTimeout(() => {
+      this.reconnectTimer = undefined
+      void this.connection().catch(() => {})
+    }, this.reconnectMs)
+    this.reconnectTimer.unref()
+    this.reconnectMs = Math.min(RECONNECT_MAX_MS, this.reconnectMs * 2)
+  }
+
+  /** Errors may quote the URL: never its password. */
+  private describe(err: unknown): string {
+    const message = err instanceof Error ? err.message : String(err)
+    return message.split(this.options.connectionString).join(maskPassword(this.options.connectionString))
+  }
+}
