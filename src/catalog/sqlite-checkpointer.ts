@@ -6,17 +6,39 @@
  * is raised to a safety net (see threaded-sqlite-catalog.ts) and this thread runs a PASSIVE
  * checkpoint every `intervalMs`: it copies what no reader still needs and never blocks writers.
  */
+import { statSync } from 'node:fs'
 import BetterSqlite3 from 'better-sqlite3'
 import { workerData } from 'node:worker_threads'
 
 const { path, intervalMs } = workerData as { path: string; intervalMs: number }
 let db: BetterSqlite3.Database | undefined
+/** The WAL as it was just before the last checkpoint. */
+let checkpointed: string | undefined
+
+/**
+ * Only commits write the WAL (a claim that finds nothing does not, nor does a checkpoint): an
+ * unchanged WAL has nothing new to copy, and an idle gateway skips the checkpoint's read
+ * transaction. Taken before the checkpoint, so a commit that lands during it is seen next time
+ * (one within the same timestamp tick that leaves the size alone waits for the next commit).
+ */
+function walState(): string | undefined {
+  try {
+    const s = statSync(`${path}-wal`, { bigint: true })
+    return `${s.ino}:${s.size}:${s.mtimeNs}`
+  } catch {
+    return undefined
+  }
+}
 
 function checkpoint(): void {
+  const wal = walState()
+  if (wal !== undefined && wal === checkpointed) return
   try {
     // The file may not exist yet (the catalog thread creates it); try again next time.
     db ??= new BetterSqlite3(path, { fileMustExist: true, timeout: 0 })
-    db.pragma('wal_checkpoint(PASSIVE)')
+    const [result] = db.pragma('wal_checkpoint(PASSIVE)') as { busy: number; log: number; checkpointed: number }[]
+    // A reader kept some frames from being copied: try again next round even if nothing is written.
+    checkpointed = result && result.checkpointed >= result.log ? wal : undefined
   } catch {
     // Busy or not there yet: the next round, or the writer's own threshold, catches up.
   }
