@@ -32,6 +32,7 @@ export class PostgresJobSignals implements RemoteJobSignals {
   private onTopic: ((topic: JobTopic) => void) | undefined
   private readonly inFlight = new Set<JobTopic>()
   private readonly again = new Set<JobTopic>()
+  private readonly sending = new Set<Promise<void>>()
   private reconnectMs = RECONNECT_MIN_MS
   private reconnectTimer: NodeJS.Timeout | undefined
   private closed = false
@@ -53,16 +54,23 @@ export class PostgresJobSignals implements RemoteJobSignals {
       return
     }
     this.inFlight.add(topic)
-    void this.connection()
+    const sent: Promise<void> = this.connection()
       .then((client) => client.query('select pg_notify($1, $2)', [JOB_CHANNEL, this.prefix + topic]))
-      .catch((err: unknown) => this.options.logger?.debug({ err: this.describe(err) }, 'a job signal was not sent; other processes find the work by polling'))
+      .then(
+        () => {},
+        (err: unknown) => this.options.logger?.debug({ err: this.describe(err) }, 'a job signal was not sent; other processes find the work by polling'),
+      )
       .finally(() => {
+        this.sending.delete(sent)
         this.inFlight.delete(topic)
         if (this.again.delete(topic)) this.notify(topic)
       })
+    this.sending.add(sent)
   }
 
+  /** Sends the signals requested so far (a CLI command's `retry` is heard), then disconnects. */
   async close(): Promise<void> {
+    while (this.sending.size > 0) await Promise.allSettled([...this.sending])
     this.closed = true
     clearTimeout(this.reconnectTimer)
     const client = this.client ?? (await this.connecting?.catch(() => undefined))

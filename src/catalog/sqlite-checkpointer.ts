@@ -11,6 +11,8 @@ import BetterSqlite3 from 'better-sqlite3'
 import { workerData } from 'node:worker_threads'
 
 const { path, intervalMs } = workerData as { path: string; intervalMs: number }
+/** While the WAL stays unchanged the rounds thin out to this: waking a thread costs more than the stat. */
+const IDLE_INTERVAL_MAX_MS = 4000
 let db: BetterSqlite3.Database | undefined
 /** The WAL as it was just before the last checkpoint. */
 let checkpointed: string | undefined
@@ -30,9 +32,10 @@ function walState(): string | undefined {
   }
 }
 
-function checkpoint(): void {
+/** Whether there was anything to do (the next round comes sooner if so). */
+function checkpoint(): boolean {
   const wal = walState()
-  if (wal !== undefined && wal === checkpointed) return
+  if (wal !== undefined && wal === checkpointed) return false
   try {
     // The file may not exist yet (the catalog thread creates it); try again next time.
     db ??= new BetterSqlite3(path, { fileMustExist: true, timeout: 0 })
@@ -42,6 +45,15 @@ function checkpoint(): void {
   } catch {
     // Busy or not there yet: the next round, or the writer's own threshold, catches up.
   }
+  return true
 }
 
-setInterval(checkpoint, intervalMs)
+// Every intervalMs while commits come; idle, half as often each round up to the bound. A burst
+// after a quiet spell waits at most that long for its first checkpoint (the writer's own
+// threshold is the safety net meanwhile).
+let delay = intervalMs
+function round(): void {
+  delay = checkpoint() ? intervalMs : Math.min(IDLE_INTERVAL_MAX_MS, delay * 2)
+  setTimeout(round, delay)
+}
+setTimeout(round, intervalMs)
