@@ -12,7 +12,7 @@ import { type CaptureFn, captureJobs } from '../../src/capture/capture-job.js'
 import type { Settlement } from '../../src/catalog/catalog.js'
 import { SqliteCatalog } from '../../src/catalog/sqlite-catalog.js'
 import { MediagateError } from '../../src/errors.js'
-import { type IdleSleep, JobEngine } from '../../src/jobs/job-engine.js'
+import { type IdleSleep, JobEngine, type JobKind } from '../../src/jobs/job-engine.js'
 import { silentLogger } from '../../src/logging/logger.js'
 import type { MediaRecord } from '../../src/media/record.js'
 import { seed } from '../catalog/fixtures.js'
@@ -350,6 +350,38 @@ describe('JobEngine', () => {
       expect(slept).toBeGreaterThan(1000)
       expect(slept).toBeLessThanOrEqual(2000)
       expect(Date.now()).toBeGreaterThanOrEqual(dueAt)
+    })
+
+    it('a kind without nextDueAt (forwards) has the retries it settled claimed when due, however long its poll', async () => {
+      // An in-memory queue of one job: the first run asks for a retry in 1.5 s.
+      const due = new Map<string, number>([['job', 0]])
+      let runs = 0
+      const kind: JobKind<string, { retryAt?: Date }> = {
+        name: 'memo',
+        id: (job) => job,
+        async claim({ limit }) {
+          const now = Date.now()
+          const claimed = [...due].filter(([, at]) => at <= now).slice(0, limit).map(([id]) => id)
+          for (const id of claimed) due.set(id, Infinity)
+          return claimed
+        },
+        run: async () => (++runs === 1 ? { retryAt: new Date(Date.now() + 1500) } : {}),
+        afterError: () => ({}),
+        handBack: () => ({}),
+        async settle(job, _owner, outcome) {
+          if (outcome.retryAt) due.set(job, outcome.retryAt.getTime())
+          else due.delete(job)
+          return true
+        },
+        retryAt: (outcome) => outcome.retryAt,
+      }
+      const sleep = new SteppedSleep()
+      sleep.realTime = true
+      const e = new JobEngine(kind, { logger: silentLogger(), concurrency: 1, leaseMs: 30_000, crashLimit: CRASH_LIMIT, pollMs: 60_000, idlePollMaxMs: 60_000, sleep })
+      engines.push(e as unknown as JobEngine<MediaRecord, Settlement>)
+      e.start()
+      await until('the retry', () => runs === 2, { timeoutMs: 10_000 })
+      expect(sleep.slept.some((ms) => ms > 1000 && ms <= 1500)).toBe(true)
     })
   })
 })
