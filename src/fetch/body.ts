@@ -48,7 +48,7 @@ export function readWhole(body: Readable, length: number): Promise<Buffer> {
     let got = 0
     const onData = (chunk: Buffer) => {
       if (got + chunk.length > length) {
-        body.destroy(new MediagateError('integrity', `the source sent more than the ${length} bytes its Content-Length announced`))
+        body.destroy(longerThanAnnounced(length))
         return
       }
       if (got === 0 && chunk.length === length) whole = chunk
@@ -61,7 +61,7 @@ export function readWhole(body: Readable, length: number): Promise<Buffer> {
     const onEnd = () => {
       cleanup()
       if (got === length) resolve(whole ?? Buffer.alloc(0))
-      else reject(new MediagateError('network', `the download ended after ${got} of the ${length} bytes its Content-Length announced (truncated)`))
+      else reject(truncated(got, length))
     }
     const onError = (err: Error) => {
       cleanup()
@@ -94,12 +94,22 @@ export function lengthHeld(announced: number): Transform {
   return new Transform({
     transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback) {
       seen += chunk.length
-      if (seen > announced) callback(new MediagateError('integrity', `the source sent more than the ${announced} bytes its Content-Length announced`))
+      if (seen > announced) callback(longerThanAnnounced(announced))
       else callback(null, chunk)
     },
     flush(callback: TransformCallback) {
-      if (seen < announced) callback(new MediagateError('network', `the download ended after ${seen} of the ${announced} bytes its Content-Length announced (truncated)`))
+      if (seen < announced) callback(truncated(seen, announced))
       else callback()
     },
   })
+}
+
+/** A body that goes past its Content-Length: an answer that contradicts itself. */
+export function longerThanAnnounced(announced: number): MediagateError {
+  return new MediagateError('integrity', `the source sent more than the ${announced} bytes its Content-Length announced`)
+}
+
+/** A body that ends short of its Content-Length: a truncated download, retried. */
+export function truncated(seen: number, announced: number): MediagateError {
+  return new MediagateError('network', `the download ended after ${seen} of the ${announced} bytes its Content-Length announced (truncated)`)
 }

@@ -67,6 +67,11 @@ describe('Fetcher responses', () => {
         res.write(Buffer.alloc(50_000), () => res.destroy())
         return
       }
+      if (req.url === '/big') {
+        res.writeHead(200, { 'content-length': String(8 * 1024 * 1024) })
+        res.end(Buffer.alloc(8 * 1024 * 1024, 7))
+        return
+      }
       if (req.url === '/chunked') {
         res.writeHead(200)
         res.end('no length announced')
@@ -96,6 +101,16 @@ describe('Fetcher responses', () => {
     await expect(reading).rejects.toMatchObject({ code: 'conflict', message: 'lease lost' })
     const cut = await fetcher.get({ url: `${server.url}/cut` })
     await expect(readWhole(cut.body, 100_000)).rejects.toMatchObject({ code: 'network' })
+  })
+
+  it('hold back the connection while nobody reads, and give every byte once read', async () => {
+    const res = await fetcher.get({ url: `${server.url}/big` })
+    await new Promise((resolve) => setTimeout(resolve, 300))
+    // Paused at the stream's high-water mark (plus a socket read or two), not the whole 8 MiB.
+    expect(res.body.readableLength).toBeLessThan(1024 * 1024)
+    const bytes = await readBody(res, 16 * 1024 * 1024)
+    expect(bytes.length).toBe(8 * 1024 * 1024)
+    expect(bytes.every((b) => b === 7)).toBe(true)
   })
 
   it('do not hold a HEAD answer, or a body without Content-Length, to a length', async () => {
