@@ -5,7 +5,8 @@
  *
  * `put` hashes and counts the bytes as they stream through (memory does not grow with size) and
  * makes the blob visible only once it is complete, verified and durable: a failed or aborted put
- * leaves nothing behind under a final key. The same bytes are stored once.
+ * leaves nothing behind under a final key. The same bytes are stored once. A body already in
+ * memory may be given as one Buffer: the same checks, without a stream.
  */
 import type { Readable } from 'node:stream'
 
@@ -71,7 +72,7 @@ export interface BlobStore {
   readonly capabilities: BlobStoreCapabilities
   /** Prepares the store (directories, bucket check) and removes leftovers of interrupted puts. */
   init(): Promise<void>
-  put(body: Readable, options?: PutOptions): Promise<PutResult>
+  put(body: Readable | Buffer, options?: PutOptions): Promise<PutResult>
   stat(key: string): Promise<BlobStat | undefined>
   /** Throws `not_found` when absent. The stream ends after `range.end` when a range is given. */
   read(key: string, range?: ByteRange): Promise<Readable>

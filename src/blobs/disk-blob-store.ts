@@ -62,7 +62,7 @@ export class DiskBlobStore implements BlobStore {
     }
   }
 
-  put(body: Readable, options: PutOptions = {}): Promise<PutResult> {
+  put(body: Readable | Buffer, options: PutOptions = {}): Promise<PutResult> {
     return runPut(body, options, this.puts)
   }
 

@@ -32,28 +32,35 @@ export interface DiskPutTarget {
 
 export class DiskPut implements PutAttempt {
   private readonly tmp: string
-  private readonly sink: BlobSink
+  /** Made for a streamed body only. */
+  private sink: BlobSink | undefined
 
   constructor(private readonly target: DiskPutTarget) {
-    const tmp = path.join(target.root, TMP_DIR, `${randomUUID()}.part`)
-    this.tmp = tmp
-    this.sink = new BlobSink({ open: () => open(tmp, 'wx', 0o644), memoryLimit: SMALL_BLOB_BYTES })
+    this.tmp = path.join(target.root, TMP_DIR, `${randomUUID()}.part`)
   }
 
-  async write(body: Readable, hasher: HashingStream, options: PutOptions): Promise<boolean> {
-    const { sink, target } = this
-    await pipeAsync([body, hasher, sink])
+  async write(body: Readable | Buffer, hasher: HashingStream, options: PutOptions): Promise<boolean> {
+    const { target } = this
+    // A whole buffer has passed the hasher already: no stream and no sink; the thread writes it as it writes a small streamed blob.
+    const memory = Buffer.isBuffer(body) ? [body] : await this.stream(body, hasher)
     const sha256 = hasher.digest()
     // Before the rename and its "already there?" check: a blob found there must stay there.
     await options.beforeCommit?.(sha256)
     const file = keyToPath(target.root, blobKeyFor(sha256))
-    const existed = await target.writer.finish({ root: target.root, tmp: this.tmp, file, size: hasher.bytes, ...(sink.memory ? { bytes: sink.memory } : {}) })
+    const existed = await target.writer.finish({ root: target.root, tmp: this.tmp, file, size: hasher.bytes, ...(memory ? { bytes: memory } : {}) })
     if (!existed) target.openFiles.forget(file)
     return existed
   }
 
+  private async stream(body: Readable, hasher: HashingStream): Promise<Buffer[] | undefined> {
+    const tmp = this.tmp
+    const sink = (this.sink = new BlobSink({ open: () => open(tmp, 'wx', 0o644), memoryLimit: SMALL_BLOB_BYTES }))
+    await pipeAsync([body, hasher, sink])
+    return sink.memory
+  }
+
   async discard(): Promise<void> {
-    this.sink.destroy()
+    this.sink?.destroy()
     await rm(this.tmp, { force: true }).catch(() => {})
   }
 }

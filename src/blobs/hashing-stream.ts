@@ -40,30 +40,44 @@ export class HashingStream extends Transform {
   }
 
   override _transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback): void {
-    this.bytes += chunk.length
-    if (this.bytes > this.maxBytes) {
-      callback(new MediagateError('too_large', `the media is larger than the limit of ${this.maxBytes} bytes`))
-      return
-    }
-    if (this.expectedSize !== undefined && this.bytes > this.expectedSize) {
-      callback(new MediagateError('integrity', `received more than the declared ${this.expectedSize} bytes`))
-      return
-    }
-    this.hash.update(chunk)
-    callback(null, chunk)
+    const refused = this.count(chunk)
+    if (refused) callback(refused)
+    else callback(null, chunk)
   }
 
   override _flush(callback: TransformCallback): void {
+    callback(this.conclude())
+  }
+
+  /**
+   * A body read whole into one buffer (transfer's fast case for small bodies): the same count,
+   * limit, hash and checks as streaming it through, without the stream. Throws what the stream
+   * would have failed with; `digest()` is ready after it. The stream itself is never written then.
+   */
+  whole(bytes: Buffer): void {
+    const refused = this.count(bytes) ?? this.conclude()
+    if (refused) throw refused
+  }
+
+  /** Counts and hashes one chunk; the error that refuses it, if any. */
+  private count(chunk: Buffer): MediagateError | undefined {
+    this.bytes += chunk.length
+    if (this.bytes > this.maxBytes) return new MediagateError('too_large', `the media is larger than the limit of ${this.maxBytes} bytes`)
+    if (this.expectedSize !== undefined && this.bytes > this.expectedSize) return new MediagateError('integrity', `received more than the declared ${this.expectedSize} bytes`)
+    this.hash.update(chunk)
+    return undefined
+  }
+
+  /** At the end: the digest, and the error when it or the count contradicts what was declared. */
+  private conclude(): MediagateError | undefined {
     this.hex = this.hash.digest('hex')
     if (this.expectedSize !== undefined && this.bytes !== this.expectedSize) {
-      callback(new MediagateError('integrity', `received ${this.bytes} bytes, the source declared ${this.expectedSize}`))
-      return
+      return new MediagateError('integrity', `received ${this.bytes} bytes, the source declared ${this.expectedSize}`)
     }
     if (this.expectedSha256 !== undefined && this.hex !== this.expectedSha256) {
-      callback(new MediagateError('integrity', `the bytes hash to sha256 ${this.hex}, the source declared ${this.expectedSha256}`))
-      return
+      return new MediagateError('integrity', `the bytes hash to sha256 ${this.hex}, the source declared ${this.expectedSha256}`)
     }
-    callback()
+    return undefined
   }
 
   /** Lowercase hex sha256 of everything that passed; only once the stream has ended. */

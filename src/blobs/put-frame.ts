@@ -13,6 +13,11 @@
  * The store supplies only the middle, a `PutAttempt`: where the hashed bytes go and how they are
  * committed. It pipes `body` into `hasher` itself, in the one pipe it needs anyway (the disk
  * pipes on into its sink, S3 hands the hasher to the upload): no extra stream or pipe per put.
+ *
+ * A body already whole in one Buffer (a small download read at once, see transfer/whole-body.ts)
+ * is the fast case of the same frame: the hasher takes it in one call (`whole`: the same count,
+ * limit and checks), so a wrong hash, a wrong size or an oversize body fails before the store
+ * sees a byte, and the store commits that one buffer without a stream.
  */
 import type { Readable } from 'node:stream'
 import { MediagateError, toMediagateError } from '../errors.js'
@@ -26,9 +31,10 @@ export interface PutAttempt {
    * `blobKeyFor(hasher.digest())`; resolves true when that blob was already there. Must not
    * resolve before the hasher has seen the end of the body (the frame then fails with `internal`).
    * Awaits `options.beforeCommit` once, with the sha256, before it commits or looks for the
-   * blob under its final key, and commits nothing when it rejects.
+   * blob under its final key, and commits nothing when it rejects. A Buffer `body` has passed
+   * the hasher already (verified, `digest()` ready): the store only commits it.
    */
-  write(body: Readable, hasher: HashingStream, options: PutOptions): Promise<boolean>
+  write(body: Readable | Buffer, hasher: HashingStream, options: PutOptions): Promise<boolean>
   /** After a failed `write`: removes what it left outside the final keys. Never rejects. */
   discard(): Promise<void>
 }
@@ -40,20 +46,22 @@ export interface PutFrameStore {
   mapError(err: unknown): MediagateError
 }
 
-export async function runPut(body: Readable, options: PutOptions, store: PutFrameStore): Promise<PutResult> {
+export async function runPut(body: Readable | Buffer, options: PutOptions, store: PutFrameStore): Promise<PutResult> {
+  const stream = Buffer.isBuffer(body) ? undefined : body
   const { signal } = options
   if (signal?.aborted) {
-    body.destroy()
+    stream?.destroy()
     throw abortedError(signal)
   }
   let hasher: HashingStream
   try {
     hasher = new HashingStream(options)
+    if (!stream) hasher.whole(body as Buffer)
   } catch (err) {
-    body.destroy()
+    stream?.destroy()
     throw err
   }
-  const source = watchSource(body, hasher)
+  const source = stream ? watchSource(stream, hasher) : { error: undefined }
   // Through the hasher, every store's pipe fails with the reason; for S3 it is also the one abort
   // that lets in-flight requests settle and the multipart be aborted before the upload settles.
   // Once the hasher is done (destroyed after its end), the bytes are complete and the commit runs on.
@@ -73,7 +81,7 @@ export async function runPut(body: Readable, options: PutOptions, store: PutFram
     // Attributed before the destroys below, which must not read as the source failing.
     const failure = frameFailure(err, source, signal) ?? store.mapError(err)
     hasher.destroy()
-    body.destroy()
+    stream?.destroy()
     await attempt?.discard()
     throw failure
   } finally {

@@ -98,7 +98,7 @@ export class S3BlobStore implements BlobStore {
     return this.direct
   }
 
-  put(body: Readable, options: PutOptions = {}): Promise<PutResult> {
+  put(body: Readable | Buffer, options: PutOptions = {}): Promise<PutResult> {
     return runPut(body, options, this.puts)
   }
 

@@ -65,7 +65,12 @@ export class S3Put implements PutAttempt {
 
   constructor(private readonly target: S3PutTarget) {}
 
-  async write(body: Readable, hasher: HashingStream, options: PutOptions): Promise<boolean> {
+  async write(body: Readable | Buffer, hasher: HashingStream, options: PutOptions): Promise<boolean> {
+    // A whole buffer has passed the hasher already: one PutObject of it, as for a body that ended within a part.
+    if (Buffer.isBuffer(body)) {
+      await this.putWhole({ chunks: [body], bytes: body.length, ended: true }, hasher.digest(), options)
+      return false
+    }
     // Errors reach us through `hasher` (read below, or by the upload); the callback only keeps them handled.
     pipe([body, hasher], ignore)
     const head = await readHead(hasher, this.target.partSize)

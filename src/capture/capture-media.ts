@@ -18,7 +18,7 @@ export interface CaptureDeps {
 }
 
 export async function captureMedia(media: MediaRecord, deps: CaptureDeps, signal: AbortSignal, options: Pick<OpenSourceOptions, 'tryWebhookUrl'> = {}): Promise<StoredOutcome> {
-  const source = await openSniffed(media, deps.sources, signal, options)
+  const source = await openSniffed(media, deps.sources, signal, { ...options, whole: true })
   const stored = await toBlobStore(source, deps.blobs, { maxBytes: deps.sources.maxBytes, signal, ...(deps.sources.now ? { now: deps.sources.now } : {}) })
   // Meta could not say what it was (Instagram `unsupported_type`): the bytes decide.
   const kind = media.kind === 'unknown' ? kindOfMime(stored.sniffedMime) : null

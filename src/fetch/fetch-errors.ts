@@ -3,9 +3,9 @@
  * carry. Signed CDN URLs hold their signature in the query string, so messages keep scheme,
  * host and path only.
  */
-import { PassThrough, type Readable } from 'node:stream'
+import { Readable } from 'node:stream'
 import { MediagateError } from '../errors.js'
-import { lengthHeld } from './body.js'
+import { longerThanAnnounced, truncated } from './body.js'
 
 /** `https://host/path?…`: the query (signatures, tokens) and any userinfo removed. */
 export function redactUrl(url: URL | string): string {
@@ -57,20 +57,54 @@ export function toFetchError(err: unknown, url: URL | string, signal?: AbortSign
 }
 
 /**
- * The response body as handed out: undici's stream behind a PassThrough, so that a connection
+ * The response body as handed out: undici's stream behind one of ours, so that a connection
  * dying mid-body surfaces as a `network` MediagateError, and a consumer that stops reading
  * (destroys it) releases the connection. With `announced` (a body's Content-Length), that same
- * stream also holds the body to it (lengthHeld): no second stream per download for that.
+ * stream also holds the body to it (as lengthHeld does): no second stream per download for that.
  */
 export function guardBody(body: Readable, url: URL, signal?: AbortSignal, announced?: number): Readable {
-  const out = announced === undefined ? new PassThrough() : lengthHeld(announced)
-  body.on('error', (err) => out.destroy(toFetchError(err, url, signal) as Error))
-  body.on('close', () => {
-    if (!body.readableEnded && !out.destroyed) {
-      out.destroy(new MediagateError('network', `the connection closed before the body ended: ${redactUrl(url)}`))
-    }
-  })
-  out.on('close', () => body.destroy())
-  body.pipe(out)
-  return out
+  return new GuardedBody(body, url, signal, announced)
+}
+
+/**
+ * A plain Readable the source pushes into, with the source paused while ours is full: a
+ * PassThrough or Transform piped from the source did the same with a Writable side, a pipe and
+ * their callbacks on every chunk, twice per captured media (the Graph lookup and the download).
+ */
+class GuardedBody extends Readable {
+  private seen = 0
+
+  constructor(
+    private readonly source: Readable,
+    url: URL,
+    signal: AbortSignal | undefined,
+    private readonly announced: number | undefined,
+  ) {
+    super()
+    source.on('data', (chunk: Buffer) => this.onChunk(chunk))
+    source.once('end', () => {
+      if (this.announced !== undefined && this.seen < this.announced) this.destroy(truncated(this.seen, this.announced))
+      else this.push(null)
+    })
+    source.on('error', (err) => this.destroy(toFetchError(err, url, signal) as Error))
+    source.once('close', () => {
+      if (!source.readableEnded && !this.destroyed) this.destroy(new MediagateError('network', `the connection closed before the body ended: ${redactUrl(url)}`))
+    })
+  }
+
+  private onChunk(chunk: Buffer): void {
+    if (this.destroyed) return
+    this.seen += chunk.length
+    if (this.announced !== undefined && this.seen > this.announced) this.destroy(longerThanAnnounced(this.announced))
+    else if (!this.push(chunk)) this.source.pause()
+  }
+
+  override _read(): void {
+    if (this.source.isPaused()) this.source.resume()
+  }
+
+  override _destroy(err: Error | null, callback: (err?: Error | null) => void): void {
+    this.source.destroy()
+    callback(err)
+  }
 }

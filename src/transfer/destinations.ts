@@ -23,8 +23,8 @@ export interface StoreOptions {
   now?: () => Date
 }
 
-/** Streams the bytes into the blob store; resolves once they are verified and durable there. */
-export async function toBlobStore(source: SniffedSource, blobs: BlobStore, options: StoreOptions): Promise<StoredOutcome> {
+/** Streams the bytes (or puts the small body read whole) into the blob store; resolves once they are verified and durable there. */
+export async function toBlobStore(source: SniffedSource<Readable | Buffer>, blobs: BlobStore, options: StoreOptions): Promise<StoredOutcome> {
   const put = await inSpan('blob.put', () => blobs.put(source.body, putOptions(source, options)))
   return storedOutcome(source, put, options)
 }
@@ -90,7 +90,7 @@ export function toClientVerified(source: SniffedSource, options: VerifyOptions):
   return gate
 }
 
-function putOptions(source: SniffedSource, options: StoreOptions): PutOptions {
+function putOptions(source: Pick<SniffedSource, 'opened'>, options: StoreOptions): PutOptions {
   const { opened } = source
   return {
     maxBytes: options.maxBytes,
@@ -101,7 +101,7 @@ function putOptions(source: SniffedSource, options: StoreOptions): PutOptions {
   }
 }
 
-function storedOutcome(source: SniffedSource, put: { key: string; sha256: string; size: number }, options: StoreOptions): StoredOutcome {
+function storedOutcome(source: Pick<SniffedSource, 'opened' | 'sniffedMime' | 'servedType'>, put: { key: string; sha256: string; size: number }, options: StoreOptions): StoredOutcome {
   return {
     status: 'stored',
     sha256: put.sha256,

@@ -99,6 +99,18 @@ export function blobStoreConformance(name: string, factory: () => Promise<Confor
       expect(await text(await store.read(put.key))).toBe('hello world')
     })
 
+    it('puts a body given whole as one Buffer: verified, durable, the same blob a stream of those bytes makes', async () => {
+      const bytes = sampleBytes(50 * 1024, 9)
+      const put = await store.put(bytes, { expectedSha256: sha256(bytes), expectedSize: bytes.length, maxBytes: bytes.length, contentType: 'image/jpeg' })
+      expect(put).toEqual({ key: blobKeyFor(sha256(bytes)), sha256: sha256(bytes), size: bytes.length, existed: false })
+      expect((await readAll(await store.read(put.key))).equals(bytes)).toBe(true)
+      const streamed = await store.put(Readable.from([bytes.subarray(0, 1000), bytes.subarray(1000)]))
+      expect(streamed).toEqual({ ...put, existed: !options.rewritesSmallRepeats })
+      const empty = await store.put(Buffer.alloc(0))
+      expect(empty).toMatchObject({ sha256: sha256(''), size: 0 })
+      expect(await subject.leftovers()).toEqual([])
+    })
+
     it('stores the same bytes once', async () => {
       const bytes = sampleBytes(3000, 2)
       const first = await store.put(Readable.from([bytes]))

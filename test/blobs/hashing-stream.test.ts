@@ -77,6 +77,34 @@ describe('HashingStream', () => {
     expect(src.state.sent).toBeLessThan(1024 * 1024)
   })
 
+  it('takes a whole buffer with the same checks and messages as the stream', async () => {
+    const whole = (bytes: string, options: ConstructorParameters<typeof HashingStream>[0]) => {
+      const hasher = new HashingStream(options)
+      try {
+        hasher.whole(Buffer.from(bytes))
+        return { hasher, error: undefined }
+      } catch (err) {
+        return { hasher, error: err as MediagateError }
+      }
+    }
+    const ok = whole('hello', { expectedSha256: sha256('hello').toUpperCase(), expectedSize: 5, maxBytes: 5 })
+    expect(ok.error).toBeUndefined()
+    expect(ok.hasher.digest()).toBe(sha256('hello'))
+    expect(ok.hasher.bytes).toBe(5)
+    const cases: [string, ConstructorParameters<typeof HashingStream>[0], string][] = [
+      ['hello', { expectedSha256: sha256('hellO') }, 'integrity'],
+      ['hell', { expectedSize: 5 }, 'integrity'],
+      ['hello!', { expectedSize: 5 }, 'integrity'],
+      ['hello', { maxBytes: 4 }, 'too_large'],
+    ]
+    for (const [bytes, options, code] of cases) {
+      const streamed = await run([bytes], options)
+      const taken = whole(bytes, options)
+      expect(taken.error?.code, JSON.stringify(options)).toBe(code)
+      expect(taken.error?.message).toBe(streamed.error?.message)
+    }
+  })
+
   it('validates its options', () => {
     expect(() => new HashingStream({ expectedSha256: 'abc' })).toThrow(MediagateError)
     expect(() => new HashingStream({ expectedSize: -1 })).toThrow(/expectedSize/)

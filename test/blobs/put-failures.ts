@@ -48,6 +48,20 @@ export function putFailureTests(ctx: PutFailureContext): void {
       await expectNothingStored()
     })
 
+    it('fails a body given whole as one Buffer the same way: wrong sha256, wrong size, too large, aborted, and stores nothing', async () => {
+      const bytes = sampleBytes(50 * 1024, 7)
+      const err = await expectCode(store.put(bytes, { expectedSha256: sha256('something else') }), 'integrity')
+      expect(err.message).toContain(sha256(bytes))
+      await expectCode(store.put(bytes, { expectedSize: bytes.length - 1 }), 'integrity')
+      await expectCode(store.put(bytes, { expectedSize: bytes.length + 1 }), 'integrity')
+      await expectCode(store.put(bytes, { expectedSha256: sha256(bytes), maxBytes: bytes.length - 1 }), 'too_large')
+      await expectCode(store.put(bytes, { expectedSha256: 'not-a-hash' }), 'bad_request')
+      const reason = new MediagateError('conflict', 'lease lost')
+      expect(await expectCode(store.put(bytes, { signal: AbortSignal.abort(reason) }), 'conflict')).toBe(reason)
+      expect(await store.stat(blobKeyFor(sha256(bytes)))).toBeUndefined()
+      await expectNothingStored()
+    })
+
     it('refuses a malformed expected sha256 before reading', async () => {
       await expectCode(store.put(Readable.from([Buffer.from('x')]), { expectedSha256: 'not-a-hash' }), 'bad_request')
       await expectNothingStored()

@@ -7,7 +7,8 @@
 import { Readable } from 'node:stream'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { guardBody } from '../../src/fetch/fetch-errors.js'
-import { Fetcher, readBody } from '../../src/fetch/index.js'
+import { MediagateError } from '../../src/errors.js'
+import { Fetcher, readBody, readWhole } from '../../src/fetch/index.js'
 import { startServer, type TestServer } from './test-server.js'
 
 async function readAll(stream: Readable): Promise<Buffer> {
@@ -33,11 +34,44 @@ describe('a guarded body with an announced length', () => {
   })
 })
 
+describe('a guarded body read whole', () => {
+  it('is the announced bytes in one buffer, however it was chunked', async () => {
+    const bytes = Buffer.from('0123456789'.repeat(300))
+    expect(await readWhole(guardBody(Readable.from([bytes.subarray(0, 1000), bytes.subarray(1000)]), url, undefined, 3000), 3000)).toEqual(bytes)
+    expect(await readWhole(guardBody(Readable.from([bytes]), url, undefined, 3000), 3000)).toEqual(bytes)
+    expect(await readWhole(guardBody(Readable.from([]), url, undefined, 0), 0)).toHaveLength(0)
+  })
+
+  it('fails as the stream does: network when short, integrity when longer', async () => {
+    await expect(readWhole(guardBody(Readable.from([Buffer.alloc(1000)]), url, undefined, 3000), 3000)).rejects.toMatchObject({ code: 'network' })
+    await expect(readWhole(guardBody(Readable.from([Buffer.alloc(2000), Buffer.alloc(2000)]), url, undefined, 3000), 3000)).rejects.toMatchObject({ code: 'integrity' })
+    // A stream nothing held to the length fails the same.
+    await expect(readWhole(Readable.from([Buffer.alloc(1000)]), 3000)).rejects.toMatchObject({ code: 'network' })
+    await expect(readWhole(Readable.from([Buffer.alloc(2000), Buffer.alloc(2000)]), 3000)).rejects.toMatchObject({ code: 'integrity' })
+  })
+})
+
 describe('Fetcher responses', () => {
   let server: TestServer
   let fetcher: Fetcher
   beforeAll(async () => {
     server = await startServer('127.0.0.1', (req, res) => {
+      if (req.url === '/stall') {
+        // Half the announced body, then silence until the client gives up.
+        res.writeHead(200, { 'content-length': '100000' })
+        res.write(Buffer.alloc(50_000))
+        return
+      }
+      if (req.url === '/cut') {
+        res.writeHead(200, { 'content-length': '100000' })
+        res.write(Buffer.alloc(50_000), () => res.destroy())
+        return
+      }
+      if (req.url === '/big') {
+        res.writeHead(200, { 'content-length': String(8 * 1024 * 1024) })
+        res.end(Buffer.alloc(8 * 1024 * 1024, 7))
+        return
+      }
       if (req.url === '/chunked') {
         res.writeHead(200)
         res.end('no length announced')
@@ -57,6 +91,26 @@ describe('Fetcher responses', () => {
     const res = await fetcher.get({ url: `${server.url}/media` })
     expect(res.lengthHeld).toBe(true)
     expect((await readBody(res, 1024)).toString()).toBe('hello')
+  })
+
+  it('read whole: an abort mid-body rejects with its reason, a connection cut mid-body with network', async () => {
+    const controller = new AbortController()
+    const stalled = await fetcher.get({ url: `${server.url}/stall`, signal: controller.signal })
+    const reading = readWhole(stalled.body, 100_000)
+    setTimeout(() => controller.abort(new MediagateError('conflict', 'lease lost')), 50)
+    await expect(reading).rejects.toMatchObject({ code: 'conflict', message: 'lease lost' })
+    const cut = await fetcher.get({ url: `${server.url}/cut` })
+    await expect(readWhole(cut.body, 100_000)).rejects.toMatchObject({ code: 'network' })
+  })
+
+  it('hold back the connection while nobody reads, and give every byte once read', async () => {
+    const res = await fetcher.get({ url: `${server.url}/big` })
+    await new Promise((resolve) => setTimeout(resolve, 300))
+    // Paused at the stream's high-water mark (plus a socket read or two), not the whole 8 MiB.
+    expect(res.body.readableLength).toBeLessThan(1024 * 1024)
+    const bytes = await readBody(res, 16 * 1024 * 1024)
+    expect(bytes.length).toBe(8 * 1024 * 1024)
+    expect(bytes.every((b) => b === 7)).toBe(true)
   })
 
   it('do not hold a HEAD answer, or a body without Content-Length, to a length', async () => {

@@ -5,7 +5,7 @@
  * into a real disk blob store; the source is a response whose body has fewer or more bytes than
  * it announced (over HTTP/1.1 undici itself stops at Content-Length; this holds whatever did not).
  */
-import { randomBytes } from 'node:crypto'
+import { createHash, randomBytes } from 'node:crypto'
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
@@ -15,7 +15,7 @@ import { DiskBlobStore } from '../../src/blobs/disk-blob-store.js'
 import type { FetchResponse } from '../../src/fetch/index.js'
 import { toBlobStore, toBlobStoreAndClient, toClientVerified } from '../../src/transfer/destinations.js'
 import type { OpenedSource } from '../../src/transfer/open-source.js'
-import { sniffOpened } from '../../src/transfer/sniffed-source.js'
+import { sniffOpened, WHOLE_BODY_BYTES } from '../../src/transfer/sniffed-source.js'
 
 const MAX = 10 * 1024 * 1024
 let root: string
@@ -69,6 +69,13 @@ describe.each([
     expect(await blobCount()).toBe(before)
   })
 
+  it('is not stored when read whole, the fast case for small bodies (eager capture)', async () => {
+    const before = await blobCount()
+    const sniffed = sniffOpened(opened(randomBytes(sent), announced), MAX, { whole: true })
+    await expect(sniffed.then((source) => toBlobStore(source, store, storeOptions()))).rejects.toMatchObject({ code })
+    expect(await blobCount()).toBe(before)
+  })
+
   it('is not stored, and its client sees an error, not an end (lazy serving)', async () => {
     const before = await blobCount()
     const source = await sniffOpened(opened(randomBytes(sent), announced), MAX)
@@ -94,6 +101,34 @@ describe.each([
 })
 
 describe('a body of exactly its Content-Length', () => {
+  it('is read whole into one buffer when small, and stored as the stream of it would be', async () => {
+    const bytes = randomBytes(100_000)
+    const source = await sniffOpened(opened(bytes, bytes.length), MAX, { whole: true })
+    expect(Buffer.isBuffer(source.body)).toBe(true)
+    expect(source.length).toBe(bytes.length)
+    const put = await toBlobStore(source, store, storeOptions())
+    expect(put).toMatchObject({ size: bytes.length, sha256: createHash('sha256').update(bytes).digest('hex') })
+    expect((await readAll(await store.read(put.blobKey))).equals(bytes)).toBe(true)
+    // Past the fast case's size, the same call streams.
+    const large = randomBytes(WHOLE_BODY_BYTES + 1)
+    const streamed = await sniffOpened(opened(large, large.length), MAX, { whole: true })
+    expect(Buffer.isBuffer(streamed.body)).toBe(false)
+    expect((await toBlobStore(streamed, store, storeOptions())).size).toBe(large.length)
+  })
+
+  it('fails a small body read whole on what Meta declared, as a streamed one does', async () => {
+    const bytes = randomBytes(50_000)
+    const declared = (o: Partial<OpenedSource>) => ({ ...opened(bytes, bytes.length), ...o })
+    const before = await blobCount()
+    for (const wrong of [{ expectedSha256: createHash('sha256').update('other').digest('hex') }, { expectedSize: bytes.length + 1 }]) {
+      const source = await sniffOpened(declared(wrong), MAX, { whole: true })
+      expect(Buffer.isBuffer(source.body)).toBe(true)
+      await expect(toBlobStore(source, store, storeOptions())).rejects.toMatchObject({ code: 'integrity' })
+    }
+    await expect(sniffOpened(opened(bytes, bytes.length), 40_000, { whole: true })).rejects.toMatchObject({ code: 'too_large' })
+    expect(await blobCount()).toBe(before)
+  })
+
   it('is stored, and read whole', async () => {
     const bytes = randomBytes(100_000)
     const put = await toBlobStore(await sniffOpened(opened(bytes, bytes.length), MAX), store, storeOptions())
