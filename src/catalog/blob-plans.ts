@@ -35,13 +35,18 @@ function lockId(key: string): bigint {
   return createHash('sha256').update(`mediagate:blob:${key}`).digest().readBigInt64BE(0)
 }
 
+/** The keys' advisory lock ids, distinct, in the one order every locker takes them (as decimal strings). */
+export function lockIds(keys: string[]): string[] {
+  return [...new Set(keys.map(lockId))].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0)).map(String)
+}
+
 /**
  * PostgreSQL: locks the keys until the transaction ends, in one order for every caller (no
  * deadlock between two claims). SQLite needs nothing: the transaction already holds the write lock.
  */
 export function* lockKeys(dialect: SqlDialect, keys: string[]): Plan<void> {
   if (dialect.name !== 'postgres' || keys.length === 0) return
-  const ids = [...new Set(keys.map(lockId))].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0)).map(String)
+  const ids = lockIds(keys)
   // unnest yields the array in order, and each row's lock is taken before the next row is read.
   yield sql`select pg_advisory_xact_lock(id) from unnest(${ids}::bigint[]) as id`.compile(dialect.qb)
 }

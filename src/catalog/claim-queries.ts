@@ -22,7 +22,7 @@
 import type { ErrorCode } from '../errors.js'
 import { type CompiledQuery, type ExpressionBuilder, type RawBuilder, sql } from 'kysely'
 import type { ClaimOptions } from './catalog.js'
-import { single, type Plan } from './plan.js'
+import { last, type Plan } from './plan.js'
 import { cachedStatement } from './statement-cache.js'
 import type { Database, MediaRow } from './schema.js'
 import type { SqlDialect } from './sql-dialect.js'
@@ -71,7 +71,8 @@ function leaseColumns(eb: ExpressionBuilder<Database, 'media'>, options: ClaimOp
 export function* claimJobsPlan(dialect: SqlDialect, claimQuery: CompiledQuery<MediaRow>, options: ClaimOptions, now: number): Plan<MediaRow[]> {
   // PostgreSQL's claim gives up in the same statement (postgresClaimQuery).
   if (dialect.name !== 'postgres') yield giveUpQuery(dialect, options, now)
-  return yield* single(claimQuery)
+  // On PostgreSQL the whole claim: one statement, run without BEGIN and COMMIT.
+  return yield* last(claimQuery)
 }
 
 /**

@@ -22,7 +22,7 @@ import { derivedBlobKeysPlan, expiredQuery, markDeletedPlan, referencedBlobKeysP
 import { type MigrationOutcome, migratePlan, schemaVersionPlan } from './migrate.js'
 import { claimBlobDeletionsPlan, endBlobDeletionsPlan, leaseBlobsPlan } from './blob-plans.js'
 import { LATEST_VERSION } from './migrations/index.js'
-import { type Plan, type PlanMode, single } from './plan.js'
+import { continued, type Plan, type PlanMode, single } from './plan.js'
 import { failRemotePlan, lazyDuePlan, learnRemotePlan, storeRemotePlan } from './remote-plans.js'
 import { summaryPlan } from './summary-plan.js'
 import { filterCountPlan } from './filter-count-plan.js'
@@ -116,7 +116,7 @@ export abstract class KyselyCatalog implements Catalog {
       // One transaction: the settlements' commit carries the claim that refills their slots.
       const { applied, rows } = await this.run(
         (function* () {
-          const applied = yield* settle
+          const applied = yield* continued(settle)
           return { applied, rows: yield* claimJobsPlan(dialect, claimQuery, claim, claimNow) }
         })(),
         'transaction',

@@ -31,7 +31,7 @@ export function* settlePlan(dialect: SqlDialect, id: string, owner: string, sett
  * compiled once per set of columns and reused with each settlement's values: building the
  * statement with kysely cost more than running it.
  */
-function settleQuery(dialect: SqlDialect, id: string, owner: string, settlement: Settlement, now: number): CompiledQuery<{ id: string }> {
+export function settleQuery(dialect: SqlDialect, id: string, owner: string, settlement: Settlement, now: number): CompiledQuery<{ id: string }> {
   const refund = settlement.status === 'retry' && settlement.refundAttempt === true
   const columns = { ...settlementColumns(settlement, now), unfinished: 0, ...NO_LEASE, updated_at: now }
   const build = () =>

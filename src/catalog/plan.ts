@@ -51,6 +51,40 @@ export function* changes(query: CompiledQuery): Plan<number> {
   return rows[0]?.changes ?? 0
 }
 
+/**
+ * A plan's last statement: nothing follows it. PostgreSQL runs a transaction whose first
+ * statement is also its last without BEGIN and COMMIT (a statement on its own commits atomically),
+ * saving two of its three round trips; SQLite, which runs the plan in-process, ignores the mark.
+ * A plan that runs another plan and then more statements must pass that plan through `continued`.
+ */
+export interface FinalQuery extends CompiledQuery {
+  readonly final: true
+}
+
+export function isFinalQuery(query: CompiledQuery): query is FinalQuery {
+  return (query as Partial<FinalQuery>).final === true
+}
+
+/** `single` for a plan's last statement (see FinalQuery). */
+export function* last<R>(query: CompiledQuery<R>): Plan<R[]> {
+  const final: FinalQuery = { ...query, final: true }
+  return (yield final) as R[]
+}
+
+/** Runs `plan` as one part of a longer plan: its last statement is no longer the last. */
+export function* continued<T>(plan: Plan<T>): Plan<T> {
+  try {
+    let step = plan.next()
+    while (!step.done) {
+      const query = step.value
+      step = plan.next(yield isFinalQuery(query) ? ({ ...query, final: false } as CompiledQuery) : query)
+    }
+    return step.value
+  } finally {
+    plan.return(undefined as T)
+  }
+}
+
 /** Runs a plan with a synchronous executor. */
 export function driveSync<T>(plan: Plan<T>, execute: (query: CompiledQuery) => readonly unknown[]): T {
   try {
@@ -62,10 +96,13 @@ export function driveSync<T>(plan: Plan<T>, execute: (query: CompiledQuery) => r
   }
 }
 
-/** Runs a plan with an asynchronous executor, one statement at a time. */
-export async function driveAsync<T>(plan: Plan<T>, execute: (query: CompiledQuery) => Promise<readonly unknown[]>): Promise<T> {
+/**
+ * Runs a plan with an asynchronous executor, one statement at a time, from `first` (the plan's
+ * first step, when the caller has already taken it) on.
+ */
+export async function driveAsync<T>(plan: Plan<T>, execute: (query: CompiledQuery) => Promise<readonly unknown[]>, first?: IteratorResult<CompiledQuery, T>): Promise<T> {
   try {
-    let step = plan.next()
+    let step = first ?? plan.next()
     while (!step.done) step = plan.next(await execute(step.value))
     return step.value
   } finally {

@@ -17,7 +17,7 @@ import { postgresClaimQuery } from './claim-queries.js'
 import { StatementNames } from './postgres-statement-names.js'
 import { postgresLeaseBlobsPlan, postgresSettleGroupPlan } from './postgres-group-plans.js'
 import { KyselyCatalog } from './kysely-catalog.js'
-import { driveAsync, isCountedQuery, type Plan, type PlanMode, type Row } from './plan.js'
+import { driveAsync, isCountedQuery, isFinalQuery, type Plan, type PlanMode, type Row } from './plan.js'
 import { sqlDialect } from './sql-dialect.js'
 
 export interface PostgresCatalogOptions {
@@ -106,7 +106,28 @@ export class PostgresCatalog extends KyselyCatalog {
   }
 
   protected async run<T>(plan: Plan<T>, mode: PlanMode): Promise<T> {
-    if (mode === 'autocommit') return driveAsync(plan, (query) => execute(this.pool, query, this.statementNames))
+    const autocommit = (query: CompiledQuery) => execute(this.pool, query, this.statementNames)
+    if (mode === 'autocommit') return driveAsync(plan, autocommit)
+    try {
+      const first = plan.next()
+      if (first.done) return first.value
+      // A transaction of one statement is that statement alone (plan.ts, FinalQuery).
+      if (!isFinalQuery(first.value)) return await this.transaction(plan, first)
+      return await driveAsync(
+        plan,
+        (query) => {
+          if (query !== first.value) throw new MediagateError('internal', 'a catalog plan ran a statement after the one it marked as its last')
+          return autocommit(query)
+        },
+        first,
+      )
+    } finally {
+      plan.return(undefined as T)
+    }
+  }
+
+  /** Runs `plan`, whose first statement is `first`, in one transaction on one pooled client. */
+  private async transaction<T>(plan: Plan<T>, first: IteratorResult<CompiledQuery, T>): Promise<T> {
     const client = await this.pool.connect()
     let broken: Error | undefined
     // A checked-out client whose connection dies between two statements emits 'error'; the pool
@@ -118,7 +139,7 @@ export class PostgresCatalog extends KyselyCatalog {
     client.on('error', onError)
     try {
       await client.query('BEGIN')
-      const result = await driveAsync(plan, (query) => execute(client, query, this.statementNames))
+      const result = await driveAsync(plan, (query) => execute(client, query, this.statementNames), first)
       await client.query('COMMIT')
       return result
     } catch (err) {

@@ -1,9 +1,10 @@
 /**
  * PostgreSQL's plans for the two writes every capture makes, its blob lease and its settlement,
  * for a whole group commit at once: one UPDATE per group (per shape of settlement), whatever the
- * group's size, instead of one per media. Each round trip costs the gateway a pg client call and
- * the server (which shares the machine's cores with the S3 server on the scale-out path) a parse,
- * plan and execution; a settlement group of N cost N of them.
+ * group's size, instead of one per media, and one call of a function for the leases. Each round
+ * trip costs the gateway a pg client call and the server (which shares the machine's cores with
+ * the S3 server on the scale-out path) a backend wake-up and an execution; a settlement group of N
+ * cost N of them. A group that is one statement runs without BEGIN and COMMIT (plan.ts, `last`).
  *
  * The rows travel as one JSON array read with `json_populate_recordset(null::media, …)`: the
  * `media` row type types every value as its column, so the SQL depends only on which columns are
@@ -18,15 +19,21 @@
  */
 import { CompiledQuery } from 'kysely'
 import type { BlobLease, BlobLeaseAnswer, NewTask, Settlement } from './catalog.js'
-import { claimedKeys, leaseBlobsPlan, leaseRemotePlan, lockKeys } from './blob-plans.js'
-import { settleManyPlan, settlementColumns } from './media-plans.js'
-import { single, type Plan } from './plan.js'
+import { leaseBlobsPlan, lockIds } from './blob-plans.js'
+import { settleManyPlan, settlementColumns, settleQuery } from './media-plans.js'
+import { last, single, type Plan } from './plan.js'
 import type { SqlDialect } from './sql-dialect.js'
 import { enqueueTasksPlan } from './task-plans.js'
 
 type SettleItem = { id: string; owner: string; settlement: Settlement }
 
 export function* postgresSettleGroupPlan(dialect: SqlDialect, items: SettleItem[], now: number): Plan<boolean[]> {
+  // Without tasks to queue, a group of one shape is one UPDATE: no transaction around it.
+  const mayEnqueue = items.some(({ settlement }) => settlement.status === 'stored' && (settlement.enqueue?.length ?? 0) > 0)
+  if (items.length === 1 && !mayEnqueue) {
+    const [{ id, owner, settlement }] = items as [SettleItem]
+    return [(yield* last(settleQuery(dialect, id, owner, settlement, now))).length > 0]
+  }
   if (items.length < 2 || !distinct(items.map((item) => item.id))) return yield* settleManyPlan(dialect, items, now)
   const shapes = new Map<string, { columns: string[]; refund: boolean; rows: Record<string, unknown>[] }>()
   for (const { id, owner, settlement } of items) {
@@ -41,8 +48,10 @@ export function* postgresSettleGroupPlan(dialect: SqlDialect, items: SettleItem[
     shape.rows.push({ ...Object.fromEntries(set), id, lease_owner: owner, ...(refund ? { attempts: 1 } : {}) })
   }
   const applied = new Set<string>()
+  let left = shapes.size
   for (const { columns, refund, rows } of shapes.values()) {
-    for (const row of yield* single(settleGroupQuery(columns, refund, rows, now))) applied.add(row.id)
+    const query = settleGroupQuery(columns, refund, rows, now)
+    for (const row of yield* (--left === 0 && !mayEnqueue ? last(query) : single(query))) applied.add(row.id)
   }
   const tasks: NewTask[] = []
   for (const { id, settlement } of items) {
@@ -66,48 +75,22 @@ function settleGroupQuery(columns: string[], refund: boolean, rows: Record<strin
 }
 
 /**
- * leaseBlobsPlan (blob-plans.ts) with the leases on pending records, every capture's, in one
- * UPDATE. Their rows are taken with SKIP LOCKED as the per-row UPDATE takes them, and a lease
- * whose row was skipped is answered `busy` if the record is still this capture's, else `lost`.
+ * leaseBlobsPlan (blob-plans.ts) for leases on pending records, every capture's, in one call of
+ * the function of migration 15, run on its own: the same locks, reads and UPDATE (rows taken with
+ * SKIP LOCKED, a skipped one answered `busy` if the record is still this capture's, else `lost`)
+ * in one round trip instead of five. Lazy captures' leases (`holdMs`), rare, and a group that
+ * names one media twice take the statements of leaseBlobsPlan.
  */
 export function* postgresLeaseBlobsPlan(dialect: SqlDialect, leases: BlobLease[], now: number): Plan<BlobLeaseAnswer[]> {
-  if (leases.length < 2 || !distinct(leases.map((lease) => lease.mediaId))) return yield* leaseBlobsPlan(dialect, leases, now)
-  const keys = [...new Set(leases.map((l) => l.blobKey))]
-  yield* lockKeys(dialect, keys)
-  const deleting = yield* claimedKeys(dialect, keys, now, null)
-  const answers: (BlobLeaseAnswer | undefined)[] = []
-  const pending: BlobLease[] = []
-  for (const lease of leases) {
-    if (deleting.has(lease.blobKey)) answers.push('deleting')
-    else if (lease.holdMs !== undefined) answers.push(yield* leaseRemotePlan(dialect, lease, lease.holdMs, now))
-    else {
-      answers.push(undefined)
-      pending.push(lease)
-    }
-  }
-  if (pending.length === 0) return answers as BlobLeaseAnswer[]
-  const rows = JSON.stringify(pending.map((lease) => ({ id: lease.mediaId, lease_owner: lease.owner, blob_lease_key: lease.blobKey })))
-  const leased = new Set((yield* single(leaseGroupQuery(rows, now))).map((row) => row.id))
-  const missed = pending.filter((lease) => !leased.has(lease.mediaId))
-  // Rows skipped because another transaction holds them: still ours, so try again.
-  const busy = missed.length === 0 ? new Set<string>() : new Set((yield* single(oursQuery(JSON.stringify(missed.map((l) => ({ id: l.mediaId, lease_owner: l.owner }))), now, false))).map((row) => row.id))
-  return leases.map((lease, i) => answers[i] ?? (leased.has(lease.mediaId) ? 'leased' : busy.has(lease.mediaId) ? 'busy' : 'lost'))
-}
-
-function leaseGroupQuery(rows: string, now: number): CompiledQuery<{ id: string }> {
-  const ours = oursQuery(rows, now, true)
-  return CompiledQuery.raw(`with ours as (${ours.sql}) update "media" as m set "blob_lease_key" = ours."blob_lease_key" from ours where m."id" = ours."id" returning m."id"`, [
-    ...ours.parameters,
-  ]) as CompiledQuery<{ id: string }>
-}
-
-/** The leases' records still pending under a live lease of their owner (leasePendingPlan's `ours`). */
-function oursQuery(rows: string, now: number, lock: boolean): CompiledQuery<{ id: string; blob_lease_key: string }> {
-  return CompiledQuery.raw(
-    `select r."id", v."blob_lease_key" from json_populate_recordset(null::"media", $1::json) as v join "media" as r on r."id" = v."id" ` +
-      `where r."status" = 'pending' and r."lease_owner" = v."lease_owner" and r."lease_expires_at" > $2${lock ? ' for update of r skip locked' : ''}`,
-    [rows, now],
-  ) as CompiledQuery<{ id: string; blob_lease_key: string }>
+  if (leases.some((lease) => lease.holdMs !== undefined) || !distinct(leases.map((lease) => lease.mediaId))) return yield* leaseBlobsPlan(dialect, leases, now)
+  const rows = JSON.stringify(leases.map((lease) => ({ id: lease.mediaId, owner: lease.owner, blob_key: lease.blobKey })))
+  const query = CompiledQuery.raw('select "media_id", "answer" from mediagate_lease_blobs($1::bigint[], $2::json, $3::bigint)', [
+    lockIds(leases.map((lease) => lease.blobKey)),
+    rows,
+    now,
+  ]) as CompiledQuery<{ media_id: string; answer: BlobLeaseAnswer }>
+  const answers = new Map((yield* last(query)).map((row) => [row.media_id, row.answer]))
+  return leases.map((lease) => answers.get(lease.mediaId) ?? 'lost')
 }
 
 function distinct(ids: string[]): boolean {

@@ -1,6 +1,11 @@
 /** The conformance suite on PostgreSQL (a fresh schema per test), plus URL, schema and outage handling. */
+import { randomBytes } from 'node:crypto'
+import { setTimeout as sleep } from 'node:timers/promises'
+import { CompiledQuery } from 'kysely'
 import pg from 'pg'
 import { afterEach, describe, expect, it } from 'vitest'
+import { lockIds } from '../../src/catalog/blob-plans.js'
+import { continued, last, type Plan, type PlanMode, single } from '../../src/catalog/plan.js'
 import { openCatalog } from '../../src/catalog/open-catalog.js'
 import { PostgresCatalog } from '../../src/catalog/postgres-catalog.js'
 import { LATEST_VERSION } from '../../src/catalog/migrations/index.js'
@@ -11,6 +16,27 @@ import { catalogConformance } from './conformance.js'
 import { seed } from './fixtures.js'
 
 const available = await postgresAvailable()
+
+/** Runs plans directly, to see how the engine groups their statements. */
+class PlanRunner extends PostgresCatalog {
+  runPlan<T>(plan: Plan<T>, mode: PlanMode): Promise<T> {
+    return this.run(plan, mode)
+  }
+}
+
+/** Every statement text `catalog`'s pool sends from now on (pooled clients and transactions alike). */
+function sentStatements(catalog: PostgresCatalog): string[] {
+  const sent: string[] = []
+  ;(catalog as unknown as { pool: pg.Pool }).pool.on('connect', (client) => {
+    const query = client.query.bind(client) as (...args: unknown[]) => unknown
+    client.query = ((...args: unknown[]) => {
+      const config = args[0] as string | { text: string }
+      sent.push(typeof config === 'string' ? config : config.text)
+      return query(...args)
+    }) as typeof client.query
+  })
+  return sent
+}
 
 catalogConformance(
   'postgres',
@@ -131,6 +157,73 @@ describe.skipIf(!available)('PostgresCatalog', () => {
     await ahead.settle(id!, 'ahead', { status: 'retry', error: { code: 'upstream', message: '503' }, nextAttemptAt: new Date(Date.now() + 10 * 60_000 + 30_000) })
     const due = (await onTime.get(id!))!.nextAttemptAt!.getTime()
     expect(Math.abs(due - (Date.now() + 30_000))).toBeLessThan(5_000)
+  })
+
+  it('runs a transaction whose first statement is its last without BEGIN and COMMIT; any longer one inside them', async () => {
+    const catalog = new PlanRunner({ connectionString: POSTGRES_URL, poolSize: 1 })
+    cleanups.push(() => catalog.close())
+    const sent = sentStatements(catalog)
+    // Two statements of one transaction read one transaction id; two transactions, two.
+    const txid = CompiledQuery.raw('select txid_current()::text as txid') as CompiledQuery<{ txid: string }>
+    const read = (rows: { txid: string }[]) => rows[0]!.txid
+    function* alone(): Plan<string> {
+      return read(yield* last(txid))
+    }
+    function* pair(first: Plan<string>): Plan<string[]> {
+      return [yield* first, read(yield* last(txid))]
+    }
+
+    expect(await catalog.runPlan(alone(), 'transaction')).toMatch(/^\d+$/)
+    expect(sent.splice(0)).toEqual([txid.sql])
+
+    const [a, b] = await catalog.runPlan(pair((function* () { return read(yield* single(txid)) })()), 'transaction')
+    expect(a).toBe(b)
+    expect(sent.splice(0)).toEqual(['BEGIN', txid.sql, txid.sql, 'COMMIT'])
+
+    // A plan run as the first part of a longer one: its last statement no longer is.
+    const [c, d] = await catalog.runPlan(pair(continued(alone())), 'transaction')
+    expect(c).toBe(d)
+    expect(sent.splice(0)).toEqual(['BEGIN', txid.sql, txid.sql, 'COMMIT'])
+
+    // Without `continued`, the plan breaks the mark's promise: refused before the second statement runs.
+    await expect(catalog.runPlan(pair(alone()), 'transaction')).rejects.toMatchObject({ code: 'internal' })
+    expect(sent.splice(0)).toEqual([txid.sql])
+  })
+
+  it('a lease that waits for the advisory lock of a deletion claim reads the claim its holder committed', async () => {
+    const s = await schema()
+    const catalog = new PostgresCatalog({ connectionString: POSTGRES_URL, schema: s.name, poolSize: 2 })
+    cleanups.push(() => catalog.close())
+    await catalog.migrate()
+    const [id] = await seed(catalog, 1)
+    expect(await catalog.claim({ owner: 'w', limit: 1, leaseMs: 60_000, crashLimit: 8 })).toHaveLength(1)
+    const sha256 = randomBytes(32).toString('hex')
+    const key = `sha256/${sha256.slice(0, 2)}/${sha256.slice(2, 4)}/${sha256}`
+    const [lockId] = lockIds([key])
+    // The eraser's side, by hand: the key's lock first, then the claim, committed while the lease waits.
+    const eraser = new pg.Client({ connectionString: POSTGRES_URL })
+    await eraser.connect()
+    try {
+      await eraser.query('begin')
+      await eraser.query('select pg_advisory_xact_lock($1::bigint)', [lockId])
+      const lease = catalog.leaseBlobs([{ mediaId: id!, owner: 'w', blobKey: key }])
+      let waiting = 0
+      for (let i = 0; i < 200 && waiting === 0; i++) {
+        await sleep(10)
+        const { rows } = await eraser.query<{ n: number }>(
+          `select count(*)::int as n from pg_locks where locktype = 'advisory' and not granted and objsubid = 1 and ((classid::bigint << 32) | objid::bigint) = $1::bigint`,
+          [lockId],
+        )
+        waiting = rows[0]!.n
+      }
+      expect(waiting).toBe(1)
+      await eraser.query(`insert into "${s.name}".blob_deletions (blob_key, owner, expires_at) values ($1, 'eraser', $2)`, [key, Date.now() + 60_000])
+      await eraser.query('commit')
+      expect(await lease).toEqual(['deleting'])
+    } finally {
+      await eraser.end()
+    }
+    expect((await catalog.get(id!))!.status).toBe('pending')
   })
 
   it('rejects a schema name that is not a plain identifier', () => {

@@ -20,6 +20,7 @@ import { mediaHandles } from './0011_media_handles.js'
 import { mediaCounts } from './0012_media_counts.js'
 import { narrowMediaIndexes } from './0013_narrow_media_indexes.js'
 import { choreRuns } from './0014_chore_runs.js'
+import { leaseBlobsFunction } from './0015_lease_blobs_function.js'
 
 export interface Migration {
   version: number
@@ -28,6 +29,6 @@ export interface Migration {
   down(dialect: SqlDialect): CompiledQuery[]
 }
 
-export const MIGRATIONS: readonly Migration[] = [initial, policiesAndDeletion, forwarding, dashboardSessions, blobLeases, unfinishedAttempts, meta2026, tasksAndDerivatives, malwareScans, traceParent, mediaHandles, mediaCounts, narrowMediaIndexes, choreRuns]
+export const MIGRATIONS: readonly Migration[] = [initial, policiesAndDeletion, forwarding, dashboardSessions, blobLeases, unfinishedAttempts, meta2026, tasksAndDerivatives, malwareScans, traceParent, mediaHandles, mediaCounts, narrowMediaIndexes, choreRuns, leaseBlobsFunction]
 
 export const LATEST_VERSION = MIGRATIONS.at(-1)?.version ?? 0
