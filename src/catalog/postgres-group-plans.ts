@@ -67,10 +67,15 @@ function settleGroupQuery(columns: string[], refund: boolean, rows: Record<strin
   const set = columns.map((column) => `${id(column)} = v.${id(column)}`)
   set.push('"unfinished" = 0', '"lease_owner" = null', '"lease_expires_at" = null', '"updated_at" = $2')
   if (refund) set.push('"attempts" = m."attempts" - v."attempts"')
+  // `m.id = any($3)` repeats the join's ids where the planner can use them (the primary key): it
+  // guesses 100 rows for a JSON recordset and, joined on `id` alone, hash-joined them with every
+  // record (a sequential scan once the table is analysed, the pending index before), so a group's
+  // cost grew with the catalog. A group of 4 with 5,000 other pending records, backend CPU per
+  // settlement: 1,151 -> 336 µs.
   return CompiledQuery.raw(
     `update "media" as m set ${set.join(', ')} from json_populate_recordset(null::"media", $1::json) as v ` +
-      `where m."id" = v."id" and m."lease_owner" = v."lease_owner" and m."status" = 'pending' returning m."id"`,
-    [JSON.stringify(rows), now],
+      `where m."id" = any($3::text[]) and m."id" = v."id" and m."lease_owner" = v."lease_owner" and m."status" = 'pending' returning m."id"`,
+    [JSON.stringify(rows), now, rows.map((row) => row.id)],
   ) as CompiledQuery<{ id: string }>
 }
 

@@ -14,6 +14,7 @@ import type { CompiledQuery } from 'kysely'
 import { claimBlobDeletionsPlan } from '../../src/catalog/blob-plans.js'
 import { giveUpQuery, postgresClaimQuery, sqliteClaimQuery } from '../../src/catalog/claim-queries.js'
 import type { Plan } from '../../src/catalog/plan.js'
+import { postgresSettleGroupPlan } from '../../src/catalog/postgres-group-plans.js'
 import { lazyDuePlan } from '../../src/catalog/remote-plans.js'
 import { summaryPlan } from '../../src/catalog/summary-plan.js'
 import type { SqlDialect } from '../../src/catalog/sql-dialect.js'
@@ -98,6 +99,36 @@ describe('deadline-first claim plans', () => {
           const explained = await client.query<{ 'QUERY PLAN': string }>(`explain ${q.sql}`, q.parameters as unknown[])
           expect(explained.rows.map((r) => r['QUERY PLAN']).join('\n')).toContain(index)
         }
+      } finally {
+        await client.end()
+      }
+    } finally {
+      await schema.drop()
+    }
+  })
+
+  it.skipIf(!available)('PostgreSQL: a group settlement finds its rows by primary key, not by reading every record', async () => {
+    const schema = await createTestSchema()
+    try {
+      const catalog = new PostgresCatalog({ connectionString: POSTGRES_URL, schema: schema.name, poolSize: 1 })
+      await catalog.migrate()
+      const ids = await seed(catalog, 2000)
+      await catalog.close()
+      const client = new pg.Client({ connectionString: POSTGRES_URL })
+      await client.connect()
+      try {
+        await client.query(`set search_path to "${schema.name}"`)
+        const stored = (i: number) => ({ status: 'stored' as const, sha256: String(i).padStart(64, '0'), size: 10, blobKey: `sha256/00/00/${i}`, sniffedMime: null, mimeType: 'image/jpeg', storedAt: new Date() })
+        const items = ids.slice(0, 4).map((id, i) => ({ id, owner: 'w', settlement: stored(i) }))
+        const update = statements(postgresSettleGroupPlan(sqlDialect('postgres'), items, Date.now())).find((q) => q.sql.startsWith('update'))!
+        // Analysed, as autovacuum keeps a growing table. The planner guesses 100 rows for the JSON
+        // recordset; joined on `id` alone, it hash-joined them with a sequential scan of every record.
+        await client.query('analyze media')
+        const { rows } = await client.query<{ 'QUERY PLAN': string }>(`explain ${update.sql}`, update.parameters as unknown[])
+        const plan = rows.map((r) => r['QUERY PLAN']).join('\n')
+        expect(plan).toContain('media_pkey')
+        expect(plan).not.toContain('media_pending_received_idx')
+        expect(plan).not.toMatch(/Seq Scan on media\b/)
       } finally {
         await client.end()
       }
