@@ -65,7 +65,9 @@ export async function runPut(body: Readable | Buffer, options: PutOptions, store
   // Through the hasher, every store's pipe fails with the reason; for S3 it is also the one abort
   // that lets in-flight requests settle and the multipart be aborted before the upload settles.
   // Once the hasher is done (destroyed after its end), the bytes are complete and the commit runs on.
-  const onAbort = signal
+  // A whole buffer is past that point already: nothing to cut, and no one would hear the hasher's
+  // error (an unheard 'error' ends the process). Its commit runs on, as a streamed body's would.
+  const onAbort = signal && stream
     ? () => {
         if (!hasher.destroyed) hasher.destroy(abortedError(signal))
       }

@@ -62,6 +62,25 @@ export function putFailureTests(ctx: PutFailureContext): void {
       await expectNothingStored()
     })
 
+    it('commits a whole Buffer whose signal aborts after its bytes were verified, as a streamed body past its end, and raises nothing unheard', async () => {
+      // Its bytes passed the hasher before the store began: an abort now has nothing to cut, and
+      // an 'error' of the hasher, which nothing listens to in this case, would end the process.
+      const bytes = sampleBytes(50 * 1024, 8)
+      const controller = new AbortController()
+      const unheard: unknown[] = []
+      const onUncaught = (err: unknown) => unheard.push(err)
+      process.on('uncaughtException', onUncaught)
+      try {
+        const put = await store.put(bytes, { signal: controller.signal, beforeCommit: async () => controller.abort(new MediagateError('network', 'the engine is stopping')) })
+        expect(put.sha256).toBe(sha256(bytes))
+        expect((await store.stat(put.key))?.size).toBe(bytes.length)
+        await new Promise((resolve) => setImmediate(resolve))
+      } finally {
+        process.off('uncaughtException', onUncaught)
+      }
+      expect(unheard).toEqual([])
+    })
+
     it('refuses a malformed expected sha256 before reading', async () => {
       await expectCode(store.put(Readable.from([Buffer.from('x')]), { expectedSha256: 'not-a-hash' }), 'bad_request')
       await expectNothingStored()
