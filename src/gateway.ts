@@ -54,7 +54,11 @@ import { HandleService } from './outbound/handles.js'
 import { metaDeleteTaskHandler } from './outbound/meta-delete-job.js'
 
 export interface GatewayOptions {
-  /** A catalog to use instead of the configured one; the caller opens and closes it (the gateway migrates it on start). */
+  /**
+   * A catalog to use instead of the configured one; the caller opens and closes it (the gateway
+   * migrates it on start). Work the caller queues through it directly, not through the gateway,
+   * wakes no engine: the engines' idle poll finds it (within MEDIAGATE_IDLE_POLL_MAX_MS).
+   */
   catalog?: Catalog
   /** A blob store to use instead of the configured one; the caller closes it (the gateway prepares it on start). */
   blobs?: BlobStore
@@ -303,7 +307,8 @@ export async function createGateway(config: Readonly<Config>, options: GatewayOp
   const gateway: Gateway = {
     config,
     app,
-    catalog,
+    // The caller's own object, not the signalling wrapper the gateway's parts use (job-signals.ts).
+    catalog: options.catalog ?? catalog,
     blobs,
     get url() {
       return url
