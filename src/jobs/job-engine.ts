@@ -5,8 +5,9 @@
  * off after catalog errors, sleeps until woken or until the next job is due, and stops
  * gracefully. Idle, it looks for work less and less often (pollMs doubling up to idlePollMaxMs):
  * work this process queues wakes it directly, and work other processes queue reaches it through
- * the catalog's job signals (PostgreSQL LISTEN/NOTIFY) or, failing those, the bounded poll. A process that dies leaves leases that expire, and any engine (this process
- * restarted, or another) takes the jobs over; the claim, not the engine, keeps a job that keeps
+ * the catalog's job signals (PostgreSQL LISTEN/NOTIFY) or, failing those, the bounded poll. A
+ * process that dies leaves leases that expire, and any engine (this process restarted, or
+ * another) takes the jobs over; the claim, not the engine, keeps a job that keeps
  * crashing its process from being taken again past the crash limit.
  *
  * States: created → running → stopping → stopped.
