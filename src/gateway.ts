@@ -152,10 +152,7 @@ export async function createGateway(config: Readonly<Config>, options: GatewayOp
   const resendForwards = (webhookIds: (string | null)[]) => {
     const ids = webhookIds.filter((id): id is string => id !== null)
     if (!forwarding || ids.length === 0) return
-    catalog.resendForwards(ids).then(
-      () => forwarding.forwarder?.wake(),
-      (err: unknown) => logger.error({ err }, 'queueing forwards about infected media failed'),
-    )
+    catalog.resendForwards(ids).catch((err: unknown) => logger.error({ err }, 'queueing forwards about infected media failed'))
   }
   const scanStepDeps = scanner ? { scanner, blobs, catalog, retry, onQuarantined: (records: MediaRecord[]) => resendForwards(records.map((r) => r.webhookId)) } : undefined
   const scanned: CaptureFn = scanStepDeps ? scanningCapture(download, scanStepDeps) : download
@@ -212,7 +209,7 @@ export async function createGateway(config: Readonly<Config>, options: GatewayOp
         concurrency: 1,
         leaseMs: config.leaseSeconds * 1000,
         crashLimit: config.crashLimit,
-          idlePollMaxMs: config.idlePollMaxMs,
+        idlePollMaxMs: config.idlePollMaxMs,
         ...(options.pollMs !== undefined ? { pollMs: options.pollMs } : {}),
       })
     : undefined
@@ -229,7 +226,6 @@ export async function createGateway(config: Readonly<Config>, options: GatewayOp
     catalog,
     appSecrets: config.appSecrets,
     logger,
-    onRecorded: () => captureEngine?.wake(),
     ...(forwarding ? { forward: forwarding.intake } : {}),
     policies: policyTable(config),
     noStorageNumbers: parts.accounts.noStorage,
@@ -275,10 +271,8 @@ export async function createGateway(config: Readonly<Config>, options: GatewayOp
       catalog,
       blobs,
       apiKey: config.apiKey,
-      onRequeued: () => captureEngine?.wake(),
       remote,
       discardBlobs: (keys) => eraser.discard(keys),
-      onReleased: () => forwarding?.forwarder?.wake(),
       ...(config.stripMetadata ? { stripped: parts.derivations } : {}),
     })
     await app.register(outboundRoutes, {
@@ -297,9 +291,9 @@ export async function createGateway(config: Readonly<Config>, options: GatewayOp
     })
     await app.register(derivativeRoutes, { catalog, blobs, apiKey: config.apiKey, signer, derivations: parts.derivations })
     await app.register(linkRoutes, { catalog, blobs, remote, apiKey: config.apiKey, signer, publicUrl: config.publicUrl, ...(config.stripMetadata ? { stripped: parts.derivations } : {}) })
-    await app.register(forwardsRoutes, { catalog, apiKey: config.apiKey, onRetried: () => forwarding?.forwarder?.wake() })
+    await app.register(forwardsRoutes, { catalog, apiKey: config.apiKey })
     await app.register(erasureRoutes, { catalog, eraser, apiKey: config.apiKey })
-    await app.register(batchRoutes, { catalog, eraser, apiKey: config.apiKey, onRequeued: () => captureEngine?.wake() })
+    await app.register(batchRoutes, { catalog, eraser, apiKey: config.apiKey })
     await app.register(statsRoutes, { catalog, apiKey: config.apiKey, queueStats })
     await app.register(dashboardRoutes, { sessions, publicUrl: config.publicUrl })
   }

@@ -18,7 +18,7 @@ const FORWARD_CONCURRENCY = 8
 
 export interface Forwarding {
   /** For intake: queue forwards, held for media in `stored` mode. */
-  intake: { waitForMedia: boolean; onQueued: () => void }
+  intake: { waitForMedia: boolean }
   /** Delivers the outbox; present where the worker runs. */
   forwarder: JobEngine<ForwardRecord, ForwardSettlement> | undefined
   close(): Promise<void>
@@ -63,7 +63,7 @@ export function setupForwarding(config: Readonly<Config>, deps: ForwardingDeps):
       )
     : undefined
   return {
-    intake: { waitForMedia: config.forwardWhen === 'stored', onQueued: () => forwarder?.wake() },
+    intake: { waitForMedia: config.forwardWhen === 'stored' },
     forwarder,
     async close() {
       await forwarder?.stop()

@@ -22,8 +22,6 @@ export interface IntakeOptions {
   /** Meta app secrets; any of them may have signed the body (rotation). */
   appSecrets: readonly string[]
   logger: Logger
-  /** Called after a commit that created records (the worker wakes up). */
-  onRecorded?: (created: MediaRecord[]) => void
   /** The storage policy table (arrival-rules.ts); without one every media is `eager`. */
   policies?: readonly PolicyRule[]
   /** WhatsApp phone_number_ids on Meta's No-Storage option: their media must be captured within the hour. */
@@ -37,7 +35,7 @@ export interface IntakeOptions {
    * MEDIAGATE_FORWARD_URL: queue every recorded webhook for the user's app in the same
    * transaction; `waitForMedia` holds it until its media settle (MEDIAGATE_FORWARD_WHEN=stored).
    */
-  forward?: { waitForMedia: boolean; onQueued?: () => void }
+  forward?: { waitForMedia: boolean }
 }
 
 export interface AcceptOptions {
@@ -94,8 +92,6 @@ export class Intake {
       media,
       ...(forward ? { forward: { conversationKey: conversationKey(payload, parsed.object), waitForMedia: forward.waitForMedia } } : {}),
     })
-    if (forward && recorded.webhookCreated) forward.onQueued?.()
-    if (recorded.created.length > 0) this.options.onRecorded?.(recorded.created)
     if (parsed.unsends.length > 0 && this.options.onUnsends) await this.options.onUnsends(parsed.unsends)
     // Hashing the body for a line nobody reads costs more than the rest of this log call.
     if (logger.isLevelEnabled('debug')) {

@@ -21,10 +21,6 @@ export interface ApiRoutesOptions {
   apiKey: string | undefined
   /** Deletes blobs no live record uses (the eraser's `discard`): a released media's quarantined copy. */
   discardBlobs: (keys: string[]) => Promise<unknown>
-  /** Wakes the forwarder after a release queued a forward. */
-  onReleased?: () => void
-  /** Wakes the capture worker after a retry was requested. */
-  onRequeued?: () => void
   /** Serves media under the lazy and proxy storage policies. */
   remote?: RemoteContentHandler
   /** MEDIAGATE_STRIP_METADATA: images' content without metadata (stripped-content.ts). */
@@ -65,7 +61,6 @@ export async function apiRoutes(app: FastifyInstance, options: ApiRoutesOptions)
     const refusal = retryRefusal(media)
     if (refusal !== undefined) throw new MediagateError('conflict', `media ${media.id} cannot be retried: ${refusal}`)
     await catalog.requeue({ ids: [media.id] })
-    options.onRequeued?.()
     return reply.code(202).send(presentMedia(await loadMedia(catalog, media.id)))
   })
 
@@ -73,7 +68,6 @@ export async function apiRoutes(app: FastifyInstance, options: ApiRoutesOptions)
   app.post<{ Params: { id: string } }>('/v1/media/:id/release', async (request, reply) => {
     const media = await loadMedia(catalog, request.params.id)
     const released = await releaseInfected({ catalog, blobs: options.blobs, discardBlobs: options.discardBlobs }, media.id)
-    options.onReleased?.()
     return reply.code(200).send(presentMedia(released))
   })
 }

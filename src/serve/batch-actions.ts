@@ -23,8 +23,6 @@ const CHUNK = 500
 export interface BatchDeps {
   catalog: Pick<MediaQueries, 'list' | 'requeue'>
   eraser: Pick<Eraser, 'erase'>
-  /** Wakes the capture worker after something was requeued. */
-  onRequeued?: () => void
 }
 
 export interface BatchOutcome {
@@ -79,7 +77,6 @@ async function retry(targets: MediaRecord[], deps: BatchDeps, skipped: BatchOutc
   }
   if (eligible.length === 0) return 0
   const done = await deps.catalog.requeue({ ids: eligible })
-  if (done > 0) deps.onRequeued?.()
   if (done < eligible.length) {
     // Another request settled, erased or retried some of them between the read and the update.
     for (const media of await recordsOf(deps.catalog, eligible)) {

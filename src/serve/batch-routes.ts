@@ -14,8 +14,6 @@ export interface BatchRoutesOptions {
   catalog: MediaQueries
   eraser: Pick<Eraser, 'erase'>
   apiKey: string | undefined
-  /** Wakes the capture worker after a retry. */
-  onRequeued?: () => void
 }
 
 export async function batchRoutes(app: FastifyInstance, options: BatchRoutesOptions): Promise<void> {
@@ -23,7 +21,7 @@ export async function batchRoutes(app: FastifyInstance, options: BatchRoutesOpti
   app.post('/v1/media/batch', async (request, reply) => {
     const batch = parseBatchRequest(request.body)
     try {
-      return await runBatch(batch, { catalog: options.catalog, eraser: options.eraser, ...(options.onRequeued ? { onRequeued: options.onRequeued } : {}) })
+      return await runBatch(batch, { catalog: options.catalog, eraser: options.eraser })
     } catch (err) {
       if (!(err instanceof CountChangedError)) throw err
       // The shared error shape, plus the count the caller confirms next.

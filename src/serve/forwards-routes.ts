@@ -11,8 +11,6 @@ import { apiKeyHook } from './api-auth.js'
 export interface ForwardsRoutesOptions {
   catalog: Outbox
   apiKey: string | undefined
-  /** Wakes the forwarder after a retry was requested. */
-  onRetried?: () => void
 }
 
 /** A forward as the API shows it (snake_case, ISO times). */
@@ -66,7 +64,6 @@ export async function forwardsRoutes(app: FastifyInstance, options: ForwardsRout
     if (!forward) throw new MediagateError('not_found', `no forward ${id}`)
     if (forward.status !== 'failed') throw new MediagateError('conflict', `forward ${id} is ${forward.status}; only failed forwards can be retried`)
     const [retried] = await catalog.retryForwards([id])
-    options.onRetried?.()
     return reply.code(202).send(presentForward(retried ?? forward))
   })
 }

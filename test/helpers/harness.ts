@@ -50,6 +50,8 @@ export interface HarnessOptions {
   serverTimeouts?: GatewayOptions['serverTimeouts']
   /** A blob store to use instead of the data directory's (the caller closes it). */
   blobs?: GatewayOptions['blobs']
+  /** The engines' poll while work comes (default 50 ms, so tests need no wake). */
+  pollMs?: number
 }
 
 export async function startHarness(options: HarnessOptions = {}): Promise<Harness> {
@@ -69,7 +71,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
       ...options.env,
     },
   })
-  const gateway = await createGateway(config, { retry: { baseDelayMs: 10, maxDelayMs: 100, ...options.retry }, pollMs: 50, logger: createLogger(config.logLevel, options.logDestination as never), ...(options.serverTimeouts ? { serverTimeouts: options.serverTimeouts } : {}), ...(options.blobs ? { blobs: options.blobs } : {}) })
+  const gateway = await createGateway(config, { retry: { baseDelayMs: 10, maxDelayMs: 100, ...options.retry }, pollMs: options.pollMs ?? 50, logger: createLogger(config.logLevel, options.logDestination as never), ...(options.serverTimeouts ? { serverTimeouts: options.serverTimeouts } : {}), ...(options.blobs ? { blobs: options.blobs } : {}) })
   await gateway.start()
   const base = gateway.url!
 

@@ -40,10 +40,8 @@ describe('a filter matching more than 10,000 media', () => {
   })
 
   it('acts on the newest 10,000 when the confirmed count is the capped one, and says capped', async () => {
-    let woken = 0
-    const outcome = await runBatch({ action: 'retry', filter: { accountId: 'big' }, expected: MAX_FILTER_MATCH + 1 }, { catalog, eraser, onRequeued: () => woken++ })
+    const outcome = await runBatch({ action: 'retry', filter: { accountId: 'big' }, expected: MAX_FILTER_MATCH + 1 }, { catalog, eraser })
     expect(outcome).toEqual({ action: 'retry', matched: MAX_FILTER_MATCH + 1, done: MAX_FILTER_MATCH, skipped: [], capped: true })
-    expect(woken).toBe(1)
     const left = (await catalog.list({ accountId: 'big', status: 'failed' }, { limit: 10 })).data
     expect(left).toHaveLength(1)
     // The oldest one is the one left.
