@@ -24,6 +24,8 @@ export interface PostgresJobSignalsOptions {
   connectionString: string
   schema?: string
   logger?: Logger
+  /** What pg_stat_activity shows for the connection; default `mediagate-signals`. */
+  applicationName?: string
 }
 
 export class PostgresJobSignals implements RemoteJobSignals {
@@ -86,7 +88,7 @@ export class PostgresJobSignals implements RemoteJobSignals {
 
   private async connect(): Promise<pg.Client> {
     if (this.closed) throw new Error('closed')
-    const client = new pg.Client({ connectionString: this.options.connectionString, application_name: 'mediagate-signals', connectionTimeoutMillis: 10_000 })
+    const client = new pg.Client({ connectionString: this.options.connectionString, application_name: this.options.applicationName ?? 'mediagate-signals', connectionTimeoutMillis: 10_000 })
     client.on('error', () => this.lost(client))
     client.on('end', () => this.lost(client))
     client.on('notification', (message) => {
