@@ -246,5 +246,21 @@ describe.skipIf(!available)('job signals on PostgreSQL when the connection dies'
     await until('no backend left for the closed listener', async () => (await backendPids(name)).length === 0)
     expect(heard.all).toHaveLength(3)
   })
+  it('a process that queued work before it listens hears the others once it listens', async () => {
+    const schema = uniqueSchemaName()
+    const watcher = open({ schema })
+    const watched = topics()
+    watcher.listen(watched.onTopic)
+    await watched.heard(3, 'the topics on connecting')
+    const early = open({ schema })
+    early.notify('media')
+    // Heard: `early` holds its connection now, opened to notify.
+    await watched.heard(4, 'the NOTIFY of the process that has not listened yet')
 
+    const heard = topics()
+    early.listen(heard.onTopic)
+    expect((await heard.heard(3, 'the topics on listening')).sort()).toEqual(ALL)
+    open({ schema }).notify('tasks')
+    expect((await heard.heard(4, 'a NOTIFY from another instance'))[3]).toBe('tasks')
+  })
 })
