@@ -24,6 +24,8 @@ export interface PostgresJobSignalsOptions {
   connectionString: string
   schema?: string
   logger?: Logger
+  /** What pg_stat_activity shows for the connection; default `mediagate-signals`. */
+  applicationName?: string
 }
 
 export class PostgresJobSignals implements RemoteJobSignals {
@@ -44,7 +46,18 @@ export class PostgresJobSignals implements RemoteJobSignals {
 
   listen(onTopic: (topic: JobTopic) => void): void {
     this.onTopic = onTopic
-    void this.connection().catch(() => {})
+    const client = this.client
+    if (!client) {
+      void this.connection().catch(() => {})
+      return
+    }
+    // Opened to notify, this connection does not listen yet; once it does, look for what was missed.
+    client.query(`listen ${JOB_CHANNEL}`).then(
+      () => {
+        if (this.client === client) this.lookForMissed()
+      },
+      (err: unknown) => this.lost(client, err),
+    )
   }
 
   notify(topic: JobTopic): void {
@@ -86,7 +99,7 @@ export class PostgresJobSignals implements RemoteJobSignals {
 
   private async connect(): Promise<pg.Client> {
     if (this.closed) throw new Error('closed')
-    const client = new pg.Client({ connectionString: this.options.connectionString, application_name: 'mediagate-signals', connectionTimeoutMillis: 10_000 })
+    const client = new pg.Client({ connectionString: this.options.connectionString, application_name: this.options.applicationName ?? 'mediagate-signals', connectionTimeoutMillis: 10_000 })
     client.on('error', () => this.lost(client))
     client.on('end', () => this.lost(client))
     client.on('notification', (message) => {
@@ -109,16 +122,20 @@ export class PostgresJobSignals implements RemoteJobSignals {
     }
     this.client = client
     this.reconnectMs = RECONNECT_MIN_MS
-    // Whatever was queued while not listening: look now.
-    if (this.onTopic) for (const topic of JOB_TOPICS) this.onTopic(topic)
+    this.lookForMissed()
     return client
   }
 
-  private lost(client: pg.Client): void {
+  /** Whatever was queued while not listening. */
+  private lookForMissed(): void {
+    if (this.onTopic) for (const topic of JOB_TOPICS) this.onTopic(topic)
+  }
+
+  private lost(client: pg.Client, err: unknown = new Error('the connection ended')): void {
     if (this.client !== client) return
     this.client = undefined
     void client.end().catch(() => {})
-    if (this.onTopic) this.retryLater(new Error('the connection ended'))
+    if (this.onTopic) this.retryLater(err)
   }
 
   private retryLater(err: unknown): void {
