@@ -99,7 +99,16 @@ export class PostgresJobSignals implements RemoteJobSignals {
 
   private async connect(): Promise<pg.Client> {
     if (this.closed) throw new Error('closed')
-    const client = new pg.Client({ connectionString: this.options.connectionString, application_name: this.options.applicationName ?? 'mediagate-signals', connectionTimeoutMillis: 10_000 })
+    // A LISTEN connection is idle for long stretches, which NATs and load balancers end silently
+    // (AWS's NLB after 350 s): TCP keepalive from a minute of silence keeps such a path open, and
+    // ends the socket (so it reconnects) where the path is gone anyway.
+    const client = new pg.Client({
+      connectionString: this.options.connectionString,
+      application_name: this.options.applicationName ?? 'mediagate-signals',
+      connectionTimeoutMillis: 10_000,
+      keepAlive: true,
+      keepAliveInitialDelayMillis: 60_000,
+    })
     client.on('error', () => this.lost(client))
     client.on('end', () => this.lost(client))
     client.on('notification', (message) => {
