@@ -11,7 +11,8 @@
  *   fsynced; then the record settled `stored` in a group commit.
  * Left out, because no guarantee needs them per media: retries and backoff, deadlines, the job
  * engine, streams, thread hops, logging, metrics. Env: FLOOR_DIR, FLOOR_GRAPH_URL (with its
- * version), FLOOR_TOKEN, FLOOR_APP_SECRET, FLOOR_METER=1 to split the main thread's CPU by part.
+ * version), FLOOR_TOKEN, FLOOR_APP_SECRET; FLOOR_METER=1 splits the main thread's CPU by part;
+ * FLOOR_COMMIT_MS (floor-catalog.ts) and FLOOR_FLAT (below) try designs beside the floor's.
  */
 import { createHash, randomUUID } from 'node:crypto'
 import { mkdir, open, rename } from 'node:fs/promises'
@@ -65,6 +66,8 @@ const LEASE_MS = 5 * 60_000
 const LANES = 16
 const MAX_BYTES = 100 * 1024 * 1024
 const dialect = sqlDialect('sqlite')
+/** FLOOR_FLAT=1: every blob in one directory, as the durable parallel baseline writes, to see what the fan-out costs. */
+const FLAT = process.env.FLOOR_FLAT === '1'
 const agent = createAgent()
 let catalog: FloorCatalog
 
@@ -180,7 +183,7 @@ async function putBlob(key: string, chunks: Buffer[], size: number): Promise<voi
   } finally {
     await file.close()
   }
-  const target = path.join(blobRoot, key)
+  const target = FLAT ? path.join(blobRoot, path.basename(key)) : path.join(blobRoot, key)
   const leaf = path.dirname(target)
   await durableDir(leaf)
   await rename(tmp, target)

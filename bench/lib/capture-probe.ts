@@ -8,7 +8,8 @@
  * with --floor also those of the floor client (baselines/floor-capture.ts: the gateway's guarantees
  * in one process, nothing else), sent the same signed webhooks. FLOOR_METER=1 in the probe's
  * environment splits the floor's main-thread CPU by part (it costs a few µs per part measured);
- * FLOOR_COMMIT_MS=N gathers its catalog writes for N ms per commit instead of one event-loop turn.
+ * FLOOR_COMMIT_MS=N gathers its catalog writes for N ms per commit instead of one event-loop turn;
+ * FLOOR_FLAT=1 puts its blobs in one directory, as the baseline does.
  */
 import { mkdir, mkdtemp, rm } from 'node:fs/promises'
 import os from 'node:os'
@@ -76,7 +77,7 @@ try {
     const dir = path.join(workDir, 'floor')
     await mkdir(dir)
     const floorEnv: Record<string, string> = { FLOOR_DIR: dir, FLOOR_GRAPH_URL: `${emulator.url}/${emulator.graphVersion}`, FLOOR_TOKEN: ACCESS_TOKEN, FLOOR_APP_SECRET: APP_SECRET }
-    // FLOOR_METER, FLOOR_COMMIT_MS (see floor-meter.ts, floor-catalog.ts) pass through.
+    // FLOOR_METER, FLOOR_COMMIT_MS, FLOOR_FLAT (see floor-meter.ts, floor-catalog.ts, floor-capture.ts) pass through.
     for (const [k, v] of Object.entries(process.env)) if (k.startsWith('FLOOR_') && v !== undefined && !(k in floorEnv)) floorEnv[k] = v
     const child = await startBaseline<{ url: string }>(ctx, 'floor-capture', floorEnv)
     const client = new GatewayClient(child.ready.url)
