@@ -96,12 +96,15 @@ async function receive(body: Buffer, signature: string | undefined, res: ServerR
     const receivedAt = new Date()
     const now = receivedAt.getTime()
     const parsed = parseWebhook(payload, { receivedAt })
+    // As the gateway: an object it does not handle is acknowledged and not recorded.
+    if (!parsed.supported) return null
     const webhookId = newWebhookId(now)
     const webhook = { id: webhookId, body_sha256: createHash('sha256').update(body).digest('hex'), object: parsed.object, received_at: now, size: body.length, body }
     const rows = parsed.media.map((m) => newMediaToRow(onArrival(m, [], NO_NUMBERS, receivedAt), { id: newMediaId(now), webhookId, receivedAt, now }, dialect))
     return { webhook, rows, owner, leaseUntil: now + LEASE_MS }
   })
-  if (!recording) return answer(res, 401)
+  if (recording === undefined) return answer(res, 401)
+  if (recording === null) return answer(res, 200)
   const created = await catalog.record(recording)
   answer(res, 200)
   for (const row of created) if (row.status === 'pending') enqueue(row)
