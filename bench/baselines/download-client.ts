@@ -40,12 +40,25 @@ async function get(agent: Agent, url: string, token: string | undefined): Promis
   return res
 }
 
+/** An open download and what Graph declared about its bytes (WhatsApp only; `sha256` as Graph gave it, hex or base64). */
+export interface OpenedMedia {
+  res: Dispatcher.ResponseData
+  sha256?: string
+  size?: number
+}
+
 /** Opens the media's bytes: a response whose body the caller consumes. */
 export async function openMedia(agent: Agent, job: DownloadJob, token: string): Promise<Dispatcher.ResponseData> {
-  if (job.kind === 'cdn') return get(agent, job.url, undefined)
-  const info = (await (await get(agent, job.lookupUrl, token)).body.json()) as { url?: string }
+  return (await openDeclared(agent, job, token)).res
+}
+
+/** As openMedia, keeping what the Graph lookup declared, for a client that verifies the bytes. */
+export async function openDeclared(agent: Agent, job: DownloadJob, token: string): Promise<OpenedMedia> {
+  if (job.kind === 'cdn') return { res: await get(agent, job.url, undefined) }
+  const info = (await (await get(agent, job.lookupUrl, token)).body.json()) as { url?: string; sha256?: string; file_size?: number | string }
   if (!info.url) throw new Error('Graph lookup returned no url')
-  return get(agent, info.url, token)
+  const size = info.file_size === undefined ? undefined : Number(info.file_size)
+  return { res: await get(agent, info.url, token), ...(info.sha256 ? { sha256: info.sha256 } : {}), ...(size !== undefined ? { size } : {}) }
 }
 
 /** Runs `work` over the jobs in `concurrency` lanes until done or `maxMs` passed. */
