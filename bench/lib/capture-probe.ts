@@ -1,6 +1,6 @@
 /**
  * Capture alone, for profiling and for CPU-per-media figures between full bench runs:
- * `node dist-bench/bench/lib/capture-probe.js [count] [--warm N] [--profile DIR] [--baseline] [--floor] [--env K=V …]`.
+ * `node dist-bench/bench/lib/capture-probe.js [count] [--warm N] [--profile DIR] [--baseline] [--floor] [--leaves] [--env K=V …]`.
  * Starts the emulator and a gateway child (SQLite + disk), warms up (`--warm` media, default 200, the
  * baseline too; V8 is still compiling the hot code for thousands of media after start), captures `count` 50 KiB
  * media (WhatsApp and Messenger alternating) at no added latency, and prints media/s and the
@@ -9,7 +9,8 @@
  * in one process, nothing else), sent the same signed webhooks. FLOOR_METER=1 in the probe's
  * environment splits the floor's main-thread CPU by part (it costs a few µs per part measured);
  * FLOOR_COMMIT_MS=N gathers its catalog writes for N ms per commit instead of one event-loop turn;
- * FLOOR_FLAT=1 puts its blobs in one directory, as the baseline does.
+ * FLOOR_FLAT=1 puts its blobs in one directory, as the baseline does. --leaves makes every leaf
+ * directory of the gateway's store before the warm-up (a store in its steady state).
  */
 import { mkdir, mkdtemp, rm } from 'node:fs/promises'
 import os from 'node:os'
@@ -29,7 +30,7 @@ import { rate } from './stats.js'
 
 const { values, positionals } = parseArgs({
   allowPositionals: true,
-  options: { profile: { type: 'string' }, warm: { type: 'string', default: '200' }, baseline: { type: 'boolean', default: false }, floor: { type: 'boolean', default: false }, env: { type: 'string', multiple: true } },
+  options: { profile: { type: 'string' }, warm: { type: 'string', default: '200' }, baseline: { type: 'boolean', default: false }, floor: { type: 'boolean', default: false }, leaves: { type: 'boolean', default: false }, env: { type: 'string', multiple: true } },
 })
 const count = Number(positionals[0] ?? 2000)
 const env = Object.fromEntries((values.env ?? []).map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)]))
@@ -41,6 +42,9 @@ try {
   const gateway = await startGateway(ctx, { label: 'probe', emulatorUrl: emulator.url, env })
   const client = new GatewayClient(gateway.url)
   try {
+    // A store in its steady state: every `sha256/ab/cd` leaf there already, as after the first
+    // million or so blobs, instead of nearly every blob of a new store making its own.
+    if (values.leaves) await makeLeaves(path.join(gateway.dataDir, 'blobs', 'sha256'))
     await captureAll(client, registerMedia(emulator, { count: Number(values.warm), size: 50 * 1024, mixed: true }), 600_000)
     const set = registerMedia(emulator, { count, size: 50 * 1024, mixed: true })
     emulator.resetStats()
@@ -116,4 +120,10 @@ try {
 function printThreads(before: ReturnType<typeof threadCpuMs>, pid: number): void {
   const perThread = [...threadCpuDelta(before, threadCpuMs(pid))].filter(([, t]) => t.ms > 0).sort((a, b) => b[1].ms - a[1].ms)
   for (const [thread, t] of perThread) process.stdout.write(`  thread ${thread.padEnd(24)} ${(t.ms / count).toFixed(3)} ms/media (${(t.sysMs / count).toFixed(3)} system), ${(t.syscw / count).toFixed(1)} writes/media\n`)
+}
+
+/** Every leaf directory of a disk store's fan-out (65,536 of them). */
+async function makeLeaves(root: string): Promise<void> {
+  const hex = (i: number) => i.toString(16).padStart(2, '0')
+  for (let a = 0; a < 256; a++) await Promise.all(Array.from({ length: 256 }, (_, b) => mkdir(path.join(root, hex(a), hex(b)), { recursive: true })))
 }
