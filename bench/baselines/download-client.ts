@@ -3,6 +3,7 @@
  * (WhatsApp: Graph lookup, then the download URL, both with the Bearer token; Messenger: the CDN
  * URL as is), on one undici Agent — the HTTP client the gateway itself uses, minus its guards.
  */
+import { open } from 'node:fs/promises'
 import { Agent, type Dispatcher } from 'undici'
 import { loopbackUrl } from '../lib/loopback.js'
 import type { DownloadJob } from '../lib/media-set.js'
@@ -80,4 +81,14 @@ export async function inLanes(input: DownloadInput, work: (job: DownloadJob) => 
   const elapsedMs = performance.now() - start
   const cpu = process.cpuUsage(cpuStart)
   return { completed, bytes, elapsedMs, cpuMs: (cpu.user + cpu.system) / 1000 }
+}
+
+/** Makes a directory's entries durable (a rename into it, a directory made in it). */
+export async function fsyncDir(dir: string): Promise<void> {
+  const d = await open(dir, 'r')
+  try {
+    await d.sync()
+  } finally {
+    await d.close()
+  }
 }

@@ -7,18 +7,9 @@
 import { open, rename } from 'node:fs/promises'
 import path from 'node:path'
 import { serveParent } from '../lib/child-runtime.js'
-import { createAgent, type DownloadInput, type DownloadOutput, inLanes, openMedia } from './download-client.js'
+import { createAgent, type DownloadInput, type DownloadOutput, fsyncDir, inLanes, openMedia } from './download-client.js'
 
 const agent = createAgent()
-
-async function fsyncDir(dir: string): Promise<void> {
-  const d = await open(dir, 'r')
-  try {
-    await d.sync()
-  } finally {
-    await d.close()
-  }
-}
 
 async function durableParallel(input: DownloadInput): Promise<DownloadOutput> {
   return inLanes(input, async (job) => {

@@ -31,7 +31,7 @@ import { parseWebhook } from '../../src/platforms/webhook/parse-webhook.js'
 import { chooseServedType, SNIFF_BYTES, sniffMime } from '../../src/transfer/sniff.js'
 import { serveParent } from '../lib/child-runtime.js'
 import type { DownloadJob } from '../lib/media-set.js'
-import { createAgent, openDeclared } from './download-client.js'
+import { createAgent, fsyncDir, openDeclared } from './download-client.js'
 import { FloorCatalog, type CommitCounts } from './floor-catalog.js'
 import { metered, type PartCpu, takeParts } from './floor-meter.js'
 
@@ -213,15 +213,6 @@ function durableDir(dir: string): Promise<void> {
     dirs.set(dir, made)
   }
   return made
-}
-
-async function fsyncDir(dir: string): Promise<void> {
-  const d = await open(dir, 'r')
-  try {
-    await d.sync()
-  } finally {
-    await d.close()
-  }
 }
 
 // ---- the child
