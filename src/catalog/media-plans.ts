@@ -121,11 +121,22 @@ function deriveColumns(s: Extract<Settlement, { status: 'stored' }>): Partial<Me
 export function* renewLeasesPlan(dialect: SqlDialect, ids: string[], owner: string, leaseMs: number, now: number): Plan<string[]> {
   const renewed: string[] = []
   for (let i = 0; i < ids.length; i += IDS_PER_STATEMENT) {
+    const chunk = ids.slice(i, i + IDS_PER_STATEMENT)
+    // On PostgreSQL an UPDATE locks its rows in the order its scan meets them, which for a bitmap
+    // scan is where each row's current version lies; two renewals of the same records (or one and a
+    // settlement) reading them at different moments met them in different orders and deadlocked
+    // (seen in CI). Locked first in id order, every renewal takes them in one order.
     const rows = yield* single(
       dialect.qb
         .updateTable('media')
         .set({ lease_expires_at: now + leaseMs })
-        .where('id', 'in', ids.slice(i, i + IDS_PER_STATEMENT))
+        .where(
+          'id',
+          'in',
+          dialect.name === 'postgres'
+            ? dialect.qb.selectFrom('media').select('id').where('id', 'in', chunk).where('lease_owner', '=', owner).where('status', '=', 'pending').orderBy('id').forUpdate()
+            : chunk,
+        )
         .where('lease_owner', '=', owner)
         .where('status', '=', 'pending')
         .returning('id')
