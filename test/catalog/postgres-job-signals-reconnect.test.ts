@@ -136,14 +136,21 @@ describe.skipIf(!available)('job signals on PostgreSQL when the connection dies'
     return { proxy, url: url.toString(), secret: decodeURIComponent(url.password) }
   }
 
-  it('a listener whose backend is killed hears every topic once on reconnecting, then the NOTIFYs of another instance', async () => {
+  /** A listener with its own application name and a log to read, once it has heard the topics of its first connection. */
+  async function connectedListener() {
     const schema = uniqueSchemaName()
     const name = appName()
     const log = capturingLogger()
     const listener = open({ schema, applicationName: name, logger: log.logger })
     const heard = topics()
     listener.listen(heard.onTopic)
-    expect((await heard.heard(3, 'the topics on connecting')).sort()).toEqual(ALL)
+    const first = await heard.heard(3, 'the topics on connecting')
+    return { schema, name, log, listener, heard, first }
+  }
+
+  it('a listener whose backend is killed hears every topic once on reconnecting, then the NOTIFYs of another instance', async () => {
+    const { schema, name, log, heard, first } = await connectedListener()
+    expect([...first].sort()).toEqual(ALL)
 
     const old = await kill(name)
     const all = await heard.heard(6, 'the topics on reconnecting')
@@ -228,13 +235,7 @@ describe.skipIf(!available)('job signals on PostgreSQL when the connection dies'
   })
 
   it('close() while reconnecting ends the new connection, and fires nothing', async () => {
-    const schema = uniqueSchemaName()
-    const name = appName()
-    const log = capturingLogger()
-    const listener = open({ schema, applicationName: name, logger: log.logger })
-    const heard = topics()
-    listener.listen(heard.onTopic)
-    await heard.heard(3, 'the topics on connecting')
+    const { name, log, listener, heard } = await connectedListener()
     vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] })
     await kill(name)
     await log.lines.next('the connection to be lost', (l) => l.retryInMs === 1000)
