@@ -27,6 +27,7 @@ import { Scanner } from './scanning/scanner.js'
 import { USER_AGENT } from './version.js'
 import { Deriver } from './derivatives/deriver.js'
 import { type FfmpegTools, locateFfmpeg } from './derivatives/ffmpeg.js'
+import { setLibvipsNice } from './derivatives/tool-priority.js'
 import { SingleFlight } from './derivatives/single-flight.js'
 import { DERIVE_TASK } from './catalog/task-plans.js'
 import { JobSignals, signallingCatalog } from './catalog/job-signals.js'
@@ -88,6 +89,8 @@ export async function openParts(config: Readonly<Config>, options: PartsOptions 
   const catalogAccess = typeof options.catalog === 'string' ? options.catalog : undefined
   const blobAccess = typeof options.blobs === 'string' ? options.blobs : undefined
   const closers: (() => Promise<void>)[] = []
+  // libvips's thread pool is the process's, as sharp's concurrency is.
+  setLibvipsNice(config.toolNice)
   let catalog: Catalog | undefined
   let blobs: BlobStore | undefined
   try {
@@ -174,7 +177,7 @@ export async function openParts(config: Readonly<Config>, options: PartsOptions 
     get ffmpeg() {
       if (ffmpeg === null) {
         const found = locateFfmpeg(config.ffmpegPath)
-        ffmpeg = found ? { ...found, timeoutMs: config.ffmpegTimeoutMs, threads: config.ffmpegThreads } : undefined
+        ffmpeg = found ? { ...found, timeoutMs: config.ffmpegTimeoutMs, threads: config.ffmpegThreads, nice: config.toolNice } : undefined
       }
       return ffmpeg
     },

@@ -112,6 +112,8 @@ export interface Config {
   ffmpegTimeoutMs: number
   /** Threads one ffmpeg run may use. */
   ffmpegThreads: number
+  /** Nice added to the gateway's for libvips's threads and ffmpeg's processes (src/derivatives/tool-priority.ts). */
+  toolNice: number
   /** Images with more pixels than this are refused (decompression bombs). */
   maxPixels: number
   /** Serve images' /content without EXIF/GPS metadata (the original stays stored; `?original=1` with the API key). */
@@ -316,6 +318,7 @@ export const OPTIONS: readonly OptionSpec[] = [
   { key: 'ffmpegPath', env: 'MEDIAGATE_FFMPEG', defaultText: '`ffmpeg` on PATH', describe: 'the ffmpeg binary for audio and video derivatives (Debian: `apt-get install ffmpeg`); without one they are skipped, images still work', parse: (r) => path.resolve(r.trim()), fallback: () => undefined },
   { key: 'ffmpegTimeoutMs', env: 'MEDIAGATE_FFMPEG_TIMEOUT_MS', defaultText: '120000', describe: 'longest time one ffmpeg run may take before it is killed and the derivation fails', parse: (r) => parseInteger(r, 1000, 3_600_000), fallback: () => 120_000 },
   { key: 'ffmpegThreads', env: 'MEDIAGATE_FFMPEG_THREADS', defaultText: '1', describe: 'threads one ffmpeg run may use', parse: (r) => parseInteger(r, 1, 64), fallback: () => 1 },
+  { key: 'toolNice', env: 'MEDIAGATE_TOOL_NICE', defaultText: '10', describe: "how much lower than the gateway's own the CPU priority (Unix nice, 0–19) of image and audio/video work is: libvips's threads (Linux) and ffmpeg's processes, so that captures and requests get contended cores first; 0 runs them at the gateway's priority", parse: (r) => parseInteger(r, 0, 19), fallback: () => 10 },
   { key: 'maxPixels', env: 'MEDIAGATE_MAX_PIXELS', defaultText: '50000000', describe: 'images (and video frames) with more pixels than this are not decoded: a decompression bomb fails its derivation, not the process', parse: (r) => parseInteger(r, 1, 1_000_000_000), fallback: () => 50_000_000 },
   { key: 'stripMetadata', env: 'MEDIAGATE_STRIP_METADATA', defaultText: '0', describe: "serve images' `/content` without EXIF, GPS or other metadata (1); the original stays stored and `?original=1` with the API key returns it", parse: parseBoolean, fallback: () => false },
   {

@@ -7,7 +7,7 @@
 import path from 'node:path'
 import { readFile } from 'node:fs/promises'
 import { MediagateError } from '../errors.js'
-import { type FfmpegTools, inputGuard, type Probe, probe, runTool } from './ffmpeg.js'
+import { type FfmpegTools, inputGuard, type Probe, probe, runTool, toolLimits } from './ffmpeg.js'
 
 /** Bars in a waveform. */
 export const WAVEFORM_BARS = 64
@@ -21,7 +21,7 @@ export interface AvOptions {
 }
 
 function run(options: AvOptions, args: string[]): Promise<Buffer> {
-  return runTool(options.tools.ffmpeg, args, { timeoutMs: options.tools.timeoutMs, ...(options.signal ? { signal: options.signal } : {}) })
+  return runTool(options.tools.ffmpeg, args, toolLimits(options.tools, options.signal))
 }
 
 export function probeFile(file: string, options: AvOptions): Promise<Probe> {

@@ -5,19 +5,35 @@
  * - no network: `-protocol_whitelist file,pipe` on every input, so a crafted playlist or
  *   reference inside a file cannot make ffmpeg open a URL;
  * - the input is a read-only temporary copy; outputs go to a private temporary directory;
- * - `-threads` bounds its cores, and a time limit kills it (SIGKILL) however it is stuck;
+ * - `-threads` bounds its cores, a lower CPU priority (MEDIAGATE_TOOL_NICE, tool-priority.ts)
+ *   lets captures and requests have them first, and a time limit kills it (SIGKILL) however it
+ *   is stuck;
  * - what it prints is bounded, so a chatty or hostile file cannot grow our memory.
  */
 import { spawn } from 'node:child_process'
 import { accessSync, constants } from 'node:fs'
 import path from 'node:path'
 import { MediagateError } from '../errors.js'
+import { lowerProcess } from './tool-priority.js'
 
 export interface FfmpegTools {
   ffmpeg: string
   ffprobe: string
   timeoutMs: number
   threads: number
+  /** Added to the gateway's nice for each run (MEDIAGATE_TOOL_NICE); 0 runs it at the gateway's priority. */
+  nice: number
+}
+
+export interface ToolLimits {
+  timeoutMs: number
+  nice?: number
+  signal?: AbortSignal
+}
+
+/** The limits every run of `tools` gets. */
+export function toolLimits(tools: FfmpegTools, signal?: AbortSignal): ToolLimits {
+  return { timeoutMs: tools.timeoutMs, nice: tools.nice, ...(signal ? { signal } : {}) }
 }
 
 /** Most bytes of stdout kept (probe JSON, a poster frame, PCM for a waveform); stderr keeps less. */
@@ -56,9 +72,11 @@ export function inputGuard(): string[] {
  * Runs a tool to its end; resolves with its stdout. A non-zero exit is `unprocessable_media`
  * (the file is what it cannot read), the time limit or an abort kills it.
  */
-export function runTool(bin: string, args: string[], options: { timeoutMs: number; signal?: AbortSignal }): Promise<Buffer> {
+export function runTool(bin: string, args: string[], options: ToolLimits): Promise<Buffer> {
   return new Promise((resolve, reject) => {
     const child = spawn(bin, args, { stdio: ['ignore', 'pipe', 'pipe'], env: { PATH: process.env.PATH ?? '' } })
+    // At once, before it has done more than start: Node cannot spawn at another priority.
+    lowerProcess(child.pid, options.nice ?? 0)
     const out: Buffer[] = []
     let outBytes = 0
     let err = ''
@@ -102,7 +120,7 @@ export interface Probe {
 }
 
 export async function probe(tools: FfmpegTools, file: string, signal?: AbortSignal): Promise<Probe> {
-  const out = await runTool(tools.ffprobe, [...inputGuard().filter((a) => a !== '-nostdin'), '-print_format', 'json', '-show_format', '-show_streams', file], { timeoutMs: tools.timeoutMs, ...(signal ? { signal } : {}) })
+  const out = await runTool(tools.ffprobe, [...inputGuard().filter((a) => a !== '-nostdin'), '-print_format', 'json', '-show_format', '-show_streams', file], toolLimits(tools, signal))
   let parsed: { format?: { duration?: string; format_name?: string }; streams?: { codec_type?: string; codec_name?: string; width?: number; height?: number; disposition?: { attached_pic?: number } }[] }
   try {
     parsed = JSON.parse(out.toString('utf8'))

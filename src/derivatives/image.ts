@@ -8,6 +8,7 @@
 import sharp, { type CreateRaw, type OutputInfo } from 'sharp'
 import { rgbaToThumbHash } from 'thumbhash'
 import { MediagateError } from '../errors.js'
+import { lowerLibvipsThreads } from './tool-priority.js'
 
 /** Longest side of each thumbnail, in pixels; 320 is the default the API serves. */
 export const THUMBNAIL_SIZES = [96, 320, 640] as const
@@ -62,6 +63,9 @@ export async function deriveImage(input: string | Buffer, options: ImageOptions)
     return { width, height, placeholder, thumbnails }
   } catch (err) {
     throw asImageError(err)
+  } finally {
+    // libvips may have grown its pool for this image: its new threads get the tools' priority.
+    lowerLibvipsThreads()
   }
 }
 
@@ -81,6 +85,8 @@ export async function stripImageMetadata(input: Buffer, options: ImageOptions): 
     throw new MediagateError('unprocessable_media', `cannot strip metadata from ${format ?? 'this'} images`)
   } catch (err) {
     throw asImageError(err)
+  } finally {
+    lowerLibvipsThreads()
   }
 }
 

@@ -5,7 +5,8 @@
  */
 import sharp, { type OutputInfo } from 'sharp'
 import { MediagateError } from '../errors.js'
-import { type FfmpegTools, inputGuard, runTool } from '../derivatives/ffmpeg.js'
+import { type FfmpegTools, inputGuard, runTool, toolLimits } from '../derivatives/ffmpeg.js'
+import { lowerLibvipsThreads } from '../derivatives/tool-priority.js'
 
 /** Images sharp reads here (HEIC only where libvips was built with it). */
 export const CONVERTIBLE_IMAGES: ReadonlySet<string> = new Set(['image/jpeg', 'image/png', 'image/webp', 'image/gif', 'image/avif', 'image/tiff', 'image/heic', 'image/heif', 'image/bmp'])
@@ -13,7 +14,7 @@ export const CONVERTIBLE_IMAGES: ReadonlySet<string> = new Set(['image/jpeg', 'i
 /** Mono OGG/Opus (voice-note settings: 48 kHz, 32 kb/s, VoIP tuning), written to `out`. */
 export async function toVoiceNote(tools: FfmpegTools, input: string, out: string, signal?: AbortSignal): Promise<void> {
   const args = [...inputGuard(), '-i', input, '-map', '0:a:0', '-vn', '-map_metadata', '-1', '-threads', String(tools.threads), '-ac', '1', '-ar', '48000', '-c:a', 'libopus', '-b:a', '32k', '-application', 'voip', '-f', 'ogg', '-y', out]
-  await runTool(tools.ffmpeg, args, { timeoutMs: tools.timeoutMs, ...(signal ? { signal } : {}) })
+  await runTool(tools.ffmpeg, args, toolLimits(tools, signal))
 }
 
 /**
@@ -32,6 +33,8 @@ export async function toJpegWithin(input: Buffer | string, maxBytes: number, max
       ;({ data: out, info } = await image.jpeg({ quality, mozjpeg: true }).toBuffer({ resolveWithObject: true }))
     } catch (err) {
       throw new MediagateError('unprocessable_media', `the image could not be converted to JPEG: ${(err as Error).message}`, { cause: err })
+    } finally {
+      lowerLibvipsThreads()
     }
     if (out.length <= maxBytes) return out
     if (step >= 2) width = Math.max(16, Math.floor(info.width * 0.75))
