@@ -111,14 +111,20 @@ export class PostgresJobSignals implements RemoteJobSignals {
     })
     client.on('error', () => this.lost(client))
     client.on('end', () => this.lost(client))
+    // This process's own signals come back too (a session hears the NOTIFYs it sends on a channel
+    // it listens to); JobSignals has delivered them here already, and hearing them again would
+    // wake every engine a second time per intake (claims that find nothing).
+    let ownBackend: number | undefined
     client.on('notification', (message) => {
       const payload = message.payload ?? ''
+      if (message.processId === ownBackend) return
       if (message.channel !== JOB_CHANNEL || !payload.startsWith(this.prefix)) return
       const topic = payload.slice(this.prefix.length) as JobTopic
       if (JOB_TOPICS.includes(topic)) this.onTopic?.(topic)
     })
     try {
       await client.connect()
+      ownBackend = (await client.query<{ pid: number }>('select pg_backend_pid() as pid')).rows[0]?.pid
       if (this.onTopic) await client.query(`listen ${JOB_CHANNEL}`)
     } catch (err) {
       await client.end().catch(() => {})

@@ -164,6 +164,22 @@ describe.skipIf(!available)('job signals on PostgreSQL when the connection dies'
     expect((await heard.heard(7, "the other instance's NOTIFY"))[6]).toBe('forwards')
   })
 
+  it("a listener does not hear its own NOTIFYs back (they were delivered in the process), only the other instances'", async () => {
+    const { schema, listener, heard } = await connectedListener()
+    const other = open({ schema, applicationName: appName() })
+    const otherHeard = topics()
+    other.listen(otherHeard.onTopic)
+    await otherHeard.heard(3, 'the topics on connecting')
+    listener.notify('media')
+    // The other listener hearing it shows PostgreSQL delivered it; ours would have come with it.
+    expect((await otherHeard.heard(4, "the first listener's NOTIFY"))[3]).toBe('media')
+    await new Promise((r) => setTimeout(r, 300))
+    expect(heard.all).toHaveLength(3)
+    other.notify('tasks')
+    expect((await heard.heard(4, "the other instance's NOTIFY"))[3]).toBe('tasks')
+    expect(otherHeard.all).toHaveLength(4)
+  })
+
   it('a process that only queues work survives its connection being killed, and its later signals are heard', async () => {
     const schema = uniqueSchemaName()
     const listener = open({ schema, applicationName: appName() })
