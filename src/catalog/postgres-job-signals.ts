@@ -3,9 +3,11 @@
  * in the processes that run engines (as graphile-worker does). One connection per process, of
  * its own, outside the pool: LISTEN holds its session, and NOTIFY goes on the same connection so
  * intake's transactions never wait for a pool slot because of it. The NOTIFY follows the commit
- * of the work (job-signals.ts), so a listener that hears it finds the work. Per topic at most
- * one NOTIFY is in flight; more requests meanwhile send one more after it, so a busy intake sends
- * about one per round trip, not one per webhook.
+ * of the work (job-signals.ts), so a listener that hears it finds the work. At most one NOTIFY
+ * statement is in flight; the topics requested meanwhile go together in the next one, one
+ * `pg_notify` each, so a busy intake sends about one statement per round trip, not one per
+ * webhook, and not one per topic (intake signals both `media` and `forwards`: two statements per
+ * group commit were a seventh of the scale-out path's statements).
  *
  * The payload names the schema, so deployments sharing a database in different schemas do not
  * wake each other. A lost connection is reconnected with backoff (1 s doubling to 30 s); while it
@@ -32,9 +34,10 @@ export class PostgresJobSignals implements RemoteJobSignals {
   private client: pg.Client | undefined
   private connecting: Promise<pg.Client> | undefined
   private onTopic: ((topic: JobTopic) => void) | undefined
-  private readonly inFlight = new Set<JobTopic>()
-  private readonly again = new Set<JobTopic>()
-  private readonly sending = new Set<Promise<void>>()
+  /** Topics requested and not sent yet. */
+  private readonly waiting = new Set<JobTopic>()
+  /** Sends what is waiting, statement after statement, until nothing is. */
+  private sender: Promise<void> | undefined
   private reconnectMs = RECONNECT_MIN_MS
   private reconnectTimer: NodeJS.Timeout | undefined
   private closed = false
@@ -62,28 +65,35 @@ export class PostgresJobSignals implements RemoteJobSignals {
 
   notify(topic: JobTopic): void {
     if (this.closed) return
-    if (this.inFlight.has(topic)) {
-      this.again.add(topic)
-      return
-    }
-    this.inFlight.add(topic)
-    const sent: Promise<void> = this.connection()
-      .then((client) => client.query('select pg_notify($1, $2)', [JOB_CHANNEL, this.prefix + topic]))
-      .then(
-        () => {},
-        (err: unknown) => this.options.logger?.debug({ err: this.describe(err) }, 'a job signal was not sent; other processes find the work by polling'),
-      )
+    this.waiting.add(topic)
+    if (this.sender) return
+    // Sent after the current task: the topics one commit signals (intake: two) go in one statement.
+    const sender: Promise<void> = Promise.resolve()
+      .then(() => this.sendWaiting())
       .finally(() => {
-        this.sending.delete(sent)
-        this.inFlight.delete(topic)
-        if (this.again.delete(topic)) this.notify(topic)
+        if (this.sender === sender) this.sender = undefined
       })
-    this.sending.add(sent)
+    this.sender = sender
+  }
+
+  private async sendWaiting(): Promise<void> {
+    while (this.waiting.size > 0) {
+      const topics = [...this.waiting]
+      this.waiting.clear()
+      try {
+        const client = await this.connection()
+        // Separate notifications, as one per statement would be: a listener matches each payload whole.
+        const calls = topics.map((_, i) => `pg_notify($1, $${i + 2})`).join(', ')
+        await client.query(`select ${calls}`, [JOB_CHANNEL, ...topics.map((topic) => this.prefix + topic)])
+      } catch (err) {
+        this.options.logger?.debug({ err: this.describe(err) }, 'a job signal was not sent; other processes find the work by polling')
+      }
+    }
   }
 
   /** Sends the signals requested so far (a CLI command's `retry` is heard), then disconnects. */
   async close(): Promise<void> {
-    while (this.sending.size > 0) await Promise.allSettled([...this.sending])
+    await this.sender
     this.closed = true
     clearTimeout(this.reconnectTimer)
     const client = this.client ?? (await this.connecting?.catch(() => undefined))

@@ -280,4 +280,35 @@ describe.skipIf(!available)('job signals on PostgreSQL when the connection dies'
     open({ schema }).notify('tasks')
     expect((await heard.heard(4, 'a NOTIFY from another instance'))[3]).toBe('tasks')
   })
+
+  it('the topics of one moment go out in one statement, and those asked for while it is in flight in the next, each heard', async () => {
+    const { schema, heard } = await connectedListener()
+    const sender = open({ schema, applicationName: appName() })
+    sender.notify('tasks')
+    await heard.heard(4, 'the NOTIFY that opened the connection')
+    const statements: string[] = []
+    let release = () => {}
+    const held = new Promise<void>((resolve) => (release = resolve))
+    const query = pg.Client.prototype.query as (...a: unknown[]) => unknown
+    // The first statement is held back, so that the next topics are asked for while it is in flight.
+    const spy = vi.spyOn(pg.Client.prototype, 'query').mockImplementation(function (this: pg.Client, ...args: unknown[]) {
+      if (typeof args[0] !== 'string' || !args[0].includes('pg_notify')) return query.apply(this, args) as never
+      statements.push(args[0])
+      return (statements.length === 1 ? held.then(() => query.apply(this, args)) : query.apply(this, args)) as never
+    })
+    try {
+      sender.notify('media')
+      sender.notify('forwards')
+      await until('the first statement', () => statements.length === 1)
+      sender.notify('tasks')
+      sender.notify('media')
+      sender.notify('tasks')
+      release()
+      expect((await heard.heard(8, 'the four NOTIFYs')).slice(4)).toEqual(['media', 'forwards', 'tasks', 'media'])
+    } finally {
+      release()
+      spy.mockRestore()
+    }
+    expect(statements).toHaveLength(2)
+  })
 })
