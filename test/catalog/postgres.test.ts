@@ -13,6 +13,7 @@ import { FOLD_EVERY } from '../../src/catalog/migrations/0012_media_counts.js'
 import { createTestSchema, dropSchema, type TestSchema, uniqueSchemaName } from '../helpers/postgres.js'
 import { POSTGRES_URL, postgresAvailable } from '../helpers/services.js'
 import { catalogConformance } from './conformance.js'
+import { stored } from './conformance/claim.js'
 import { seed } from './fixtures.js'
 
 const available = await postgresAvailable()
@@ -188,6 +189,34 @@ describe.skipIf(!available)('PostgresCatalog', () => {
     // Without `continued`, the plan breaks the mark's promise: refused before the second statement runs.
     await expect(catalog.runPlan(pair(alone()), 'transaction')).rejects.toMatchObject({ code: 'internal' })
     expect(sent.splice(0)).toEqual([txid.sql])
+  })
+
+  it('settles a group of several shapes of settlement in one statement, each row as settle would', async () => {
+    const s = await schema()
+    const catalog = new PostgresCatalog({ connectionString: POSTGRES_URL, schema: s.name, poolSize: 1 })
+    cleanups.push(() => catalog.close())
+    const sent = sentStatements(catalog)
+    await catalog.migrate()
+    const ids = await seed(catalog, 4)
+    expect(await catalog.claim({ owner: 'w', limit: 4, leaseMs: 60_000, crashLimit: 8 })).toHaveLength(4)
+    const [a, b, c, d] = ids as [string, string, string, string]
+    const error = { code: 'network', message: 'reset' }
+    const later = new Date(Date.now() + 60_000)
+    sent.splice(0)
+    const applied = await catalog.settleMany([
+      { id: a, owner: 'w', settlement: stored() },
+      { id: b, owner: 'w', settlement: { ...stored({ sha256: 'b'.repeat(64) }), sniffedMime: null } },
+      { id: c, owner: 'w', settlement: { status: 'retry', error, nextAttemptAt: later, refundAttempt: true } },
+      { id: d, owner: 'someone-else', settlement: { status: 'failed', error } },
+    ])
+    expect(applied).toEqual([true, true, true, false])
+    // Four shapes, no tasks to queue: one statement, so neither BEGIN nor COMMIT.
+    expect(sent).toHaveLength(1)
+    expect(sent[0]).toMatch(/^with s0 as \(update "media"/)
+    expect(await catalog.get(a)).toMatchObject({ status: 'stored', sha256: 'a'.repeat(64), leaseOwner: null })
+    expect(await catalog.get(b)).toMatchObject({ status: 'stored', sha256: 'b'.repeat(64), sniffedMime: null })
+    expect(await catalog.get(c)).toMatchObject({ status: 'pending', attempts: 0, error, nextAttemptAt: later, leaseOwner: null })
+    expect(await catalog.get(d)).toMatchObject({ status: 'pending', leaseOwner: 'w' })
   })
 
   it('a lease that waits for the advisory lock of a deletion claim reads the claim its holder committed', async () => {
