@@ -188,6 +188,8 @@ async function sampleWithCpu(count: number, fn: () => Promise<unknown>): Promise
 }
 
 interface StatsCost {
+  /** Records in the catalog while measured (before intake, claims and recording add theirs). */
+  records: number
   wall: Distribution
   /** CPU milliseconds per call, mean: what the work costs, whatever else runs on the machine. */
   cpuMs: number
@@ -207,7 +209,9 @@ async function statsCost(ctx: BenchContext, files: Record<'small' | 'large', str
   const cpuUs = { small: 0, large: 0 }
   const rounds = 4
   const perRound = ctx.quick ? 25 : 250
+  const records = { small: 0, large: 0 }
   try {
+    for (const label of labels) records[label] = (await catalogs[label].counts()).reduce((sum, c) => sum + c.count, 0)
     for (const label of labels) for (let i = 0; i < 50; i++) await collectQueueStats(catalogs[label])
     for (let round = 0; round < rounds; round++) {
       for (const label of round % 2 === 0 ? labels : ([...labels].reverse() as ('small' | 'large')[])) {
@@ -225,7 +229,7 @@ async function statsCost(ctx: BenchContext, files: Record<'small' | 'large', str
     await catalogs.small.close()
     await catalogs.large.close()
   }
-  const cost = (label: 'small' | 'large'): StatsCost => ({ wall: distribution(samples[label]), cpuMs: cpuUs[label] / 1000 / (rounds * perRound) })
+  const cost = (label: 'small' | 'large'): StatsCost => ({ records: records[label], wall: distribution(samples[label]), cpuMs: cpuUs[label] / 1000 / (rounds * perRound) })
   return { small: cost('small'), large: cost('large') }
 }
 
@@ -360,6 +364,8 @@ export const largeCatalog: Scenario = {
       const size = `${large.records.toLocaleString('en-US')} vs ${small.records.toLocaleString('en-US')} records`
       const vsSmall = (value: number) => ({ name: `${small.records.toLocaleString('en-US')} records`, value })
       const flat = { kind: 'ratio-at-least' as const, value: 0.8 }
+      const statsSize = `${stats.large.records.toLocaleString('en-US')} vs ${stats.small.records.toLocaleString('en-US')} records`
+      const vsStatsSmall = (value: number) => ({ name: `${stats.small.records.toLocaleString('en-US')} records`, value })
       const worst = (f: Figures) => Math.max(...FILTERS.map((k) => f.filtered[k]!.p99))
       const rows: Row[] = [
         row({ scenario: sc, metric: `intake p50 at 200 req/s (HTTP), ${size}`, unit: 'ms', value: large.intake.p50, baseline: vsSmall(small.intake.p50), lowerIsBetter: true }),
@@ -368,9 +374,9 @@ export const largeCatalog: Scenario = {
         row({ scenario: sc, metric: 'list page (50) p50', unit: 'ms', value: large.list.p50, baseline: vsSmall(small.list.p50), lowerIsBetter: true }),
         row({ scenario: sc, metric: 'list page (50) p99', unit: 'ms', value: large.list.p99, baseline: vsSmall(small.list.p99), lowerIsBetter: true }),
         row({ scenario: sc, metric: `filtered lists p99 (worst of ${FILTERS.join(', ')})`, unit: 'ms', value: worst(large), baseline: vsSmall(worst(small)), lowerIsBetter: true }),
-        row({ scenario: sc, metric: '/v1/stats figures, CPU per computation (uncached)', unit: 'ms', value: stats.large.cpuMs, baseline: vsSmall(stats.small.cpuMs), lowerIsBetter: true, target: flat }),
-        row({ scenario: sc, metric: '/v1/stats figures p50 (uncached)', unit: 'ms', value: stats.large.wall.p50, baseline: vsSmall(stats.small.wall.p50), lowerIsBetter: true, target: flat }),
-        row({ scenario: sc, metric: '/v1/stats figures p99 (uncached)', unit: 'ms', value: stats.large.wall.p99, baseline: vsSmall(stats.small.wall.p99), lowerIsBetter: true }),
+        row({ scenario: sc, metric: `/v1/stats figures, CPU per computation (uncached), ${statsSize}`, unit: 'ms', value: stats.large.cpuMs, baseline: vsStatsSmall(stats.small.cpuMs), lowerIsBetter: true, target: flat }),
+        row({ scenario: sc, metric: '/v1/stats figures p50 (uncached)', unit: 'ms', value: stats.large.wall.p50, baseline: vsStatsSmall(stats.small.wall.p50), lowerIsBetter: true, target: flat }),
+        row({ scenario: sc, metric: '/v1/stats figures p99 (uncached)', unit: 'ms', value: stats.large.wall.p99, baseline: vsStatsSmall(stats.small.wall.p99), lowerIsBetter: true }),
         row({ scenario: sc, metric: 'claim 16 + settle, CPU per round', unit: 'ms', value: large.claimCpuMs, baseline: vsSmall(small.claimCpuMs), lowerIsBetter: true }),
         row({ scenario: sc, metric: 'claim 16 + settle p99', unit: 'ms', value: large.claim.p99, baseline: vsSmall(small.claim.p99), lowerIsBetter: true }),
         row({ scenario: sc, metric: 'full recount (the stats before migration 12) p50', unit: 'ms', value: large.recount.p50, baseline: vsSmall(small.recount.p50), lowerIsBetter: true }),
