@@ -66,14 +66,18 @@ export class PostgresJobSignals implements RemoteJobSignals {
   notify(topic: JobTopic): void {
     if (this.closed) return
     this.waiting.add(topic)
-    if (this.sender) return
+    if (!this.sender) this.startSender()
+  }
+
+  private startSender(): void {
     // Sent after the current task: the topics one commit signals (intake: two) go in one statement.
-    const sender: Promise<void> = Promise.resolve()
+    this.sender = Promise.resolve()
       .then(() => this.sendWaiting())
       .finally(() => {
-        if (this.sender === sender) this.sender = undefined
+        this.sender = undefined
+        // Asked for between the last statement's answer and now.
+        if (this.waiting.size > 0 && !this.closed) this.startSender()
       })
-    this.sender = sender
   }
 
   private async sendWaiting(): Promise<void> {
@@ -93,7 +97,7 @@ export class PostgresJobSignals implements RemoteJobSignals {
 
   /** Sends the signals requested so far (a CLI command's `retry` is heard), then disconnects. */
   async close(): Promise<void> {
-    await this.sender
+    while (this.sender) await this.sender
     this.closed = true
     clearTimeout(this.reconnectTimer)
     const client = this.client ?? (await this.connecting?.catch(() => undefined))
