@@ -14,6 +14,19 @@ export async function timed<T>(fn: () => Promise<T>): Promise<{ result: T; ms: n
   return { result, ms: performance.now() - start }
 }
 
+/**
+ * Runs `round` for both sides, `rounds` times, the two alternating and which goes first
+ * alternating too, so that a change in the machine's load during the run falls on both alike
+ * instead of on whichever side ran second.
+ */
+export async function inAlternatedRounds<S>(rounds: number, sides: readonly [S, S], round: (side: S, index: number) => Promise<void>): Promise<void> {
+  for (let i = 0; i < rounds; i++) {
+    const [first, second] = i % 2 === 0 ? sides : [sides[1], sides[0]]
+    await round(first, i)
+    await round(second, i)
+  }
+}
+
 export interface WaitOptions {
   timeoutMs: number
   intervalMs?: number

@@ -25,6 +25,7 @@ import { registerMedia } from '../lib/media-set.js'
 import { type Row, row } from '../lib/report.js'
 import type { Scenario } from '../lib/scenario.js'
 import { rate } from '../lib/stats.js'
+import { inAlternatedRounds } from '../lib/timing.js'
 
 /** A 2 MP photo (1600×1200), different bytes per index (a JPEG comment), the same pixels. */
 const photo = (i: number) => sampleJpeg(10_000 + i)
@@ -104,26 +105,19 @@ async function thumbnails(ctx: BenchContext, count: number): Promise<{ rows: Row
 }
 
 const WARM_UP = 5
-/**
- * Each side's photos are timed in this many rounds, the two sides alternating (and which goes
- * first alternating too), so that a change in the machine's load during the run falls on both
- * alike instead of on whichever side ran second.
- */
+/** Each side's photos are timed in this many alternated rounds (inAlternatedRounds). */
 const ROUNDS = 4
 
 /** Total milliseconds of `ours` and of `theirs` over `count` items, run as ROUNDS alternated slices. */
 async function alternated(count: number, ours: (from: number, to: number) => Promise<void>, theirs: (from: number, to: number) => Promise<void>): Promise<[number, number]> {
-  let oursMs = 0
-  let theirsMs = 0
-  for (let round = 0; round < ROUNDS; round++) {
+  const ms: [number, number] = [0, 0]
+  const sides = [ours, theirs] as const
+  await inAlternatedRounds(ROUNDS, [0, 1] as const, async (side, round) => {
     const from = Math.round((round * count) / ROUNDS)
     const to = Math.round(((round + 1) * count) / ROUNDS)
-    const runOurs = async () => void (oursMs += await timed(() => ours(from, to)))
-    const runTheirs = async () => void (theirsMs += await timed(() => theirs(from, to)))
-    if (round % 2 === 0) await runOurs().then(runTheirs)
-    else await runTheirs().then(runOurs)
-  }
-  return [oursMs, theirsMs]
+    ms[side] += await timed(() => sides[side](from, to))
+  })
+  return ms
 }
 
 async function timed(run: () => Promise<void>): Promise<number> {

@@ -36,6 +36,7 @@ import { runPacedLoad } from '../lib/paced-load.js'
 import { row, type Row } from '../lib/report.js'
 import type { Scenario } from '../lib/scenario.js'
 import { distribution, type Distribution, rate } from '../lib/stats.js'
+import { inAlternatedRounds } from '../lib/timing.js'
 
 const HOUR = 3600_000
 const DAY = 24 * HOUR
@@ -157,14 +158,18 @@ function webhookFactory(label: string): () => { body: Buffer; headers: Record<st
   }
 }
 
-async function sampleMs(count: number, fn: () => Promise<unknown>): Promise<Distribution> {
-  const samples: number[] = []
+/** Runs `fn` `count` times, one call after another, adding each call's milliseconds to `samples`. */
+async function timeEach(count: number, fn: () => Promise<unknown>, samples: number[] = []): Promise<number[]> {
   for (let i = 0; i < count; i++) {
     const t = performance.now()
     await fn()
     samples.push(performance.now() - t)
   }
-  return distribution(samples)
+  return samples
+}
+
+async function sampleMs(count: number, fn: () => Promise<unknown>): Promise<Distribution> {
+  return distribution(await timeEach(count, fn))
 }
 
 interface Figures {
@@ -213,18 +218,12 @@ async function statsCost(ctx: BenchContext, files: Record<'small' | 'large', str
   try {
     for (const label of labels) records[label] = (await catalogs[label].counts()).reduce((sum, c) => sum + c.count, 0)
     for (const label of labels) for (let i = 0; i < 50; i++) await collectQueueStats(catalogs[label])
-    for (let round = 0; round < rounds; round++) {
-      for (const label of round % 2 === 0 ? labels : ([...labels].reverse() as ('small' | 'large')[])) {
-        const c0 = process.cpuUsage()
-        for (let i = 0; i < perRound; i++) {
-          const t = performance.now()
-          await collectQueueStats(catalogs[label])
-          samples[label].push(performance.now() - t)
-        }
-        const c = process.cpuUsage(c0)
-        cpuUs[label] += c.user + c.system
-      }
-    }
+    await inAlternatedRounds(rounds, labels, async (label) => {
+      const c0 = process.cpuUsage()
+      await timeEach(perRound, () => collectQueueStats(catalogs[label]), samples[label])
+      const c = process.cpuUsage(c0)
+      cpuUs[label] += c.user + c.system
+    })
   } finally {
     await catalogs.small.close()
     await catalogs.large.close()
