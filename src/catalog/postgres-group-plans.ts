@@ -93,7 +93,7 @@ function settleGroupQuery(shapes: { columns: string[]; refund: boolean; rows: Re
 
 /**
  * leaseBlobsPlan (blob-plans.ts) for leases on pending records, every capture's, in one call of
- * the function of migration 15, run on its own: the same locks, reads and UPDATE (rows taken with
+ * the function of migrations 15 and 16, run on its own: the same locks, reads and UPDATE (rows taken with
  * SKIP LOCKED, a skipped one answered `busy` if the record is still this capture's, else `lost`)
  * in one round trip instead of five. Lazy captures' leases (`holdMs`), rare, and a group that
  * names one media twice take the statements of leaseBlobsPlan.

@@ -255,6 +255,41 @@ describe.skipIf(!available)('PostgresCatalog', () => {
     expect((await catalog.get(id!))!.status).toBe('pending')
   })
 
+  it('the lease function reads media by primary key alone, even with plans made while the table was empty', async () => {
+    const s = await schema()
+    const catalog = new PostgresCatalog({ connectionString: POSTGRES_URL, schema: s.name, poolSize: 2 })
+    cleanups.push(() => catalog.close())
+    await catalog.migrate()
+    // auto_explain hands every plan the function runs to this client, as the plan it was run with.
+    const client = new pg.Client({ connectionString: POSTGRES_URL })
+    await client.connect()
+    cleanups.push(() => client.end())
+    const plans: string[] = []
+    client.on('notice', (notice) => plans.push(notice.message ?? ''))
+    await client.query(`set search_path = "${s.name}"`)
+    await client.query("load 'auto_explain'")
+    await client.query('set auto_explain.log_min_duration = 0; set auto_explain.log_nested_statements = on; set client_min_messages = log')
+    // What a long-lived connection holds once it switched to generic plans while `media` was new and unanalysed.
+    await client.query('set plan_cache_mode = force_generic_plan')
+    const lease = (id: string, owner: string) =>
+      client.query<{ answer: string }>('select answer from mediagate_lease_blobs($1::bigint[], $2::json, $3::bigint)', [
+        lockIds(['sha256/ab/cd/k']),
+        JSON.stringify([{ id, owner, blob_key: 'sha256/ab/cd/k' }]),
+        Date.now(),
+      ])
+    expect((await lease('med_unknown', 'w')).rows).toEqual([{ answer: 'lost' }])
+    const ids = await seed(catalog, 3)
+    expect(await catalog.claim({ owner: 'w', limit: 3, leaseMs: 60_000, crashLimit: 8 })).toHaveLength(3)
+    expect((await lease(ids[0]!, 'other')).rows).toEqual([{ answer: 'lost' }])
+    expect((await lease(ids[1]!, 'w')).rows).toEqual([{ answer: 'leased' }])
+    const scans = plans.flatMap((plan) => [...plan.matchAll(/(\w[\w ]*Scan)(?: using (\w+))? on media\b/g)].map((m) => `${m[1]} ${m[2] ?? ''}`.trim()))
+    expect(scans.length).toBeGreaterThan(0)
+    expect(new Set(scans)).toEqual(new Set(['Index Scan media_pkey']))
+    await client.query('set client_min_messages = warning')
+    const { rows } = await client.query<{ id: string }>("select id from media where blob_lease_key = 'sha256/ab/cd/k'")
+    expect(rows).toEqual([{ id: ids[1] }])
+  })
+
   it('rejects a schema name that is not a plain identifier', () => {
     expect(() => new PostgresCatalog({ connectionString: POSTGRES_URL, schema: 'x"; drop table y; --' })).toThrow(/schema/)
   })

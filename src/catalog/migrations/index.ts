@@ -21,6 +21,7 @@ import { mediaCounts } from './0012_media_counts.js'
 import { narrowMediaIndexes } from './0013_narrow_media_indexes.js'
 import { choreRuns } from './0014_chore_runs.js'
 import { leaseBlobsFunction } from './0015_lease_blobs_function.js'
+import { leaseBlobsById } from './0016_lease_blobs_by_id.js'
 
 export interface Migration {
   version: number
@@ -29,6 +30,6 @@ export interface Migration {
   down(dialect: SqlDialect): CompiledQuery[]
 }
 
-export const MIGRATIONS: readonly Migration[] = [initial, policiesAndDeletion, forwarding, dashboardSessions, blobLeases, unfinishedAttempts, meta2026, tasksAndDerivatives, malwareScans, traceParent, mediaHandles, mediaCounts, narrowMediaIndexes, choreRuns, leaseBlobsFunction]
+export const MIGRATIONS: readonly Migration[] = [initial, policiesAndDeletion, forwarding, dashboardSessions, blobLeases, unfinishedAttempts, meta2026, tasksAndDerivatives, malwareScans, traceParent, mediaHandles, mediaCounts, narrowMediaIndexes, choreRuns, leaseBlobsFunction, leaseBlobsById]
 
 export const LATEST_VERSION = MIGRATIONS.at(-1)?.version ?? 0
