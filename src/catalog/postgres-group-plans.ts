@@ -1,21 +1,21 @@
 /**
  * PostgreSQL's plans for the two writes every capture makes, its blob lease and its settlement,
- * for a whole group commit at once: one statement per group (an UPDATE per shape of settlement),
- * whatever the group's size, instead of one per media, and one call of a function for the leases. Each round
- * trip costs the gateway a pg client call and the server (which shares the machine's cores with
- * the S3 server on the scale-out path) a backend wake-up and an execution; a settlement group of N
- * cost N of them. A group that is one statement runs without BEGIN and COMMIT (plan.ts, `last`).
+ * for a whole group commit at once: one statement per group (an UPDATE per row of settlement),
+ * whatever the group's size, instead of one per media, and one call of a function for the leases.
+ * Each round trip costs the gateway a pg client call and the server (which shares the machine's
+ * cores with the S3 server on the scale-out path) a backend wake-up and an execution; a
+ * settlement group of N cost N of them. A group that is one statement runs without BEGIN and
+ * COMMIT (plan.ts, `last`).
  *
- * The rows travel as one JSON array read with `json_populate_recordset(null::media, …)`: the
- * `media` row type types every value as its column, so the SQL depends only on which columns are
- * set, and a value reaches exactly the column its key names. Each row keeps its own conditions in
- * the WHERE (its id, its lease owner, still pending), so a settlement or lease that lost its
+ * Each row's values travel as one JSON object read with `json_populate_record(null::media, …)`:
+ * the `media` row type types every value as its column, so the SQL depends only on which columns
+ * are set, and a value reaches exactly the column its key names. Each row keeps its own
+ * conditions in the WHERE (its id, its lease owner, still pending), so a settlement that lost its
  * lease is refused for that row alone, as the per-row statements did; the count triggers are row
  * triggers and fire per updated row as before.
  *
- * A group that names one media twice runs the per-row plans instead: in one UPDATE … FROM, a row
- * that several source rows match is updated once, with any of them, where the per-row statements
- * apply them in order.
+ * A group that names one media twice runs the per-row plans instead: one statement would update
+ * the row twice, where the per-row statements apply the settlements in order.
  */
 import { CompiledQuery } from 'kysely'
 import type { BlobLease, BlobLeaseAnswer, NewTask, Settlement } from './catalog.js'
@@ -60,29 +60,33 @@ export function* postgresSettleGroupPlan(dialect: SqlDialect, items: SettleItem[
 }
 
 /**
- * The per-row settleQuery's SET and WHERE (media-plans.ts) for every row of every shape, in one
- * statement: one UPDATE per shape, each in a data-modifying CTE. PostgreSQL runs them in one
- * snapshot, atomically, as the one statement they are; they touch distinct rows (a group with an
- * id twice takes the per-row plans), so no row is updated twice. A group mixing shapes (a
- * store beside a retry or a failure) took BEGIN, an UPDATE per shape and COMMIT.
+ * The per-row settleQuery's SET and WHERE (media-plans.ts) for every row, in one statement: one
+ * UPDATE per row, each in a data-modifying CTE, its values read from its JSON object. PostgreSQL
+ * runs them in one snapshot, atomically, as the one statement they are; they touch distinct rows
+ * (a group with an id twice takes the per-row plans), so no row is updated twice. Rows of one
+ * shape sit together, so the text varies with the group's shapes and sizes, not their order.
+ *
+ * Each UPDATE finds its row by `id = $n` and `status = $2` (a parameter, 'pending'): with these
+ * alone, a generic plan (kept for the connection's life) reads one row by an index on id whatever
+ * the statistics said when it was made. A group UPDATE joined a JSON recordset with `media` on
+ * `id = any($ids)`, `status = 'pending'` as a literal: made while `media` was new and unanalysed
+ * (autovacuum off, or a new catalog), its plan hash-joined the group with every pending record,
+ * read through a partial index on pending records, so a settlement's cost grew with the backlog.
  */
 function settleGroupQuery(shapes: { columns: string[]; refund: boolean; rows: Record<string, unknown>[] }[], now: number): CompiledQuery<{ id: string }> {
-  const parameters: unknown[] = [now]
-  const updates = shapes.map(({ columns, refund, rows }) => {
-    const json = `$${parameters.push(JSON.stringify(rows))}`
-    const ids = `$${parameters.push(rows.map((row) => row.id))}`
+  const parameters: unknown[] = [now, 'pending']
+  const updates = shapes.flatMap(({ columns, refund, rows }) => {
     const set = columns.map((column) => `${id(column)} = v.${id(column)}`)
     set.push('"unfinished" = 0', '"lease_owner" = null', '"lease_expires_at" = null', '"updated_at" = $1')
     if (refund) set.push('"attempts" = m."attempts" - v."attempts"')
-    // `m.id = any(ids)` repeats the join's ids where the planner can use them (the primary key):
-    // it guesses 100 rows for a JSON recordset and, joined on `id` alone, hash-joined them with
-    // every record (a sequential scan once the table is analysed, the pending index before), so a
-    // group's cost grew with the catalog. A group of 4 with 5,000 other pending records, backend
-    // CPU per settlement: 1,151 -> 336 µs.
-    return (
-      `update "media" as m set ${set.join(', ')} from json_populate_recordset(null::"media", ${json}::json) as v ` +
-      `where m."id" = any(${ids}::text[]) and m."id" = v."id" and m."lease_owner" = v."lease_owner" and m."status" = 'pending' returning m."id"`
-    )
+    return rows.map((row) => {
+      const json = `$${parameters.push(JSON.stringify(row))}`
+      const rowId = `$${parameters.push(row.id)}`
+      return (
+        `update "media" as m set ${set.join(', ')} from json_populate_record(null::"media", ${json}::json) as v ` +
+        `where m."id" = ${rowId} and m."status" = $2 and m."lease_owner" = v."lease_owner" returning m."id"`
+      )
+    })
   })
   const text =
     updates.length === 1

@@ -12,7 +12,7 @@ import pg from 'pg'
 import { describe, expect, it } from 'vitest'
 import type { CompiledQuery } from 'kysely'
 import { claimBlobDeletionsPlan } from '../../src/catalog/blob-plans.js'
-import { giveUpQuery, postgresClaimQuery, sqliteClaimQuery } from '../../src/catalog/claim-queries.js'
+import { claimJobsPlan, giveUpQuery, postgresClaimQuery, sqliteClaimQuery } from '../../src/catalog/claim-queries.js'
 import type { Plan } from '../../src/catalog/plan.js'
 import { postgresSettleGroupPlan } from '../../src/catalog/postgres-group-plans.js'
 import { lazyDuePlan } from '../../src/catalog/remote-plans.js'
@@ -107,30 +107,78 @@ describe('deadline-first claim plans', () => {
     }
   })
 
-  it.skipIf(!available)('PostgreSQL: a group settlement finds its rows by primary key, not by reading every record', async () => {
+  it.skipIf(!available)('PostgreSQL: the claim as the catalog runs it walks the index in order, also when the statistics say nothing is pending (a backlog since the last ANALYZE)', async () => {
     const schema = await createTestSchema()
     try {
       const catalog = new PostgresCatalog({ connectionString: POSTGRES_URL, schema: schema.name, poolSize: 1 })
       await catalog.migrate()
-      const ids = await seed(catalog, 2000)
-      await catalog.close()
+      const client = new pg.Client({ connectionString: POSTGRES_URL })
+      await client.connect()
+      try {
+        await client.query(`set search_path to "${schema.name}"`)
+        // Analysed when every record was stored; then a backlog came: the statistics say nothing is pending.
+        await seed(catalog, 2000)
+        await client.query(`update media set status = 'stored', next_attempt_at = null`)
+        await client.query('analyze media')
+        await seed(catalog, 2000)
+        await catalog.close()
+        const now = Date.now()
+        const run = statements(claimJobsPlan(sqlDialect('postgres'), postgresClaimQuery(sqlDialect('postgres'), options, now), options, now))
+        const claim = run.at(-1)
+        await client.query('begin')
+        for (const q of run.slice(0, -1)) await client.query(q.sql, q.parameters as unknown[])
+        const { rows } = await client.query<{ 'QUERY PLAN': string }>(`explain ${claim!.sql}`, claim!.parameters as unknown[])
+        await client.query('rollback')
+        const plan = rows.map((r) => r['QUERY PLAN']).join('\n')
+        expect(plan).toContain('Index Scan using media_claim_deadline_idx')
+        expect(plan).not.toMatch(/\bSort\b|Bitmap/)
+      } finally {
+        await client.end()
+      }
+    } finally {
+      await schema.drop()
+    }
+  })
+
+  it.skipIf(!available)('PostgreSQL: a group settlement reads each row by its id, whatever the statistics, generic plans included', async () => {
+    const schema = await createTestSchema()
+    try {
+      const catalog = new PostgresCatalog({ connectionString: POSTGRES_URL, schema: schema.name, poolSize: 1 })
+      await catalog.migrate()
       const client = new pg.Client({ connectionString: POSTGRES_URL })
       await client.connect()
       try {
         await client.query(`set search_path to "${schema.name}"`)
         const stored = (i: number) => ({ status: 'stored' as const, sha256: String(i).padStart(64, '0'), size: 10, blobKey: `sha256/00/00/${i}`, sniffedMime: null, mimeType: 'image/jpeg', storedAt: new Date() })
-        const items = ids.slice(0, 4).map((id, i) => ({ id, owner: 'w', settlement: stored(i) }))
-        const update = statements(postgresSettleGroupPlan(sqlDialect('postgres'), items, Date.now())).find((q) => q.sql.startsWith('update'))!
-        // Analysed, as autovacuum keeps a growing table. The planner guesses 100 rows for the JSON
-        // recordset; joined on `id` alone, it hash-joined them with a sequential scan of every record.
+        const group = (ids: string[]) => {
+          const items = ids.map((id, i) => ({ id, owner: 'w', settlement: stored(i) }))
+          return statements(postgresSettleGroupPlan(sqlDialect('postgres'), items, Date.now())).find((q) => q.sql.includes('update "media"'))!
+        }
+        /** Every read of `media` in the plan, with its index condition. */
+        const reads = async (explain: string, parameters: unknown[]) => {
+          const { rows } = await client.query<{ 'QUERY PLAN': string }>(explain, parameters)
+          const lines = rows.map((r) => r['QUERY PLAN'])
+          return lines.flatMap((line, i) => (/Scan.* on media m(_\d+)?\b/.test(line) ? [`${line.trim().replace(/ +\(cost.*$/, '')} | ${lines[i + 1]?.trim()}`] : []))
+        }
+        const byId = /^-> {2}Index Scan using media_(pkey|status_id_idx) on media m(_\d+)? \| Index Cond: \(.*\bid = (\$\d+|'med_\w+'::text)\)+$/
+        // A generic plan made while `media` is empty and unanalysed, as a long-lived connection keeps it.
+        const early = group(['med_a', 'med_b', 'med_c', 'med_d'])
+        await client.query('set plan_cache_mode = force_generic_plan')
+        await client.query(`prepare settle4 as ${early.sql}`)
+        const generic = await reads(`explain execute settle4(${early.parameters.map((p) => client.escapeLiteral(String(p))).join(', ')})`, [])
+        expect(generic).toHaveLength(4)
+        for (const read of generic) expect(read).toMatch(byId)
+        // Analysed, with 2,000 pending records, as autovacuum keeps a growing table.
+        await client.query('reset plan_cache_mode')
+        const ids = await seed(catalog, 2000)
         await client.query('analyze media')
-        const { rows } = await client.query<{ 'QUERY PLAN': string }>(`explain ${update.sql}`, update.parameters as unknown[])
-        const plan = rows.map((r) => r['QUERY PLAN']).join('\n')
-        expect(plan).toContain('media_pkey')
-        expect(plan).not.toContain('media_pending_received_idx')
-        expect(plan).not.toMatch(/Seq Scan on media\b/)
+        const late = group(ids.slice(0, 4))
+        const analysed = await reads(`explain ${late.sql}`, late.parameters as unknown[])
+        expect(analysed).toHaveLength(4)
+        for (const read of analysed) expect(read).toMatch(byId)
       } finally {
         await client.end()
+        await catalog.close()
       }
     } finally {
       await schema.drop()
