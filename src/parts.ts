@@ -208,7 +208,10 @@ export async function openParts(config: Readonly<Config>, options: PartsOptions 
       return new RetentionSweeper({ catalog: parts.catalog, eraser: parts.eraser, logger, rules: retentionRules(config), ...timing })
     },
     async prepare() {
-      if (catalog && catalogAccess !== 'read') await catalog.migrate()
+      if (catalog && catalogAccess !== 'read') {
+        await catalog.migrate()
+        for (const warning of await catalog.serverWarnings()) logger.warn({ catalog: catalog.dialect }, warning)
+      }
       if (blobs && blobAccess !== 'shared') await blobs.init()
     },
     async close() {

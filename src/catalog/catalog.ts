@@ -718,6 +718,12 @@ export interface CatalogLifecycle {
   migrate(): Promise<void>
   /** Readiness probe: throws if the database does not answer. */
   ping(): Promise<void>
+  /**
+   * What the database server's own settings will cost this catalog, each as a sentence saying
+   * what to change (PostgreSQL with autovacuum off); empty when nothing. Logged at start and
+   * shown by `mediagate doctor`.
+   */
+  serverWarnings(): Promise<string[]>
   close(): Promise<void>
 }
 

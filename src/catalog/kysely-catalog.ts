@@ -56,6 +56,7 @@ export abstract class KyselyCatalog implements Catalog {
   /** What leases, due times and timestamps are measured against (catalog-clock.ts). */
   protected clock: CatalogClock = localCatalogClock()
   abstract ping(): Promise<void>
+  abstract serverWarnings(): Promise<string[]>
   abstract close(): Promise<void>
 
   migrate(): Promise<void> {

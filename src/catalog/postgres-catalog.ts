@@ -99,6 +99,31 @@ export class PostgresCatalog extends KyselyCatalog {
     await this.guard(() => this.pool.query('select 1'))
   }
 
+  /**
+   * Autovacuum off, for the server or for a table of ours: each capture rewrites its media row
+   * three times (claim, lease, settlement), so without vacuum the table and its indexes fill with
+   * dead entries, every claim and lookup reads more of them, and the planner works from missing
+   * or stale statistics. Nothing fails; everything slows down as the catalog ages.
+   */
+  async serverWarnings(): Promise<string[]> {
+    const { rows } = await this.guard(() =>
+      this.pool.query<{ autovacuum: string; track_counts: string; tables: string[] | null }>(
+        `select current_setting('autovacuum') as autovacuum, current_setting('track_counts') as track_counts,
+           (select array_agg(c.relname::text order by c.relname) from pg_class c
+             where c.oid in (to_regclass('media'), to_regclass('webhooks'), to_regclass('forwards'), to_regclass('tasks'))
+               and exists (select 1 from unnest(c.reloptions) o where lower(o) in ('autovacuum_enabled=false', 'autovacuum_enabled=off', 'autovacuum_enabled=0'))) as tables`,
+      ),
+    )
+    const { autovacuum, track_counts: trackCounts, tables } = rows[0]!
+    const fix = 'the catalog tables fill with dead rows and the planner works from missing or stale statistics, so claims and lookups slow down as the catalog ages'
+    const warnings: string[] = []
+    for (const [setting, value] of [['autovacuum', autovacuum], ['track_counts', trackCounts]] as const) {
+      if (value !== 'on') warnings.push(`PostgreSQL runs with ${setting} = off: ${fix}. Turn it on (ALTER SYSTEM SET ${setting} = on; SELECT pg_reload_conf()), or run VACUUM ANALYZE on the catalog's tables every few minutes`)
+    }
+    if (tables && tables.length > 0) warnings.push(`autovacuum is disabled for ${tables.join(', ')} (autovacuum_enabled = false): ${fix}. Turn it back on: ALTER TABLE <table> RESET (autovacuum_enabled)`)
+    return warnings
+  }
+
   async close(): Promise<void> {
     if (this.closed) return
     this.closed = true

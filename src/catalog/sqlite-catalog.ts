@@ -87,6 +87,11 @@ export class SqliteCatalog extends KyselyCatalog {
     return this.db.pragma(name, { simple: true })
   }
 
+  /** SQLite has no server whose settings could undo what the catalog expects. */
+  async serverWarnings(): Promise<string[]> {
+    return []
+  }
+
   async ping(): Promise<void> {
     try {
       this.db.prepare('select 1').get()

@@ -54,6 +54,7 @@ const THREAD_METHODS: Record<ThreadMethod, true> = {
   schemaVersion: true,
   pragma: true,
   ping: true,
+  serverWarnings: true,
   close: true,
   recordWebhooks: true,
   getWebhookBody: true,

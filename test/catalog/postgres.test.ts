@@ -290,6 +290,25 @@ describe.skipIf(!available)('PostgresCatalog', () => {
     expect(rows).toEqual([{ id: ids[1] }])
   })
 
+  it('warns when autovacuum is off for the server or for a catalog table, saying how to turn it on', async () => {
+    const s = await schema()
+    const catalog = new PostgresCatalog({ connectionString: POSTGRES_URL, schema: s.name, poolSize: 1 })
+    cleanups.push(() => catalog.close())
+    await catalog.migrate()
+    const client = new pg.Client({ connectionString: POSTGRES_URL })
+    await client.connect()
+    cleanups.push(() => client.end())
+    const { rows } = await client.query<{ on: boolean }>(`select current_setting('autovacuum') = 'on' and current_setting('track_counts') = 'on' as on`)
+    const serverWide = rows[0]!.on ? [] : [expect.stringMatching(/^PostgreSQL runs with (autovacuum|track_counts) = off: .*ALTER SYSTEM SET/)]
+    expect(await catalog.serverWarnings()).toEqual(serverWide)
+    await client.query(`alter table "${s.name}".media set (autovacuum_enabled = false)`)
+    await client.query(`alter table "${s.name}".tasks set (autovacuum_enabled = off)`)
+    expect(await catalog.serverWarnings()).toEqual([...serverWide, expect.stringMatching(/^autovacuum is disabled for media, tasks \(autovacuum_enabled = false\): .*ALTER TABLE <table> RESET \(autovacuum_enabled\)$/)])
+    await client.query(`alter table "${s.name}".media reset (autovacuum_enabled)`)
+    await client.query(`alter table "${s.name}".tasks reset (autovacuum_enabled)`)
+    expect(await catalog.serverWarnings()).toEqual(serverWide)
+  })
+
   it('rejects a schema name that is not a plain identifier', () => {
     expect(() => new PostgresCatalog({ connectionString: POSTGRES_URL, schema: 'x"; drop table y; --' })).toThrow(/schema/)
   })

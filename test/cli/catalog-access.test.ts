@@ -150,6 +150,21 @@ describe.skipIf(!pgAvailable)('PostgreSQL', () => {
     }
   })
 
+  it('doctor warns about a catalog table with autovacuum off, saying how to turn it back on', async () => {
+    expect((await runIn(dir, ['migrate'], { MEDIAGATE_DATABASE_URL: schema.url })).code).toBe(0)
+    const client = new pg.Client({ connectionString: POSTGRES_URL })
+    await client.connect()
+    try {
+      await client.query(`alter table "${schema.name}".media set (autovacuum_enabled = false)`)
+      // Its own directory: doctor prepares the disk blob store there as a gateway would.
+      const run = await runIn(await mkdtemp(path.join(dir, 'doctor-')), ['doctor'], { MEDIAGATE_DATABASE_URL: schema.url, META_APP_SECRET: 'app-secret-for-doctor', MEDIAGATE_API_KEY: 'api-key-for-doctor' })
+      expect(run.stdout).toMatch(/^\[WARN\] catalog\s+postgres: reachable, \d+ media; .*autovacuum is disabled for media \(autovacuum_enabled = false\): .*RESET \(autovacuum_enabled\)$/m)
+    } finally {
+      await client.query(`alter table "${schema.name}".media reset (autovacuum_enabled)`)
+      await client.end()
+    }
+  })
+
   it('never shows the password of the URL it names', async () => {
     const url = new URL(schema.url)
     url.password = 'hunter2-not-real'

@@ -98,13 +98,16 @@ async function checkCatalog(config: Readonly<Config>): Promise<Outcome> {
       await catalog.ping()
       const summary = await catalog.summary(new Date())
       const total = summary.counts.reduce((n, c) => n + c.count, 0)
+      // Warnings, not failures: the gateway works, but it will slow down or miss media.
+      const warnings = await catalog.serverWarnings()
       const near = summary.nearDeadline
       if (near.count > 0) {
-        // A warning, not a failure: the gateway works, but Meta stops serving these media soon.
+        // Meta stops serving these media soon.
         const earliest = near.earliest ? `, the earliest at ${near.earliest.toISOString()}` : ''
-        return { ok: true, warn: true, detail: `${catalog.dialect}: reachable, ${total} media; ${near.count} pending media are within an hour of their capture deadline${earliest} — is a worker running and capturing (mediagate status)?` }
+        warnings.push(`${near.count} pending media are within an hour of their capture deadline${earliest} — is a worker running and capturing (mediagate status)?`)
       }
-      return { ok: true, detail: `${catalog.dialect}: reachable, ${total} media` }
+      const detail = [`${catalog.dialect}: reachable, ${total} media`, ...warnings].join('; ')
+      return warnings.length > 0 ? { ok: true, warn: true, detail } : { ok: true, detail }
     })
   } catch (err) {
     const e = toMediagateError(err, 'catalog')
