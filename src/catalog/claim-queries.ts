@@ -71,23 +71,24 @@ function leaseColumns(eb: ExpressionBuilder<Database, 'media'>, options: ClaimOp
 export function* claimJobsPlan(dialect: SqlDialect, claimQuery: CompiledQuery<MediaRow>, options: ClaimOptions, now: number): Plan<MediaRow[]> {
   // PostgreSQL's claim gives up in the same statement (postgresClaimQuery).
   if (dialect.name !== 'postgres') yield giveUpQuery(dialect, options, now)
-  else yield* single(headInIndexOrder(dialect))
+  else yield* single(inIndexOrder(dialect))
   return yield* single(claimQuery)
 }
 
 /**
- * PostgreSQL: the claim that follows, in this transaction, reads the due head in the index's
- * order, never the whole backlog. Its pick (`order by` the claim index's columns, `limit`) has
- * two plans: walk `media_claim_deadline_idx` in order and stop after `limit` rows, or read every
- * due record (a bitmap scan of that index) and sort them. The planner takes the second when it
- * believes few records are pending, which it does while `media` has no statistics (a new
- * catalog, autovacuum off) or old ones (the backlog grew since the last ANALYZE): then every
- * claim read and sorted the whole backlog (3,000 pending: 13% of the backends' CPU on the
- * scale-out path, perf), exactly when a backlog needs draining. With sorting and bitmap scans
- * off for this transaction, the walk in index order is the plan left; it also marks the dead
- * entries it passes, so the next claim skips them, which a bitmap scan never does.
+ * PostgreSQL: the claims that follow, in this transaction, read the due head in their index's
+ * order, never the whole backlog (media, tasks and forwards alike). A pick (`order by` an
+ * index's columns, `limit`) has two plans: walk the index in order and stop after `limit` rows,
+ * or read every due row (a bitmap scan) and sort them. The planner takes the second when it
+ * believes few rows are due, which it does while a table has no statistics (a new catalog,
+ * autovacuum off) or old ones (the backlog grew since the last ANALYZE): then every claim read
+ * and sorted the whole backlog (3,000 pending media: 13% of the backends' CPU on the scale-out
+ * path, perf), exactly when a backlog needs draining. With sorting and bitmap scans off for the
+ * transaction, the walk in index order is the plan left (an incremental sort where the index
+ * ends before the `order by` does); it also marks the dead entries it passes, so the next claim
+ * skips them, which a bitmap scan never does.
  */
-function headInIndexOrder({ qb }: SqlDialect): CompiledQuery<{ sort: string; bitmap: string }> {
+export function inIndexOrder({ qb }: SqlDialect): CompiledQuery<{ sort: string; bitmap: string }> {
   return sql<{ sort: string; bitmap: string }>`select set_config('enable_sort', 'off', true) as sort, set_config('enable_bitmapscan', 'off', true) as bitmap`.compile(qb)
 }
 

@@ -10,7 +10,7 @@ import { MediagateError } from '../errors.js'
 import { ulid } from '../media/ids.js'
 import type { MediaRecord } from '../media/record.js'
 import { checkLimit } from './media-filter.js'
-import { GAVE_UP, gaveUpMessage, unfinishedAfterClaim } from './claim-queries.js'
+import { GAVE_UP, gaveUpMessage, inIndexOrder, unfinishedAfterClaim } from './claim-queries.js'
 import { single, type Plan } from './plan.js'
 import { recordWebhooksPlan } from './record-plan.js'
 import { rowToMedia } from './row-mapping.js'
@@ -109,6 +109,7 @@ export function* claimForwardsPlan(dialect: SqlDialect, options: ClaimOptions, n
   const picked = dueForwards(dialect, now).where(underLimit).orderBy('f.id').limit(options.limit)
   let rows: ForwardRow[]
   if (dialect.name === 'postgres') {
+    yield inIndexOrder(dialect)
     yield qb
       .with('head', () => head.forUpdate().skipLocked())
       .updateTable('forwards')

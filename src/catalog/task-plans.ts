@@ -9,7 +9,7 @@
 import { type ExpressionBuilder, sql } from 'kysely'
 import type { NewTask, TaskClaimOptions, TaskRecord, TaskSettlement } from './catalog.js'
 import { ulid } from '../media/ids.js'
-import { GAVE_UP, gaveUpMessage, unfinishedAfterClaim } from './claim-queries.js'
+import { GAVE_UP, gaveUpMessage, inIndexOrder, unfinishedAfterClaim } from './claim-queries.js'
 import { single, type Plan } from './plan.js'
 import type { Database, TaskRow } from './schema.js'
 import type { SqlDialect } from './sql-dialect.js'
@@ -96,6 +96,7 @@ export function* claimTasksPlan(dialect: SqlDialect, options: TaskClaimOptions, 
   })
   let rows: TaskRow[]
   if (dialect.name === 'postgres') {
+    yield inIndexOrder(dialect)
     yield qb
       .with('head', () => head.forUpdate().skipLocked())
       .updateTable('tasks')
