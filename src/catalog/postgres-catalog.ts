@@ -111,7 +111,7 @@ export class PostgresCatalog extends KyselyCatalog {
         `select current_setting('autovacuum') as autovacuum, current_setting('track_counts') as track_counts,
            (select array_agg(c.relname::text order by c.relname) from pg_class c
              where c.oid in (to_regclass('media'), to_regclass('webhooks'), to_regclass('forwards'), to_regclass('tasks'))
-               and exists (select 1 from unnest(c.reloptions) o where lower(o) in ('autovacuum_enabled=false', 'autovacuum_enabled=off', 'autovacuum_enabled=0'))) as tables`,
+               and exists (select 1 from unnest(c.reloptions) o where split_part(o, '=', 1) = 'autovacuum_enabled' and not split_part(o, '=', 2)::boolean)) as tables`,
       ),
     )
     const { autovacuum, track_counts: trackCounts, tables } = rows[0]!

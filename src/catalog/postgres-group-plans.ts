@@ -64,7 +64,9 @@ export function* postgresSettleGroupPlan(dialect: SqlDialect, items: SettleItem[
  * UPDATE per row, each in a data-modifying CTE, its values read from its JSON object. PostgreSQL
  * runs them in one snapshot, atomically, as the one statement they are; they touch distinct rows
  * (a group with an id twice takes the per-row plans), so no row is updated twice. Rows of one
- * shape sit together, so the text varies with the group's shapes and sizes, not their order.
+ * shape sit together: the text (a prepared statement per connection, postgres-statement-names.ts)
+ * varies with the group's size and its shapes in the order they first appear, not with its rows'
+ * order.
  *
  * Each UPDATE finds its row by `id = $n` and `status = $2` (a parameter, 'pending'): with these
  * alone, a generic plan (kept for the connection's life) reads one row by an index on id whatever
@@ -97,10 +99,10 @@ function settleGroupQuery(shapes: { columns: string[]; refund: boolean; rows: Re
 
 /**
  * leaseBlobsPlan (blob-plans.ts) for leases on pending records, every capture's, in one call of
- * the function of migrations 15 and 16, run on its own: the same locks, reads and UPDATE (rows taken with
- * SKIP LOCKED, a skipped one answered `busy` if the record is still this capture's, else `lost`)
- * in one round trip instead of five. Lazy captures' leases (`holdMs`), rare, and a group that
- * names one media twice take the statements of leaseBlobsPlan.
+ * the function of migrations 15 and 16, run on its own: the same locks, reads and UPDATE (rows
+ * taken with SKIP LOCKED, a skipped one answered `busy` if the record is still this capture's,
+ * else `lost`) in one round trip instead of five. Lazy captures' leases (`holdMs`), rare, and a
+ * group that names one media twice take the statements of leaseBlobsPlan.
  */
 export function* postgresLeaseBlobsPlan(dialect: SqlDialect, leases: BlobLease[], now: number): Plan<BlobLeaseAnswer[]> {
   if (leases.some((lease) => lease.holdMs !== undefined) || !distinct(leases.map((lease) => lease.mediaId))) return yield* leaseBlobsPlan(dialect, leases, now)

@@ -303,6 +303,8 @@ describe.skipIf(!available)('PostgresCatalog', () => {
     expect(await catalog.serverWarnings()).toEqual(serverWide)
     await client.query(`alter table "${s.name}".media set (autovacuum_enabled = false)`)
     await client.query(`alter table "${s.name}".tasks set (autovacuum_enabled = off)`)
+    // Any spelling PostgreSQL reads as false counts; one it reads as true does not.
+    await client.query(`alter table "${s.name}".webhooks set (autovacuum_enabled = yes)`)
     expect(await catalog.serverWarnings()).toEqual([...serverWide, expect.stringMatching(/^autovacuum is disabled for media, tasks \(autovacuum_enabled = false\): .*ALTER TABLE <table> RESET \(autovacuum_enabled\)$/)])
     await client.query(`alter table "${s.name}".media reset (autovacuum_enabled)`)
     await client.query(`alter table "${s.name}".tasks reset (autovacuum_enabled)`)
