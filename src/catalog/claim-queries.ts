@@ -71,7 +71,7 @@ function leaseColumns(eb: ExpressionBuilder<Database, 'media'>, options: ClaimOp
 export function* claimJobsPlan(dialect: SqlDialect, claimQuery: CompiledQuery<MediaRow>, options: ClaimOptions, now: number): Plan<MediaRow[]> {
   // PostgreSQL's claim gives up in the same statement (postgresClaimQuery).
   if (dialect.name !== 'postgres') yield giveUpQuery(dialect, options, now)
-  else yield* single(inIndexOrder(dialect))
+  else yield inIndexOrder(dialect)
   return yield* single(claimQuery)
 }
 

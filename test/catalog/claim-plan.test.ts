@@ -13,7 +13,7 @@ import pg from 'pg'
 import { describe, expect, it } from 'vitest'
 import type { CompiledQuery } from 'kysely'
 import { claimBlobDeletionsPlan } from '../../src/catalog/blob-plans.js'
-import { claimJobsPlan, giveUpQuery, postgresClaimQuery, sqliteClaimQuery } from '../../src/catalog/claim-queries.js'
+import { claimJobsPlan, giveUpQuery, inIndexOrder, postgresClaimQuery, sqliteClaimQuery } from '../../src/catalog/claim-queries.js'
 import type { Plan } from '../../src/catalog/plan.js'
 import { claimForwardsPlan } from '../../src/catalog/forward-plans.js'
 import { postgresSettleGroupPlan } from '../../src/catalog/postgres-group-plans.js'
@@ -36,6 +36,25 @@ function statements(plan: Plan<unknown>): CompiledQuery[] {
   const out: CompiledQuery[] = []
   for (let step = plan.next(); !step.done; step = plan.next([])) out.push(step.value)
   return out
+}
+
+/**
+ * The plans of a claim as the catalog runs it: in one transaction (rolled back), the statement
+ * that sets the planner up for the picks (`inIndexOrder`) runs, and every other one is explained.
+ */
+async function plansAsRun(client: pg.Client, run: CompiledQuery[]): Promise<string[]> {
+  const setup = inIndexOrder(sqlDialect('postgres')).sql
+  const plans: string[] = []
+  await client.query('begin')
+  try {
+    for (const q of run) {
+      if (q.sql === setup) await client.query(q.sql, q.parameters as unknown[])
+      else plans.push((await client.query<{ 'QUERY PLAN': string }>(`explain ${q.sql}`, q.parameters as unknown[])).rows.map((r) => r['QUERY PLAN']).join('\n'))
+    }
+  } finally {
+    await client.query('rollback')
+  }
+  return plans
 }
 
 /** Each query with the partial index of migration 13 it must read. */
@@ -126,13 +145,9 @@ describe('deadline-first claim plans', () => {
         await seed(catalog, 2000)
         await catalog.close()
         const now = Date.now()
-        const run = statements(claimJobsPlan(sqlDialect('postgres'), postgresClaimQuery(sqlDialect('postgres'), options, now), options, now))
-        const claim = run.at(-1)
-        await client.query('begin')
-        for (const q of run.slice(0, -1)) await client.query(q.sql, q.parameters as unknown[])
-        const { rows } = await client.query<{ 'QUERY PLAN': string }>(`explain ${claim!.sql}`, claim!.parameters as unknown[])
-        await client.query('rollback')
-        const plan = rows.map((r) => r['QUERY PLAN']).join('\n')
+        const plans = await plansAsRun(client, statements(claimJobsPlan(sqlDialect('postgres'), postgresClaimQuery(sqlDialect('postgres'), options, now), options, now)))
+        expect(plans).toHaveLength(1)
+        const [plan] = plans as [string]
         expect(plan).toContain('Index Scan using media_claim_deadline_idx')
         expect(plan).not.toMatch(/\bSort\b|Bitmap/)
       } finally {
@@ -171,14 +186,8 @@ describe('deadline-first claim plans', () => {
         forwards: statements(claimForwardsPlan(sqlDialect('postgres'), { owner: 'w', limit: 4, leaseMs: 60_000, crashLimit: 5 }, now)),
       }
       for (const [name, run] of Object.entries(claims)) {
-        await client.query('begin')
-        const plans: string[] = []
-        // As the catalog runs them: the statements before each pick run, each pick is explained.
-        for (const q of run) {
-          if (q.sql.startsWith('select set_config')) await client.query(q.sql, q.parameters as unknown[])
-          else plans.push((await client.query<{ 'QUERY PLAN': string }>(`explain ${q.sql}`, q.parameters as unknown[])).rows.map((r) => r['QUERY PLAN']).join('\n'))
-        }
-        await client.query('rollback')
+        // The give-up and the claim, each with its pick.
+        const plans = await plansAsRun(client, run)
         expect(plans, name).toHaveLength(2)
         for (const plan of plans) {
           expect(plan, name).toContain(name === 'tasks' ? 'Index Scan using tasks_claim_idx' : 'Index Scan using forwards_status_id_idx')
