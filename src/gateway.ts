@@ -24,6 +24,8 @@ import { isWebhookPost, webhookPostHandler } from './intake/webhook-post.js'
 import { headerValue, requestIds } from './serve/request-ids.js'
 import { gatewayServerFactory } from './serve/gateway-server.js'
 import { JobEngine } from './jobs/job-engine.js'
+import { type CpuPressure, NO_CPU_PRESSURE, openCpuPressure } from './jobs/cpu-pressure.js'
+import { yieldingToCpuPressure } from './jobs/yield-to-cpu-pressure.js'
 import type { Logger } from './logging/logger.js'
 import type { MediaRecord } from './media/record.js'
 import { Metrics } from './metrics/metrics.js'
@@ -71,6 +73,8 @@ export interface GatewayOptions {
   forwardRetry?: Partial<ForwardRetryPolicy>
   /** The HTTP server's timeouts (serve/server-timeouts.ts); tests shorten them. */
   serverTimeouts?: Partial<ServerTimeouts>
+  /** What queued derivations read the CPU's contention from; default the kernel's (openCpuPressure), null for none. */
+  cpuPressure?: CpuPressure | null
 }
 
 /** What a library user holds: stable across releases, whatever the parts inside become. */
@@ -190,10 +194,16 @@ export async function createGateway(config: Readonly<Config>, options: GatewayOp
         },
       )
     : undefined
-  // Deriving never holds up capture: its own engine, its own (small) concurrency, after the media is stored.
+  // Deriving never holds up capture: its own engine, its own (small) concurrency, after the media
+  // is stored, and (where the kernel says how contended the CPU is) not while a burst keeps every core busy.
+  const cpuPressure = runsWorker && config.derive && config.deriveYieldPressure > 0 ? (options.cpuPressure === undefined ? openCpuPressure() : (options.cpuPressure ?? undefined)) : undefined
+  const deriveJobs = () => {
+    const jobs = taskJobs(catalog, deriveTaskHandler({ catalog, derivations: parts.derivations }))
+    return cpuPressure ? yieldingToCpuPressure(jobs, { pressure: cpuPressure, thresholdPercent: config.deriveYieldPressure, maxWaitMs: config.deriveYieldMaxMs }) : jobs
+  }
   const deriveEngine =
     runsWorker && config.derive
-      ? new JobEngine(taskJobs(catalog, deriveTaskHandler({ catalog, derivations: parts.derivations })), {
+      ? new JobEngine(deriveJobs(), {
           logger,
           concurrency: config.deriveConcurrency,
           leaseMs: config.leaseSeconds * 1000,
@@ -318,6 +328,7 @@ export async function createGateway(config: Readonly<Config>, options: GatewayOp
       forwarding?.forwarder?.start()
       if (runsWorker) parts.jobSignals.listen()
       sweeper?.start()
+      if (deriveEngine && config.deriveYieldPressure > 0 && !cpuPressure) logger.info(NO_CPU_PRESSURE)
       logger.info({ url, role: config.role, catalog: catalog.dialect, blobs: blobs.kind }, 'mediagate is running')
     },
     async close() {

@@ -21,7 +21,7 @@ export const READS = {
   /** The Graph clients: where Graph is and the tokens (global, and per number from the config file). */
   graph: ['graphUrl', 'graphVersion', 'accessToken', 'configFile'],
   /** Making derivatives: the tools, their limits, and what is made. */
-  derive: ['deriveConcurrency', 'ffmpegPath', 'ffmpegTimeoutMs', 'ffmpegThreads', 'toolNice', 'maxPixels', 'stripMetadata', 'derive'],
+  derive: ['deriveConcurrency', 'deriveYieldPressure', 'deriveYieldMaxMs', 'ffmpegPath', 'ffmpegTimeoutMs', 'ffmpegThreads', 'toolNice', 'maxPixels', 'stripMetadata', 'derive'],
   /** The malware scanner (clamd). */
   scanner: ['clamav', 'clamavOversize', 'clamavTimeoutMs', 'clamavStreamMaxBytes'],
   /** Retention rules. */

@@ -104,6 +104,8 @@ export interface Config {
   derive: boolean
   /** Derivations at once per worker process (and on-demand ones at once per API process). */
   deriveConcurrency: number
+  deriveYieldPressure: number
+  deriveYieldMaxMs: number
   /** A cached handle at Meta is reused only while it stays valid this many hours longer (src/outbound). */
   handleMarginHours: number
   /** The ffmpeg binary; undefined: `ffmpeg` on PATH (audio and video derivatives are skipped without one). */
@@ -314,6 +316,8 @@ export const OPTIONS: readonly OptionSpec[] = [
   { key: 'configFile', env: 'MEDIAGATE_CONFIG_FILE', defaultText: './mediagate.config.json if it exists', describe: 'JSON file with access tokens per WhatsApp phone_number_id and per page id (see "Several numbers and pages")', parse: (r) => path.resolve(r.trim()), fallback: () => undefined },
   { key: 'derive', env: 'MEDIAGATE_DERIVE', defaultText: '1', describe: 'make thumbnails, playable previews and media facts (size, duration, waveform, placeholder) in the background once a media is stored (1) or not (0; requests still make them on demand)', parse: parseBoolean, fallback: () => true },
   { key: 'deriveConcurrency', env: 'MEDIAGATE_DERIVE_CONCURRENCY', defaultText: '1', describe: 'derivations at once per worker process, and on-demand ones per API process (each may keep a core busy: keep it below the cores you can spare from captures)', parse: (r) => parseInteger(r, 1, 64), fallback: () => 1 },
+  { key: 'deriveYieldPressure', env: 'MEDIAGATE_DERIVE_YIELD_PRESSURE', defaultText: '30', describe: "queued derivations wait while the CPU is contended: while some task waited for a core during at least this percent of the last half second (Linux's pressure stall information, for the gateway's cgroup or else the machine), so a burst of captures gets the cores first; 0 never waits. Where that figure cannot be read (not Linux 4.20+, PSI off) they do not wait, and the start log and `mediagate doctor` say so", parse: (r) => parseInteger(r, 0, 100), fallback: () => 30 },
+  { key: 'deriveYieldMaxMs', env: 'MEDIAGATE_DERIVE_YIELD_MAX_MS', defaultText: '30000', describe: 'longest queued derivations wait for a contended CPU (MEDIAGATE_DERIVE_YIELD_PRESSURE); after that they run, at MEDIAGATE_TOOL_NICE, until it calms down', parse: (r) => parseInteger(r, 0, 3_600_000), fallback: () => 30_000 },
   { key: 'handleMarginHours', env: 'MEDIAGATE_HANDLE_MARGIN_HOURS', defaultText: '24', describe: 'a cached handle at Meta (`POST /v1/media/{id}/handles`) is reused only while it stays valid this many hours longer; closer to its expiry the next request uploads again', parse: (r) => parseInteger(r, 0, 720), fallback: () => 24 },
   { key: 'ffmpegPath', env: 'MEDIAGATE_FFMPEG', defaultText: '`ffmpeg` on PATH', describe: 'the ffmpeg binary for audio and video derivatives (Debian: `apt-get install ffmpeg`); without one they are skipped, images still work', parse: (r) => path.resolve(r.trim()), fallback: () => undefined },
   { key: 'ffmpegTimeoutMs', env: 'MEDIAGATE_FFMPEG_TIMEOUT_MS', defaultText: '120000', describe: 'longest time one ffmpeg run may take before it is killed and the derivation fails', parse: (r) => parseInteger(r, 1000, 3_600_000), fallback: () => 120_000 },

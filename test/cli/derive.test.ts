@@ -3,6 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { sampleJpeg, samplePdf } from '../../src/emulator/sample-media.js'
 import { whatsappMessage } from '../../src/emulator/webhook-payloads.js'
 import type { MediaJson } from '../../src/serve/present-media.js'
+import { openCpuPressure } from '../../src/jobs/cpu-pressure.js'
 import { API_KEY, type Harness, startHarness } from '../helpers/harness.js'
 import { runCli } from '../helpers/run-cli.js'
 
@@ -50,5 +51,14 @@ describe('mediagate derive', () => {
     expect(found.stdout).toMatch(/derivatives\s+.*ffmpeg/)
     const missing = await runCli(['doctor', '--ffmpeg', '/nonexistent/ffmpeg'], env)
     expect(missing.stdout).toMatch(/\[WARN\] derivatives .*apt-get install ffmpeg \(or set MEDIAGATE_FFMPEG\)/)
+  })
+
+  it('doctor says whether queued derivations can wait for a contended CPU, and what is off where they cannot', async () => {
+    const here = openCpuPressure()
+    const on = await runCli(['doctor', '--derive-yield-pressure', '40'], env)
+    if (here) expect(on.stdout).toContain(`[ ok ] derive yield   queued derivations wait while CPU pressure is 40 % or more (${here.source}), for at most 30 s`)
+    else expect(on.stdout).toMatch(/\[WARN\] derive yield +CPU pressure cannot be read here .*CONFIG_PSI/)
+    const off = await runCli(['doctor', '--derive-yield-pressure', '0'], env)
+    expect(off.stdout).toContain('[ ok ] derive yield   off (MEDIAGATE_DERIVE_YIELD_PRESSURE=0)')
   })
 })

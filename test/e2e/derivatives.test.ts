@@ -222,3 +222,49 @@ describe('derivatives on demand, metadata stripping, no ffmpeg', () => {
     expect(media.derivatives?.error).toMatch(/ffmpeg is not installed.*MEDIAGATE_FFMPEG/)
   })
 })
+
+describe('queued derivations and a contended CPU (MEDIAGATE_DERIVE_YIELD_PRESSURE)', () => {
+  // The gateway reads the pressure from this instead of the kernel: the suite's own load would
+  // otherwise decide. The kernel's figure is tested in test/jobs/cpu-pressure.test.ts.
+  let level = 90
+  const pressure = { source: 'test', percent: () => level }
+
+  it('wait while the pressure is at the threshold or above, and run once it falls; the media is stored meanwhile', async () => {
+    level = 90
+    const h = await startHarness({ env: { MEDIAGATE_DERIVE_YIELD_PRESSURE: '30', MEDIAGATE_DERIVE_YIELD_MAX_MS: '600000' }, cpuPressure: pressure })
+    try {
+      const stored = await send(h, 'image', sampleJpeg(301), 'image/jpeg')
+      expect(stored.status).toBe('stored')
+      // Long enough for a derivation to be done here many times over (the engines poll every 50 ms).
+      await new Promise((r) => setTimeout(r, 1500))
+      expect((await derived(h, stored.id, 0)).derivatives).toEqual({ status: 'pending', error: null })
+      level = 29
+      expect((await derived(h, stored.id)).derivatives).toEqual({ status: 'done', error: null })
+    } finally {
+      await h.close()
+    }
+  })
+
+  it('run anyway once the pressure has lasted MEDIAGATE_DERIVE_YIELD_MAX_MS', async () => {
+    level = 90
+    const h = await startHarness({ env: { MEDIAGATE_DERIVE_YIELD_PRESSURE: '30', MEDIAGATE_DERIVE_YIELD_MAX_MS: '1000' }, cpuPressure: pressure })
+    try {
+      const stored = await send(h, 'image', sampleJpeg(302), 'image/jpeg')
+      expect((await derived(h, stored.id)).derivatives).toEqual({ status: 'done', error: null })
+      expect(level).toBe(90)
+    } finally {
+      await h.close()
+    }
+  })
+
+  it('do not wait with MEDIAGATE_DERIVE_YIELD_PRESSURE=0, whatever the pressure', async () => {
+    level = 100
+    const h = await startHarness({ env: { MEDIAGATE_DERIVE_YIELD_PRESSURE: '0', MEDIAGATE_DERIVE_YIELD_MAX_MS: '600000' }, cpuPressure: pressure })
+    try {
+      const stored = await send(h, 'image', sampleJpeg(303), 'image/jpeg')
+      expect((await derived(h, stored.id)).derivatives).toEqual({ status: 'done', error: null })
+    } finally {
+      await h.close()
+    }
+  })
+})

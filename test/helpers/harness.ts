@@ -52,6 +52,8 @@ export interface HarnessOptions {
   blobs?: GatewayOptions['blobs']
   /** The engines' poll while work comes (default 50 ms, so tests need no wake). */
   pollMs?: number
+  /** What queued derivations read the CPU's contention from (GatewayOptions.cpuPressure). */
+  cpuPressure?: GatewayOptions['cpuPressure']
 }
 
 export async function startHarness(options: HarnessOptions = {}): Promise<Harness> {
@@ -68,10 +70,13 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
       MEDIAGATE_API_KEY: API_KEY,
       MEDIAGATE_ALLOWED_HOSTS: new URL(emulator.url).hostname,
       MEDIAGATE_LOG_LEVEL: options.logLevel ?? 'silent',
+      // The suite keeps this machine's cores busy itself: derivations would wait out its CPU
+      // pressure (up to MEDIAGATE_DERIVE_YIELD_MAX_MS). Tests of that wait set it, with a pressure of their own.
+      MEDIAGATE_DERIVE_YIELD_PRESSURE: '0',
       ...options.env,
     },
   })
-  const gateway = await createGateway(config, { retry: { baseDelayMs: 10, maxDelayMs: 100, ...options.retry }, pollMs: options.pollMs ?? 50, logger: createLogger(config.logLevel, options.logDestination as never), ...(options.serverTimeouts ? { serverTimeouts: options.serverTimeouts } : {}), ...(options.blobs ? { blobs: options.blobs } : {}) })
+  const gateway = await createGateway(config, { retry: { baseDelayMs: 10, maxDelayMs: 100, ...options.retry }, pollMs: options.pollMs ?? 50, logger: createLogger(config.logLevel, options.logDestination as never), ...(options.serverTimeouts ? { serverTimeouts: options.serverTimeouts } : {}), ...(options.blobs ? { blobs: options.blobs } : {}), ...(options.cpuPressure !== undefined ? { cpuPressure: options.cpuPressure } : {}) })
   await gateway.start()
   const base = gateway.url!
 

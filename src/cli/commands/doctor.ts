@@ -13,6 +13,7 @@ import { silentLogger } from '../../logging/logger.js'
 import { ALL_OPTIONS, addConfigOptions, configFromCommand } from '../config-flags.js'
 import { withParts } from '../with-parts.js'
 import { locateFfmpeg, runTool } from '../../derivatives/ffmpeg.js'
+import { NO_CPU_PRESSURE, openCpuPressure } from '../../jobs/cpu-pressure.js'
 
 type Outcome = { ok: boolean; warn?: boolean; detail: string }
 
@@ -39,6 +40,7 @@ export function doctorCommand(): Command {
       ['blob store', await checkBlobs(config)],
       ['graph api', await checkGraph(config)],
       ['derivatives', await checkDerivatives(config)],
+      ['derive yield', checkDeriveYield(config)],
       ['scanner', await checkScanner(config)],
     ] as const
     for (const [name, outcome] of results) print(name, outcome)
@@ -90,6 +92,15 @@ function checkTokensFile(config: Readonly<Config>): Outcome {
   } catch (err) {
     return { ok: false, detail: `${toMediagateError(err, 'invalid_config').message} — fix the file or MEDIAGATE_CONFIG_FILE` }
   }
+}
+
+/** Whether queued derivations can give way to bursts of captures here (MEDIAGATE_DERIVE_YIELD_PRESSURE). */
+function checkDeriveYield(config: Readonly<Config>): Outcome {
+  if (!config.derive) return { ok: true, detail: 'MEDIAGATE_DERIVE=0: no derivations are queued' }
+  if (config.deriveYieldPressure === 0) return { ok: true, detail: 'off (MEDIAGATE_DERIVE_YIELD_PRESSURE=0): queued derivations run beside captures, at MEDIAGATE_TOOL_NICE only' }
+  const pressure = openCpuPressure()
+  if (!pressure) return { ok: true, warn: true, detail: NO_CPU_PRESSURE }
+  return { ok: true, detail: `queued derivations wait while CPU pressure is ${config.deriveYieldPressure} % or more (${pressure.source}), for at most ${config.deriveYieldMaxMs / 1000} s` }
 }
 
 async function checkCatalog(config: Readonly<Config>): Promise<Outcome> {
