@@ -104,7 +104,9 @@ export interface Config {
   derive: boolean
   /** Derivations at once per worker process (and on-demand ones at once per API process). */
   deriveConcurrency: number
+  /** CPU pressure (percent, PSI) at or above which queued derivations wait (src/jobs/yield-to-cpu-pressure.ts); 0: never. */
   deriveYieldPressure: number
+  /** Longest a contended spell holds queued derivations back. */
   deriveYieldMaxMs: number
   /** A cached handle at Meta is reused only while it stays valid this many hours longer (src/outbound). */
   handleMarginHours: number

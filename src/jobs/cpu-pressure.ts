@@ -45,7 +45,9 @@ export function openCpuPressure(): CpuPressure | undefined {
  */
 export function cpuPressureFrom(source: string, readTotal: () => number, now: () => number = () => performance.now()): CpuPressure {
   // Readings kept: the oldest is the newest one at least WINDOW_MS old, the base of the share.
-  const readings: { at: number; total: number }[] = [{ at: now(), total: readTotal() }]
+  const readings: { at: number; total: number }[] = []
+  const first = readTotal()
+  if (Number.isFinite(first)) readings.push({ at: now(), total: first })
   let last = 0
   let lastReadAt = -Infinity
   return {
@@ -60,6 +62,7 @@ export function cpuPressureFrom(source: string, readTotal: () => number, now: ()
       while (readings.length > 2 && at - readings[1]!.at >= WINDOW_MS) readings.shift()
       const base = readings[0]!
       const spanMs = at - base.at
+      // The first reading there is: no span to take a share over yet.
       if (spanMs <= 0) return last
       last = Math.min(100, Math.max(0, (total - base.total) / 10 / spanMs))
       return last

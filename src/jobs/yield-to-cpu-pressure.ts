@@ -1,10 +1,11 @@
 /**
  * A job kind that waits to claim while the CPU is contended (MEDIAGATE_DERIVE_YIELD_PRESSURE):
  * deriving gives way to a burst of captures. A lower CPU priority alone (MEDIAGATE_TOOL_NICE)
- * did not keep derivation off capture's back on a small machine: on 2 cores, derivations that
- * ran during a burst of 2,000 photos added a fifth to the gateway's CPU per capture and cost the
- * burst about a tenth of its rate, however low their priority (docs/performance.md, twelfth
- * round). Not starting them until the burst is over costs it nothing.
+ * did not keep derivation off capture's back on a small machine: on 2 cores, the few dozen
+ * derivations that ran during a burst of 2,000 photos added a tenth to a fifth to the gateway's
+ * CPU per capture, whatever their priority (nice 0, 10, SCHED_IDLE; docs/performance.md, twelfth
+ * round), since part of a derivation runs at the gateway's own priority and two cores leave
+ * little idle. Started only once the burst is over, they take nothing from it.
  *
  * While the pressure is at or above the threshold, claims return nothing and the engine is told
  * to look again shortly (`nextDueAt`), so a derivation starts within a recheck of the pressure

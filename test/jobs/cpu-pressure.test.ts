@@ -34,6 +34,18 @@ describe('cpuPressureFrom', () => {
     expect(pressure.percent()).toBeCloseTo(0)
   })
 
+  it('takes its base from the first counter it can read', () => {
+    let clock = 0
+    let stalledUs = Number.NaN
+    const pressure = cpuPressureFrom('test', () => stalledUs, () => clock)
+    clock = 100
+    stalledUs = 1_000_000
+    expect(pressure.percent()).toBe(0)
+    clock = 200
+    stalledUs = 1_050_000
+    expect(pressure.percent()).toBeCloseTo(50)
+  })
+
   it('clamps to 0-100 and reads a counter that can no longer be read as no pressure', () => {
     let clock = 0
     let stalledUs = 0
