@@ -138,3 +138,27 @@ export async function withCpu<T>(pid: number, work: () => Promise<T>): Promise<{
   const result = await work()
   return { result, cpu: cpuBetween(before, sampleCpu(pid)) }
 }
+
+/**
+ * Nanoseconds on the CPU so far per thread of `pid`, keyed `<tid> <name>` (libuv's and V8's
+ * threads are all named `node`), from /proc/<pid>/task/<tid>/schedstat; empty once it is gone.
+ */
+export function threadCpuNs(pid: number): Map<string, number> {
+  const out = new Map<string, number>()
+  let tids: string[] = []
+  try {
+    tids = readdirSync(`/proc/${pid}/task`)
+  } catch {
+    return out
+  }
+  for (const tid of tids) {
+    try {
+      const ns = Number(readFileSync(`/proc/${pid}/task/${tid}/schedstat`, 'utf8').split(' ')[0])
+      const name = readFileSync(`/proc/${pid}/task/${tid}/comm`, 'utf8').trim()
+      if (Number.isFinite(ns)) out.set(`${tid} ${name}`, ns)
+    } catch {
+      // Ended while we looked.
+    }
+  }
+  return out
+}

@@ -7,7 +7,7 @@
  * the capture by thread name (libvips's pool apart from the rest), per media.
  * CPU is read from /proc/<pid>/task/<tid>/schedstat (nanoseconds on the CPU), so Linux only.
  */
-import { readdirSync, readFileSync } from 'node:fs'
+import { readFileSync } from 'node:fs'
 import { mkdtemp, rm } from 'node:fs/promises'
 import os from 'node:os'
 import path from 'node:path'
@@ -15,6 +15,7 @@ import { parseArgs } from 'node:util'
 import { sampleJpeg } from '../../src/emulator/sample-media.js'
 import { startEmulator } from '../../src/emulator/index.js'
 import { captureAll } from './capture-run.js'
+import { threadCpuNs } from './cpu.js'
 import type { BenchContext } from './context.js'
 import { ACCESS_TOKEN, APP_SECRET, startGateway } from './gateway-child.js'
 import { GatewayClient } from './gateway-client.js'
@@ -36,19 +37,13 @@ const read = (file: string) => {
     return ''
   }
 }
-/** Nanoseconds on the CPU by thread name (libuv's and V8's threads are all `node`). */
+/** Nanoseconds on the CPU by thread name, the main thread apart (libuv's and V8's threads are all `node`). */
 function byThreadName(pid: number): Map<string, number> {
   const out = new Map<string, number>()
-  let tids: string[] = []
-  try {
-    tids = readdirSync(`/proc/${pid}/task`)
-  } catch {
-    return out
-  }
-  for (const tid of tids) {
-    const ns = Number(read(`/proc/${pid}/task/${tid}/schedstat`).split(' ')[0])
-    const name = Number(tid) === pid ? 'main' : read(`/proc/${pid}/task/${tid}/comm`).trim()
-    if (Number.isFinite(ns)) out.set(name, (out.get(name) ?? 0) + ns)
+  for (const [key, ns] of threadCpuNs(pid)) {
+    const [tid, ...name] = key.split(' ')
+    const label = Number(tid) === pid ? 'main' : name.join(' ')
+    out.set(label, (out.get(label) ?? 0) + ns)
   }
   return out
 }

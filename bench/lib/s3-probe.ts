@@ -21,6 +21,7 @@ import { S3_ENDPOINT } from '../../test/helpers/services.js'
 import type { DownloadInput, DownloadOutput } from '../baselines/download-client.js'
 import type { S3PutInput, S3PutOutput } from '../baselines/s3-put.js'
 import { startBaseline } from './baseline-child.js'
+import { threadCpuNs } from './cpu.js'
 import { captureAll } from './capture-run.js'
 import type { BenchContext } from './context.js'
 import { ACCESS_TOKEN, APP_SECRET, startGateway } from './gateway-child.js'
@@ -48,23 +49,7 @@ const read = (file: string) => {
 const cmdline = (pid: number) => read(`/proc/${pid}/cmdline`).replaceAll('\0', ' ').trim()
 const pids = () => readdirSync('/proc').filter((e) => /^\d+$/.test(e)).map(Number)
 
-/** Nanoseconds on the CPU per thread of `pid`, keyed `<tid> <name>`. */
-function threadsNs(pid: number): Map<string, number> {
-  const out = new Map<string, number>()
-  let tids: string[] = []
-  try {
-    tids = readdirSync(`/proc/${pid}/task`)
-  } catch {
-    return out
-  }
-  for (const tid of tids) {
-    const ns = Number(read(`/proc/${pid}/task/${tid}/schedstat`).split(' ')[0])
-    const name = read(`/proc/${pid}/task/${tid}/comm`).trim()
-    if (Number.isFinite(ns)) out.set(`${tid} ${name}`, ns)
-  }
-  return out
-}
-const processNs = (pid: number) => [...threadsNs(pid).values()].reduce((a, b) => a + b, 0)
+const processNs = (pid: number) => [...threadCpuNs(pid).values()].reduce((a, b) => a + b, 0)
 /** Kernel-side CPU of a process, ms, from /proc/<pid>/stat (clock ticks, 10 ms). */
 const systemMs = (pid: number) => (Number(read(`/proc/${pid}/stat`).split(') ')[1]?.split(' ')[12] ?? 0) * 1000) / 100
 
@@ -119,7 +104,7 @@ interface Snapshot {
 function snapshot(): Snapshot {
   const u = process.cpuUsage()
   const postgres = sampleGroup(isPostgres)
-  return { swift: sampleGroup(isSwift), postgres, postgresSys: new Map([...postgres.keys()].map((pid) => [pid, systemMs(pid)])), self: (u.user + u.system) / 1000, selfThreads: threadsNs(process.pid) }
+  return { swift: sampleGroup(isSwift), postgres, postgresSys: new Map([...postgres.keys()].map((pid) => [pid, systemMs(pid)])), self: (u.user + u.system) / 1000, selfThreads: threadCpuNs(process.pid) }
 }
 
 const per = (ms: number) => (ms / count).toFixed(3)
@@ -195,11 +180,11 @@ try {
     const portsBefore = postgresClientPorts(gateway.pid)
     await settle()
     const st0 = statements()
-    const gw0 = threadsNs(gateway.pid)
+    const gw0 = threadCpuNs(gateway.pid)
     const a = snapshot()
     const s = await captureAll(client, set, 600_000)
     const b = snapshot()
-    const gw1 = threadsNs(gateway.pid)
+    const gw1 = threadCpuNs(gateway.pid)
     await settle()
     const st1 = statements()
     const ports = new Set([...portsBefore, ...postgresClientPorts(gateway.pid)])
