@@ -328,7 +328,8 @@ export async function createGateway(config: Readonly<Config>, options: GatewayOp
       forwarding?.forwarder?.start()
       if (runsWorker) parts.jobSignals.listen()
       sweeper?.start()
-      if (deriveEngine && config.deriveYieldPressure > 0 && !cpuPressure) logger.info(NO_CPU_PRESSURE)
+      // Said only when the kernel was asked: a library user who passed `cpuPressure: null` chose none.
+      if (deriveEngine && config.deriveYieldPressure > 0 && !cpuPressure && options.cpuPressure === undefined) logger.info(NO_CPU_PRESSURE)
       logger.info({ url, role: config.role, catalog: catalog.dialect, blobs: blobs.kind }, 'mediagate is running')
     },
     async close() {
