@@ -7,13 +7,13 @@
  * the capture by thread name (libvips's pool apart from the rest), per media.
  * CPU is read from /proc/<pid>/task/<tid>/schedstat (nanoseconds on the CPU), so Linux only.
  */
-import { readFileSync } from 'node:fs'
 import { mkdtemp, rm } from 'node:fs/promises'
 import os from 'node:os'
 import path from 'node:path'
 import { parseArgs } from 'node:util'
 import { sampleJpeg } from '../../src/emulator/sample-media.js'
 import { startEmulator } from '../../src/emulator/index.js'
+import { readStallTotalUs } from '../../src/jobs/cpu-pressure.js'
 import { captureAll } from './capture-run.js'
 import { threadCpuNs } from './cpu.js'
 import type { BenchContext } from './context.js'
@@ -30,13 +30,6 @@ const variants = (values.variant ?? ['off:MEDIAGATE_DERIVE=0', 'on:MEDIAGATE_DER
   return { name, env: Object.fromEntries(env.split(',').filter(Boolean).map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)])) }
 })
 
-const read = (file: string) => {
-  try {
-    return readFileSync(file, 'utf8')
-  } catch {
-    return ''
-  }
-}
 /** Nanoseconds on the CPU by thread name, the main thread apart (libuv's and V8's threads are all `node`). */
 function byThreadName(pid: number): Map<string, number> {
   const out = new Map<string, number>()
@@ -59,8 +52,8 @@ function machineIdle(): { idle: number; total: number } {
   return { idle, total }
 }
 
-/** Microseconds some runnable task has waited for a CPU (Linux PSI), 0 where unknown. */
-const cpuPressureUs = () => Number(/some .*total=(\d+)/.exec(read('/proc/pressure/cpu'))?.[1] ?? 0)
+/** Microseconds some runnable task on the machine has waited for a CPU (Linux PSI), 0 where unknown. */
+const cpuPressureUs = () => readStallTotalUs() ?? 0
 
 const workDir = await mkdtemp(path.join(os.tmpdir(), 'mediagate-derive-probe-'))
 const ctx: BenchContext = { quick: false, workDir, resultsDir: workDir, profileDir: undefined, log: (m) => process.stderr.write(`${m}\n`) }

@@ -30,11 +30,13 @@ const WINDOW_MS = 500
 const MIN_READ_GAP_MS = 50
 
 const SOME_TOTAL = /^some .*\btotal=(\d+)/m
+/** The whole machine's figure. */
+const MACHINE_PRESSURE = '/proc/pressure/cpu'
 
 /** The CPU pressure of this process's cgroup, or of the machine; undefined where neither can be read. */
 export function openCpuPressure(): CpuPressure | undefined {
   for (const file of pressureFiles()) {
-    if (readTotalUs(file) !== undefined) return cpuPressureFrom(file, () => readTotalUs(file) ?? Number.NaN)
+    if (readStallTotalUs(file) !== undefined) return cpuPressureFrom(file, () => readStallTotalUs(file) ?? Number.NaN)
   }
   return undefined
 }
@@ -81,11 +83,12 @@ function pressureFiles(): string[] {
   } catch {
     // Not Linux, or no cgroups: the machine's figure, if any.
   }
-  files.push('/proc/pressure/cpu')
+  files.push(MACHINE_PRESSURE)
   return files
 }
 
-function readTotalUs(file: string): number | undefined {
+/** Microseconds some task has waited for a CPU so far, by the PSI file's "some" line; undefined where it cannot be read. */
+export function readStallTotalUs(file = MACHINE_PRESSURE): number | undefined {
   try {
     const match = SOME_TOTAL.exec(readFileSync(file, 'utf8'))
     return match ? Number(match[1]) : undefined
