@@ -114,6 +114,19 @@ export class S3BlobStore implements BlobStore {
 
   async read(key: string, range?: ByteRange): Promise<Readable> {
     if (range) checkRange(range)
+    try {
+      return await this.get(key, range)
+    } catch (err) {
+      // A blob is written again whole when the same small bytes are captured again (s3-put.ts).
+      // Swift's object server can answer a GET that lands during that overwrite with 404: it
+      // listed the old copy, which the PUT's cleanup removed before the GET opened it. By then
+      // the new copy is in place, so asking once more reads it; a blob truly gone stays 404.
+      if (!(err instanceof MediagateError && err.code === 'not_found')) throw err
+      return this.get(key, range)
+    }
+  }
+
+  private async get(key: string, range: ByteRange | undefined): Promise<Readable> {
     const command = new GetObjectCommand({
       Bucket: this.bucket,
       Key: this.objectKey(key),

@@ -7,10 +7,12 @@
  *   verified, so it is one PutObject of that buffer straight to the final key (signed and sent
  *   without the SDK's middleware stack, s3-direct-put.ts), carrying the sha256 as `x-amz-content-sha256`, which S3 (and Swift) check against the bytes received before
  *   they store anything. There is no existence check: a PUT of the same bytes under the key their
- *   sha256 names replaces the blob with an identical one, atomically (readers see the old or the
- *   new object, never a part), and costs one round trip where asking first costs two. Such a put
- *   reports `existed: false` even when the blob was there. A conditional PUT (`If-None-Match: *`)
- *   would tell, but not every S3-compatible server takes one: Swift's s3api answers it 501.
+ *   sha256 names replaces the blob with an identical one (readers see the old or the new object,
+ *   never a part) and costs one round trip where asking first costs two. Not quite atomic on
+ *   Swift: a GET in the middle of the overwrite can answer 404 for a moment, so `read` asks once
+ *   more after a 404 (s3-blob-store.ts). Such a put reports `existed: false` even when the blob
+ *   was there. A conditional PUT (`If-None-Match: *`) would tell, but not every S3-compatible
+ *   server takes one: Swift's s3api answers it 501.
  * - Larger: streamed with lib-storage's multipart `Upload` (bounded part size and queue: memory
  *   holds about (queueSize + 2) × partSize per put, 15 MiB by default), never the whole blob.
  *   When the caller declared the sha256 (WhatsApp does), straight to the final key: the hashing
