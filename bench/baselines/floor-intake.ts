@@ -1,0 +1,228 @@
+/**
+ * Baseline "intake floor": the least work per webhook that keeps intake's guarantees, in one
+ * process with no worker threads, written straight against the libraries and the SQLite schema
+ * the gateway uses (its own migrations, indexes and count triggers), to measure three designs:
+ * - FLOOR_INTAKE=records (this design, the default): X-Hub-Signature-256 checked over the raw
+ *   bytes, JSON.parse, the gateway's webhook parser and row mapping; the 200 goes out once the
+ *   webhook row and its media rows are committed (WAL, synchronous FULL), everything that arrived
+ *   during one event-loop turn in one transaction.
+ * - FLOOR_INTAKE=bulk (the cheaper record, issue 19): the same checks and parse; the 200 goes out
+ *   once the webhook row (its body: what a restart would rebuild the media rows from) is
+ *   committed. The media rows are built off the request path, every BULK_MS or BULK_MAX
+ *   webhooks, in one transaction: sorted by their unique key, with the per-row count trigger
+ *   dropped and one count delta per (platform, status) instead, and a mark of what is built.
+ *   Its CPU is the same process's, so a sustained run counts it.
+ * - FLOOR_INTAKE=log (the cheapest record): the same checks and parse; the 200 goes out once the
+ *   body is appended to a log table keyed by an integer (no random key on the request path, as
+ *   the durable node:http baseline writes). The webhook rows (their unique body hash) and the
+ *   media rows are built off it as in 'bulk'.
+ * Lower bounds on all three: no kysely, no logging, metrics, tracing or request ids, no thread hop.
+ * The builder keeps the parsed webhooks in memory; after a crash it would parse the bodies past
+ * the mark again, which a sustained run never pays. Env: FLOOR_DB (a new file),
+ * FLOOR_APP_SECRET, FLOOR_INTAKE; FLOOR_METER=1 writes the main thread's CPU by part to stderr
+ * (the child's log) at stop.
+ */
+import { createHash } from 'node:crypto'
+import { createServer, type ServerResponse } from 'node:http'
+import type { AddressInfo } from 'node:net'
+import BetterSqlite3 from 'better-sqlite3'
+import type { MediaTable, WebhooksTable } from '../../src/catalog/schema.js'
+import { newMediaToRow } from '../../src/catalog/row-mapping.js'
+import { sqlDialect } from '../../src/catalog/sql-dialect.js'
+import { SqliteCatalog } from '../../src/catalog/sqlite-catalog.js'
+import { onArrival } from '../../src/intake/arrival-rules.js'
+import { newMediaId, newWebhookId } from '../../src/media/ids.js'
+import { verifySignature } from '../../src/platforms/signature.js'
+import { parseWebhook } from '../../src/platforms/webhook/parse-webhook.js'
+import { serveParent } from '../lib/child-runtime.js'
+import { metered, metering, takeParts } from './floor-meter.js'
+
+function env(name: string): string {
+  const value = process.env[name]
+  if (value === undefined) throw new Error(`floor-intake: ${name} is not set`)
+  return value
+}
+const secrets = [env('FLOOR_APP_SECRET')]
+const MODES = ['records', 'bulk', 'log'] as const
+const MODE = (process.env.FLOOR_INTAKE ?? 'records') as (typeof MODES)[number]
+if (!MODES.includes(MODE)) throw new Error(`floor-intake: FLOOR_INTAKE must be ${MODES.join(', ')}, not ${MODE}`)
+const BULK_MS = 50
+const BULK_MAX = 1000
+const dialect = sqlDialect('sqlite')
+const NO_NUMBERS: ReadonlySet<string> = new Set()
+const WEBHOOK_COLUMNS = ['id', 'body_sha256', 'object', 'received_at', 'size', 'body'] as const satisfies readonly (keyof WebhooksTable)[]
+
+const file = env('FLOOR_DB')
+const migrated = new SqliteCatalog({ path: file })
+await migrated.migrate()
+await migrated.close()
+const db = new BetterSqlite3(file)
+// The gateway writer's pragmas (sqlite-catalog.ts), without its checkpointer thread: SQLite
+// checkpoints inside the commit that crosses the threshold, counted here. (At SQLite's default
+// 1,000 pages instead of the gateway's 10,000 the floors' split read the same.)
+db.pragma('journal_mode = WAL')
+db.pragma('synchronous = FULL')
+db.pragma('temp_store = MEMORY')
+db.pragma('foreign_keys = ON')
+db.pragma('wal_autocheckpoint = 10000')
+if (MODE !== 'records') {
+  db.exec('drop trigger media_counts_insert')
+  // How far the builder got: a restart builds what the request path committed past it.
+  db.exec('create table floor_built (id integer primary key check (id = 1), up_to integer not null)')
+  db.exec('insert into floor_built (id, up_to) values (1, 0)')
+}
+if (MODE === 'log') db.exec('create table floor_intake_log (id integer primary key, received_at integer not null, body blob not null)')
+
+const insertWebhook = db.prepare(insertSql('webhooks', WEBHOOK_COLUMNS, 'body_sha256'))
+const webhookBySha = db.prepare('select id from webhooks where body_sha256 = ?').pluck()
+const insertLog = MODE === 'log' ? db.prepare('insert into floor_intake_log (received_at, body) values (?, ?)') : undefined
+let insertMediaStatement: BetterSqlite3.Statement | undefined
+function insertMedia(row: MediaTable): BetterSqlite3.RunResult {
+  const columns = Object.keys(row) as (keyof MediaTable)[]
+  insertMediaStatement ??= db.prepare(insertSql('media', columns, 'platform, message_id, attachment_index'))
+  return insertMediaStatement.run(...columns.map((c) => row[c]))
+}
+const addDelta = db.prepare('insert into media_count_deltas (platform, status, delta) values (?, ?, ?)')
+const mark = MODE === 'records' ? undefined : db.prepare('update floor_built set up_to = ? where id = 1')
+
+interface Parsed {
+  webhook: WebhooksTable
+  rows: MediaTable[]
+}
+interface Received extends Parsed {
+  res: ServerResponse
+}
+
+/** Webhooks read during this event-loop turn, committed together at its end. */
+let turn: Received[] = []
+/** What the request path committed and the builder has not built yet ('bulk': media rows; 'log': webhooks and their media rows), and how far that goes. */
+let unbuiltRows: MediaTable[] = []
+let unbuiltWebhooks: Parsed[] = []
+let committedUpTo = 0
+let bulkTimer: NodeJS.Timeout | undefined
+
+/** Inserts the webhook row, or finds the first copy of a redelivered body; gives the id its media point at. */
+function storeWebhook(webhook: WebhooksTable): string {
+  const inserted = insertWebhook.run(...WEBHOOK_COLUMNS.map((c) => webhook[c]))
+  if (MODE === 'bulk' && inserted.changes > 0) committedUpTo = Number(inserted.lastInsertRowid)
+  return inserted.changes > 0 ? webhook.id : (webhookBySha.get(webhook.body_sha256) as string)
+}
+
+const commitTurn = db.transaction((batch: Received[]) => {
+  for (const r of batch) {
+    if (MODE === 'log') {
+      committedUpTo = Number(insertLog!.run(r.webhook.received_at, r.webhook.body).lastInsertRowid)
+      unbuiltWebhooks.push(r)
+      continue
+    }
+    const webhookId = storeWebhook(r.webhook)
+    for (const row of r.rows) {
+      row.webhook_id = webhookId
+      if (MODE === 'records') insertMedia(row)
+      else unbuiltRows.push(row)
+    }
+  }
+})
+
+const byUniqueKey = (a: MediaTable, b: MediaTable) =>
+  a.platform < b.platform ? -1 : a.platform > b.platform ? 1 : a.message_id < b.message_id ? -1 : a.message_id > b.message_id ? 1 : a.attachment_index - b.attachment_index
+
+const build = db.transaction((webhooks: Parsed[], rows: MediaTable[], upTo: number) => {
+  webhooks.sort((a, b) => (a.webhook.body_sha256 < b.webhook.body_sha256 ? -1 : 1))
+  for (const w of webhooks) {
+    const webhookId = storeWebhook(w.webhook)
+    for (const row of w.rows) {
+      row.webhook_id = webhookId
+      rows.push(row)
+    }
+  }
+  rows.sort(byUniqueKey)
+  const deltas = new Map<string, number>()
+  for (const row of rows) {
+    if (insertMedia(row).changes === 0) continue
+    const key = `${row.platform}\n${row.status}`
+    deltas.set(key, (deltas.get(key) ?? 0) + 1)
+  }
+  for (const [key, delta] of deltas) {
+    const [platform, status] = key.split('\n')
+    addDelta.run(platform, status, delta)
+  }
+  mark!.run(upTo)
+})
+
+function flushTurn(): void {
+  const batch = turn
+  turn = []
+  try {
+    metered(`commit: ${{ records: 'webhook and media rows', bulk: 'webhook rows', log: 'log rows' }[MODE]}`, () => commitTurn(batch))
+  } catch (err) {
+    process.stderr.write(`floor-intake: commit: ${(err as Error).stack}\n`)
+    for (const r of batch) answer(r.res, 500)
+    return
+  }
+  for (const r of batch) answer(r.res, 200)
+  if (MODE !== 'records') {
+    if (unbuiltRows.length + unbuiltWebhooks.length >= BULK_MAX) buildNow()
+    else bulkTimer ??= setTimeout(buildNow, BULK_MS)
+  }
+}
+
+function buildNow(): void {
+  clearTimeout(bulkTimer)
+  bulkTimer = undefined
+  const [webhooks, rows] = [unbuiltWebhooks, unbuiltRows]
+  unbuiltWebhooks = []
+  unbuiltRows = []
+  metered(`build: ${MODE === 'log' ? 'webhook and ' : ''}media rows in bulk`, () => build(webhooks, rows, committedUpTo))
+}
+
+function receive(body: Buffer, signature: string | undefined, res: ServerResponse): void {
+  if (!metered('signature', () => verifySignature(body, signature, secrets))) return answer(res, 401)
+  const payload: unknown = metered('JSON.parse', () => JSON.parse(body.toString('utf8')))
+  const receivedAt = new Date()
+  const now = receivedAt.getTime()
+  const parsed = metered('parseWebhook', () => parseWebhook(payload, { receivedAt }))
+  // As the gateway: an object it does not handle is acknowledged and not recorded.
+  if (!parsed.supported) return answer(res, 200)
+  const webhookId = newWebhookId(now)
+  const webhook = { id: webhookId, body_sha256: metered('body sha256', () => createHash('sha256').update(body).digest('hex')), object: parsed.object, received_at: now, size: body.length, body }
+  const rows = metered('row mapping', () => parsed.media.map((m) => newMediaToRow(onArrival(m, [], NO_NUMBERS, receivedAt), { id: newMediaId(now), webhookId, receivedAt, now }, dialect)))
+  if (turn.length === 0) setImmediate(flushTurn)
+  turn.push({ webhook, rows, res })
+}
+
+function answer(res: ServerResponse, status: number): void {
+  res.writeHead(status, { 'content-type': 'text/plain', 'content-length': 0 }).end()
+}
+
+function insertSql(table: string, columns: readonly string[], conflict: string): string {
+  return `insert into ${table} (${columns.join(', ')}) values (${columns.map(() => '?').join(', ')}) on conflict (${conflict}) do nothing`
+}
+
+const server = createServer((req, res) => {
+  // The gateway's webhook path (bench/lib/gateway-client.ts posts there).
+  if (req.method !== 'POST' || req.url !== '/webhooks/meta') return answer(res, 404)
+  const chunks: Buffer[] = []
+  req.on('data', (c: Buffer) => chunks.push(c))
+  req.on('end', () => {
+    const signature = req.headers['x-hub-signature-256']
+    try {
+      receive(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks), typeof signature === 'string' ? signature : undefined, res)
+    } catch (err) {
+      process.stderr.write(`floor-intake: webhook: ${(err as Error).stack}\n`)
+      answer(res, 500)
+    }
+  })
+})
+
+serveParent<{ url: string }>({
+  start: () => new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve({ url: `http://127.0.0.1:${(server.address() as AddressInfo).port}` }))),
+  async stop() {
+    server.closeAllConnections()
+    await new Promise((resolve) => server.close(resolve))
+    // What the builder had not reached yet, as a clean shutdown would build it.
+    if (unbuiltRows.length + unbuiltWebhooks.length > 0) buildNow()
+    db.close()
+    if (metering) process.stderr.write(`floor-intake (${MODE}) CPU by part: ${JSON.stringify(takeParts())}\n`)
+  },
+})
