@@ -33,7 +33,7 @@ import { serveParent } from '../lib/child-runtime.js'
 import type { DownloadJob } from '../lib/media-set.js'
 import { createAgent, fsyncDir, openDeclared } from './download-client.js'
 import { FloorCatalog, type CommitCounts } from './floor-catalog.js'
-import { metered, type PartCpu, takeParts } from './floor-meter.js'
+import { meterClock, metered, type PartCpu, takeParts } from './floor-meter.js'
 
 export interface FloorInput {
   /** Resolve once this many media (since start) have settled. */
@@ -48,6 +48,8 @@ export interface FloorOutput {
   /** Since the previous run: commits per kind, and with FLOOR_METER=1 the main thread's CPU by part. */
   commits: CommitCounts
   parts: Record<string, PartCpu>
+  /** Whose CPU `parts` counts (floor-meter.ts). */
+  clock: string
 }
 
 function env(name: string): string {
@@ -240,7 +242,7 @@ serveParent<{ url: string }, FloorInput, FloorOutput>({
   },
   async run({ until }) {
     if (stored + failed < until) await new Promise<void>((resolve) => waiters.push({ until, resolve }))
-    return { stored, failed, lastStoredAt, commits: catalog.takeCounts(), parts: takeParts() }
+    return { stored, failed, lastStoredAt, commits: catalog.takeCounts(), parts: takeParts(), clock: meterClock }
   },
   async stop() {
     server.closeAllConnections()

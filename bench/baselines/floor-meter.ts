@@ -1,9 +1,13 @@
 /**
  * Where the floor's main thread spends its CPU, by part, when FLOOR_METER=1. Each metered call
- * reads the thread's own CPU clock (/proc/thread-self/schedstat, nanoseconds) before and after:
- * a pread each, a few µs, so the plain runs give the totals and a metered run the split.
+ * reads a CPU clock before and after. Per-thread schedstat (/proc/thread-self/schedstat) was used
+ * first and misled: the kernel brings a running thread's total up to date only at a scheduler
+ * tick or a switch, so a part that blocks (a commit's fsync) took in the CPU of the parts run
+ * before it since the last tick. Here the clock is the thread's own where Node has one
+ * (`process.threadCpuUsage`, Node 23.9 and later) and otherwise the process's (`getrusage`,
+ * exact but counting every thread: V8's helpers and libuv's pool add what they ran meanwhile).
  */
-import { openSync, readSync } from 'node:fs'
+import process from 'node:process'
 
 export const metering = process.env.FLOOR_METER === '1'
 
@@ -13,24 +17,24 @@ export interface PartCpu {
 }
 
 const parts = new Map<string, PartCpu>()
-// Opened once, from the main thread: /proc/thread-self names the thread that opens it.
-const schedstat = metering ? openSync('/proc/thread-self/schedstat', 'r') : -1
-const buf = Buffer.alloc(64)
+const threadCpuUsage = (process as { threadCpuUsage?: () => NodeJS.CpuUsage }).threadCpuUsage
+/** Which clock the figures come from, for the reader of a split. */
+export const meterClock = threadCpuUsage ? 'the main thread (process.threadCpuUsage)' : 'the whole process (process.cpuUsage)'
 
-function threadNs(): number {
-  const n = readSync(schedstat, buf, 0, buf.length, 0)
-  return Number(buf.toString('latin1', 0, n).split(' ')[0])
+function cpuUs(): number {
+  const c = threadCpuUsage ? threadCpuUsage.call(process) : process.cpuUsage()
+  return c.user + c.system
 }
 
 /** Runs `fn`, adding the main thread's CPU it took to `part` (synchronous work only). */
 export function metered<T>(part: string, fn: () => T): T {
   if (!metering) return fn()
-  const start = threadNs()
+  const start = cpuUs()
   try {
     return fn()
   } finally {
     const p = parts.get(part) ?? { ms: 0, calls: 0 }
-    p.ms += (threadNs() - start) / 1e6
+    p.ms += (cpuUs() - start) / 1e3
     p.calls++
     parts.set(part, p)
   }

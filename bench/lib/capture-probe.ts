@@ -103,7 +103,8 @@ try {
       const cpuMs = processCpuMs(child.pid) - cpuBefore
       printThreads(threadsBefore, child.pid)
       for (const [name, c] of Object.entries(out.commits)) process.stdout.write(`  sqlite ${name.padEnd(14)} ${c.items} in ${c.commits} transactions, ${(c.items / Math.max(1, c.commits)).toFixed(1)} per transaction\n`)
-      for (const [name, p] of Object.entries(out.parts)) process.stdout.write(`  main thread: ${name.padEnd(28)} ${(p.ms / count).toFixed(3)} ms/media (${p.calls} calls)\n`)
+      if (Object.keys(out.parts).length > 0) process.stdout.write(`  by part, on the clock of ${out.clock}:\n`)
+      for (const [name, p] of Object.entries(out.parts)) process.stdout.write(`  ${name.padEnd(28)} ${(p.ms / count).toFixed(3)} ms/media (${p.calls} calls)\n`)
       process.stdout.write(
         `floor: ${out.stored - warm.stored}/${count} stored (${out.failed - warm.failed} failed), ${rate(count, out.lastStoredAt - startedAt).toFixed(0)} media/s, CPU ${(cpuMs / count).toFixed(2)} ms/media; load ${loadBefore} → ${load()}\n`,
       )
