@@ -23,6 +23,7 @@
  * (the child's log) at stop.
  */
 import { createHash } from 'node:crypto'
+import { readFile } from 'node:fs/promises'
 import { createServer, type ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import BetterSqlite3 from 'better-sqlite3'
@@ -35,7 +36,7 @@ import { newMediaId, newWebhookId } from '../../src/media/ids.js'
 import { verifySignature } from '../../src/platforms/signature.js'
 import { parseWebhook } from '../../src/platforms/webhook/parse-webhook.js'
 import { serveParent } from '../lib/child-runtime.js'
-import { metered, metering, takeParts } from './floor-meter.js'
+import { meterClock, metered, metering, takeParts } from './floor-meter.js'
 
 function env(name: string): string {
   const value = process.env[name]
@@ -57,14 +58,16 @@ const migrated = new SqliteCatalog({ path: file })
 await migrated.migrate()
 await migrated.close()
 const db = new BetterSqlite3(file)
-// The gateway writer's pragmas (sqlite-catalog.ts), without its checkpointer thread: SQLite
-// checkpoints inside the commit that crosses the threshold, counted here. (At SQLite's default
-// 1,000 pages instead of the gateway's 10,000 the floors' split read the same.)
+// The gateway writer's pragmas (sqlite-catalog.ts). The gateway's checkpointer thread runs a
+// PASSIVE checkpoint every 250 ms (sqlite-checkpointer.ts); here the same runs on the event loop,
+// metered apart: left to SQLite, the checkpoint ran inside whichever commit crossed the
+// threshold, and the pages the bulk builds wrote were counted as the request path's commits.
 db.pragma('journal_mode = WAL')
 db.pragma('synchronous = FULL')
 db.pragma('temp_store = MEMORY')
 db.pragma('foreign_keys = ON')
-db.pragma('wal_autocheckpoint = 10000')
+db.pragma('wal_autocheckpoint = 0')
+const checkpoints = setInterval(() => metered('checkpoint (PASSIVE, every 250 ms)', () => db.pragma('wal_checkpoint(PASSIVE)')), 250)
 if (MODE !== 'records') {
   db.exec('drop trigger media_counts_insert')
   // How far the builder got: a restart builds what the request path committed past it.
@@ -112,7 +115,8 @@ const commitTurn = db.transaction((batch: Received[]) => {
   for (const r of batch) {
     if (MODE === 'log') {
       committedUpTo = Number(insertLog!.run(r.webhook.received_at, r.webhook.body).lastInsertRowid)
-      unbuiltWebhooks.push(r)
+      // Not the response: the builder needs the rows, and holding a thousand of those would feed the GC.
+      unbuiltWebhooks.push({ webhook: r.webhook, rows: r.rows })
       continue
     }
     const webhookId = storeWebhook(r.webhook)
@@ -191,7 +195,9 @@ function receive(body: Buffer, signature: string | undefined, res: ServerRespons
   turn.push({ webhook, rows, res })
 }
 
+let answered = 0
 function answer(res: ServerResponse, status: number): void {
+  answered++
   res.writeHead(status, { 'content-type': 'text/plain', 'content-length': 0 }).end()
 }
 
@@ -222,7 +228,13 @@ serveParent<{ url: string }>({
     await new Promise((resolve) => server.close(resolve))
     // What the builder had not reached yet, as a clean shutdown would build it.
     if (unbuiltRows.length + unbuiltWebhooks.length > 0) buildNow()
+    clearInterval(checkpoints)
     db.close()
-    if (metering) process.stderr.write(`floor-intake (${MODE}) CPU by part: ${JSON.stringify(takeParts())}\n`)
+    if (metering) {
+      // What the process wrote in all (WAL frames, checkpoints), against what it answered.
+      const io = Object.fromEntries((await readFile('/proc/self/io', 'utf8')).trim().split('\n').map((l) => l.split(': ') as [string, string]))
+      process.stderr.write(`floor-intake (${MODE}) wrote ${io.write_bytes} bytes to disk, ${io.syscw} write calls, for ${answered} answers\n`)
+      process.stderr.write(`floor-intake (${MODE}) CPU by part, clock of ${meterClock}: ${JSON.stringify(takeParts())}\n`)
+    }
   },
 })
