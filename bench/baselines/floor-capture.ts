@@ -16,24 +16,19 @@
  */
 import { createHash, randomUUID } from 'node:crypto'
 import { mkdir, open, rename } from 'node:fs/promises'
-import { createServer, type ServerResponse } from 'node:http'
+import type { ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import path from 'node:path'
 import { blobKeyFor } from '../../src/blobs/blob-store.js'
 import type { MediaTable } from '../../src/catalog/schema.js'
-import { newMediaToRow } from '../../src/catalog/row-mapping.js'
-import { sqlDialect } from '../../src/catalog/sql-dialect.js'
-import { onArrival } from '../../src/intake/arrival-rules.js'
-import { newMediaId, newWebhookId } from '../../src/media/ids.js'
 import { normalizeSha256 } from '../../src/platforms/graph/index.js'
-import { verifySignature } from '../../src/platforms/signature.js'
-import { parseWebhook } from '../../src/platforms/webhook/parse-webhook.js'
 import { chooseServedType, SNIFF_BYTES, sniffMime } from '../../src/transfer/sniff.js'
 import { serveParent } from '../lib/child-runtime.js'
 import type { DownloadJob } from '../lib/media-set.js'
 import { createAgent, fsyncDir, openDeclared } from './download-client.js'
 import { FloorCatalog, type CommitCounts } from './floor-catalog.js'
 import { meterClock, metered, type PartCpu, takeParts } from './floor-meter.js'
+import { answerEmpty, parseSignedWebhook, webhookServer } from './floor-webhooks.js'
 
 export interface FloorInput {
   /** Resolve once this many media (since start) have settled. */
@@ -67,7 +62,6 @@ const owner = `floor-${process.pid}`
 const LEASE_MS = 5 * 60_000
 const LANES = 16
 const MAX_BYTES = 100 * 1024 * 1024
-const dialect = sqlDialect('sqlite')
 /** FLOOR_FLAT=1: every blob in one directory, as the durable parallel baseline writes, to see what the fan-out costs. */
 const FLAT = process.env.FLOOR_FLAT === '1'
 const agent = createAgent()
@@ -92,30 +86,12 @@ function settled(ok: boolean): void {
 // ---- intake
 
 async function receive(body: Buffer, signature: string | undefined, res: ServerResponse): Promise<void> {
-  const recording = metered('intake: verify, parse, rows', () => {
-    if (!verifySignature(body, signature, secrets)) return undefined
-    const payload: unknown = JSON.parse(body.toString('utf8'))
-    const receivedAt = new Date()
-    const now = receivedAt.getTime()
-    const parsed = parseWebhook(payload, { receivedAt })
-    // As the gateway: an object it does not handle is acknowledged and not recorded.
-    if (!parsed.supported) return null
-    const webhookId = newWebhookId(now)
-    const webhook = { id: webhookId, body_sha256: createHash('sha256').update(body).digest('hex'), object: parsed.object, received_at: now, size: body.length, body }
-    const rows = parsed.media.map((m) => newMediaToRow(onArrival(m, [], NO_NUMBERS, receivedAt), { id: newMediaId(now), webhookId, receivedAt, now }, dialect))
-    return { webhook, rows, owner, leaseUntil: now + LEASE_MS }
-  })
-  if (recording === undefined) return answer(res, 401)
-  if (recording === null) return answer(res, 200)
-  const created = await catalog.record(recording)
-  answer(res, 200)
+  const parsed = parseSignedWebhook(body, signature, secrets)
+  if (parsed === undefined) return answerEmpty(res, 401)
+  if (parsed === null) return answerEmpty(res, 200)
+  const created = await catalog.record({ ...parsed, owner, leaseUntil: parsed.webhook.received_at + LEASE_MS })
+  answerEmpty(res, 200)
   for (const row of created) if (row.status === 'pending') enqueue(row)
-}
-
-const NO_NUMBERS: ReadonlySet<string> = new Set()
-
-function answer(res: ServerResponse, status: number): void {
-  res.writeHead(status, { 'content-type': 'text/plain', 'content-length': 0 }).end()
 }
 
 // ---- capture, LANES at a time
@@ -219,19 +195,7 @@ function durableDir(dir: string): Promise<void> {
 
 // ---- the child
 
-const server = createServer((req, res) => {
-  // The gateway's webhook path (bench/lib/gateway-client.ts posts there).
-  if (req.method !== 'POST' || req.url !== '/webhooks/meta') return answer(res, 404)
-  const chunks: Buffer[] = []
-  req.on('data', (c: Buffer) => chunks.push(c))
-  req.on('end', () => {
-    const signature = req.headers['x-hub-signature-256']
-    receive(Buffer.concat(chunks), typeof signature === 'string' ? signature : undefined, res).catch((err: unknown) => {
-      process.stderr.write(`floor: webhook: ${(err as Error).stack}\n`)
-      answer(res, 500)
-    })
-  })
-})
+const server = webhookServer('floor', receive)
 
 serveParent<{ url: string }, FloorInput, FloorOutput>({
   async start() {

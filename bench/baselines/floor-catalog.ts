@@ -10,6 +10,7 @@ import BetterSqlite3 from 'better-sqlite3'
 import type { MediaTable, WebhooksTable } from '../../src/catalog/schema.js'
 import { SqliteCatalog } from '../../src/catalog/sqlite-catalog.js'
 import { metered } from './floor-meter.js'
+import { insertSql, WEBHOOK_COLUMNS } from './floor-webhooks.js'
 
 export interface Recording {
   webhook: WebhooksTable
@@ -192,10 +193,4 @@ function prepare(db: BetterSqlite3.Database) {
        where id = ? and lease_owner = ? and status = 'pending'`,
     ),
   }
-}
-
-const WEBHOOK_COLUMNS = ['id', 'body_sha256', 'object', 'received_at', 'size', 'body'] as const satisfies readonly (keyof WebhooksTable)[]
-
-function insertSql(table: string, columns: readonly string[], conflict: string): string {
-  return `insert into ${table} (${columns.join(', ')}) values (${columns.map(() => '?').join(', ')}) on conflict (${conflict}) do nothing`
 }

@@ -22,21 +22,15 @@
  * FLOOR_APP_SECRET, FLOOR_INTAKE; FLOOR_METER=1 writes the main thread's CPU by part to stderr
  * (the child's log) at stop.
  */
-import { createHash } from 'node:crypto'
 import { readFile } from 'node:fs/promises'
-import { createServer, type ServerResponse } from 'node:http'
+import type { ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import BetterSqlite3 from 'better-sqlite3'
 import type { MediaTable, WebhooksTable } from '../../src/catalog/schema.js'
-import { newMediaToRow } from '../../src/catalog/row-mapping.js'
-import { sqlDialect } from '../../src/catalog/sql-dialect.js'
 import { SqliteCatalog } from '../../src/catalog/sqlite-catalog.js'
-import { onArrival } from '../../src/intake/arrival-rules.js'
-import { newMediaId, newWebhookId } from '../../src/media/ids.js'
-import { verifySignature } from '../../src/platforms/signature.js'
-import { parseWebhook } from '../../src/platforms/webhook/parse-webhook.js'
 import { serveParent } from '../lib/child-runtime.js'
 import { meterClock, metered, metering, takeParts } from './floor-meter.js'
+import { answerEmpty, insertSql, type ParsedWebhook, parseSignedWebhook, WEBHOOK_COLUMNS, webhookServer } from './floor-webhooks.js'
 
 function env(name: string): string {
   const value = process.env[name]
@@ -49,9 +43,6 @@ const MODE = (process.env.FLOOR_INTAKE ?? 'records') as (typeof MODES)[number]
 if (!MODES.includes(MODE)) throw new Error(`floor-intake: FLOOR_INTAKE must be ${MODES.join(', ')}, not ${MODE}`)
 const BULK_MS = 50
 const BULK_MAX = 1000
-const dialect = sqlDialect('sqlite')
-const NO_NUMBERS: ReadonlySet<string> = new Set()
-const WEBHOOK_COLUMNS = ['id', 'body_sha256', 'object', 'received_at', 'size', 'body'] as const satisfies readonly (keyof WebhooksTable)[]
 
 const file = env('FLOOR_DB')
 const migrated = new SqliteCatalog({ path: file })
@@ -60,8 +51,8 @@ await migrated.close()
 const db = new BetterSqlite3(file)
 // The gateway writer's pragmas (sqlite-catalog.ts). The gateway's checkpointer thread runs a
 // PASSIVE checkpoint every 250 ms (sqlite-checkpointer.ts); here the same runs on the event loop,
-// metered apart: left to SQLite, the checkpoint ran inside whichever commit crossed the
-// threshold, and the pages the bulk builds wrote were counted as the request path's commits.
+// metered apart: left to SQLite, it would run inside whichever commit crossed the threshold and
+// be counted as that commit's.
 db.pragma('journal_mode = WAL')
 db.pragma('synchronous = FULL')
 db.pragma('temp_store = MEMORY')
@@ -88,11 +79,7 @@ function insertMedia(row: MediaTable): BetterSqlite3.RunResult {
 const addDelta = db.prepare('insert into media_count_deltas (platform, status, delta) values (?, ?, ?)')
 const mark = MODE === 'records' ? undefined : db.prepare('update floor_built set up_to = ? where id = 1')
 
-interface Parsed {
-  webhook: WebhooksTable
-  rows: MediaTable[]
-}
-interface Received extends Parsed {
+interface Received extends ParsedWebhook {
   res: ServerResponse
 }
 
@@ -100,7 +87,7 @@ interface Received extends Parsed {
 let turn: Received[] = []
 /** What the request path committed and the builder has not built yet ('bulk': media rows; 'log': webhooks and their media rows), and how far that goes. */
 let unbuiltRows: MediaTable[] = []
-let unbuiltWebhooks: Parsed[] = []
+let unbuiltWebhooks: ParsedWebhook[] = []
 let committedUpTo = 0
 let bulkTimer: NodeJS.Timeout | undefined
 
@@ -131,7 +118,7 @@ const commitTurn = db.transaction((batch: Received[]) => {
 const byUniqueKey = (a: MediaTable, b: MediaTable) =>
   a.platform < b.platform ? -1 : a.platform > b.platform ? 1 : a.message_id < b.message_id ? -1 : a.message_id > b.message_id ? 1 : a.attachment_index - b.attachment_index
 
-const build = db.transaction((webhooks: Parsed[], rows: MediaTable[], upTo: number) => {
+const build = db.transaction((webhooks: ParsedWebhook[], rows: MediaTable[], upTo: number) => {
   webhooks.sort((a, b) => (a.webhook.body_sha256 < b.webhook.body_sha256 ? -1 : 1))
   for (const w of webhooks) {
     const webhookId = storeWebhook(w.webhook)
@@ -181,45 +168,20 @@ function buildNow(): void {
 }
 
 function receive(body: Buffer, signature: string | undefined, res: ServerResponse): void {
-  if (!metered('signature', () => verifySignature(body, signature, secrets))) return answer(res, 401)
-  const payload: unknown = metered('JSON.parse', () => JSON.parse(body.toString('utf8')))
-  const receivedAt = new Date()
-  const now = receivedAt.getTime()
-  const parsed = metered('parseWebhook', () => parseWebhook(payload, { receivedAt }))
-  // As the gateway: an object it does not handle is acknowledged and not recorded.
-  if (!parsed.supported) return answer(res, 200)
-  const webhookId = newWebhookId(now)
-  const webhook = { id: webhookId, body_sha256: metered('body sha256', () => createHash('sha256').update(body).digest('hex')), object: parsed.object, received_at: now, size: body.length, body }
-  const rows = metered('row mapping', () => parsed.media.map((m) => newMediaToRow(onArrival(m, [], NO_NUMBERS, receivedAt), { id: newMediaId(now), webhookId, receivedAt, now }, dialect)))
+  const parsed = parseSignedWebhook(body, signature, secrets)
+  if (parsed === undefined) return answer(res, 401)
+  if (parsed === null) return answer(res, 200)
   if (turn.length === 0) setImmediate(flushTurn)
-  turn.push({ webhook, rows, res })
+  turn.push({ ...parsed, res })
 }
 
 let answered = 0
 function answer(res: ServerResponse, status: number): void {
   answered++
-  res.writeHead(status, { 'content-type': 'text/plain', 'content-length': 0 }).end()
+  answerEmpty(res, status)
 }
 
-function insertSql(table: string, columns: readonly string[], conflict: string): string {
-  return `insert into ${table} (${columns.join(', ')}) values (${columns.map(() => '?').join(', ')}) on conflict (${conflict}) do nothing`
-}
-
-const server = createServer((req, res) => {
-  // The gateway's webhook path (bench/lib/gateway-client.ts posts there).
-  if (req.method !== 'POST' || req.url !== '/webhooks/meta') return answer(res, 404)
-  const chunks: Buffer[] = []
-  req.on('data', (c: Buffer) => chunks.push(c))
-  req.on('end', () => {
-    const signature = req.headers['x-hub-signature-256']
-    try {
-      receive(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks), typeof signature === 'string' ? signature : undefined, res)
-    } catch (err) {
-      process.stderr.write(`floor-intake: webhook: ${(err as Error).stack}\n`)
-      answer(res, 500)
-    }
-  })
-})
+const server = webhookServer('floor-intake', receive)
 
 serveParent<{ url: string }>({
   start: () => new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve({ url: `http://127.0.0.1:${(server.address() as AddressInfo).port}` }))),
