@@ -3,7 +3,8 @@
  * posted by autocannon to /webhooks/meta. The gateway runs with role `api`, so no capture worker
  * competes for its core. Baselines: a bare node:http server answering 200 to the same requests,
  * and the same server storing each body durably in SQLite first (group commit), which shows what
- * durability alone costs.
+ * durability alone costs. Beside them, three intake floors (baselines/floor-intake.ts): the least
+ * CPU per webhook that three ways of recording it, with the gateway's schema, can spend.
  *
  * The target is per server core: requests answered per second of CPU the server process spent
  * (all its threads) over the timed window, so neighbours on a shared machine change it little.
