@@ -97,24 +97,28 @@ describe.skipIf(!available)('S3BlobStore against the S3 test server', () => {
       }
     })
 
-    /** A store whose client records the commands it sends, and may tamper with requests once signed. */
     /**
-     * A store whose requests are recorded (and bodies optionally changed after signing) on the
-     * wire side of the client's HTTP handler, which the SDK's commands and the direct PUT share.
+     * A store on a client of its own whose requests pass through `around` on the wire side of the
+     * client's HTTP handler (after signing), which the SDK's commands and the direct PUT share.
      */
-    function recordingStore(tamper?: (body: Buffer) => Buffer) {
-      const sent: string[] = []
+    function wireStore(prefix: string, around: (request: WireRequest, forward: (request: WireRequest) => Promise<unknown>) => Promise<unknown>) {
       const client = testS3Client()
       const handler = client.config.requestHandler as unknown as { handle(request: WireRequest, options?: unknown): Promise<unknown> }
       const handle = handler.handle.bind(handler)
-      handler.handle = (request, options) => {
+      handler.handle = (request, options) => around(request, (r) => handle(r, options))
+      return { store: newStore(prefix, { client }), close: async () => client.destroy() }
+    }
+
+    /** A store whose requests are recorded, and their bodies optionally changed after signing. */
+    function recordingStore(tamper?: (body: Buffer) => Buffer) {
+      const sent: string[] = []
+      const wired = wireStore(newPrefix(), (request, forward) => {
         sent.push(operationOf(request))
         // After signing: what the server receives differs from what was signed for.
         if (tamper && Buffer.isBuffer(request.body)) request.body = tamper(request.body)
-        return handle(request, options)
-      }
-      const store = newStore(newPrefix(), { client })
-      return { store, sent, close: async () => client.destroy() }
+        return forward(request)
+      })
+      return { ...wired, sent }
     }
 
     it('puts a small blob in one PutObject straight to its key: no existence check, temporary object or copy', async () => {
@@ -138,27 +142,23 @@ describe.skipIf(!available)('S3BlobStore against the S3 test server', () => {
       // The window Swift can open while the same bytes are put again, made on purpose: the first
       // GET reaches the server while the object is really gone, and the object is back before the
       // store asks again.
-      const client = testS3Client()
-      const handler = client.config.requestHandler as unknown as { handle(request: WireRequest, options?: unknown): Promise<unknown> }
-      const handle = handler.handle.bind(handler)
       const prefix = newPrefix()
       const bytes = sampleBytes(20_000, 11)
       const objectKey = `${prefix}/${blobKeyFor(sha256(bytes))}`
       let gaps = 0
       let gets = 0
-      handler.handle = async (request, options) => {
-        if (operationOf(request) !== 'GetObject') return handle(request, options)
+      const { store, close } = wireStore(prefix, async (request, forward) => {
+        if (operationOf(request) !== 'GetObject') return forward(request)
         gets++
-        if (gaps === 0) return handle(request, options)
+        if (gaps === 0) return forward(request)
         gaps--
         await bucket.client.send(new DeleteObjectCommand({ Bucket: bucket.name, Key: objectKey }))
         try {
-          return await handle(request, options)
+          return await forward(request)
         } finally {
           await bucket.client.send(new PutObjectCommand({ Bucket: bucket.name, Key: objectKey, Body: bytes }))
         }
-      }
-      const store = newStore(prefix, { client })
+      })
       try {
         const { key } = await store.put(Readable.from([bytes]))
         gaps = 1
@@ -173,7 +173,7 @@ describe.skipIf(!available)('S3BlobStore against the S3 test server', () => {
         await expect(store.read(blobKeyFor(sha256('never stored')))).rejects.toMatchObject({ code: 'not_found' })
         expect(gets).toBe(2)
       } finally {
-        client.destroy()
+        await close()
       }
     })
 
