@@ -1,11 +1,15 @@
 /**
  * Where the floor's main thread spends its CPU, by part, when FLOOR_METER=1. Each metered call
- * reads a CPU clock before and after. Per-thread schedstat (/proc/thread-self/schedstat) was used
- * first and misled: the kernel brings a running thread's total up to date only at a scheduler
- * tick or a switch, so a part that blocks (a commit's fsync) took in the CPU of the parts run
- * before it since the last tick. Here the clock is the thread's own where Node has one
- * (`process.threadCpuUsage`, Node 23.9 and later) and otherwise the process's (`getrusage`,
- * exact but counting every thread: V8's helpers and libuv's pool add what they ran meanwhile).
+ * reads the process's CPU clock (`process.cpuUsage`, getrusage(RUSAGE_SELF)) before and after.
+ *
+ * Two per-thread clocks were tried first and both misled, the same way: per-thread schedstat
+ * (/proc/thread-self/schedstat) and `process.threadCpuUsage` (getrusage(RUSAGE_THREAD)) report
+ * the thread's run time as the scheduler last brought it up to date, at a tick or a switch, so a
+ * part that ends in a blocking call (a commit's fsync) took in the CPU of everything run since the
+ * last update, metered or not (`test/bench/floor-meter.test.ts`), and the parts that do not
+ * block were charged only by where the ticks fell. getrusage(RUSAGE_SELF) brings the calling
+ * thread up to date first, so it is exact for the main thread; the process's other threads (V8's
+ * helpers, libuv's pool) are added as their own counters catch up, a tick's worth at a time.
  */
 import process from 'node:process'
 
@@ -17,16 +21,15 @@ export interface PartCpu {
 }
 
 const parts = new Map<string, PartCpu>()
-const threadCpuUsage = (process as { threadCpuUsage?: () => NodeJS.CpuUsage }).threadCpuUsage
 /** Which clock the figures come from, for the reader of a split. */
-export const meterClock = threadCpuUsage ? 'the main thread (process.threadCpuUsage)' : 'the whole process (process.cpuUsage)'
+export const meterClock = "the process's (getrusage(RUSAGE_SELF): exact for the main thread, the other threads as their counters catch up)"
 
 function cpuUs(): number {
-  const c = threadCpuUsage ? threadCpuUsage.call(process) : process.cpuUsage()
+  const c = process.cpuUsage()
   return c.user + c.system
 }
 
-/** Runs `fn`, adding the main thread's CPU it took to `part` (synchronous work only). */
+/** Runs `fn`, adding the CPU it took to `part` (synchronous work only). */
 export function metered<T>(part: string, fn: () => T): T {
   if (!metering) return fn()
   const start = cpuUs()
