@@ -16,7 +16,13 @@
  *   body is appended to a log table keyed by an integer (no random key on the request path, as
  *   the durable node:http baseline writes). The webhook rows (their unique body hash) and the
  *   media rows are built off it as in 'bulk'.
- * Lower bounds on all three: no kysely, no logging, metrics, tracing or request ids, no thread hop.
+ * - FLOOR_INTAKE=narrow (fewer indexes at record time): as 'records', but a media row enters only
+ *   the indexes a pending record needs (its keys, the claim's, expiry and the oldest pending); the
+ *   listing and lookup indexes (status, platform, message, webhook, received, sender) are partial
+ *   on `status <> 'pending'`, entered when a capture settles the record, which intake does not pay.
+ * - FLOOR_INTAKE=parse (not a design: the bound under all of them): the same checks, parse and
+ *   rows, then the 200, with nothing stored.
+ * Lower bounds on all of them: no kysely, no logging, metrics, tracing or request ids, no thread hop.
  * The builder keeps the parsed webhooks in memory; after a crash it would parse the bodies past
  * the mark again, which a sustained run never pays. Env: FLOOR_DB (a new file),
  * FLOOR_APP_SECRET, FLOOR_INTAKE; FLOOR_METER=1 writes the main thread's CPU by part to stderr
@@ -38,11 +44,16 @@ function env(name: string): string {
   return value
 }
 const secrets = [env('FLOOR_APP_SECRET')]
-const MODES = ['records', 'bulk', 'log'] as const
+const MODES = ['records', 'narrow', 'bulk', 'log', 'parse'] as const
 const MODE = (process.env.FLOOR_INTAKE ?? 'records') as (typeof MODES)[number]
 if (!MODES.includes(MODE)) throw new Error(`floor-intake: FLOOR_INTAKE must be ${MODES.join(', ')}, not ${MODE}`)
+/** Whether the media rows are built off the request path, in bulk. */
+const BUILT_OFF_PATH = MODE === 'bulk' || MODE === 'log'
 const BULK_MS = 50
 const BULK_MAX = 1000
+
+/** The media indexes a pending record does not need: 'narrow' enters them only once it is settled. */
+const LISTING_INDEXES = ['media_status_id_idx', 'media_platform_id_idx', 'media_message_id_idx', 'media_webhook_id_idx', 'media_platform_received_idx', 'media_sender_id_idx', 'media_sender_user_id_idx']
 
 const file = env('FLOOR_DB')
 const migrated = new SqliteCatalog({ path: file })
@@ -59,7 +70,15 @@ db.pragma('temp_store = MEMORY')
 db.pragma('foreign_keys = ON')
 db.pragma('wal_autocheckpoint = 0')
 const checkpoints = setInterval(() => metered('checkpoint (PASSIVE, every 250 ms)', () => db.pragma('wal_checkpoint(PASSIVE)')), 250)
-if (MODE !== 'records') {
+if (MODE === 'narrow') {
+  for (const name of LISTING_INDEXES) {
+    const created = db.prepare("select sql from sqlite_master where type = 'index' and name = ?").pluck().get(name) as string | undefined
+    if (created === undefined) throw new Error(`floor-intake: the schema has no index ${name}`)
+    db.exec(`drop index ${name}`)
+    db.exec(/ where /i.test(created) ? `${created} and status <> 'pending'` : `${created} where status <> 'pending'`)
+  }
+}
+if (BUILT_OFF_PATH) {
   db.exec('drop trigger media_counts_insert')
   // How far the builder got: a restart builds what the request path committed past it.
   db.exec('create table floor_built (id integer primary key check (id = 1), up_to integer not null)')
@@ -77,7 +96,7 @@ function insertMedia(row: MediaTable): BetterSqlite3.RunResult {
   return insertMediaStatement.run(...columns.map((c) => row[c]))
 }
 const addDelta = db.prepare('insert into media_count_deltas (platform, status, delta) values (?, ?, ?)')
-const mark = MODE === 'records' ? undefined : db.prepare('update floor_built set up_to = ? where id = 1')
+const mark = !BUILT_OFF_PATH ? undefined : db.prepare('update floor_built set up_to = ? where id = 1')
 
 interface Received extends ParsedWebhook {
   res: ServerResponse
@@ -109,7 +128,7 @@ const commitTurn = db.transaction((batch: Received[]) => {
     const webhookId = storeWebhook(r.webhook)
     for (const row of r.rows) {
       row.webhook_id = webhookId
-      if (MODE === 'records') insertMedia(row)
+      if (!BUILT_OFF_PATH) insertMedia(row)
       else unbuiltRows.push(row)
     }
   }
@@ -145,14 +164,14 @@ function flushTurn(): void {
   const batch = turn
   turn = []
   try {
-    metered(`commit: ${{ records: 'webhook and media rows', bulk: 'webhook rows', log: 'log rows' }[MODE]}`, () => commitTurn(batch))
+    metered(`commit: ${{ records: 'webhook and media rows', narrow: 'webhook and media rows', bulk: 'webhook rows', log: 'log rows', parse: 'nothing' }[MODE]}`, () => commitTurn(batch))
   } catch (err) {
     process.stderr.write(`floor-intake: commit: ${(err as Error).stack}\n`)
     for (const r of batch) answer(r.res, 500)
     return
   }
   for (const r of batch) answer(r.res, 200)
-  if (MODE !== 'records') {
+  if (BUILT_OFF_PATH) {
     if (unbuiltRows.length + unbuiltWebhooks.length >= BULK_MAX) buildNow()
     else bulkTimer ??= setTimeout(buildNow, BULK_MS)
   }
@@ -170,7 +189,7 @@ function buildNow(): void {
 function receive(body: Buffer, signature: string | undefined, res: ServerResponse): void {
   const parsed = parseSignedWebhook(body, signature, secrets)
   if (parsed === undefined) return answer(res, 401)
-  if (parsed === null) return answer(res, 200)
+  if (parsed === null || MODE === 'parse') return answer(res, 200)
   if (turn.length === 0) setImmediate(flushTurn)
   turn.push({ ...parsed, res })
 }
