@@ -150,8 +150,10 @@ describe.skipIf(!available)('three processes on PostgreSQL + S3', () => {
       expect(started).toBeGreaterThanOrEqual(1)
       if (started > 1) refetched++
     }
-    // Only what the killed process had in flight may have been fetched again.
-    expect(refetched).toBeLessThanOrEqual(CONCURRENCY)
+    // Only what the killed process held may have been fetched again: its runs in flight (at most
+    // CONCURRENCY) and the runs that had ended and whose settlements it had not committed yet (a
+    // slot is free for a new claim once its run ends, before the settlement commits: at most as many).
+    expect(refetched).toBeLessThanOrEqual(2 * CONCURRENCY)
     expect(records.size).toBe(FIRST + SECOND)
   })
 })
