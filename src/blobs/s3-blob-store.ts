@@ -71,7 +71,8 @@ export class S3BlobStore implements BlobStore {
       partSize: Math.max(MIN_PART_SIZE, options.partSize ?? MIN_PART_SIZE),
       queueSize: Math.max(1, options.queueSize ?? 1),
       logger: this.logger,
-      stat: (key: string) => this.stat(key),
+      // A put asks only to skip re-sending a large blob: a 404 of the moment below costs a re-send, nothing more.
+      stat: (key: string) => this.head(key),
       directPut: () => this.directPut(),
     }
     this.puts = { begin: () => new S3Put(target), mapError: (err) => toStorageError(err, 'upload') }
@@ -102,7 +103,18 @@ export class S3BlobStore implements BlobStore {
     return runPut(body, options, this.puts)
   }
 
+  /**
+   * A blob is written again whole when the same small bytes are captured again (s3-put.ts).
+   * Swift's object server can answer a request that lands during that overwrite with 404: it
+   * listed the old copy, which the PUT's cleanup removed before the request opened it. By then the
+   * new copy is in place, so whatever would act on "missing" (a read, a stat, a quarantine copy)
+   * asks once more; a blob truly gone stays missing, at the cost of one more round trip.
+   */
   async stat(key: string): Promise<BlobStat | undefined> {
+    return (await this.head(key)) ?? (await this.head(key))
+  }
+
+  private async head(key: string): Promise<BlobStat | undefined> {
     try {
       const head = await this.client.send(new HeadObjectCommand({ Bucket: this.bucket, Key: this.objectKey(key) }))
       return { key, size: head.ContentLength ?? 0 }
@@ -117,10 +129,7 @@ export class S3BlobStore implements BlobStore {
     try {
       return await this.get(key, range)
     } catch (err) {
-      // A blob is written again whole when the same small bytes are captured again (s3-put.ts).
-      // Swift's object server can answer a GET that lands during that overwrite with 404: it
-      // listed the old copy, which the PUT's cleanup removed before the GET opened it. By then
-      // the new copy is in place, so asking once more reads it; a blob truly gone stays 404.
+      // Swift's moment of 404 mid-overwrite (stat).
       if (!(err instanceof MediagateError && err.code === 'not_found')) throw err
       return this.get(key, range)
     }
@@ -178,11 +187,7 @@ export class S3BlobStore implements BlobStore {
   async quarantine(key: string): Promise<string> {
     if (!(await this.stat(key))) throw new MediagateError('not_found', `no blob ${key}`)
     const target = quarantineKeyFor(key)
-    try {
-      await this.client.send(new CopyObjectCommand({ Bucket: this.bucket, Key: this.objectKey(target), CopySource: copySource(this.bucket, this.objectKey(key)) }))
-    } catch (err) {
-      throw toStorageError(err, 'quarantine copy', key)
-    }
+    await this.copyWithin(key, target)
     await this.delete(key)
     return target
   }
@@ -191,8 +196,15 @@ export class S3BlobStore implements BlobStore {
   async copyToQuarantine(key: string, target: string): Promise<void> {
     assertQuarantineKey(target)
     if (!(await this.stat(key))) throw new MediagateError('not_found', `no blob ${key}`)
+    await this.copyWithin(key, target)
+  }
+
+  /** A server-side copy of a blob to a quarantine key. */
+  private async copyWithin(key: string, target: string): Promise<void> {
+    const copy = () => this.client.send(new CopyObjectCommand({ Bucket: this.bucket, Key: this.objectKey(target), CopySource: copySource(this.bucket, this.objectKey(key)) }))
     try {
-      await this.client.send(new CopyObjectCommand({ Bucket: this.bucket, Key: this.objectKey(target), CopySource: copySource(this.bucket, this.objectKey(key)) }))
+      // Swift's moment of 404 mid-overwrite (stat): the blob was just seen, so one more ask.
+      await copy().catch((err: unknown) => (isS3NotFound(err) ? copy() : Promise.reject(err)))
     } catch (err) {
       throw toStorageError(err, 'quarantine copy', key)
     }

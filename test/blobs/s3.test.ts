@@ -3,6 +3,7 @@ import { Readable } from 'node:stream'
 import { DeleteObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3'
 import { describe, expect, it } from 'vitest'
 import { blobKeyFor } from '../../src/blobs/blob-store.js'
+import { quarantineKeyFor } from '../../src/blobs/keys.js'
 import { S3BlobStore } from '../../src/blobs/s3-blob-store.js'
 import { MediagateError } from '../../src/errors.js'
 import { listKeys, listOpenUploads, S3_TEST_CONNECTION, testS3Client, useTestBucket } from '../helpers/s3.js'
@@ -138,20 +139,19 @@ describe.skipIf(!available)('S3BlobStore against the S3 test server', () => {
       }
     })
 
-    it('reads a blob that answered 404 for a moment (Swift, mid-overwrite) by asking once more; a missing blob stays not_found', async () => {
-      // The window Swift can open while the same bytes are put again, made on purpose: the first
-      // GET reaches the server while the object is really gone, and the object is back before the
-      // store asks again.
-      const prefix = newPrefix()
-      const bytes = sampleBytes(20_000, 11)
+    /**
+     * The window Swift can open while the same bytes are put again, made on purpose: while
+     * `window.gaps` is above zero, each `operation` request reaches the server while the object is
+     * really gone, and the object is back before the store asks again. `window.calls` counts them.
+     */
+    function windowStore(prefix: string, bytes: Buffer, operation: string) {
       const objectKey = `${prefix}/${blobKeyFor(sha256(bytes))}`
-      let gaps = 0
-      let gets = 0
-      const { store, close } = wireStore(prefix, async (request, forward) => {
-        if (operationOf(request) !== 'GetObject') return forward(request)
-        gets++
-        if (gaps === 0) return forward(request)
-        gaps--
+      const window = { gaps: 0, calls: 0 }
+      const wired = wireStore(prefix, async (request, forward) => {
+        if (operationOf(request) !== operation) return forward(request)
+        window.calls++
+        if (window.gaps === 0) return forward(request)
+        window.gaps--
         await bucket.client.send(new DeleteObjectCommand({ Bucket: bucket.name, Key: objectKey }))
         try {
           return await forward(request)
@@ -159,19 +159,66 @@ describe.skipIf(!available)('S3BlobStore against the S3 test server', () => {
           await bucket.client.send(new PutObjectCommand({ Bucket: bucket.name, Key: objectKey, Body: bytes }))
         }
       })
+      return { ...wired, window }
+    }
+
+    it('reads a blob that answered 404 for a moment (Swift, mid-overwrite) by asking once more; a missing blob stays not_found', async () => {
+      const bytes = sampleBytes(20_000, 11)
+      const { store, close, window } = windowStore(newPrefix(), bytes, 'GetObject')
       try {
         const { key } = await store.put(Readable.from([bytes]))
-        gaps = 1
+        window.gaps = 1
         expect((await readAll(await store.read(key))).equals(bytes)).toBe(true)
-        expect(gets).toBe(2)
+        expect(window.calls).toBe(2)
         // Twice in a row is no moment: the store reports it missing rather than asking forever.
-        gaps = 2
-        gets = 0
+        window.gaps = 2
+        window.calls = 0
         await expect(store.read(key)).rejects.toMatchObject({ code: 'not_found' })
-        expect(gets).toBe(2)
-        gets = 0
+        expect(window.calls).toBe(2)
+        window.calls = 0
         await expect(store.read(blobKeyFor(sha256('never stored')))).rejects.toMatchObject({ code: 'not_found' })
-        expect(gets).toBe(2)
+        expect(window.calls).toBe(2)
+      } finally {
+        await close()
+      }
+    })
+
+    it('stats a blob that answered 404 for a moment by asking once more; a missing blob stays missing', async () => {
+      const bytes = sampleBytes(20_000, 12)
+      const { store, close, window } = windowStore(newPrefix(), bytes, 'HeadObject')
+      try {
+        const { key } = await store.put(Readable.from([bytes]))
+        window.gaps = 1
+        expect(await store.stat(key)).toEqual({ key, size: bytes.length })
+        expect(window.calls).toBe(2)
+        window.gaps = 2
+        window.calls = 0
+        expect(await store.stat(key)).toBeUndefined()
+        expect(window.calls).toBe(2)
+      } finally {
+        await close()
+      }
+    })
+
+    it('quarantines a blob whose copy answered 404 for a moment, and leaves nothing behind', async () => {
+      const bytes = sampleBytes(20_000, 13)
+      const prefix = newPrefix()
+      const { store, close, window } = windowStore(prefix, bytes, 'CopyObject')
+      try {
+        const { key } = await store.put(Readable.from([bytes]))
+        window.gaps = 1
+        const target = await store.quarantine(key)
+        expect(window.calls).toBe(2)
+        expect(await store.stat(key)).toBeUndefined()
+        expect(await listKeys(bucket.client, bucket.name, `${prefix}/`)).toEqual([`${prefix}/${target}`])
+        // Missing at both asks: not_found, naming the blob, and no copy made.
+        const second = await store.put(Readable.from([bytes]))
+        const secondTarget = quarantineKeyFor(second.key, new Date(Date.now() + 60_000))
+        window.gaps = 2
+        window.calls = 0
+        await expect(store.copyToQuarantine(second.key, secondTarget)).rejects.toMatchObject({ code: 'not_found', message: `no blob ${second.key}` })
+        expect(window.calls).toBe(2)
+        expect(await listKeys(bucket.client, bucket.name, `${prefix}/quarantine/`)).toEqual([`${prefix}/${target}`])
       } finally {
         await close()
       }
