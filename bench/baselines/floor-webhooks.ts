@@ -30,7 +30,11 @@ const NO_NUMBERS: ReadonlySet<string> = new Set()
 export function parseSignedWebhook(body: Buffer, signature: string | undefined, secrets: readonly string[]): ParsedWebhook | null | undefined {
   if (!metered('signature', () => verifySignature(body, signature, secrets))) return undefined
   const payload: unknown = metered('JSON.parse', () => JSON.parse(body.toString('utf8')))
-  const receivedAt = new Date()
+  return webhookRows(body, payload, new Date())
+}
+
+/** The rows of a body already checked and parsed: what a builder reading a log of bodies does with each. */
+export function webhookRows(body: Buffer, payload: unknown, receivedAt: Date): ParsedWebhook | null {
   const now = receivedAt.getTime()
   const parsed = metered('parseWebhook', () => parseWebhook(payload, { receivedAt }))
   if (!parsed.supported) return null
