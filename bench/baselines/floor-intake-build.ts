@@ -7,7 +7,7 @@ import BetterSqlite3 from 'better-sqlite3'
 import type { MediaTable, WebhooksTable } from '../../src/catalog/schema.js'
 import { insertSql, type ParsedWebhook, WEBHOOK_COLUMNS } from './floor-webhooks.js'
 
-/** A build runs this long after the first unbuilt webhook, or at once past BULK_MAX of them. */
+/** A build runs this long after the first unbuilt webhook (the builder thread: this often), or at once past BULK_MAX of them. */
 export const BULK_MS = 50
 export const BULK_MAX = 1000
 /** The gateway's checkpointer thread runs a PASSIVE checkpoint this often (sqlite-checkpointer.ts). */

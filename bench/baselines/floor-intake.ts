@@ -87,6 +87,8 @@ const insertLog = LOGGED ? db.prepare('insert into floor_intake_log (received_at
 // Its own meter would read the process's clock, the main thread's included: off.
 const builder = MODE === 'logthread' ? new Worker(new URL('./floor-intake-builder.js', import.meta.url), { workerData: { catalog: file, log: logFile }, env: { ...process.env, FLOOR_METER: '0' } }) : undefined
 builder?.on('error', (err) => process.stderr.write(`floor-intake: builder: ${err.stack}\n`))
+// Listened for from the start: a builder that failed early has exited before stop() asks it to drain.
+const builderExit = builder && new Promise<number>((resolve) => builder.once('exit', resolve))
 
 interface Received {
   res: ServerResponse
@@ -177,8 +179,7 @@ function answer(res: ServerResponse, status: number): void {
 }
 
 /** 'logthread': the builder builds what is left in the log, closes its files and exits. */
-async function drainBuilder(thread: Worker): Promise<void> {
-  const exited = new Promise<number>((resolve) => thread.once('exit', resolve))
+async function drainBuilder(thread: Worker, exited: Promise<number>): Promise<void> {
   thread.postMessage('drain')
   const code = await exited
   if (code !== 0) throw new Error(`floor-intake: the builder exited with ${code}`)
@@ -193,7 +194,7 @@ serveParent<{ url: string }>({
     await new Promise((resolve) => server.close(resolve))
     // What the builder had not reached yet, as a clean shutdown would build it.
     if (unbuiltRows.length + unbuiltWebhooks.length > 0) buildNow()
-    if (builder) await drainBuilder(builder)
+    if (builder && builderExit) await drainBuilder(builder, builderExit)
     clearInterval(checkpoints)
     db.close()
     if (metering) {
