@@ -126,13 +126,7 @@ export class S3BlobStore implements BlobStore {
 
   async read(key: string, range?: ByteRange): Promise<Readable> {
     if (range) checkRange(range)
-    try {
-      return await this.get(key, range)
-    } catch (err) {
-      // Swift's moment of 404 mid-overwrite (stat).
-      if (!(err instanceof MediagateError && err.code === 'not_found')) throw err
-      return this.get(key, range)
-    }
+    return askAgainIfMissing(() => this.get(key, range))
   }
 
   private async get(key: string, range: ByteRange | undefined): Promise<Readable> {
@@ -201,13 +195,13 @@ export class S3BlobStore implements BlobStore {
 
   /** A server-side copy of a blob to a quarantine key. */
   private async copyWithin(key: string, target: string): Promise<void> {
-    const copy = () => this.client.send(new CopyObjectCommand({ Bucket: this.bucket, Key: this.objectKey(target), CopySource: copySource(this.bucket, this.objectKey(key)) }))
-    try {
-      // Swift's moment of 404 mid-overwrite (stat): the blob was just seen, so one more ask.
-      await copy().catch((err: unknown) => (isS3NotFound(err) ? copy() : Promise.reject(err)))
-    } catch (err) {
-      throw toStorageError(err, 'quarantine copy', key)
-    }
+    await askAgainIfMissing(async () => {
+      try {
+        await this.client.send(new CopyObjectCommand({ Bucket: this.bucket, Key: this.objectKey(target), CopySource: copySource(this.bucket, this.objectKey(key)) }))
+      } catch (err) {
+        throw toStorageError(err, 'quarantine copy', key)
+      }
+    })
   }
 
   async close(): Promise<void> {
@@ -217,5 +211,15 @@ export class S3BlobStore implements BlobStore {
   /** Every key from outside passes the path guard before it becomes an object key. */
   private objectKey(key: string): string {
     return `${this.prefix}${assertSafeKey(key)}`
+  }
+}
+
+/** `op` once more after a `not_found`: Swift's moment of 404 mid-overwrite (S3BlobStore.stat). */
+async function askAgainIfMissing<T>(op: () => Promise<T>): Promise<T> {
+  try {
+    return await op()
+  } catch (err) {
+    if (!(err instanceof MediagateError && err.code === 'not_found')) throw err
+    return op()
   }
 }

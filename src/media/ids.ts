@@ -44,6 +44,7 @@ export function ulid(now: number = Date.now()): string {
   for (let i = 0; i < RANDOM_CHARS; i++) out += ALPHABET[lastRandom[i]!]!
   return out
 }
+
 /** `med_` + ULID: the stable public id of a media record. */
 export function newMediaId(now?: number): string {
   return MEDIA_ID_PREFIX + ulid(now)
